@@ -1,0 +1,79 @@
+"""The Starlette application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from .config import Settings
+from .demo import seed_demo
+from .errors import ServiceError
+from .events import Bus
+from .routes import routes
+from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
+from .store import Store
+
+log = logging.getLogger("forkflow")
+
+PURGE_EVERY_SECONDS = 3600
+
+
+async def _purge_idempotency_keys(store: Store) -> None:
+    """Keys are kept at least 24 hours (48 in practice), then purged."""
+    while True:
+        try:
+            removed = await store.purge_idempotency_keys()
+            if removed:
+                log.info("purged %d idempotency keys older than 48 hours", removed)
+        except ServiceError:
+            log.warning("could not purge idempotency keys; will try again")
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+
+async def _close_bus_on_shutdown(shutting_down: anyio.Event, bus: Bus) -> None:
+    await shutting_down.wait()
+    log.info("shutting down: ending %d open event streams", bus.subscriber_count)
+    bus.close()
+
+
+def create_app(settings: Settings | None = None, demo: bool = False) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        bus = Bus(settings.subscriber_queue_size)
+        store = Store(settings, bus)
+        await store.open()
+        if demo:
+            await seed_demo(store)
+        app.state.store = store
+        # sse-starlette sets this when uvicorn starts to shut down; closing the bus then lets
+        # every open stream finish cleanly instead of holding the server open.
+        app.state.shutting_down = anyio.Event()
+        closer = asyncio.create_task(_close_bus_on_shutdown(app.state.shutting_down, bus))
+        purger = asyncio.create_task(_purge_idempotency_keys(store))
+        try:
+            yield
+        finally:
+            purger.cancel()
+            closer.cancel()
+            bus.close()
+            await store.close()
+
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        exception_handlers={
+            ServiceError: on_service_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected_error,
+        },
+    )

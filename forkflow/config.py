@@ -1,0 +1,70 @@
+"""Settings, read once from the environment and the command line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_FILE = "forkflow.db"
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people type (`sqlite:///x.db`) and pick the async driver."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    return url
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def _local_zone() -> ZoneInfo:
+    name = os.environ.get("FORKFLOW_TIMEZONE") or os.environ.get("TZ") or "UTC"
+    try:
+        return ZoneInfo(name.lstrip(":"))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SystemExit(f"unknown time zone {name!r}: set FORKFLOW_TIMEZONE to an IANA name") from exc
+
+
+def _day_starts_at() -> time:
+    # Late services run past midnight: ticket numbers restart at this local time, not at 00:00.
+    raw = os.environ.get("FORKFLOW_DAY_STARTS_AT", "04:00")
+    try:
+        return time.fromisoformat(raw)
+    except ValueError as exc:
+        raise SystemExit(f"FORKFLOW_DAY_STARTS_AT must be HH:MM, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DATABASE_FILE))
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    day_starts_at: time = time(4, 0)
+    # Server-Sent Events
+    sse_ping_seconds: float = 15.0
+    sse_retry_ms: int = 1500
+    subscriber_queue_size: int = 2000
+    # Writer: how many queued write units may share one commit.
+    max_batch: int = 200
+    # Requests
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        url = os.environ.get("FORKFLOW_DATABASE_URL")
+        settings = cls(
+            database_url=normalise_database_url(url) if url else sqlite_url(DEFAULT_DATABASE_FILE),
+            timezone=_local_zone(),
+            day_starts_at=_day_starts_at(),
+            sse_ping_seconds=_env_float("FORKFLOW_SSE_PING_SECONDS", 15.0),
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

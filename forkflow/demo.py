@@ -1,0 +1,74 @@
+"""Demo data for `forkflow serve --demo`: a small bistro's menu and stock."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from .models import InventoryIn, MenuItemIn
+from .schema import inventory, menu_items
+from .services import create_inventory_item, create_menu_item
+from .store import Store
+
+log = logging.getLogger("forkflow.demo")
+
+# (name, description, price in cents, category, station)
+MENU: list[tuple[str, str, int, str, str]] = [
+    ("Garlic Bread", "Sourdough, roasted garlic butter, parsley", 550, "Starters", "fry"),
+    ("Crispy Calamari", "Lemon aioli, chilli salt", 950, "Starters", "fry"),
+    ("Burrata", "Heirloom tomatoes, basil oil, grilled bread", 1150, "Starters", "cold"),
+    ("Soup of the Day", "Ask your server; served with bread", 750, "Starters", "cold"),
+    ("Chicken Wings", "Six wings, house hot sauce, blue cheese dip", 1050, "Starters", "fry"),
+    ("Classic Burger", "Beef patty, cheddar, pickles, brioche bun, fries", 1550, "Mains", "grill"),
+    ("Mushroom Burger", "Portobello, halloumi, rocket, fries", 1450, "Mains", "grill"),
+    ("Ribeye Steak", "300 g, peppercorn sauce, fries", 3200, "Mains", "grill"),
+    ("Grilled Salmon", "Crushed potatoes, salsa verde", 2250, "Mains", "grill"),
+    ("Fish and Chips", "Beer-battered haddock, mushy peas, tartare", 1750, "Mains", "fry"),
+    ("Chicken Caesar", "Grilled chicken, cos, parmesan, croutons", 1450, "Mains", "cold"),
+    ("Margherita Pizza", "Tomato, fior di latte, basil", 1250, "Mains", "grill"),
+    ("Fries", "Skin-on, sea salt", 450, "Sides", "fry"),
+    ("Sweet Potato Fries", "Smoked paprika mayo", 550, "Sides", "fry"),
+    ("House Salad", "Leaves, radish, mustard dressing", 500, "Sides", "cold"),
+    ("Onion Rings", "Beer batter, ketchup", 500, "Sides", "fry"),
+    ("Chocolate Brownie", "Warm, vanilla ice cream", 750, "Desserts", "cold"),
+    ("Sticky Toffee Pudding", "Toffee sauce, clotted cream", 800, "Desserts", "cold"),
+    ("Lemon Tart", "Creme fraiche, raspberries", 700, "Desserts", "cold"),
+    ("Lemonade", "House-made, still or sparkling", 350, "Drinks", "bar"),
+    ("Iced Tea", "Peach, brewed daily", 350, "Drinks", "bar"),
+    ("Craft Lager", "Pint, local brewery", 650, "Drinks", "bar"),
+    ("Espresso", "Double shot", 300, "Drinks", "bar"),
+]
+
+# (item name, quantity, unit)
+STOCK: list[tuple[str, str, str]] = [
+    ("Beef patties", "60", "pcs"),
+    ("Brioche buns", "80", "pcs"),
+    ("Ribeye steaks", "12", "pcs"),
+    ("Salmon fillets", "18", "pcs"),
+    ("Haddock fillets", "20", "pcs"),
+    ("Potatoes", "40", "kg"),
+    ("Chicken wings", "15.5", "kg"),
+    ("Pizza dough balls", "30", "pcs"),
+    ("Burrata", "10", "pcs"),
+    ("Lager keg", "48.5", "l"),
+]
+
+
+async def seed_demo(store: Store) -> bool:
+    """Fill an empty database; a database that already has a menu is left alone."""
+    async with store.read() as conn:
+        has_menu = (await conn.execute(select(func.count()).select_from(menu_items))).scalar_one() > 0
+        has_stock = (await conn.execute(select(func.count()).select_from(inventory))).scalar_one() > 0
+    if has_menu or has_stock:
+        return False
+    for name, description, price, category, station in MENU:
+        await create_menu_item(
+            store,
+            MenuItemIn(name=name, description=description, price_cents=price, category=category, station=station),
+        )
+    for item_name, quantity, unit in STOCK:
+        await create_inventory_item(store, InventoryIn(item_name=item_name, quantity=Decimal(quantity), unit=unit))
+    log.info("demo data added: %d menu items, %d stock items", len(MENU), len(STOCK))
+    return True

@@ -1,0 +1,24 @@
+"""Alembic environment. ForkFlow hands in its own connection (see `store.Store.migrate`);
+the `alembic` command line, used to write new revisions, connects from FORKFLOW_DATABASE_URL."""
+
+import os
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from forkflow.schema import metadata
+
+
+def run(connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    run(connection)
+else:
+    url = os.environ.get("FORKFLOW_DATABASE_URL", "sqlite:///forkflow.db").replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    with create_engine(url).begin() as conn:
+        run(conn)

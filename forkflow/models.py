@@ -1,0 +1,99 @@
+"""What clients may send, validated by pydantic. Prices and totals are never taken from a client."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+Label = Annotated[str, Field(min_length=1, max_length=40)]
+Stock = Annotated[Decimal, Field(ge=0, le=1_000_000_000, decimal_places=3)]
+StockChange = Annotated[Decimal, Field(ge=-1_000_000_000, le=1_000_000_000, decimal_places=3)]
+
+Channel = Literal["counter", "online", "table"]
+Status = Literal["new", "preparing", "ready", "completed", "cancelled"]
+
+
+class Input(BaseModel):
+    # Unknown fields are ignored, not refused: a client may send a price, we just never read it.
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
+
+
+class MenuItemIn(Input):
+    name: Name
+    description: Annotated[str, Field(max_length=500)] = ""
+    price_cents: Cents
+    category: Label
+    station: Label
+    available: Annotated[bool, Field(strict=True)] = True
+
+
+class MenuItemUpdate(MenuItemIn):
+    """PUT replaces the item; `available` left out keeps the current value."""
+
+    available: Annotated[bool | None, Field(strict=True)] = None  # type: ignore[assignment]
+
+
+class AvailabilityIn(Input):
+    available: Annotated[bool, Field(strict=True)]
+
+
+class OrderLineIn(Input):
+    menu_item_id: Annotated[int, Field(strict=True, ge=1)]
+    quantity: Quantity
+    notes: Annotated[str, Field(max_length=200)] = ""
+
+
+class OrderIn(Input):
+    customer_name: Name
+    channel: Channel
+    table: Annotated[str | None, Field(min_length=1, max_length=20)] = None
+    notes: Annotated[str, Field(max_length=500)] = ""
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _table_orders_name_their_table(self) -> OrderIn:
+        if self.channel == "table" and not self.table:
+            raise ValueError("a table order needs its table")
+        return self
+
+
+class StatusIn(Input):
+    status: Status
+
+
+class InventoryIn(Input):
+    item_name: Name
+    quantity: Stock
+    unit: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class InventoryPatch(Input):
+    """Change stock by setting `quantity` or adding `delta` (negative to use up); rename or re-unit."""
+
+    item_name: Name | None = None
+    unit: Annotated[str | None, Field(min_length=1, max_length=20)] = None
+    quantity: Stock | None = None
+    delta: StockChange | None = None
+
+    @model_validator(mode="after")
+    def _one_change(self) -> InventoryPatch:
+        if self.quantity is not None and self.delta is not None:
+            raise ValueError("send quantity or delta, not both")
+        if all(v is None for v in (self.item_name, self.unit, self.quantity, self.delta)):
+            raise ValueError("nothing to change: send quantity, delta, item_name or unit")
+        return self
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """pydantic's errors as {"items.0.quantity": "message"}; model-level ones under "_"."""
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"]) or "_"
+        message = error["msg"].removeprefix("Value error, ")
+        fields.setdefault(path, message)
+    return fields

@@ -1,0 +1,155 @@
+"""The JSON API: thin views over the service functions."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import services
+from ..errors import BadRequest, Invalid
+from ..models import AvailabilityIn, InventoryIn, InventoryPatch, MenuItemIn, MenuItemUpdate, OrderIn, StatusIn
+from ..schema import ORDER_STATUSES
+from .http import parse_body, store_of
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+# Menu
+
+
+async def list_menu(request: Request) -> Response:
+    return JSONResponse(await services.list_menu(store_of(request)))
+
+
+async def create_menu_item(request: Request) -> Response:
+    data = await parse_body(request, MenuItemIn)
+    item = await services.create_menu_item(store_of(request), data)
+    return JSONResponse(item, status_code=201, headers={"Location": f"/menu/{item['id']}"})
+
+
+async def get_menu_item(request: Request) -> Response:
+    return JSONResponse(await services.get_menu_item(store_of(request), request.path_params["id"]))
+
+
+async def update_menu_item(request: Request) -> Response:
+    data = await parse_body(request, MenuItemUpdate)
+    return JSONResponse(await services.update_menu_item(store_of(request), request.path_params["id"], data))
+
+
+async def set_availability(request: Request) -> Response:
+    data = await parse_body(request, AvailabilityIn)
+    item = await services.set_availability(store_of(request), request.path_params["id"], data.available)
+    return JSONResponse(item)
+
+
+# Orders
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
+            {"Idempotency-Key": "malformed"},
+        )
+    return key
+
+
+def _limit(request: Request, default: int = 100, most: int = 1000) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise Invalid(f"limit must be a whole number from 1 to {most}", {"limit": "out of range"})
+    return int(raw)
+
+
+async def list_orders(request: Request) -> Response:
+    status = request.query_params.get("status")
+    if status is not None and status not in ORDER_STATUSES:
+        raise Invalid(f"unknown status {status!r}", {"status": f"one of {', '.join(ORDER_STATUSES)}"})
+    return JSONResponse(await services.list_orders(store_of(request), status, _limit(request)))
+
+
+async def create_order(request: Request) -> Response:
+    key = _idempotency_key(request)
+    data = await parse_body(request, OrderIn)
+    order, replayed = await services.create_order(store_of(request), data, key)
+    headers = {"Location": f"/orders/{order['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(order, status_code=201, headers=headers)
+
+
+async def get_order(request: Request) -> Response:
+    return JSONResponse(await services.get_order(store_of(request), request.path_params["id"]))
+
+
+async def change_order_status(request: Request) -> Response:
+    data = await parse_body(request, StatusIn)
+    return JSONResponse(await services.change_status(store_of(request), request.path_params["id"], data.status))
+
+
+async def kitchen_orders(request: Request) -> Response:
+    return JSONResponse(await services.kitchen_orders(store_of(request)))
+
+
+# Inventory
+
+
+async def list_inventory(request: Request) -> Response:
+    return JSONResponse(await services.list_inventory(store_of(request)))
+
+
+async def create_inventory_item(request: Request) -> Response:
+    data = await parse_body(request, InventoryIn)
+    item = await services.create_inventory_item(store_of(request), data)
+    return JSONResponse(item, status_code=201, headers={"Location": f"/inventory/{item['id']}"})
+
+
+async def get_inventory_item(request: Request) -> Response:
+    return JSONResponse(await services.get_inventory_item(store_of(request), request.path_params["id"]))
+
+
+async def change_inventory_item(request: Request) -> Response:
+    data = await parse_body(request, InventoryPatch)
+    return JSONResponse(await services.change_inventory_item(store_of(request), request.path_params["id"], data))
+
+
+# Health
+
+
+async def health(request: Request) -> Response:
+    store = store_of(request)
+    database_ok = await store.ping()
+    body = {
+        "status": "ok" if database_ok else "unavailable",
+        "database": "ok" if database_ok else "unreachable",
+        "bus": store.bus.state(),
+        "writer": {"queued": store.writer.queued, "batches": store.writer.batches, "units": store.writer.units},
+    }
+    return JSONResponse(body, status_code=200 if database_ok else 503)
+
+
+routes = [
+    Route("/menu", list_menu, methods=["GET"]),
+    Route("/menu", create_menu_item, methods=["POST"]),
+    Route("/menu/{id:int}", get_menu_item, methods=["GET"]),
+    Route("/menu/{id:int}", update_menu_item, methods=["PUT"]),
+    Route("/menu/{id:int}/availability", set_availability, methods=["PUT"]),
+    Route("/orders", list_orders, methods=["GET"]),
+    Route("/orders", create_order, methods=["POST"]),
+    Route("/orders/{id:int}", get_order, methods=["GET"]),
+    Route("/orders/{id:int}", change_order_status, methods=["PATCH"]),
+    Route("/kitchen/orders", kitchen_orders, methods=["GET"]),
+    Route("/inventory", list_inventory, methods=["GET"]),
+    Route("/inventory", create_inventory_item, methods=["POST"]),
+    Route("/inventory/{id:int}", get_inventory_item, methods=["GET"]),
+    Route("/inventory/{id:int}", change_inventory_item, methods=["PATCH"]),
+    Route("/health", health, methods=["GET"]),
+]

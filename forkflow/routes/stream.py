@@ -1,0 +1,96 @@
+"""`GET /events`: every committed change as Server-Sent Events, with replay from Last-Event-ID.
+
+The stream subscribes to the bus *before* it reads the table, then sends the stored events after
+the client's last id, then the live ones, skipping any live event it already sent from the table.
+Publishing happens only after commit, so every event is in the table or in the queue (or both):
+no gap, no duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import BadRequest
+from ..events import TOPICS, Subscription
+from ..store import Store
+from .http import store_of
+
+REPLAY_PAGE = 500
+
+
+def parse_topics(raw: str | None) -> frozenset[str]:
+    if not raw:
+        return frozenset(TOPICS)
+    topics = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = topics - set(TOPICS)
+    if unknown or not topics:
+        raise BadRequest(
+            f"unknown topics: {', '.join(sorted(unknown)) or '(none given)'}",
+            {"topics": f"choose from {', '.join(TOPICS)}"},
+        )
+    return topics
+
+
+def parse_last_event_id(request: Request) -> int | None:
+    """The header a reconnecting EventSource sends, or `?last_event_id=` for a client that
+    carries its position itself (a new EventSource sends no header)."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise BadRequest("Last-Event-ID must be an event id", {"Last-Event-ID": "expected a whole number"})
+    return int(raw)
+
+
+async def _frames(
+    store: Store, sub: Subscription, topics: Iterable[str], after: int, retry_ms: int
+) -> AsyncIterator[bytes | ServerSentEvent]:
+    try:
+        yield ServerSentEvent(comment="forkflow events", retry=retry_ms)
+        sent = after
+        while True:
+            page = await store.events_after(sent, topics, REPLAY_PAGE)
+            for event in page:
+                yield event.frame()
+                sent = event.id
+            if len(page) < REPLAY_PAGE:
+                break
+        # Tell the client it is caught up, and from where: a view can resync on this.
+        yield ServerSentEvent(f'{{"last_event_id":{sent}}}', event="stream.ready")
+        async for event in sub:
+            if event.id > sent:
+                yield event.frame()
+                sent = event.id
+        # The bus dropped us (too slow) or is shutting down: end the response; the client
+        # reconnects with Last-Event-ID and replays what it missed.
+    finally:
+        store.bus.unsubscribe(sub)
+
+
+async def events(request: Request) -> Response:
+    store = store_of(request)
+    settings = store.settings
+    topics = parse_topics(request.query_params.get("topics"))
+    last_id = parse_last_event_id(request)
+    sub = store.bus.subscribe(topics)
+    try:
+        after = last_id if last_id is not None else await store.last_event_id()
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+    return EventSourceResponse(
+        _frames(store, sub, topics, after, settings.sse_retry_ms),
+        ping=settings.sse_ping_seconds,
+        send_timeout=30,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        shutdown_event=request.app.state.shutting_down,
+        shutdown_grace_period=1.0,
+    )
+
+
+routes = [Route("/events", events, methods=["GET"])]

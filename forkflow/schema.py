@@ -1,0 +1,145 @@
+"""The tables. Alembic migrations create them; this module is what the code queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, gives back aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ORDER_STATUSES = ("new", "preparing", "ready", "completed", "cancelled")
+ACTIVE_STATUSES = ("new", "preparing", "ready")
+CHANNELS = ("counter", "online", "table")
+
+menu_items = Table(
+    "menu_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("price_cents", Integer, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("station", String(40), nullable=False),
+    Column("available", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("price_cents >= 0", name="price_not_negative"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The business day (local, starting at FORKFLOW_DAY_STARTS_AT) the ticket number counts in.
+    Column("business_date", String(10), nullable=False),
+    Column("ticket_no", Integer, nullable=False),
+    Column("customer_name", String(80), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("table_label", String(20)),
+    Column("notes", Text, nullable=False, default=""),
+    Column("status", String(10), nullable=False, default="new"),
+    Column("total_cents", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("business_date", "ticket_no"),
+    CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
+    CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
+    Index(None, "status", "id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("menu_item_id", ForeignKey("menu_items.id"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("unit_price_cents", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("notes", Text, nullable=False, default=""),
+    CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
+)
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_name", String(80), nullable=False, unique=True),
+    # Thousandths of the unit, so 0.1 kg + 0.2 kg is exactly 0.3 kg.
+    Column("quantity_milli", BigInteger, nullable=False),
+    Column("unit", String(20), nullable=False),
+    Column("last_updated", UTCDateTime, nullable=False),
+    CheckConstraint("quantity_milli >= 0", name="quantity_not_negative"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # AUTOINCREMENT: ids are never reused, so a Last-Event-ID can never point at a different event.
+    Column("id", Integer, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("topic", String(20), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "topic", "id"),
+    sqlite_autoincrement=True,
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)

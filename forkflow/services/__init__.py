@@ -1,0 +1,22 @@
+"""The one write path: the JSON API, the htmx pages and the CLI all call these functions."""
+
+from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
+from .menu import create_menu_item, get_menu_item, list_menu, set_availability, update_menu_item
+from .orders import change_status, create_order, get_order, kitchen_orders, list_orders
+
+__all__ = [
+    "change_inventory_item",
+    "change_status",
+    "create_inventory_item",
+    "create_menu_item",
+    "create_order",
+    "get_inventory_item",
+    "get_menu_item",
+    "get_order",
+    "kitchen_orders",
+    "list_inventory",
+    "list_menu",
+    "list_orders",
+    "set_availability",
+    "update_menu_item",
+]

@@ -1,0 +1,92 @@
+"""Inventory service: stock kept in thousandths of its unit, never below zero."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import Conflict, NotFound
+from ..models import InventoryIn, InventoryPatch
+from ..schema import inventory
+from ..store import Store, Tx
+from .representation import inventory_out, milli_to_number, number_to_milli
+
+StockItem = dict[str, Any]
+
+
+async def _row(conn: AsyncConnection, item_id: int) -> Any:
+    row = (await conn.execute(select(inventory).where(inventory.c.id == item_id))).first()
+    if row is None:
+        raise NotFound(f"inventory item {item_id} does not exist")
+    return row
+
+
+async def _name_taken(conn: AsyncConnection, name: str, other_than: int | None = None) -> bool:
+    query = select(inventory.c.id).where(inventory.c.item_name == name)
+    if other_than is not None:
+        query = query.where(inventory.c.id != other_than)
+    return (await conn.execute(query)).first() is not None
+
+
+async def list_inventory(store: Store) -> list[StockItem]:
+    async with store.read() as conn:
+        return [inventory_out(row) for row in await conn.execute(select(inventory).order_by(inventory.c.item_name))]
+
+
+async def get_inventory_item(store: Store, item_id: int) -> StockItem:
+    async with store.read() as conn:
+        return inventory_out(await _row(conn, item_id))
+
+
+async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
+    async def unit(tx: Tx) -> StockItem:
+        if await _name_taken(tx.conn, data.item_name):
+            raise Conflict(f"{data.item_name!r} is already in the inventory", {"item_name": "already exists"})
+        values = {
+            "item_name": data.item_name,
+            "quantity_milli": number_to_milli(data.quantity),
+            "unit": data.unit,
+            "last_updated": tx.now,
+        }
+        item_id = (await tx.conn.execute(insert(inventory).values(values).returning(inventory.c.id))).scalar_one()
+        item = inventory_out(await _row(tx.conn, item_id))
+        await tx.emit("inventory.created", item)
+        return item
+
+    return await store.write(unit)
+
+
+async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch) -> StockItem:
+    async def unit(tx: Tx) -> StockItem:
+        row = await _row(tx.conn, item_id)
+        changes: dict[str, Any] = {}
+        if data.item_name is not None and data.item_name != row.item_name:
+            if await _name_taken(tx.conn, data.item_name, other_than=item_id):
+                raise Conflict(f"{data.item_name!r} is already in the inventory", {"item_name": "already exists"})
+            changes["item_name"] = data.item_name
+        if data.unit is not None and data.unit != row.unit:
+            changes["unit"] = data.unit
+        if data.quantity is not None:
+            changes["quantity_milli"] = number_to_milli(data.quantity)
+        if data.delta is not None:
+            new_milli = row.quantity_milli + number_to_milli(data.delta)
+            if new_milli < 0:
+                raise Conflict(
+                    f"only {milli_to_number(row.quantity_milli)} {row.unit} of {row.item_name} in stock",
+                    {"delta": "would take stock below zero"},
+                )
+            changes["quantity_milli"] = new_milli
+        if changes.get("quantity_milli") == row.quantity_milli:
+            del changes["quantity_milli"]
+        if not changes:
+            return inventory_out(row)
+        await tx.conn.execute(
+            update(inventory).where(inventory.c.id == item_id).values(changes | {"last_updated": tx.now})
+        )
+        item = inventory_out(await _row(tx.conn, item_id))
+        await tx.emit("inventory.updated", item)
+        return item
+
+    return await store.write(unit)

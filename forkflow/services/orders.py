@@ -1,0 +1,205 @@
+"""Order service: pricing from the menu, idempotent creation, and the status machine."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..config import Settings
+from ..errors import Conflict, Invalid, NotFound
+from ..models import OrderIn
+from ..schema import ACTIVE_STATUSES, idempotency_keys, menu_items, order_lines, orders
+from ..store import Store, Tx
+from .representation import order_out
+
+Order = dict[str, Any]
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "new": ("preparing", "cancelled"),
+    "preparing": ("ready", "cancelled"),
+    "ready": ("completed", "preparing"),  # ready -> preparing is a recall
+    "completed": (),
+    "cancelled": (),
+}
+
+
+def business_date(moment: datetime, settings: Settings) -> str:
+    """The local service day a moment belongs to; it starts at `day_starts_at`, not midnight."""
+    local = moment.astimezone(settings.timezone)
+    start = settings.day_starts_at
+    shifted = local - timedelta(hours=start.hour, minutes=start.minute)
+    return shifted.date().isoformat()
+
+
+def request_fingerprint(data: OrderIn) -> str:
+    """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter."""
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+
+
+async def _lines_by_order(conn: AsyncConnection, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    if order_ids:
+        query = select(order_lines).where(order_lines.c.order_id.in_(order_ids)).order_by(order_lines.c.id)
+        for line in await conn.execute(query):
+            grouped[line.order_id].append(line)
+    return grouped
+
+
+async def _orders_out(conn: AsyncConnection, rows: list[Row[Any]]) -> list[Order]:
+    lines = await _lines_by_order(conn, [row.id for row in rows])
+    return [order_out(row, lines[row.id]) for row in rows]
+
+
+async def _load(conn: AsyncConnection, order_id: int) -> Order:
+    row = (await conn.execute(select(orders).where(orders.c.id == order_id))).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return (await _orders_out(conn, [row]))[0]
+
+
+async def _replay(conn: AsyncConnection, key: str, fingerprint: str) -> Order | None:
+    row = (await conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise Invalid(
+            "this Idempotency-Key was already used for a different order",
+            {"Idempotency-Key": "reused with a different body"},
+            reason="idempotency_key_reused",
+        )
+    return await _load(conn, row.order_id)
+
+
+async def _priced_menu(conn: AsyncConnection, data: OrderIn) -> dict[int, Row[Any]]:
+    """The menu rows the order names; unknown items are 422, unavailable ones 409."""
+    wanted = {line.menu_item_id for line in data.items}
+    found = {row.id: row for row in await conn.execute(select(menu_items).where(menu_items.c.id.in_(wanted)))}
+    unknown = {
+        f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
+        for i, line in enumerate(data.items)
+        if line.menu_item_id not in found
+    }
+    if unknown:
+        raise Invalid("the order names items that are not on the menu", unknown)
+    sold_out = [found[item_id] for item_id in sorted(wanted) if not found[item_id].available]
+    if sold_out:
+        names = ", ".join(row.name for row in sold_out)
+        raise Conflict(
+            f"not available right now: {names}",
+            {f"items.{i}.menu_item_id": "not available" for i, line in enumerate(data.items) if not found[line.menu_item_id].available},
+            unavailable=[{"id": row.id, "name": row.name} for row in sold_out],
+        )
+    return found
+
+
+async def create_order(store: Store, data: OrderIn, idempotency_key: str | None = None) -> tuple[Order, bool]:
+    """Create an order; returns (order, replayed). A known key with the same body replays."""
+    fingerprint = request_fingerprint(data)
+    if idempotency_key is not None:
+        async with store.read() as conn:
+            replayed = await _replay(conn, idempotency_key, fingerprint)
+        if replayed is not None:
+            return replayed, True
+
+    async def unit(tx: Tx) -> tuple[Order, bool]:
+        conn = tx.conn
+        if idempotency_key is not None:
+            # Checked again inside the write: a twin request may have committed since the read.
+            replayed = await _replay(conn, idempotency_key, fingerprint)
+            if replayed is not None:
+                return replayed, True
+        menu = await _priced_menu(conn, data)
+        day = business_date(tx.now, store.settings)
+        ticket_no = (
+            await conn.execute(
+                select(func.coalesce(func.max(orders.c.ticket_no), 0) + 1).where(orders.c.business_date == day)
+            )
+        ).scalar_one()
+        total = sum(menu[line.menu_item_id].price_cents * line.quantity for line in data.items)
+        order_id = (
+            await conn.execute(
+                insert(orders)
+                .values(
+                    business_date=day,
+                    ticket_no=ticket_no,
+                    customer_name=data.customer_name,
+                    channel=data.channel,
+                    table_label=data.table,
+                    notes=data.notes,
+                    status="new",
+                    total_cents=total,
+                    created_at=tx.now,
+                    updated_at=tx.now,
+                )
+                .returning(orders.c.id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            insert(order_lines),
+            [
+                {
+                    "order_id": order_id,
+                    "menu_item_id": line.menu_item_id,
+                    "name": menu[line.menu_item_id].name,
+                    "unit_price_cents": menu[line.menu_item_id].price_cents,
+                    "quantity": line.quantity,
+                    "notes": line.notes,
+                }
+                for line in data.items
+            ],
+        )
+        if idempotency_key is not None:
+            await conn.execute(
+                insert(idempotency_keys).values(
+                    key=idempotency_key, request_hash=fingerprint, order_id=order_id, created_at=tx.now
+                )
+            )
+        order = await _load(conn, order_id)
+        await tx.emit("order.created", order)
+        return order, False
+
+    return await store.write(unit)
+
+
+async def change_status(store: Store, order_id: int, status: str) -> Order:
+    async def unit(tx: Tx) -> Order:
+        current = await _load(tx.conn, order_id)
+        allowed = TRANSITIONS[current["status"]]
+        if status not in allowed:
+            raise Conflict(
+                f"order {order_id} is {current['status']}; it cannot move to {status}",
+                {"status": f"allowed from {current['status']}: {', '.join(allowed) or 'none'}"},
+                allowed=list(allowed),
+            )
+        await tx.conn.execute(update(orders).where(orders.c.id == order_id).values(status=status, updated_at=tx.now))
+        order = await _load(tx.conn, order_id)
+        await tx.emit("order.updated", order)
+        return order
+
+    return await store.write(unit)
+
+
+async def get_order(store: Store, order_id: int) -> Order:
+    async with store.read() as conn:
+        return await _load(conn, order_id)
+
+
+async def list_orders(store: Store, status: str | None = None, limit: int = 100) -> list[Order]:
+    """The most recent orders first."""
+    query = select(orders).order_by(orders.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(orders.c.status == status)
+    async with store.read() as conn:
+        return await _orders_out(conn, list(await conn.execute(query)))
+
+
+async def kitchen_orders(store: Store) -> list[Order]:
+    """Every order still on the line (not completed or cancelled), oldest first."""
+    query = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order_by(orders.c.id)
+    async with store.read() as conn:
+        return await _orders_out(conn, list(await conn.execute(query)))

@@ -1,0 +1,76 @@
+"""Rows to the JSON the API returns. Events carry exactly these shapes too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def menu_item_out(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "price_cents": row.price_cents,
+        "category": row.category,
+        "station": row.station,
+        "available": bool(row.available),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+def line_out(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "menu_item_id": row.menu_item_id,
+        "name": row.name,
+        "unit_price_cents": row.unit_price_cents,
+        "quantity": row.quantity,
+        "line_total_cents": row.unit_price_cents * row.quantity,
+        "notes": row.notes,
+    }
+
+
+def order_out(row: Row[Any], lines: Iterable[Row[Any]]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "ticket_no": row.ticket_no,
+        "business_date": row.business_date,
+        "customer_name": row.customer_name,
+        "channel": row.channel,
+        "table": row.table_label,
+        "notes": row.notes,
+        "status": row.status,
+        "total_cents": row.total_cents,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "lines": [line_out(line) for line in lines],
+    }
+
+
+def milli_to_number(milli: int) -> int | float:
+    value = Decimal(milli) / 1000
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def number_to_milli(value: Decimal) -> int:
+    return int(value * 1000)
+
+
+def inventory_out(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "item_name": row.item_name,
+        "quantity": milli_to_number(row.quantity_milli),
+        "unit": row.unit,
+        "last_updated": iso(row.last_updated),
+    }
