@@ -217,10 +217,13 @@ class Store:
         self.write_engine, self.read_engine = _make_engines(self.url)
         self.writer = Writer(self.write_engine, bus, settings.max_batch)
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        return Path(self.url.split("///", 1)[-1]) if _is_sqlite(self.url) else None
+
     async def open(self, migrate: bool = True) -> None:
-        if _is_sqlite(self.url):
-            database = self.url.split("///", 1)[-1]
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self.sqlite_file is not None:
+            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
         if migrate:
             await self.migrate()
         self.bus.last_event_id = await self.last_event_id()
@@ -250,6 +253,9 @@ class Store:
             raise
 
     async def ping(self, timeout: float = 2.0) -> bool:
+        # Open SQLite connections keep working on a deleted file; the file itself must be there.
+        if self.sqlite_file is not None and not self.sqlite_file.is_file():
+            return False
         try:
             async with asyncio.timeout(timeout), self.read() as conn:
                 await conn.execute(text("SELECT 1"))

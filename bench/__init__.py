@@ -1,0 +1,1 @@
+"""ForkFlow benchmarks: run with `python bench/run.py` from the repository root (see README.md)."""

@@ -1,0 +1,108 @@
+"""Order burst: N orders from C concurrent clients, as fast as the server answers them.
+
+Besides speed it checks the engine's promises under load: one order per Idempotency-Key, no
+replays of fresh keys, every order on the kitchen screen, ticket numbers unique, totals priced
+from the menu.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from ..client import Client, make_client
+from ..servers import HOST, ServerProcess, forkflow_server
+from ..stats import summary
+from ..workload import OrderRequest, Outcome, burst, create_menu, make_orders
+from . import Config
+
+
+async def get_json(client: Client, path: str) -> Any:
+    resp = await client.request("GET", path)
+    if resp.status != 200:
+        raise RuntimeError(f"GET {path} answered {resp.status}: {resp.body[:300]!r}")
+    return json.loads(resp.body)
+
+
+def speed(outcome: Outcome, server_cpu: float, driver_cpu: float) -> dict[str, Any]:
+    """The figures every burst-like run reports, whatever server it hit."""
+    ok = outcome.ok
+    wall = outcome.wall_seconds
+    return {
+        "sent": len(outcome.sent),
+        "ok": len(ok),
+        "errors": len(outcome.sent) - len(ok),
+        "statuses": outcome.statuses(),
+        "error_samples": outcome.error_samples(),
+        "wall_s": wall,
+        "orders_per_s": len(ok) / wall if wall else 0.0,
+        "latency_ms": summary([s.latency_ms for s in outcome.sent]),
+        # CPU used over the timed part, in % of one core: near 100 means that process was the limit.
+        "server_cpu_pct": 100 * server_cpu / wall if wall else 0.0,
+        "driver_cpu_pct": 100 * driver_cpu / wall if wall else 0.0,
+    }
+
+
+@dataclass
+class Burst:
+    menu: dict[int, int]
+    warmup: Outcome
+    orders: list[OrderRequest]
+    outcome: Outcome
+    figures: dict[str, Any]
+
+
+async def timed_burst(server: ServerProcess, client: Client, cfg: Config, tag: str) -> Burst:
+    """Menu, a warm-up round (one order per client: opens every connection, fills the server's
+    statement caches), then the timed burst. Only the burst is in the figures."""
+    menu = await create_menu(client, cfg.menu_items, cfg.seed)
+    warmup = await burst(client, make_orders(menu, cfg.concurrency, cfg.seed + 1, f"{tag}-warm"), cfg.concurrency)
+    orders = make_orders(menu, cfg.orders, cfg.seed, tag)
+    server_cpu, driver_cpu = server.cpu_seconds(), time.process_time()
+    outcome = await burst(client, orders, cfg.concurrency)
+    figures = speed(outcome, server.cpu_seconds() - server_cpu, time.process_time() - driver_cpu)
+    return Burst(menu, warmup, orders, outcome, figures)
+
+
+async def run(cfg: Config) -> dict[str, Any]:
+    server = forkflow_server()
+    with server:
+        client = make_client(cfg.client, HOST, server.port, cfg.concurrency)
+        try:
+            health0 = await get_json(client, "/health")
+            done = await timed_burst(server, client, cfg, "burst")
+            kitchen = await get_json(client, "/kitchen/orders")
+            health1 = await get_json(client, "/health")
+        finally:
+            await client.aclose()
+    expected = {o.key: o.expected_total_cents for o in done.orders}
+    ok = done.outcome.ok
+    ids = [s.order["id"] for s in ok if s.order]
+    tickets = Counter((s.order["business_date"], s.order["ticket_no"]) for s in ok if s.order)
+    kitchen_ids = {order["id"] for order in kitchen}
+    batches = health1["writer"]["batches"] - health0["writer"]["batches"]
+    units = health1["writer"]["units"] - health0["writer"]["units"]
+    return done.figures | {
+        "orders": cfg.orders,
+        "concurrency": cfg.concurrency,
+        "client": cfg.client,
+        "warmup_errors": len(done.warmup.sent) - len(done.warmup.ok),
+        "checks": {
+            "distinct_ids": len(set(ids)),
+            "distinct_ids_equals_n": len(set(ids)) == cfg.orders,
+            "duplicates": len(ids) - len(set(ids)),
+            "replayed": sum(s.replayed for s in ok),
+            "duplicate_ticket_numbers": sum(n - 1 for n in tickets.values() if n > 1),
+            "wrong_totals": sum(1 for s in ok if s.order and s.order["total_cents"] != expected[s.key]),
+            "kitchen_orders": len(kitchen),
+            "kitchen_expected": cfg.orders + len(done.warmup.ok),
+            "missing_from_kitchen": len(set(ids) - kitchen_ids),
+        },
+        # Group commit: write units (menu items, warm-up and burst orders) per commit.
+        "writer": {"commits": batches, "units": units, "units_per_commit": units / batches if batches else 0.0},
+        "shutdown_s": server.shutdown_seconds,
+        "killed_at_shutdown": server.killed,
+    }

@@ -1,0 +1,80 @@
+"""A Server-Sent Events listener on a raw asyncio socket, timestamping each event on arrival.
+
+Frames are parsed here rather than with httpx-sse so the receipt time is taken as soon as the
+bytes are read, with as little client work in between as possible (20 listeners share one core
+with the order senders). It handles what the SSE spec allows for line endings: CRLF, LF, CR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .client import read_chunk, read_head
+
+
+@dataclass(slots=True)
+class SseEvent:
+    event: str  # "message" when the frame names none
+    id: str | None
+    data: str
+    received: float  # time.time() when the chunk holding the frame's end was read
+
+
+def parse_frames(buffer: str) -> tuple[list[tuple[str, str | None, str]], str]:
+    """Complete frames in `buffer` as (event, id, data), and the unparsed rest.
+
+    Comment-only frames (heartbeats) and `retry:` lines yield nothing.
+    """
+    # A lone CR at the very end may be the first half of a CRLF split across chunks: keep it.
+    held = ""
+    if buffer.endswith("\r"):
+        buffer, held = buffer[:-1], "\r"
+    text = buffer.replace("\r\n", "\n").replace("\r", "\n")
+    *complete, rest = text.split("\n\n")
+    frames = []
+    for block in complete:
+        event, event_id, data = "message", None, []
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)
+            elif name == "id":
+                event_id = value
+        if data or event != "message":
+            frames.append((event, event_id, "\n".join(data)))
+    return frames, rest + held
+
+
+async def listen(host: str, port: int, path: str) -> AsyncIterator[SseEvent]:
+    """Yield events from GET `path` until the server ends the stream or the caller stops."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
+            "Cache-Control: no-cache\r\n\r\n".encode()
+        )
+        status, headers = await read_head(reader)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}")
+        chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        buffer = ""
+        while True:
+            raw = await read_chunk(reader) if chunked else await reader.read(65536)
+            if not raw:
+                return
+            received = time.time()
+            frames, buffer = parse_frames(buffer + decoder.decode(raw))
+            for event, event_id, data in frames:
+                yield SseEvent(event, event_id, data, received)
+    finally:
+        writer.close()

@@ -1,0 +1,148 @@
+"""What the load generator sends: a menu, orders with unique Idempotency-Keys, and two ways to send
+them (as fast as N clients can, or at a steady rate). Bodies are built before the clock starts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import Client
+
+STATIONS = ("grill", "fryer", "cold", "bar")
+CATEGORIES = ("mains", "sides", "salads", "drinks")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    key: str
+    body: bytes
+    expected_total_cents: int
+
+
+@dataclass(slots=True)
+class Sent:
+    """One POST /orders as the client saw it."""
+
+    key: str
+    started: float  # time.perf_counter()
+    latency_ms: float
+    status: int | None  # None: no HTTP answer at all (connection error)
+    order: dict[str, Any] | None = None
+    replayed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    """Everything sent in one timed run, in completion order."""
+
+    sent: list[Sent] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    @property
+    def ok(self) -> list[Sent]:
+        return [s for s in self.sent if s.status == 201 and s.order is not None]
+
+    def statuses(self) -> dict[str, int]:
+        return dict(Counter(str(s.status) if s.status is not None else "no-answer" for s in self.sent))
+
+    def error_samples(self, most: int = 5) -> list[str]:
+        return [f"{s.status}: {s.error}" for s in self.sent if s.error][:most]
+
+
+async def create_menu(client: Client, count: int, seed: int) -> dict[int, int]:
+    """`count` menu items; returns {id: price_cents}."""
+    rng = random.Random(seed)
+    prices = {}
+    for i in range(count):
+        body = {
+            "name": f"Bench dish {i}",
+            "description": "made up by the benchmark",
+            "price_cents": rng.randrange(200, 3000, 50),
+            "category": CATEGORIES[i % len(CATEGORIES)],
+            "station": STATIONS[i % len(STATIONS)],
+        }
+        resp = await client.request("POST", "/menu", json.dumps(body).encode())
+        if resp.status != 201:
+            raise RuntimeError(f"POST /menu answered {resp.status}: {resp.body[:300]!r}")
+        item = json.loads(resp.body)
+        prices[item["id"]] = item["price_cents"]
+    return prices
+
+
+def make_orders(menu: dict[int, int], count: int, seed: int, tag: str) -> list[OrderRequest]:
+    """`count` orders of 1 to 3 lines, each with its own Idempotency-Key."""
+    rng = random.Random(seed)
+    run = uuid.uuid4().hex[:12]
+    ids = sorted(menu)
+    orders = []
+    for i in range(count):
+        channel = rng.choice(("counter", "online", "table"))
+        lines = [
+            {"menu_item_id": rng.choice(ids), "quantity": rng.randint(1, 4)}
+            for _ in range(rng.randint(1, 3))
+        ]
+        if rng.random() < 0.2:
+            lines[0]["notes"] = "no onions"
+        body: dict[str, Any] = {"customer_name": f"Guest {i}", "channel": channel, "items": lines}
+        if channel == "table":
+            body["table"] = f"T{rng.randint(1, 30)}"
+        total = sum(menu[line["menu_item_id"]] * line["quantity"] for line in lines)
+        orders.append(OrderRequest(f"bench-{tag}-{run}-{i}", json.dumps(body).encode(), total))
+    return orders
+
+
+async def send_order(client: Client, order: OrderRequest) -> Sent:
+    started = time.perf_counter()
+    try:
+        resp = await client.request("POST", "/orders", order.body, {"Idempotency-Key": order.key})
+    except Exception as exc:  # a broken connection is a result to report, not a crash
+        return Sent(order.key, started, (time.perf_counter() - started) * 1000, None,
+                    error=f"{type(exc).__name__}: {exc}")
+    latency_ms = (time.perf_counter() - started) * 1000
+    if resp.status != 201:
+        return Sent(order.key, started, latency_ms, resp.status, error=resp.body[:200].decode(errors="replace"))
+    replayed = resp.headers.get("idempotent-replayed") == "true"
+    return Sent(order.key, started, latency_ms, resp.status, json.loads(resp.body), replayed)
+
+
+async def burst(client: Client, orders: list[OrderRequest], concurrency: int) -> Outcome:
+    """Closed loop: `concurrency` clients each send their next order as soon as the last is answered."""
+    outcome = Outcome()
+    queue = iter(orders)
+
+    async def worker() -> None:
+        for order in queue:  # one shared iterator: each order is taken by exactly one worker
+            outcome.sent.append(await send_order(client, order))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    outcome.wall_seconds = time.perf_counter() - started
+    return outcome
+
+
+async def paced(client: Client, orders: list[OrderRequest], rate: float, senders: int) -> Outcome:
+    """Open loop at `rate` orders/s: order i is due at start + i/rate, sent by sender i % senders.
+
+    A sender whose previous order is still unanswered sends late, so a slow server shows up as a
+    lower achieved rate (reported) rather than as a pile of requests queued in this process.
+    """
+    outcome = Outcome()
+    start = time.perf_counter() + 0.05
+
+    async def sender(first: int) -> None:
+        for i in range(first, len(orders), senders):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            outcome.sent.append(await send_order(client, orders[i]))
+
+    await asyncio.gather(*(sender(k) for k in range(senders)))
+    outcome.wall_seconds = time.perf_counter() - start
+    return outcome

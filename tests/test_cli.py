@@ -1,0 +1,65 @@
+"""The command line: migrate, serve --demo, python -m forkflow, and health when the database goes."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from .conftest import Server
+
+
+def forkflow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "forkflow", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    result = forkflow("migrate", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
+
+
+def test_default_database_is_forkflow_db_in_the_working_directory(tmp_path: Path) -> None:
+    assert forkflow("migrate", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "forkflow.db").is_file()
+
+
+def test_help_lists_the_commands() -> None:
+    result = forkflow("--help")
+    assert result.returncode == 0
+    assert "serve" in result.stdout and "migrate" in result.stdout
+
+
+def test_demo_fills_an_empty_database_once(tmp_path: Path) -> None:
+    server = Server(tmp_path / "demo.db").start("--demo")
+    try:
+        menu = httpx.get(f"{server.url}/menu").json()
+        assert len(menu) >= 20
+        assert len({item["category"] for item in menu}) >= 4
+        assert len({item["station"] for item in menu}) >= 3
+        assert len(httpx.get(f"{server.url}/inventory").json()) >= 5
+    finally:
+        server.stop()
+    server.start("--demo")
+    try:
+        assert len(httpx.get(f"{server.url}/menu").json()) == len(menu), "a second start adds nothing"
+    finally:
+        server.stop()
+
+
+def test_health_is_503_when_the_database_is_gone(server: Server) -> None:
+    assert httpx.get(f"{server.url}/health").status_code == 200
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{server.db}{suffix}").unlink(missing_ok=True)
+    response = httpx.get(f"{server.url}/health")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"

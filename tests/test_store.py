@@ -1,0 +1,178 @@
+"""The store on a real SQLite file: settings, BEGIN IMMEDIATE, commit-then-emit, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, insert, select, text
+
+from forkflow.config import Settings, sqlite_url
+from forkflow.errors import Conflict, Invalid
+from forkflow.events import Bus
+from forkflow.models import MenuItemIn, OrderIn
+from forkflow.schema import events, menu_items
+from forkflow.services import create_menu_item, create_order, set_availability
+from forkflow.services.orders import business_date
+from forkflow.store import Store, Tx
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = Store(Settings(database_url=sqlite_url(tmp_path / "store.db")), Bus())
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def _event_count(store: Store) -> int:
+    async with store.read() as conn:
+        return (await conn.execute(select(func.count()).select_from(events))).scalar_one()
+
+
+async def _dish(store: Store, name: str = "Burger") -> dict:
+    return await create_menu_item(store, MenuItemIn(name=name, price_cents=1000, category="Mains", station="grill"))
+
+
+async def test_sqlite_is_set_up_for_a_busy_restaurant(store: Store) -> None:
+    async with store.write_engine.connect() as conn:
+        pragmas = {
+            name: (await conn.execute(text(f"PRAGMA {name}"))).scalar_one()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 10_000}
+    async with store.read() as conn:
+        assert (await conn.execute(text("PRAGMA query_only"))).scalar_one() == 1
+
+
+async def test_write_transactions_begin_immediate(store: Store, tmp_path: Path) -> None:
+    """A unit that has only read so far already holds the write lock: nobody can slip in between."""
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def read_then_wait(tx: Tx) -> None:
+        await tx.conn.execute(select(func.count()).select_from(menu_items))
+        inside.set()
+        await release.wait()
+
+    unit = asyncio.create_task(store.write(read_then_wait))
+    await inside.wait()
+    other = sqlite3.connect(tmp_path / "store.db", timeout=0, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        # Reads never wait for the writer.
+        assert other.execute("SELECT count(*) FROM menu_items").fetchone() == (0,)
+        async with store.read() as conn:
+            assert (await conn.execute(select(func.count()).select_from(menu_items))).scalar_one() == 0
+    finally:
+        release.set()
+        await unit
+        other.close()
+
+
+async def test_a_rolled_back_write_emits_nothing(store: Store) -> None:
+    published = store.bus.subscribe()
+
+    async def emit_then_fail(tx: Tx) -> None:
+        await tx.conn.execute(
+            insert(menu_items).values(
+                name="Ghost", description="", price_cents=1, category="X", station="grill",
+                available=True, created_at=tx.now, updated_at=tx.now,
+            )
+        )
+        await tx.emit("menu.created", {"name": "Ghost"})
+        raise Conflict("changed my mind")
+
+    with pytest.raises(Conflict):
+        await store.write(emit_then_fail)
+    assert await _event_count(store) == 0
+    async with store.read() as conn:
+        assert (await conn.execute(select(func.count()).select_from(menu_items))).scalar_one() == 0
+    dish = await _dish(store)
+    first = await asyncio.wait_for(anext(aiter(published)), 1)
+    assert (first.type, first.payload) == ("menu.created", dish), "the failed unit published nothing"
+
+
+async def test_failed_validation_emits_nothing(store: Store) -> None:
+    dish = await _dish(store)
+    await set_availability(store, dish["id"], False)
+    before = await _event_count(store)
+    with pytest.raises(Conflict):
+        await create_order(store, OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}]))
+    with pytest.raises(Invalid):
+        await create_order(store, OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": 999, "quantity": 1}]))
+    assert await _event_count(store) == before
+    assert store.bus.published == before
+
+
+async def test_group_commit_fails_only_the_failing_unit(store: Store) -> None:
+    """Units queued together share one commit, but each is all-or-nothing on its own."""
+    dish = await _dish(store)
+    good = [
+        create_order(store, OrderIn(customer_name=f"G{n}", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}]))
+        for n in range(20)
+    ]
+    bad = create_order(store, OrderIn(customer_name="Bad", channel="counter", items=[{"menu_item_id": 999, "quantity": 1}]))
+    batches_before = store.writer.batches
+    results = await asyncio.gather(*good[:10], bad, *good[10:], return_exceptions=True)
+    assert isinstance(results[10], Invalid)
+    made = [r for r in results if not isinstance(r, Exception)]
+    assert len(made) == 20
+    assert sorted(order["ticket_no"] for order, _ in made) == list(range(1, 21))
+    assert store.writer.batches - batches_before < 21, "concurrent units were committed together"
+    assert await _event_count(store) == 1 + 20
+
+
+async def test_a_slow_listener_is_dropped_without_slowing_anyone(tmp_path: Path) -> None:
+    settings = Settings(database_url=sqlite_url(tmp_path / "slow.db"), subscriber_queue_size=5)
+    store = Store(settings, Bus(settings.subscriber_queue_size))
+    await store.open()
+    try:
+        stuck = store.bus.subscribe()  # never reads
+        keen = store.bus.subscribe()
+        got: list[int] = []
+
+        async def read_keen() -> None:
+            async for event in keen:
+                got.append(event.id)
+                if len(got) == 20:
+                    return
+
+        reader = asyncio.create_task(read_keen())
+        for n in range(20):
+            await _dish(store, f"Dish {n}")
+            await asyncio.sleep(0)
+        await asyncio.wait_for(reader, 2)
+        assert len(got) == 20
+        assert stuck.dropped and not keen.dropped
+        assert [e async for e in stuck] == [], "a dropped listener's stream ends; it replays on reconnect"
+        assert store.bus.state()["dropped_subscribers"] == 1
+    finally:
+        await store.close()
+
+
+def test_ticket_numbers_restart_at_the_start_of_the_service_day() -> None:
+    settings = Settings(timezone=ZoneInfo("Europe/Paris"), day_starts_at=time(4, 0))
+    late_night = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)  # 03:30 in Paris: still Saturday's service
+    morning = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)  # 04:30 in Paris: Sunday
+    assert business_date(late_night, settings) == "2026-02-28"
+    assert business_date(morning, settings) == "2026-03-01"
+
+
+async def test_migrations_are_applied_and_idempotent(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "fresh.db")
+    for _ in range(2):
+        s = Store(Settings(database_url=url), Bus())
+        await s.migrate()
+        async with s.read() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+            tables = set((await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))).scalars())
+        await s.close()
+    assert version == "0001"
+    assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
