@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_FILE = "forkflow.db"
@@ -59,7 +60,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         url = os.environ.get("FORKFLOW_DATABASE_URL")
         settings = cls(
             database_url=normalise_database_url(url) if url else sqlite_url(DEFAULT_DATABASE_FILE),

@@ -45,9 +45,7 @@ class Server:
 
     def start(self, *extra: str) -> Server:
         command = [sys.executable, "-m", "forkflow", "serve", "--port", str(self.port), "--db", str(self.db), *extra]
-        self.process = subprocess.Popen(
-            command, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
-        )
+        self.process = subprocess.Popen(command, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

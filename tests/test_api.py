@@ -27,7 +27,9 @@ def api(shared_server: Server) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def dishes(api: httpx.Client) -> list[dict]:
     items = [api.post("/menu", json=item).json() for item in MENU]
-    sold_out = api.post("/menu", json={"name": "Oysters", "price_cents": 1800, "category": "Starters", "station": "cold"})
+    sold_out = api.post(
+        "/menu", json={"name": "Oysters", "price_cents": 1800, "category": "Starters", "station": "cold"}
+    )
     api.put(f"/menu/{sold_out.json()['id']}/availability", json={"available": False})
     return [*items, api.get(f"/menu/{sold_out.json()['id']}").json()]
 
@@ -74,11 +76,20 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
 
 
 def test_lines_keep_the_price_they_were_charged(api: httpx.Client) -> None:
-    dish = api.post("/menu", json={"name": "Soup", "price_cents": 700, "category": "Starters", "station": "cold"}).json()
-    order = api.post("/orders", json={"customer_name": "Bo", "channel": "online", "items": [{"menu_item_id": dish["id"], "quantity": 1}]}).json()
+    dish = api.post(
+        "/menu", json={"name": "Soup", "price_cents": 700, "category": "Starters", "station": "cold"}
+    ).json()
+    order = api.post(
+        "/orders",
+        json={"customer_name": "Bo", "channel": "online", "items": [{"menu_item_id": dish["id"], "quantity": 1}]},
+    ).json()
     api.put(f"/menu/{dish['id']}", json={**dish, "price_cents": 900, "name": "Soup of the day"})
     again = api.get(f"/orders/{order['id']}").json()
-    assert (again["total_cents"], again["lines"][0]["name"], again["lines"][0]["unit_price_cents"]) == (700, "Soup", 700)
+    assert (again["total_cents"], again["lines"][0]["name"], again["lines"][0]["unit_price_cents"]) == (
+        700,
+        "Soup",
+        700,
+    )
 
 
 def test_status_moves_through_the_line_and_recall(api: httpx.Client, dishes: list[dict]) -> None:
@@ -145,11 +156,51 @@ def test_health_reports_database_and_bus(api: httpx.Client) -> None:
 
 ERROR_CASES = [
     # (name, method, path, json body or raw bytes, headers, status, code)
-    ("unknown item", "POST", "/orders", lambda d: order_body(d, items=[{"menu_item_id": 9999, "quantity": 1}]), {}, 422, "invalid"),
-    ("unavailable item", "POST", "/orders", lambda d: order_body(d, items=[{"menu_item_id": d[-1]["id"], "quantity": 1}]), {}, 409, "conflict"),
-    ("quantity 0", "POST", "/orders", lambda d: order_body(d, items=[{"menu_item_id": d[0]["id"], "quantity": 0}]), {}, 422, "invalid"),
-    ("quantity 100", "POST", "/orders", lambda d: order_body(d, items=[{"menu_item_id": d[0]["id"], "quantity": 100}]), {}, 422, "invalid"),
-    ("quantity as text", "POST", "/orders", lambda d: order_body(d, items=[{"menu_item_id": d[0]["id"], "quantity": "2"}]), {}, 422, "invalid"),
+    (
+        "unknown item",
+        "POST",
+        "/orders",
+        lambda d: order_body(d, items=[{"menu_item_id": 9999, "quantity": 1}]),
+        {},
+        422,
+        "invalid",
+    ),
+    (
+        "unavailable item",
+        "POST",
+        "/orders",
+        lambda d: order_body(d, items=[{"menu_item_id": d[-1]["id"], "quantity": 1}]),
+        {},
+        409,
+        "conflict",
+    ),
+    (
+        "quantity 0",
+        "POST",
+        "/orders",
+        lambda d: order_body(d, items=[{"menu_item_id": d[0]["id"], "quantity": 0}]),
+        {},
+        422,
+        "invalid",
+    ),
+    (
+        "quantity 100",
+        "POST",
+        "/orders",
+        lambda d: order_body(d, items=[{"menu_item_id": d[0]["id"], "quantity": 100}]),
+        {},
+        422,
+        "invalid",
+    ),
+    (
+        "quantity as text",
+        "POST",
+        "/orders",
+        lambda d: order_body(d, items=[{"menu_item_id": d[0]["id"], "quantity": "2"}]),
+        {},
+        422,
+        "invalid",
+    ),
     ("empty items", "POST", "/orders", lambda d: order_body(d, items=[]), {}, 422, "invalid"),
     ("name over 80", "POST", "/orders", lambda d: order_body(d, customer_name="x" * 81), {}, 422, "invalid"),
     ("blank name", "POST", "/orders", lambda d: order_body(d, customer_name="   "), {}, 422, "invalid"),
@@ -158,23 +209,103 @@ ERROR_CASES = [
     ("body over 64 KiB", "POST", "/orders", lambda d: order_body(d, notes="x" * 70_000), {}, 413, "too_large"),
     ("malformed JSON", "POST", "/orders", lambda d: b'{"customer_name": ', {}, 400, "bad_request"),
     ("JSON array body", "POST", "/orders", lambda d: b"[]", {}, 422, "invalid"),
-    ("form body", "POST", "/orders", lambda d: b"a=b", {"content-type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
-    ("malformed idempotency key", "POST", "/orders", lambda d: order_body(d), {"Idempotency-Key": "has space"}, 400, "bad_request"),
-    ("key reused with another body", "POST", "/orders", lambda d: order_body(d, customer_name="Someone else"), {"Idempotency-Key": "taken-key"}, 422, "invalid"),
+    (
+        "form body",
+        "POST",
+        "/orders",
+        lambda d: b"a=b",
+        {"content-type": "application/x-www-form-urlencoded"},
+        415,
+        "unsupported_media_type",
+    ),
+    (
+        "malformed idempotency key",
+        "POST",
+        "/orders",
+        lambda d: order_body(d),
+        {"Idempotency-Key": "has space"},
+        400,
+        "bad_request",
+    ),
+    (
+        "key reused with another body",
+        "POST",
+        "/orders",
+        lambda d: order_body(d, customer_name="Someone else"),
+        {"Idempotency-Key": "taken-key"},
+        422,
+        "invalid",
+    ),
     ("missing order", "GET", "/orders/99999", None, {}, 404, "not_found"),
     ("status of missing order", "PATCH", "/orders/99999", lambda d: {"status": "preparing"}, {}, 404, "not_found"),
     ("unknown status", "PATCH", "/orders/{order}", lambda d: {"status": "eaten"}, {}, 422, "invalid"),
     ("skipping a step", "PATCH", "/orders/{order}", lambda d: {"status": "completed"}, {}, 409, "conflict"),
     ("unknown status filter", "GET", "/orders?status=eaten", None, {}, 422, "invalid"),
     ("bad limit", "GET", "/orders?limit=0", None, {}, 422, "invalid"),
-    ("negative price", "POST", "/menu", lambda d: {"name": "Free", "price_cents": -1, "category": "X", "station": "grill"}, {}, 422, "invalid"),
-    ("price as float", "POST", "/menu", lambda d: {"name": "Odd", "price_cents": 9.99, "category": "X", "station": "grill"}, {}, 422, "invalid"),
-    ("menu item without station", "POST", "/menu", lambda d: {"name": "Nowhere", "price_cents": 100, "category": "X"}, {}, 422, "invalid"),
-    ("edit missing menu item", "PUT", "/menu/99999", lambda d: {"name": "A", "price_cents": 1, "category": "X", "station": "grill"}, {}, 404, "not_found"),
+    (
+        "negative price",
+        "POST",
+        "/menu",
+        lambda d: {"name": "Free", "price_cents": -1, "category": "X", "station": "grill"},
+        {},
+        422,
+        "invalid",
+    ),
+    (
+        "price as float",
+        "POST",
+        "/menu",
+        lambda d: {"name": "Odd", "price_cents": 9.99, "category": "X", "station": "grill"},
+        {},
+        422,
+        "invalid",
+    ),
+    (
+        "menu item without station",
+        "POST",
+        "/menu",
+        lambda d: {"name": "Nowhere", "price_cents": 100, "category": "X"},
+        {},
+        422,
+        "invalid",
+    ),
+    (
+        "edit missing menu item",
+        "PUT",
+        "/menu/99999",
+        lambda d: {"name": "A", "price_cents": 1, "category": "X", "station": "grill"},
+        {},
+        404,
+        "not_found",
+    ),
     ("availability not a bool", "PUT", "/menu/{dish}/availability", lambda d: {"available": "no"}, {}, 422, "invalid"),
-    ("availability of missing item", "PUT", "/menu/99999/availability", lambda d: {"available": False}, {}, 404, "not_found"),
-    ("duplicate stock item", "POST", "/inventory", lambda d: {"item_name": "Potatoes", "quantity": 1, "unit": "kg"}, {}, 409, "conflict"),
-    ("negative stock", "POST", "/inventory", lambda d: {"item_name": "Onions", "quantity": -1, "unit": "kg"}, {}, 422, "invalid"),
+    (
+        "availability of missing item",
+        "PUT",
+        "/menu/99999/availability",
+        lambda d: {"available": False},
+        {},
+        404,
+        "not_found",
+    ),
+    (
+        "duplicate stock item",
+        "POST",
+        "/inventory",
+        lambda d: {"item_name": "Potatoes", "quantity": 1, "unit": "kg"},
+        {},
+        409,
+        "conflict",
+    ),
+    (
+        "negative stock",
+        "POST",
+        "/inventory",
+        lambda d: {"item_name": "Onions", "quantity": -1, "unit": "kg"},
+        {},
+        422,
+        "invalid",
+    ),
     ("stock below zero", "PATCH", "/inventory/{stock}", lambda d: {"delta": -1000}, {}, 409, "conflict"),
     ("quantity and delta", "PATCH", "/inventory/{stock}", lambda d: {"delta": 1, "quantity": 2}, {}, 422, "invalid"),
     ("empty stock change", "PATCH", "/inventory/{stock}", lambda d: {}, {}, 422, "invalid"),
@@ -214,7 +345,10 @@ def test_error_returns_its_code_and_changes_nothing(
 
 
 def test_unavailable_items_are_named(api: httpx.Client, dishes: list[dict]) -> None:
-    body = order_body(dishes, items=[{"menu_item_id": dishes[0]["id"], "quantity": 1}, {"menu_item_id": dishes[-1]["id"], "quantity": 1}])
+    body = order_body(
+        dishes,
+        items=[{"menu_item_id": dishes[0]["id"], "quantity": 1}, {"menu_item_id": dishes[-1]["id"], "quantity": 1}],
+    )
     error = api.post("/orders", json=body).json()["error"]
     assert error["unavailable"] == [{"id": dishes[-1]["id"], "name": "Oysters"}]
     assert "Oysters" in error["message"]

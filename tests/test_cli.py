@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -63,3 +64,17 @@ def test_health_is_503_when_the_database_is_gone(server: Server) -> None:
     response = httpx.get(f"{server.url}/health")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+def test_database_url_from_the_environment(tmp_path: Path) -> None:
+    db = tmp_path / "from-env.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "forkflow", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "FORKFLOW_DATABASE_URL": f"sqlite:///{db}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert db.is_file() and not (tmp_path / "forkflow.db").exists()

@@ -68,9 +68,11 @@ async def test_500_orders_from_100_clients_reach_every_listener_in_commit_order(
 async def test_each_order_sent_three_times_at_once_is_made_once(server: Server, menu: list[dict]) -> None:
     rng = random.Random(7)
     bodies = {
-        f"retry-{n}": order_body(menu, customer_name=f"Guest {n}", items=[
-            {"menu_item_id": rng.choice(menu)["id"], "quantity": rng.randint(1, 5)}
-        ])
+        f"retry-{n}": order_body(
+            menu,
+            customer_name=f"Guest {n}",
+            items=[{"menu_item_id": rng.choice(menu)["id"], "quantity": rng.randint(1, 5)}],
+        )
         for n in range(200)
     }
     sends = [(key, body) for key, body in bodies.items() for _ in range(3)]

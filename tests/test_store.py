@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Conflict, Invalid
 from forkflow.events import Bus
 from forkflow.models import MenuItemIn, OrderIn
-from forkflow.schema import events, menu_items
+from forkflow.schema import events, idempotency_keys, menu_items
 from forkflow.services import create_menu_item, create_order, set_availability
 from forkflow.services.orders import business_date
 from forkflow.store import Store, Tx
@@ -82,8 +82,14 @@ async def test_a_rolled_back_write_emits_nothing(store: Store) -> None:
     async def emit_then_fail(tx: Tx) -> None:
         await tx.conn.execute(
             insert(menu_items).values(
-                name="Ghost", description="", price_cents=1, category="X", station="grill",
-                available=True, created_at=tx.now, updated_at=tx.now,
+                name="Ghost",
+                description="",
+                price_cents=1,
+                category="X",
+                station="grill",
+                available=True,
+                created_at=tx.now,
+                updated_at=tx.now,
             )
         )
         await tx.emit("menu.created", {"name": "Ghost"})
@@ -104,9 +110,13 @@ async def test_failed_validation_emits_nothing(store: Store) -> None:
     await set_availability(store, dish["id"], False)
     before = await _event_count(store)
     with pytest.raises(Conflict):
-        await create_order(store, OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}]))
+        await create_order(
+            store, OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}])
+        )
     with pytest.raises(Invalid):
-        await create_order(store, OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": 999, "quantity": 1}]))
+        await create_order(
+            store, OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": 999, "quantity": 1}])
+        )
     assert await _event_count(store) == before
     assert store.bus.published == before
 
@@ -115,10 +125,15 @@ async def test_group_commit_fails_only_the_failing_unit(store: Store) -> None:
     """Units queued together share one commit, but each is all-or-nothing on its own."""
     dish = await _dish(store)
     good = [
-        create_order(store, OrderIn(customer_name=f"G{n}", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}]))
+        create_order(
+            store,
+            OrderIn(customer_name=f"G{n}", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}]),
+        )
         for n in range(20)
     ]
-    bad = create_order(store, OrderIn(customer_name="Bad", channel="counter", items=[{"menu_item_id": 999, "quantity": 1}]))
+    bad = create_order(
+        store, OrderIn(customer_name="Bad", channel="counter", items=[{"menu_item_id": 999, "quantity": 1}])
+    )
     batches_before = store.writer.batches
     results = await asyncio.gather(*good[:10], bad, *good[10:], return_exceptions=True)
     assert isinstance(results[10], Invalid)
@@ -176,3 +191,24 @@ async def test_migrations_are_applied_and_idempotent(tmp_path: Path) -> None:
         await s.close()
     assert version == "0001"
     assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
+
+
+async def test_idempotency_keys_are_kept_a_day_then_purged(store: Store) -> None:
+    dish = await _dish(store)
+    body = OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}])
+    old, _ = await create_order(store, body, "old-key")
+    recent, _ = await create_order(store, body, "recent-key")
+
+    async def age_old_key(tx: Tx) -> None:
+        await tx.conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == "old-key")
+            .values(created_at=datetime.now(UTC) - timedelta(hours=49))
+        )
+
+    await store.write(age_old_key)
+    assert await store.purge_idempotency_keys() == 1
+    replay, replayed = await create_order(store, body, "recent-key")
+    assert replayed and replay["id"] == recent["id"]
+    fresh, replayed = await create_order(store, body, "old-key")
+    assert not replayed and fresh["id"] != old["id"]

@@ -83,7 +83,7 @@ async def test_topics_filter_and_payload_is_the_api_representation(server: Serve
             edited = (await client.put(f"/menu/{menu[1]['id']}", json={**menu[1], "price_cents": 500})).json()
 
         menu_events = await menu_only.wait_for(len(menu) + 2)
-        assert [(e.type, e.payload) for e in menu_events[len(menu):]] == [
+        assert [(e.type, e.payload) for e in menu_events[len(menu) :]] == [
             ("menu.availability", toggled),
             ("menu.updated", edited),
         ]
@@ -147,3 +147,9 @@ async def test_replay_across_a_server_restart(server: Server, menu: list[dict]) 
         events = await again.wait_for(5)
         assert [e.payload["id"] for e in events] == [o["id"] for o in made_after]
         assert events[0].id == last_seen + 1, "event ids continue across restarts"
+
+
+def test_head_on_the_stream_leaves_no_listener_behind(server: Server) -> None:
+    response = httpx.head(f"{server.url}/events")
+    assert response.status_code == 200
+    assert httpx.get(f"{server.url}/health").json()["bus"]["subscribers"] == 0

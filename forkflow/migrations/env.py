@@ -19,6 +19,10 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    url = os.environ.get("FORKFLOW_DATABASE_URL", "sqlite:///forkflow.db").replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    url = (
+        os.environ.get("FORKFLOW_DATABASE_URL", "sqlite:///forkflow.db")
+        .replace("+aiosqlite", "")
+        .replace("+asyncpg", "+psycopg")
+    )
     with create_engine(url).begin() as conn:
         run(conn)

@@ -7,8 +7,8 @@ import logging
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

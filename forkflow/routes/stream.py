@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -90,6 +91,8 @@ async def events(request: Request) -> Response:
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         shutdown_event=request.app.state.shutting_down,
         shutdown_grace_period=1.0,
+        # Also runs when the body never starts (HEAD, or a client gone before the first byte).
+        background=BackgroundTask(store.bus.unsubscribe, sub),
     )
 
 

@@ -91,7 +91,11 @@ async def _priced_menu(conn: AsyncConnection, data: OrderIn) -> dict[int, Row[An
         names = ", ".join(row.name for row in sold_out)
         raise Conflict(
             f"not available right now: {names}",
-            {f"items.{i}.menu_item_id": "not available" for i, line in enumerate(data.items) if not found[line.menu_item_id].available},
+            {
+                f"items.{i}.menu_item_id": "not available"
+                for i, line in enumerate(data.items)
+                if not found[line.menu_item_id].available
+            },
             unavailable=[{"id": row.id, "name": row.name} for row in sold_out],
         )
     return found
