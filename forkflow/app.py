@@ -12,13 +12,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from .auth.middleware import Authenticate, CSRFProtect
+from .auth.ratelimit import RateLimiter
 from .config import Settings
-from .demo import seed_demo
+from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
+from .services.staff import app_secret
 from .store import Store
+from .web import SecurityHeaders, Sessions
 
 log = logging.getLogger("forkflow")
 
@@ -53,7 +57,13 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         await store.open()
         if demo:
             await seed_demo(store)
+            passwords = await seed_demo_staff(store)
+            if passwords:
+                lines = "\n".join(f"  {name:8} {password}" for name, password in passwords.items())
+                print(f"Demo staff accounts (shown this once; name = role):\n{lines}", flush=True)
         app.state.store = store
+        app.state.session_secret = settings.secret_key or await app_secret(store, "session")
+        app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
         # sse-starlette sets this when uvicorn starts to shut down; closing the bus then lets
         # every open stream finish cleanly instead of holding the server open.
         app.state.shutting_down = anyio.Event()
@@ -70,7 +80,13 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(Sessions, https_only=settings.secure_cookies),
+            Middleware(CSRFProtect),
+            Middleware(Authenticate),
+        ],
         exception_handlers={
             ServiceError: on_service_error,
             HTTPException: on_http_error,

@@ -58,6 +58,12 @@ class Settings:
     max_batch: int = 200
     # Requests
     max_body_bytes: int = 64 * 1024
+    # Public (not signed-in) POST /orders per client address per minute; 0 turns the limit off.
+    public_orders_per_minute: int = 30
+    # Send the session cookie over HTTPS only (set when served behind TLS).
+    secure_cookies: bool = False
+    # Signs session cookies; by default a random key kept in the database.
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -67,5 +73,8 @@ class Settings:
             timezone=_local_zone(),
             day_starts_at=_day_starts_at(),
             sse_ping_seconds=_env_float("FORKFLOW_SSE_PING_SECONDS", 15.0),
+            public_orders_per_minute=int(_env_float("FORKFLOW_PUBLIC_ORDERS_PER_MINUTE", 30)),
+            secure_cookies=os.environ.get("FORKFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            secret_key=os.environ.get("FORKFLOW_SECRET_KEY") or None,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from .models import InventoryIn, MenuItemIn
-from .schema import inventory, menu_items
+from .models import InventoryIn, MenuItemIn, StaffIn
+from .schema import inventory, menu_items, staff
 from .services import create_inventory_item, create_menu_item
+from .services.staff import add_staff
 from .store import Store
 
 log = logging.getLogger("forkflow.demo")
@@ -72,3 +74,16 @@ async def seed_demo(store: Store) -> bool:
         await create_inventory_item(store, InventoryIn(item_name=item_name, quantity=Decimal(quantity), unit=unit))
     log.info("demo data added: %d menu items, %d stock items", len(MENU), len(STOCK))
     return True
+
+
+async def seed_demo_staff(store: Store) -> dict[str, str] | None:
+    """One account per role, named after it, with a random password shown once (returned)."""
+    async with store.read() as conn:
+        if (await conn.execute(select(func.count()).select_from(staff))).scalar_one() > 0:
+            return None
+    passwords = {}
+    for role in ("kitchen", "cashier", "manager"):
+        password = secrets.token_urlsafe(9)
+        await add_staff(store, StaffIn(name=role, role=role, password=password))
+        passwords[role] = password
+    return passwords

@@ -97,3 +97,28 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         message = error["msg"].removeprefix("Value error, ")
         fields.setdefault(path, message)
     return fields
+
+
+Role = Literal["kitchen", "cashier", "manager"]
+StaffName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
+Password = Annotated[str, Field(min_length=8, max_length=200)]
+
+
+class StaffIn(Input):
+    name: StaffName
+    role: Role
+    password: Password
+
+
+class StaffPatch(Input):
+    role: Role | None = None
+    active: Annotated[bool | None, Field(strict=True)] = None
+    password: Password | None = None
+
+
+class LoginIn(Input):
+    # Not stripped or length-checked beyond a bound: a wrong password is just wrong.
+    model_config = ConfigDict(str_strip_whitespace=False, extra="ignore", frozen=True)
+
+    username: Annotated[str, Field(min_length=1, max_length=40)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]

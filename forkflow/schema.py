@@ -91,10 +91,14 @@ orders = Table(
     Column("total_cents", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The customer's key to their own order: /track/{tracking_token}. Unguessable, unlike the id.
+    # (Nullable only in the database: adding NOT NULL would rebuild the table; the code always sets it.)
+    Column("tracking_token", String(64), nullable=True),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
     Index(None, "status", "id"),
+    Index("uq_orders_tracking_token", "tracking_token", unique=True),
 )
 
 order_lines = Table(
@@ -142,4 +146,39 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+ROLES = ("kitchen", "cashier", "manager")
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    # Failed sign-ins in a row, and until when the account is locked after too many.
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Only a hash is kept: a stolen database does not hand out working tokens.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
 )

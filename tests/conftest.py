@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -28,8 +29,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PASSWORDS = {"kitchen": "kitchen-password", "cashier": "cashier-password", "manager": "manager-password"}
+
+
+def seed_staff(db: Path) -> None:
+    """One account per role (name = role), through the same service the CLI uses."""
+    from forkflow.config import Settings, sqlite_url
+    from forkflow.events import Bus
+    from forkflow.models import StaffIn
+    from forkflow.services.staff import add_staff
+    from forkflow.store import Store
+
+    async def seed() -> None:
+        store = Store(Settings(database_url=sqlite_url(db)), Bus())
+        await store.open()
+        try:
+            for role, password in PASSWORDS.items():
+                await add_staff(store, StaffIn(name=role, role=role, password=password))
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+
+
 class Server:
-    """`python -m forkflow serve` on a free loopback port; can be stopped and started again."""
+    """`python -m forkflow serve` on a free loopback port; can be stopped and started again.
+
+    A new database gets one staff account per role; `tokens[role]` holds a bearer token for each.
+    """
 
     def __init__(self, db: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.db = db
@@ -38,12 +65,18 @@ class Server:
         self.env.pop("FORKFLOW_DATABASE_URL", None)
         self.process: subprocess.Popen[bytes] | None = None
         self.log = db.with_suffix(".log")
+        self.tokens: dict[str, str] = {}
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *extra: str) -> Server:
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def start(self, *extra: str, staff: bool = True) -> Server:
+        if staff and not self.db.exists():
+            seed_staff(self.db)
         command = [sys.executable, "-m", "forkflow", "serve", "--port", str(self.port), "--db", str(self.db), *extra]
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
@@ -52,11 +85,18 @@ class Server:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    if staff and not self.tokens:
+                        self.tokens = {role: self._token(role) for role in PASSWORDS}
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def _token(self, role: str) -> str:
+        response = httpx.post(f"{self.url}/auth/token", json={"username": role, "password": PASSWORDS[role]})
+        response.raise_for_status()
+        return response.json()["token"]
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 15) -> float:
         """Stop the server the way Ctrl-C does; returns how long it took."""
@@ -84,7 +124,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as c:
+    with httpx.Client(base_url=server.url, timeout=10, headers=server.auth("manager")) as c:
         yield c
 
 

@@ -19,9 +19,17 @@ class Received:
 
 
 class Listener:
-    def __init__(self, base_url: str, topics: str | None = None, last_event_id: int | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        topics: str | None = None,
+        last_event_id: int | None = None,
+        token: str | None = None,
+    ) -> None:
         self.url = f"{base_url}/events" + (f"?topics={topics}" if topics else "")
         self.headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+        if token is not None:
+            self.headers["Authorization"] = f"Bearer {token}"
         self.events: list[Received] = []
         self.ready = asyncio.Event()
         self.retry: int | None = None

@@ -20,7 +20,7 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def api(shared_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_server.url, timeout=10) as c:
+    with httpx.Client(base_url=shared_server.url, timeout=10, headers=shared_server.auth("manager")) as c:
         yield c
 
 

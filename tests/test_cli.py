@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
     assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
 
 
@@ -40,21 +41,35 @@ def test_help_lists_the_commands() -> None:
     assert "serve" in result.stdout and "migrate" in result.stdout
 
 
-def test_demo_fills_an_empty_database_once(tmp_path: Path) -> None:
-    server = Server(tmp_path / "demo.db").start("--demo")
+def _demo_passwords(log: str) -> dict[str, str]:
+    found = re.findall(r"^  (kitchen|cashier|manager) +(\S+)$", log, re.MULTILINE)
+    return dict(found)
+
+
+def test_demo_fills_an_empty_database_once_and_prints_the_passwords(tmp_path: Path) -> None:
+    server = Server(tmp_path / "demo.db").start("--demo", staff=False)
     try:
         menu = httpx.get(f"{server.url}/menu").json()
         assert len(menu) >= 20
         assert len({item["category"] for item in menu}) >= 4
         assert len({item["station"] for item in menu}) >= 3
-        assert len(httpx.get(f"{server.url}/inventory").json()) >= 5
+        passwords = _demo_passwords(server.log.read_text())
+        assert set(passwords) == {"kitchen", "cashier", "manager"}
+        for role, password in passwords.items():
+            response = httpx.post(f"{server.url}/auth/token", json={"username": role, "password": password})
+            assert response.status_code == 201
+            assert response.json()["role"] == role
+        token = httpx.post(f"{server.url}/auth/token", json={"username": "manager", "password": passwords["manager"]})
+        stock = httpx.get(f"{server.url}/inventory", headers={"Authorization": f"Bearer {token.json()['token']}"})
+        assert len(stock.json()) >= 5
     finally:
         server.stop()
-    server.start("--demo")
+    server.start("--demo", staff=False)
     try:
         assert len(httpx.get(f"{server.url}/menu").json()) == len(menu), "a second start adds nothing"
     finally:
         server.stop()
+    assert server.log.read_text().count("Demo staff accounts") == 1, "passwords are printed once"
 
 
 def test_health_is_503_when_the_database_is_gone(server: Server) -> None:

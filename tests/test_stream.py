@@ -12,7 +12,7 @@ from .sse import Listener
 
 
 async def _post_orders(server: Server, menu: list[dict], count: int, prefix: str) -> list[dict]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, headers=server.auth("cashier")) as client:
         orders = []
         for n in range(count):
             response = await client.post("/orders", json=order_body(menu, customer_name=f"{prefix} {n}"))
@@ -24,14 +24,14 @@ async def _post_orders(server: Server, menu: list[dict], count: int, prefix: str
 async def test_reconnect_with_last_event_id_gets_exactly_what_was_missed_then_live(
     server: Server, menu: list[dict]
 ) -> None:
-    async with Listener(server.url, topics="orders") as first:
+    async with Listener(server.url, topics="orders", token=server.tokens["manager"]) as first:
         await _post_orders(server, menu, 3, "before")
         seen = await first.wait_for(3)
     last_seen = seen[-1].id
 
     missed = await _post_orders(server, menu, 10, "while away")
 
-    async with Listener(server.url, topics="orders", last_event_id=last_seen) as again:
+    async with Listener(server.url, topics="orders", last_event_id=last_seen, token=server.tokens["manager"]) as again:
         replayed = await again.wait_for(10)
         assert [e.payload["id"] for e in replayed] == [o["id"] for o in missed]
         assert all(e.type == "order.created" for e in replayed)
@@ -49,7 +49,7 @@ async def test_last_event_id_as_query_parameter_for_a_fresh_event_source(server:
     await _post_orders(server, menu, 2, "first")
     head = httpx.get(f"{server.url}/health").json()["bus"]["last_event_id"]
     missed = await _post_orders(server, menu, 4, "missed")
-    listener = Listener(server.url)
+    listener = Listener(server.url, token=server.tokens["manager"])
     listener.url = f"{server.url}/events?topics=orders&last_event_id={head}"
     async with listener:
         events = await listener.wait_for(4)
@@ -58,7 +58,7 @@ async def test_last_event_id_as_query_parameter_for_a_fresh_event_source(server:
 
 async def test_without_last_event_id_only_new_events_arrive(server: Server, menu: list[dict]) -> None:
     await _post_orders(server, menu, 2, "old")
-    async with Listener(server.url) as listener:
+    async with Listener(server.url, token=server.tokens["manager"]) as listener:
         assert listener.events == []
         fresh = await _post_orders(server, menu, 1, "new")
         events = await listener.wait_for(1)
@@ -67,14 +67,14 @@ async def test_without_last_event_id_only_new_events_arrive(server: Server, menu
 
 async def test_topics_filter_and_payload_is_the_api_representation(server: Server, menu: list[dict]) -> None:
     async with (
-        Listener(server.url, topics="menu", last_event_id=0) as menu_only,
-        Listener(server.url, topics="orders,inventory", last_event_id=0) as others,
+        Listener(server.url, topics="menu", last_event_id=0, token=server.tokens["manager"]) as menu_only,
+        Listener(server.url, topics="orders,inventory", last_event_id=0, token=server.tokens["manager"]) as others,
     ):
         replayed = await menu_only.wait_for(len(menu))
         assert [e.type for e in replayed] == ["menu.created"] * len(menu)
         assert [e.payload for e in replayed] == menu
 
-        async with httpx.AsyncClient(base_url=server.url) as client:
+        async with httpx.AsyncClient(base_url=server.url, headers=server.auth("manager")) as client:
             toggled = (await client.put(f"/menu/{menu[0]['id']}/availability", json={"available": False})).json()
             stock = (await client.post("/inventory", json={"item_name": "Buns", "quantity": 10, "unit": "pcs"})).json()
             changed = (await client.patch(f"/inventory/{stock['id']}", json={"delta": -2.5})).json()
@@ -98,7 +98,7 @@ async def test_topics_filter_and_payload_is_the_api_representation(server: Serve
 
 
 def test_stream_headers_retry_and_heartbeat(server: Server) -> None:
-    with httpx.stream("GET", f"{server.url}/events", timeout=10) as response:
+    with httpx.stream("GET", f"{server.url}/events", timeout=10, headers=server.auth("kitchen")) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
@@ -114,7 +114,7 @@ def test_stream_headers_retry_and_heartbeat(server: Server) -> None:
 
 
 def test_bad_stream_parameters_are_400(server: Server) -> None:
-    bad_topic = httpx.get(f"{server.url}/events?topics=orders,gossip")
+    bad_topic = httpx.get(f"{server.url}/events?topics=orders,gossip", headers=server.auth("manager"))
     assert bad_topic.status_code == 400
     assert bad_topic.json()["error"]["fields"] == {"topics": "choose from orders, menu, inventory"}
     bad_id = httpx.get(f"{server.url}/events", headers={"Last-Event-ID": "abc"})
@@ -123,7 +123,7 @@ def test_bad_stream_parameters_are_400(server: Server) -> None:
 
 
 async def test_ctrl_c_ends_open_streams_promptly(server: Server) -> None:
-    listeners = [Listener(server.url) for _ in range(5)]
+    listeners = [Listener(server.url, token=server.tokens["manager"]) for _ in range(5)]
     for listener in listeners:
         await listener.__aenter__()
     took = await asyncio.to_thread(server.stop)
@@ -134,7 +134,7 @@ async def test_ctrl_c_ends_open_streams_promptly(server: Server) -> None:
 
 
 async def test_replay_across_a_server_restart(server: Server, menu: list[dict]) -> None:
-    async with Listener(server.url, topics="orders") as listener:
+    async with Listener(server.url, topics="orders", token=server.tokens["manager"]) as listener:
         await _post_orders(server, menu, 2, "before restart")
         seen = await listener.wait_for(2)
         last_seen = seen[-1].id
@@ -143,7 +143,7 @@ async def test_replay_across_a_server_restart(server: Server, menu: list[dict]) 
 
     server.start()
     made_after = await _post_orders(server, menu, 5, "after restart")
-    async with Listener(server.url, topics="orders", last_event_id=last_seen) as again:
+    async with Listener(server.url, topics="orders", last_event_id=last_seen, token=server.tokens["manager"]) as again:
         events = await again.wait_for(5)
         assert [e.payload["id"] for e in events] == [o["id"] for o in made_after]
         assert events[0].id == last_seen + 1, "event ids continue across restarts"

@@ -1,5 +1,9 @@
 """Alembic environment. ForkFlow hands in its own connection (see `store.Store.migrate`);
-the `alembic` command line, used to write new revisions, connects from FORKFLOW_DATABASE_URL."""
+the `alembic` command line, used to write new revisions, connects from FORKFLOW_DATABASE_URL.
+
+Foreign keys are ON while migrations run: never rebuild (batch-alter) a table that others
+reference with ON DELETE CASCADE, since SQLite's DROP TABLE would cascade. Add columns and
+indexes instead."""
 
 import os
 

@@ -1,5 +1,16 @@
 """All routes of the application, one module per surface."""
 
-from . import api, stream
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
-routes = [*api.routes, *stream.routes]
+from ..web import STATIC_DIR
+from . import api, pages, staff_api, stream, track
+
+routes = [
+    *api.routes,
+    *stream.routes,
+    *staff_api.routes,
+    *track.routes,
+    *pages.routes,
+    Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+]

@@ -9,10 +9,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import services
-from ..errors import BadRequest, Invalid
+from ..auth.roles import principal_of, require
+from ..errors import BadRequest, Invalid, TooManyRequests, Unauthorized
 from ..models import AvailabilityIn, InventoryIn, InventoryPatch, MenuItemIn, MenuItemUpdate, OrderIn, StatusIn
 from ..schema import ORDER_STATUSES
-from .http import parse_body, store_of
+from .http import client_address, parse_body, store_of
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -25,6 +26,7 @@ async def list_menu(request: Request) -> Response:
 
 
 async def create_menu_item(request: Request) -> Response:
+    require(request, "menu.write")
     data = await parse_body(request, MenuItemIn)
     item = await services.create_menu_item(store_of(request), data)
     return JSONResponse(item, status_code=201, headers={"Location": f"/menu/{item['id']}"})
@@ -35,11 +37,13 @@ async def get_menu_item(request: Request) -> Response:
 
 
 async def update_menu_item(request: Request) -> Response:
+    require(request, "menu.write")
     data = await parse_body(request, MenuItemUpdate)
     return JSONResponse(await services.update_menu_item(store_of(request), request.path_params["id"], data))
 
 
 async def set_availability(request: Request) -> Response:
+    require(request, "menu.write")
     data = await parse_body(request, AvailabilityIn)
     item = await services.set_availability(store_of(request), request.path_params["id"], data.available)
     return JSONResponse(item)
@@ -70,15 +74,33 @@ def _limit(request: Request, default: int = 100, most: int = 1000) -> int:
 
 
 async def list_orders(request: Request) -> Response:
+    require(request, "orders.read")
     status = request.query_params.get("status")
     if status is not None and status not in ORDER_STATUSES:
         raise Invalid(f"unknown status {status!r}", {"status": f"one of {', '.join(ORDER_STATUSES)}"})
     return JSONResponse(await services.list_orders(store_of(request), status, _limit(request)))
 
 
+def _check_public_rate(request: Request) -> None:
+    limiter = request.app.state.public_order_limiter
+    retry_after = limiter.hit(client_address(request))
+    if retry_after is not None:
+        raise TooManyRequests(
+            f"too many orders from this address; try again in {retry_after} s", retry_after=retry_after
+        )
+
+
 async def create_order(request: Request) -> Response:
+    """Staff with the right may place any channel; the public only online orders, rate limited."""
+    principal = principal_of(request)
+    if principal is None:
+        _check_public_rate(request)
+    elif not principal.can("orders.place"):
+        require(request, "orders.place")
     key = _idempotency_key(request)
     data = await parse_body(request, OrderIn)
+    if principal is None and data.channel != "online":
+        raise Unauthorized("sign in to take counter and table orders; the public may order online")
     order, replayed = await services.create_order(store_of(request), data, key)
     headers = {"Location": f"/orders/{order['id']}"}
     if replayed:
@@ -87,15 +109,20 @@ async def create_order(request: Request) -> Response:
 
 
 async def get_order(request: Request) -> Response:
+    require(request, "orders.read")
     return JSONResponse(await services.get_order(store_of(request), request.path_params["id"]))
 
 
 async def change_order_status(request: Request) -> Response:
+    require(request, "orders.move")
     data = await parse_body(request, StatusIn)
+    if data.status == "cancelled":
+        require(request, "orders.cancel")
     return JSONResponse(await services.change_status(store_of(request), request.path_params["id"], data.status))
 
 
 async def kitchen_orders(request: Request) -> Response:
+    require(request, "orders.read")
     return JSONResponse(await services.kitchen_orders(store_of(request)))
 
 
@@ -103,20 +130,24 @@ async def kitchen_orders(request: Request) -> Response:
 
 
 async def list_inventory(request: Request) -> Response:
+    require(request, "inventory")
     return JSONResponse(await services.list_inventory(store_of(request)))
 
 
 async def create_inventory_item(request: Request) -> Response:
+    require(request, "inventory")
     data = await parse_body(request, InventoryIn)
     item = await services.create_inventory_item(store_of(request), data)
     return JSONResponse(item, status_code=201, headers={"Location": f"/inventory/{item['id']}"})
 
 
 async def get_inventory_item(request: Request) -> Response:
+    require(request, "inventory")
     return JSONResponse(await services.get_inventory_item(store_of(request), request.path_params["id"]))
 
 
 async def change_inventory_item(request: Request) -> Response:
+    require(request, "inventory")
     data = await parse_body(request, InventoryPatch)
     return JSONResponse(await services.change_inventory_item(store_of(request), request.path_params["id"], data))
 

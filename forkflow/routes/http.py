@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from typing import TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import BadRequest, Invalid, ServiceError
+from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
 from ..models import field_errors
 from ..store import Store
 
@@ -62,13 +63,18 @@ def parse_model(model: type[M], data: object) -> M:
         raise Invalid("the request is not valid", field_errors(exc)) from exc
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    if wants_page(request) and isinstance(exc, Unauthorized | Forbidden):
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating (not htmx, not an API client) is sent to pages, not JSON."""
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and "hx-request" not in request.headers
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -114,3 +120,7 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

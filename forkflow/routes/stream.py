@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..auth.roles import can, principal_of, require
 from ..errors import BadRequest
 from ..events import TOPICS, Subscription
 from ..store import Store
@@ -24,9 +25,27 @@ from .http import store_of
 REPLAY_PAGE = 500
 
 
-def parse_topics(raw: str | None) -> frozenset[str]:
+# What reading each topic takes; menu events are public.
+TOPIC_PERMISSION = {"orders": "orders.read", "inventory": "inventory", "menu": None}
+
+
+def allowed_topics(request: Request) -> frozenset[str]:
+    """The topics asked for, each checked (401/403); by default every topic the caller may read."""
+    raw = request.query_params.get("topics")
     if not raw:
-        return frozenset(TOPICS)
+        principal = principal_of(request)
+        return frozenset(
+            t for t, permission in TOPIC_PERMISSION.items() if permission is None or can(principal, permission)
+        )
+    topics = parse_topics(raw)
+    for topic in sorted(topics):
+        permission = TOPIC_PERMISSION[topic]
+        if permission is not None:
+            require(request, permission)
+    return topics
+
+
+def parse_topics(raw: str) -> frozenset[str]:
     topics = frozenset(part.strip() for part in raw.split(",") if part.strip())
     unknown = topics - set(TOPICS)
     if unknown or not topics:
@@ -76,7 +95,7 @@ async def _frames(
 async def events(request: Request) -> Response:
     store = store_of(request)
     settings = store.settings
-    topics = parse_topics(request.query_params.get("topics"))
+    topics = allowed_topics(request)
     last_id = parse_last_event_id(request)
     sub = store.bus.subscribe(topics)
     try:

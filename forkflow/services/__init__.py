@@ -2,7 +2,7 @@
 
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
 from .menu import create_menu_item, get_menu_item, list_menu, set_availability, update_menu_item
-from .orders import change_status, create_order, get_order, kitchen_orders, list_orders
+from .orders import change_status, create_order, get_order, get_tracked_order, kitchen_orders, list_orders
 
 __all__ = [
     "change_inventory_item",
@@ -13,6 +13,7 @@ __all__ = [
     "get_inventory_item",
     "get_menu_item",
     "get_order",
+    "get_tracked_order",
     "kitchen_orders",
     "list_inventory",
     "list_menu",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -139,6 +140,7 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
                     total_cents=total,
                     created_at=tx.now,
                     updated_at=tx.now,
+                    tracking_token=secrets.token_urlsafe(24),
                 )
                 .returning(orders.c.id)
             )
@@ -186,6 +188,14 @@ async def change_status(store: Store, order_id: int, status: str) -> Order:
         return order
 
     return await store.write(unit)
+
+
+async def get_tracked_order(store: Store, tracking_token: str) -> Order:
+    async with store.read() as conn:
+        row = (await conn.execute(select(orders.c.id).where(orders.c.tracking_token == tracking_token))).first()
+        if row is None:
+            raise NotFound("no order has this tracking link")
+        return await _load(conn, row.id)
 
 
 async def get_order(store: Store, order_id: int) -> Order:

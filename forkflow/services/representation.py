@@ -53,8 +53,32 @@ def order_out(row: Row[Any], lines: Iterable[Row[Any]]) -> dict[str, Any]:
         "total_cents": row.total_cents,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+        "tracking_url": f"/track/{row.tracking_token}",
         "lines": [line_out(line) for line in lines],
     }
+
+
+def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
+    """What the holder of a tracking link sees: their order, without staff-side ids."""
+    public = {
+        key: order[key]
+        for key in (
+            "ticket_no",
+            "customer_name",
+            "channel",
+            "table",
+            "notes",
+            "status",
+            "total_cents",
+            "created_at",
+            "updated_at",
+        )
+    }
+    public["lines"] = [
+        {key: line[key] for key in ("name", "quantity", "unit_price_cents", "line_total_cents", "notes")}
+        for line in order["lines"]
+    ]
+    return public
 
 
 def milli_to_number(milli: int) -> int | float:

@@ -1,0 +1,54 @@
+"""Who may do what. One table, read by every route, page and stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Forbidden, Unauthorized
+
+STAFF = frozenset({"kitchen", "cashier", "manager"})
+FRONT_OF_HOUSE = frozenset({"cashier", "manager"})
+MANAGER = frozenset({"manager"})
+
+# permission -> roles that have it. The public (not signed in) has only what routes leave open.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "orders.read": STAFF,  # list/read orders, /kitchen/*, order events
+    "orders.move": STAFF,  # move an order's status
+    "orders.cancel": FRONT_OF_HOUSE,  # the kitchen moves orders along but does not cancel them
+    "orders.place": FRONT_OF_HOUSE,  # any channel; the public may place online orders only
+    "menu.write": MANAGER,
+    "inventory": MANAGER,  # read and change stock, inventory events
+    "staff": MANAGER,  # accounts and tokens
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in staff member."""
+
+    staff_id: int
+    name: str
+    role: str
+    via: str  # "session" or "token"
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+
+def principal_of(request: object) -> Principal | None:
+    scope = getattr(request, "scope", {})
+    return scope.get("forkflow.principal")
+
+
+def can(principal: Principal | None, permission: str) -> bool:
+    return principal is not None and principal.can(permission)
+
+
+def require(request: object, permission: str) -> Principal:
+    """The signed-in principal, if it has `permission`: else 401 (nobody) or 403 (wrong role)."""
+    principal = principal_of(request)
+    if principal is None:
+        raise Unauthorized("sign in first")
+    if not principal.can(permission):
+        raise Forbidden(f"a {principal.role} may not do this")
+    return principal

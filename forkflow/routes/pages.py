@@ -1,0 +1,64 @@
+"""Pages: the public menu, and signing in and out."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import services
+from ..auth.middleware import csrf_token
+from ..errors import TooManyRequests, Unauthorized
+from ..services.staff import sign_in
+from ..web import templates
+from .http import client_address, store_of
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: `next=https://evil.example` or `//evil.example` goes home."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+async def home(request: Request) -> Response:
+    menu = await services.list_menu(store_of(request))
+    categories = [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])]
+    return templates.TemplateResponse(request, "home.html", {"categories": categories})
+
+
+async def login_page(request: Request) -> Response:
+    return templates.TemplateResponse(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    name, password = str(form.get("username", "")), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    try:
+        if not name or not password:
+            raise Unauthorized("enter your name and password")
+        principal, marker = await sign_in(store_of(request), name[:40], password[:200], client_address(request))
+    except (Unauthorized, TooManyRequests) as error:
+        context = {"next": target, "error": error.message, "username": name[:40]}
+        return templates.TemplateResponse(request, "login.html", context, status_code=error.status)
+    # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
+    request.session.clear()
+    request.session.update({"staff_id": principal.staff_id, "marker": marker})
+    csrf_token(request.session)
+    return RedirectResponse(target, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

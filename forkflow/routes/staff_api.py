@@ -1,0 +1,71 @@
+"""Tokens for machine clients, and staff accounts (managers only)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..auth.roles import principal_of, require
+from ..errors import BadRequest
+from ..models import LoginIn, StaffIn, StaffPatch
+from ..services import staff as staff_service
+from .http import client_address, parse_body, store_of
+
+
+async def create_token(request: Request) -> Response:
+    """`{"username", "password"}` -> `{"token", "role"}`; the token is shown this once."""
+    data = await parse_body(request, LoginIn)
+    store = store_of(request)
+    principal, _ = await staff_service.sign_in(store, data.username, data.password, client_address(request))
+    token_id, token = await staff_service.issue_token(store, principal.staff_id)
+    return JSONResponse({"token": token, "role": principal.role, "id": token_id}, status_code=201)
+
+
+async def revoke_own_token(request: Request) -> Response:
+    principal = principal_of(request)
+    authorization = request.headers.get("authorization", "")
+    if principal is None or principal.via != "token":
+        raise BadRequest("send the token to revoke as Authorization: Bearer TOKEN")
+    await staff_service.revoke_token(store_of(request), token=authorization.partition(" ")[2].strip())
+    return Response(status_code=204)
+
+
+async def list_tokens(request: Request) -> Response:
+    require(request, "staff")
+    return JSONResponse(await staff_service.list_tokens(store_of(request)))
+
+
+async def revoke_token(request: Request) -> Response:
+    require(request, "staff")
+    await staff_service.revoke_token(store_of(request), token_id=request.path_params["id"])
+    return Response(status_code=204)
+
+
+async def list_staff(request: Request) -> Response:
+    require(request, "staff")
+    return JSONResponse(await staff_service.list_staff(store_of(request)))
+
+
+async def add_staff(request: Request) -> Response:
+    require(request, "staff")
+    data = await parse_body(request, StaffIn)
+    member = await staff_service.add_staff(store_of(request), data)
+    return JSONResponse(member, status_code=201, headers={"Location": f"/staff/{member['id']}"})
+
+
+async def change_staff(request: Request) -> Response:
+    require(request, "staff")
+    data = await parse_body(request, StaffPatch)
+    return JSONResponse(await staff_service.change_staff(store_of(request), request.path_params["id"], data))
+
+
+routes = [
+    Route("/auth/token", create_token, methods=["POST"]),
+    Route("/auth/token", revoke_own_token, methods=["DELETE"]),
+    Route("/auth/tokens", list_tokens, methods=["GET"]),
+    Route("/auth/tokens/{id:int}", revoke_token, methods=["DELETE"]),
+    Route("/staff", list_staff, methods=["GET"]),
+    Route("/staff", add_staff, methods=["POST"]),
+    Route("/staff/{id:int}", change_staff, methods=["PATCH"]),
+]

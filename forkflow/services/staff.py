@@ -1,0 +1,230 @@
+"""Staff accounts, sign-in with lockout, API tokens, and the app's own secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..auth.passwords import DUMMY_HASH, hash_password, verify_password
+from ..auth.roles import Principal
+from ..errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from ..models import StaffIn, StaffPatch
+from ..schema import api_tokens, staff, utcnow
+from ..schema import secrets as secrets_table
+from ..store import Store, Tx
+from .representation import iso
+
+log = logging.getLogger("forkflow.auth")
+
+LOCK_AFTER_FAILURES = 5
+LOCK_FOR = timedelta(minutes=1)
+FAILED_SIGN_IN_DELAY = 1.0  # seconds added to every failed sign-in
+
+StaffMember = dict[str, Any]
+
+
+def staff_out(row: Row[Any]) -> StaffMember:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "active": bool(row.active),
+        "created_at": iso(row.created_at),
+    }
+
+
+def session_marker(password_hash: str) -> str:
+    """Stored in the session cookie: a password change signs every old session out."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _row_by_name(conn: AsyncConnection, name: str) -> Row[Any] | None:
+    return (await conn.execute(select(staff).where(staff.c.name == name))).first()
+
+
+async def _row_by_id(conn: AsyncConnection, staff_id: int) -> Row[Any]:
+    row = (await conn.execute(select(staff).where(staff.c.id == staff_id))).first()
+    if row is None:
+        raise NotFound(f"staff member {staff_id} does not exist")
+    return row
+
+
+async def add_staff(store: Store, data: StaffIn) -> StaffMember:
+    password_hash = await asyncio.to_thread(hash_password, data.password)
+
+    async def unit(tx: Tx) -> StaffMember:
+        if await _row_by_name(tx.conn, data.name) is not None:
+            raise Conflict(f"there is already a staff member called {data.name!r}", {"name": "taken"})
+        values = {
+            "name": data.name,
+            "role": data.role,
+            "password_hash": password_hash,
+            "active": True,
+            "failed_logins": 0,
+            "created_at": tx.now,
+        }
+        staff_id = (await tx.conn.execute(insert(staff).values(values).returning(staff.c.id))).scalar_one()
+        return staff_out(await _row_by_id(tx.conn, staff_id))
+
+    return await store.write(unit)
+
+
+async def list_staff(store: Store) -> list[StaffMember]:
+    async with store.read() as conn:
+        return [staff_out(row) for row in await conn.execute(select(staff).order_by(staff.c.name))]
+
+
+async def staff_id_by_name(store: Store, name: str) -> int:
+    async with store.read() as conn:
+        row = await _row_by_name(conn, name)
+    if row is None:
+        raise NotFound(f"no staff member called {name!r}")
+    return row.id
+
+
+async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMember:
+    changes: dict[str, Any] = data.model_dump(exclude_none=True, exclude={"password"})
+    if data.password is not None:
+        changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
+        changes["failed_logins"] = 0
+        changes["locked_until"] = None
+
+    async def unit(tx: Tx) -> StaffMember:
+        await _row_by_id(tx.conn, staff_id)
+        if changes:
+            await tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(changes))
+        return staff_out(await _row_by_id(tx.conn, staff_id))
+
+    return await store.write(unit)
+
+
+async def sign_in(store: Store, name: str, password: str, client: str) -> tuple[Principal, str]:
+    """Check a name and password; returns the principal and its session marker.
+
+    Every failure is logged and answered a second late; five in a row lock the account for a
+    minute, during which even the right password is refused.
+    """
+    async with store.read() as conn:
+        row = await _row_by_name(conn, name)
+    now = utcnow()
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        retry_after = max(1, int((row.locked_until - now).total_seconds()) + 1)
+        log.warning("sign-in refused for locked account %r from %s", name, client)
+        raise TooManyRequests("too many failed sign-ins; try again in a minute", retry_after)
+    good = await asyncio.to_thread(verify_password, password, row.password_hash if row else DUMMY_HASH)
+    if row is not None and good and row.active:
+        if row.failed_logins:
+            await store.write(
+                lambda tx: tx.conn.execute(update(staff).where(staff.c.id == row.id).values(failed_logins=0))
+            )
+        return Principal(row.id, row.name, row.role, "session"), session_marker(row.password_hash)
+
+    log.warning("failed sign-in for %r from %s", name, client)
+    if row is not None:
+        await store.write(lambda tx: _count_failure(tx, row.id))
+    await asyncio.sleep(FAILED_SIGN_IN_DELAY)
+    raise Unauthorized("wrong name or password")
+
+
+async def _count_failure(tx: Tx, staff_id: int) -> None:
+    await tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(failed_logins=staff.c.failed_logins + 1))
+    failures = (await tx.conn.execute(select(staff.c.failed_logins).where(staff.c.id == staff_id))).scalar_one()
+    if failures >= LOCK_AFTER_FAILURES:
+        log.warning("staff member %d locked for %s after %d failed sign-ins", staff_id, LOCK_FOR, failures)
+        await tx.conn.execute(
+            update(staff).where(staff.c.id == staff_id).values(failed_logins=0, locked_until=tx.now + LOCK_FOR)
+        )
+
+
+async def session_principal(store: Store, staff_id: int, marker: str) -> Principal | None:
+    async with store.read() as conn:
+        row = (await conn.execute(select(staff).where(staff.c.id == staff_id))).first()
+    if row is None or not row.active or session_marker(row.password_hash) != marker:
+        return None
+    return Principal(row.id, row.name, row.role, "session")
+
+
+async def token_principal(store: Store, token: str) -> Principal | None:
+    query = (
+        select(staff.c.id, staff.c.name, staff.c.role)
+        .select_from(api_tokens.join(staff))
+        .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None), staff.c.active)
+    )
+    async with store.read() as conn:
+        row = (await conn.execute(query)).first()
+    return None if row is None else Principal(row.id, row.name, row.role, "token")
+
+
+async def issue_token(store: Store, staff_id: int) -> tuple[int, str]:
+    """A new API token; only its hash is stored, so this is the one time it is seen."""
+    token = "ff_" + secrets.token_urlsafe(32)
+
+    async def unit(tx: Tx) -> int:
+        return (
+            await tx.conn.execute(
+                insert(api_tokens)
+                .values(staff_id=staff_id, token_hash=_token_hash(token), created_at=tx.now)
+                .returning(api_tokens.c.id)
+            )
+        ).scalar_one()
+
+    return await store.write(unit), token
+
+
+async def list_tokens(store: Store) -> list[dict[str, Any]]:
+    query = select(api_tokens, staff.c.name, staff.c.role).select_from(api_tokens.join(staff)).order_by(api_tokens.c.id)
+    async with store.read() as conn:
+        return [
+            {
+                "id": row.id,
+                "staff": row.name,
+                "role": row.role,
+                "created_at": iso(row.created_at),
+                "revoked_at": iso(row.revoked_at) if row.revoked_at else None,
+            }
+            for row in await conn.execute(query)
+        ]
+
+
+async def revoke_token(store: Store, token_id: int | None = None, token: str | None = None) -> None:
+    where = api_tokens.c.id == token_id if token is None else api_tokens.c.token_hash == _token_hash(token)
+
+    async def unit(tx: Tx) -> None:
+        result = await tx.conn.execute(
+            update(api_tokens).where(where, api_tokens.c.revoked_at.is_(None)).values(revoked_at=tx.now)
+        )
+        if result.rowcount == 0 and token is None:
+            exists = (await tx.conn.execute(select(api_tokens.c.id).where(where))).first()
+            if exists is None:
+                raise NotFound(f"token {token_id} does not exist")
+
+    await store.write(unit)
+
+
+async def app_secret(store: Store, name: str) -> str:
+    """A random secret made once and kept in the database, so every worker and restart agrees."""
+    async with store.read() as conn:
+        value = (await conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name))).scalar()
+    if value is not None:
+        return value
+
+    async def unit(tx: Tx) -> str:
+        existing = (await tx.conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name))).scalar()
+        if existing is not None:
+            return existing
+        fresh = secrets.token_urlsafe(48)
+        await tx.conn.execute(insert(secrets_table).values(name=name, value=fresh))
+        return fresh
+
+    return await store.write(unit)
