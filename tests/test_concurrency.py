@@ -33,7 +33,9 @@ async def test_500_orders_from_100_clients_reach_every_listener_in_commit_order(
         return responses
 
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits, headers=server.auth("cashier")) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=30, limits=limits, headers=server.auth("cashier")
+    ) as client:
         reader = asyncio.create_task(read_kitchen(client))
         per_client = [list(range(i, 500, 100)) for i in range(100)]
         results = await asyncio.gather(*(place(client, numbers) for numbers in per_client))
@@ -78,7 +80,9 @@ async def test_each_order_sent_three_times_at_once_is_made_once(server: Server, 
     sends = [(key, body) for key, body in bodies.items() for _ in range(3)]
     rng.shuffle(sends)
     limits = httpx.Limits(max_connections=150)
-    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits, headers=server.auth("cashier")) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=30, limits=limits, headers=server.auth("cashier")
+    ) as client:
         responses = await asyncio.gather(
             *(client.post("/orders", json=body, headers={"Idempotency-Key": key}) for key, body in sends)
         )
