@@ -4,13 +4,14 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, pages, staff_api, stream, track
+from . import api, docs, pages, staff_api, stream, track
 
 routes = [
     *api.routes,
     *stream.routes,
     *staff_api.routes,
     *track.routes,
+    *docs.routes,
     *pages.routes,
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

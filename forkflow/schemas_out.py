@@ -1,0 +1,194 @@
+"""What the API sends back, as pydantic models: the OpenAPI document's response schemas.
+
+The JSON itself is built by `services.representation` and `services.staff` (plain dicts, fast, and
+the very same shapes the event stream carries). These models describe those dicts field for field;
+`tests/test_openapi.py` validates real responses against them, so the two cannot drift apart
+unnoticed. `extra="forbid"`: a field added on one side and not the other fails that test.
+
+Fields that are left out of the JSON when empty (rather than sent as null) are typed
+`X | SkipJsonSchema[None] = None`, so their schema says "optional", not "nullable".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from .models import Channel, Role, Status
+
+Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
+Cents = Annotated[int, Field(ge=0, description="money in integer cents")]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """A field left out of the JSON when empty: its schema has no `default: null` either."""
+    schema.pop("default", None)
+
+
+def absent_when_empty(description: str) -> Any:
+    return Field(default=None, description=description, json_schema_extra=_no_default)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MenuItemOut(Output):
+    id: int
+    name: str
+    description: str
+    price_cents: Cents
+    category: str
+    station: str
+    available: bool = Field(description="false: sold out (86) everywhere")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class OrderLineOut(Output):
+    id: int
+    menu_item_id: int
+    name: str = Field(description="the item's name when the order was placed")
+    unit_price_cents: Cents = Field(description="the price charged, from the menu when the order was placed")
+    quantity: Annotated[int, Field(ge=1, le=99)]
+    line_total_cents: Cents
+    notes: str
+
+
+class OrderOut(Output):
+    id: int
+    ticket_no: int = Field(ge=1, description="counts from 1 each service day")
+    business_date: date = Field(description="the local service day the ticket number counts in")
+    customer_name: str
+    channel: Channel
+    table: str | None
+    notes: str
+    status: Status
+    total_cents: Cents
+    created_at: Timestamp
+    updated_at: Timestamp
+    tracking_url: str = Field(description="path of the customer's tracking page, `/track/{token}`")
+    lines: list[OrderLineOut]
+
+
+class TrackedLineOut(Output):
+    name: str
+    quantity: Annotated[int, Field(ge=1, le=99)]
+    unit_price_cents: Cents
+    line_total_cents: Cents
+    notes: str
+
+
+class TrackedOrderOut(Output):
+    """What the holder of a tracking link sees: their order, without staff-side ids."""
+
+    ticket_no: int
+    customer_name: str
+    channel: Channel
+    table: str | None
+    notes: str
+    status: Status
+    total_cents: Cents
+    created_at: Timestamp
+    updated_at: Timestamp
+    lines: list[TrackedLineOut]
+
+
+class InventoryItemOut(Output):
+    id: int
+    item_name: str
+    quantity: float = Field(ge=0, description="exact to three decimals; a whole number is sent without a fraction")
+    unit: str
+    last_updated: Timestamp
+
+
+class StaffOut(Output):
+    id: int
+    name: str
+    role: Role
+    active: bool
+    created_at: Timestamp
+
+
+class TokenOut(Output):
+    token: str = Field(description="send as `Authorization: Bearer TOKEN`; shown this once, only its hash is kept")
+    role: Role
+    id: int = Field(description="the token's id, for `DELETE /auth/tokens/{id}`")
+
+
+class TokenInfo(Output):
+    id: int
+    staff: str = Field(description="the staff member's name")
+    role: Role
+    created_at: Timestamp
+    revoked_at: Timestamp | None
+
+
+class UnavailableItem(Output):
+    id: int
+    name: str
+
+
+class ErrorDetail(Output):
+    code: str = Field(
+        description="bad_request, unauthorized, forbidden, csrf_failed, not_found, method_not_allowed, conflict, "
+        "too_large, unsupported_media_type, invalid, too_many_requests, unavailable, internal"
+    )
+    message: str = Field(description="for people; do not parse it")
+    fields: dict[str, str] | SkipJsonSchema[None] = absent_when_empty(
+        'what is wrong with each input, by path: `{"items.0.quantity": "..."}`'
+    )
+    unavailable: list[UnavailableItem] | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders: the items that are sold out"
+    )
+    allowed: list[Status] | SkipJsonSchema[None] = absent_when_empty(
+        "409 on PATCH /orders/{id}: the statuses the order may move to"
+    )
+    reason: str | SkipJsonSchema[None] = absent_when_empty("a finer code, e.g. `idempotency_key_reused`")
+
+
+class ErrorOut(Output):
+    error: ErrorDetail
+
+
+class BusState(Output):
+    subscribers: int
+    published: int
+    dropped_subscribers: int
+    last_event_id: int
+
+
+class WriterState(Output):
+    queued: int
+    batches: int
+    units: int
+
+
+class HealthOut(Output):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable"]
+    bus: BusState
+    writer: WriterState
+
+
+class StreamReady(Output):
+    """The data of `event: stream.ready`: the replay is done, events from here on are live."""
+
+    last_event_id: int
+
+
+RESPONSE_MODELS: tuple[type[Output], ...] = (
+    MenuItemOut,
+    OrderOut,
+    TrackedOrderOut,
+    InventoryItemOut,
+    StaffOut,
+    TokenOut,
+    TokenInfo,
+    ErrorOut,
+    HealthOut,
+    StreamReady,
+)

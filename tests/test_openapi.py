@@ -1,0 +1,484 @@
+"""The OpenAPI document: valid, complete against the app's route table, and true to real responses.
+
+Real responses from a running server are checked twice: against the schema the document gives for
+that operation and status (JSON Schema 2020-12, as OpenAPI 3.1 uses), and against the pydantic
+output model of `forkflow.schemas_out`, strictly and with no extra fields.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+from pydantic import BaseModel, TypeAdapter
+from starlette.routing import BaseRoute, Mount, Route
+
+from forkflow import models, schemas_out
+from forkflow.app import create_app
+from forkflow.auth.roles import PERMISSIONS
+from forkflow.config import Settings
+from forkflow.openapi import REF, openapi_document, openapi_path
+
+from .conftest import PASSWORDS, Server, order_body
+
+DOC = openapi_document()
+METHODS = ("get", "put", "post", "delete", "patch")
+JSON_MODULES = {"forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.stream"}
+
+
+def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in DOC["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield method, path, item[method]
+
+
+def walk_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[Route]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from walk_routes(list(route.routes or []), prefix + route.path)
+        elif isinstance(route, Route):
+            yield route if not prefix else Route(prefix + route.path, route.endpoint, methods=route.methods)
+
+
+def is_json_route(route: Route) -> bool:
+    """A route of the JSON surfaces, or any endpoint that answers JSON or an event stream."""
+    if route.endpoint.__module__ in JSON_MODULES:
+        return True
+    source = inspect.getsource(route.endpoint)
+    return any(marker in source for marker in ("JSONResponse", "EventSourceResponse", "application/json"))
+
+
+# The document itself
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    assert DOC["openapi"].startswith("3.1")
+    validate_openapi(DOC)
+
+
+def test_document_is_built_once() -> None:
+    assert openapi_document() is openapi_document()
+
+
+def test_document_covers_every_json_route_of_the_app() -> None:
+    app = create_app(Settings())
+    in_app = {
+        (method.lower(), openapi_path(route.path))
+        for route in walk_routes(app.routes)
+        if is_json_route(route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    documented = {(method, path) for method, path, _ in operations()}
+    assert in_app - documented == set(), "JSON routes missing from the OpenAPI document"
+    assert documented - in_app == set(), "the document describes routes the app does not have"
+    # The pages are not in it.
+    assert not {path for _, path in documented} & {"/", "/login", "/logout", "/track/{token}", "/docs"}
+
+
+def test_every_ref_resolves_and_every_schema_is_a_component() -> None:
+    schemas = DOC["components"]["schemas"]
+    refs: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.append(node["$ref"])
+            for key, value in node.items():
+                if key != "$defs":
+                    collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(DOC)
+    assert refs
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.removeprefix("#/components/schemas/") in schemas, ref
+    assert '"$defs"' not in json.dumps(schemas), "nested definitions are hoisted into components/schemas"
+
+
+def test_request_bodies_are_the_input_models() -> None:
+    for method, path, op in operations():
+        body = op.get("requestBody")
+        if body is None:
+            continue
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        model = getattr(models, ref.rsplit("/", 1)[1])
+        expected = model.model_json_schema(ref_template=REF)
+        for name, nested in expected.pop("$defs", {}).items():
+            assert DOC["components"]["schemas"][name] == nested, (method, path, name)
+        assert DOC["components"]["schemas"][model.__name__] == expected, (method, path)
+
+
+def test_output_schemas_are_the_output_models() -> None:
+    for model in schemas_out.RESPONSE_MODELS:
+        expected = model.model_json_schema(ref_template=REF)
+        expected.pop("$defs", None)
+        assert DOC["components"]["schemas"][model.__name__] == expected
+
+
+PUBLIC = {
+    ("get", "/menu"),
+    ("get", "/menu/{id}"),
+    ("post", "/orders"),
+    ("get", "/track/{token}.json"),
+    ("get", "/health"),
+    ("get", "/events"),
+    ("post", "/auth/token"),
+    ("get", "/openapi.json"),
+}
+
+
+def test_security_and_roles_follow_the_permissions() -> None:
+    schemes = DOC["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert schemes["cookieAuth"] == {**schemes["cookieAuth"], "type": "apiKey", "in": "cookie"}
+    assert schemes["cookieAuth"]["name"] == "forkflow_session"
+    for method, path, op in operations():
+        public = (method, path) in PUBLIC
+        assert op["x-public"] is public, (method, path)
+        security = op["security"]
+        if public:
+            assert security == [] or {} in security, (method, path)
+        elif (method, path) == ("delete", "/auth/token"):
+            assert security == [{"bearerAuth": []}]
+        else:
+            assert security == [{"bearerAuth": []}, {"cookieAuth": []}], (method, path)
+        if "x-permission" in op:
+            roles = PERMISSIONS[op["x-permission"]]
+            assert set(op["x-roles"]) == roles, (method, path)
+            assert ", ".join(op["x-roles"]) in op["description"], (method, path)
+            assert f"`{op['x-permission']}`" in op["description"], (method, path)
+        else:
+            assert public or (method, path) == ("delete", "/auth/token"), f"{method} {path} names no permission"
+        if not public:
+            assert {"401", "403"} <= set(op["responses"]) or (method, path) == ("delete", "/auth/token")
+
+
+def test_idempotency_is_documented_on_post_orders() -> None:
+    op = DOC["paths"]["/orders"]["post"]
+    header = next(p for p in op["parameters"] if p["name"] == "Idempotency-Key")
+    assert header["in"] == "header" and not header["required"]
+    assert "Idempotent-Replayed" in op["responses"]["201"]["headers"]
+    assert "Retry-After" in op["responses"]["429"]["headers"]
+
+
+def test_events_are_documented_as_an_event_stream() -> None:
+    op = DOC["paths"]["/events"]["get"]
+    assert "text/event-stream" in op["responses"]["200"]["content"]
+    params = {(p["in"], p["name"]) for p in op["parameters"]}
+    assert {("query", "topics"), ("query", "last_event_id"), ("header", "Last-Event-ID")} <= params
+    for event_type in (
+        "order.created",
+        "order.updated",
+        "menu.created",
+        "menu.updated",
+        "menu.availability",
+        "inventory.created",
+        "inventory.updated",
+        "stream.ready",
+    ):
+        assert f"`{event_type}`" in op["description"]
+        assert op["x-events"][event_type]["data"]["$ref"].rsplit("/", 1)[1] in DOC["components"]["schemas"]
+
+
+# Real responses against the document
+
+
+def _path_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+?" if part.startswith("{") else re.escape(part) for part in parts))
+
+
+def _model_for(schema: dict[str, Any]) -> Any:
+    """The pydantic type that a documented response schema names, if any."""
+    if "$ref" in schema:
+        return getattr(schemas_out, schema["$ref"].rsplit("/", 1)[1])
+    if schema.get("type") == "array" and "$ref" in schema.get("items", {}):
+        return list[_model_for(schema["items"])]  # type: ignore[misc]
+    return None
+
+
+def _validate(instance: Any, schema: dict[str, Any]) -> None:
+    validator = Draft202012Validator({**schema, "components": DOC["components"]})
+    errors = sorted(validator.iter_errors(instance), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+class Checker:
+    """Checks each response against the document and the output models; remembers what it saw."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def __call__(self, response: httpx.Response, template: str, status: int) -> httpx.Response:
+        method = response.request.method.lower()
+        assert response.status_code == status, f"{method} {response.request.url}: {response.text}"
+        assert _path_regex(template).fullmatch(response.request.url.path), (template, response.request.url.path)
+        op = DOC["paths"][template][method]
+        documented = op["responses"].get(str(status))
+        assert documented is not None, f"{method} {template} answered {status}, which is not documented"
+        content = documented.get("content")
+        if content is None:
+            assert response.content == b"", f"{method} {template} {status} has an undocumented body"
+        else:
+            media = response.headers["content-type"].split(";")[0].strip()
+            assert media in content, f"{method} {template} {status}: {media} not documented"
+            if media == "application/json":
+                schema = content[media]["schema"]
+                _validate(response.json(), schema)
+                model = _model_for(schema)
+                if model is not None:
+                    TypeAdapter(model).validate_json(response.content, strict=True)
+        for header in ("Location", "Idempotent-Replayed", "Retry-After", "WWW-Authenticate"):
+            if header in response.headers:
+                assert header in documented.get("headers", {}), f"{method} {template} {status}: {header}"
+        self.seen.add((method, template, status))
+        return response
+
+
+@pytest.fixture
+def check() -> Checker:
+    return Checker()
+
+
+def test_real_responses_match_the_document(
+    server: Server, client: httpx.Client, menu: list[dict], check: Checker
+) -> None:
+    public = httpx.Client(base_url=server.url, timeout=10)
+    kitchen = httpx.Client(base_url=server.url, timeout=10, headers=server.auth("kitchen"))
+    try:
+        # Menu
+        check(public.get("/menu"), "/menu", 200)
+        created = check(
+            client.post("/menu", json={"name": "Soup", "price_cents": 600, "category": "Starters", "station": "cold"}),
+            "/menu",
+            201,
+        ).json()
+        item = f"/menu/{created['id']}"
+        check(public.get(item), "/menu/{id}", 200)
+        check(public.get("/menu/99999"), "/menu/{id}", 404)
+        update = {"name": "Soup of the day", "price_cents": 650, "category": "Starters", "station": "cold"}
+        check(client.put(item, json=update), "/menu/{id}", 200)
+        check(client.put(item, json={"name": ""}), "/menu/{id}", 422)
+        check(public.put(item, json=update), "/menu/{id}", 401)
+        check(kitchen.put(item, json=update), "/menu/{id}", 403)
+        check(client.put(f"{item}/availability", json={"available": False}), "/menu/{id}/availability", 200)
+        check(client.post("/menu", content=b"{nope", headers={"content-type": "application/json"}), "/menu", 400)
+        check(client.post("/menu", content=b"x", headers={"content-type": "text/plain"}), "/menu", 415)
+        check(client.post("/menu", json={"name": "x" * (70 * 1024)}), "/menu", 413)
+        check(public.get("/menu", headers={"Authorization": "Bearer not-a-token"}), "/menu", 401)
+
+        # Orders
+        body = order_body(menu)
+        first = check(client.post("/orders", json=body, headers={"Idempotency-Key": "oa-1"}), "/orders", 201)
+        assert "Idempotent-Replayed" not in first.headers
+        again = check(client.post("/orders", json=body, headers={"Idempotency-Key": "oa-1"}), "/orders", 201)
+        assert again.headers["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
+        check(
+            client.post("/orders", json=order_body(menu, notes="x"), headers={"Idempotency-Key": "oa-1"}),
+            "/orders",
+            422,
+        )
+        check(client.post("/orders", json=body, headers={"Idempotency-Key": "bad key"}), "/orders", 400)
+        online = check(public.post("/orders", json=order_body(menu, channel="online")), "/orders", 201).json()
+        check(public.post("/orders", json=body), "/orders", 401)
+        check(kitchen.post("/orders", json=body), "/orders", 403)
+        sold_out = order_body(menu, items=[{"menu_item_id": created["id"], "quantity": 1}])
+        assert check(client.post("/orders", json=sold_out), "/orders", 409).json()["error"]["unavailable"]
+        check(
+            client.post("/orders", json=order_body(menu, items=[{"menu_item_id": 9999, "quantity": 1}])), "/orders", 422
+        )
+        order = f"/orders/{first.json()['id']}"
+        check(client.get("/orders"), "/orders", 200)
+        check(client.get("/orders?status=new&limit=5"), "/orders", 200)
+        check(client.get("/orders?status=lost"), "/orders", 422)
+        check(public.get("/orders"), "/orders", 401)
+        check(client.get(order), "/orders/{id}", 200)
+        check(client.get("/orders/99999"), "/orders/{id}", 404)
+        check(kitchen.patch(order, json={"status": "preparing"}), "/orders/{id}", 200)
+        check(kitchen.patch(order, json={"status": "cancelled"}), "/orders/{id}", 403)
+        assert check(client.patch(order, json={"status": "new"}), "/orders/{id}", 409).json()["error"]["allowed"]
+        check(client.patch(order, json={"status": "lost"}), "/orders/{id}", 422)
+        check(kitchen.get("/kitchen/orders"), "/kitchen/orders", 200)
+        check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
+
+        # Tracking
+        token = online["tracking_url"].rsplit("/", 1)[1]
+        check(public.get(f"/track/{token}.json"), "/track/{token}.json", 200)
+        check(public.get("/track/nobody-has-this.json"), "/track/{token}.json", 404)
+
+        # Inventory
+        stock = check(
+            client.post("/inventory", json={"item_name": "Flour", "quantity": 2.5, "unit": "kg"}), "/inventory", 201
+        ).json()
+        check(client.post("/inventory", json={"item_name": "Flour", "quantity": 1, "unit": "kg"}), "/inventory", 409)
+        check(client.get("/inventory"), "/inventory", 200)
+        check(kitchen.get("/inventory"), "/inventory", 403)
+        check(client.get(f"/inventory/{stock['id']}"), "/inventory/{id}", 200)
+        check(client.get("/inventory/99999"), "/inventory/{id}", 404)
+        check(client.patch(f"/inventory/{stock['id']}", json={"delta": -0.3}), "/inventory/{id}", 200)
+        check(client.patch(f"/inventory/{stock['id']}", json={"delta": -100}), "/inventory/{id}", 409)
+        check(client.patch(f"/inventory/{stock['id']}", json={}), "/inventory/{id}", 422)
+
+        # Health, and this document
+        check(public.get("/health"), "/health", 200)
+        served = check(public.get("/openapi.json"), "/openapi.json", 200)
+        assert served.json() == json.loads(json.dumps(DOC))
+
+        # Tokens and staff
+        issued = check(
+            public.post("/auth/token", json={"username": "cashier", "password": PASSWORDS["cashier"]}),
+            "/auth/token",
+            201,
+        ).json()
+        check(
+            public.post("/auth/token", json={"username": "cashier", "password": "wrong-password"}), "/auth/token", 401
+        )
+        check(public.post("/auth/token", json={"username": "cashier"}), "/auth/token", 422)
+        check(client.get("/auth/tokens"), "/auth/tokens", 200)
+        check(kitchen.get("/auth/tokens"), "/auth/tokens", 403)
+        check(client.delete(f"/auth/tokens/{issued['id']}"), "/auth/tokens/{id}", 204)
+        check(client.delete("/auth/tokens/99999"), "/auth/tokens/{id}", 404)
+        check(
+            client.delete("/auth/token", headers={"Authorization": f"Bearer {issued['token']}"}), "/auth/token", 401
+        )  # already revoked above
+        spare = public.post("/auth/token", json={"username": "kitchen", "password": PASSWORDS["kitchen"]}).json()
+        check(public.delete("/auth/token", headers={"Authorization": f"Bearer {spare['token']}"}), "/auth/token", 204)
+        check(public.delete("/auth/token"), "/auth/token", 400)
+        check(client.get("/staff"), "/staff", 200)
+        member = check(
+            client.post("/staff", json={"name": "sam", "role": "kitchen", "password": "sam-password"}), "/staff", 201
+        ).json()
+        check(client.post("/staff", json={"name": "sam", "role": "kitchen", "password": "sam-password"}), "/staff", 409)
+        check(client.patch(f"/staff/{member['id']}", json={"role": "cashier", "active": False}), "/staff/{id}", 200)
+        check(client.patch("/staff/99999", json={"role": "cashier"}), "/staff/{id}", 404)
+        check(kitchen.get("/staff"), "/staff", 403)
+
+        # A state-changing request on the session cookie without the CSRF token: 403 csrf_failed.
+        browser = httpx.Client(base_url=server.url, timeout=10)
+        browser.get("/docs")  # the page starts a session (its CSRF token)
+        assert "forkflow_session" in browser.cookies
+        refused = check(browser.post("/auth/token", json={"username": "x", "password": "y"}), "/auth/token", 403)
+        assert refused.json()["error"]["code"] == "csrf_failed"
+        browser.close()
+
+        # Events: the stream, and the bad requests
+        check(public.get("/events?topics=menu,bogus"), "/events", 400)
+        check(public.get("/events?topics=orders"), "/events", 401)
+        check(kitchen.get("/events?topics=inventory"), "/events", 403)
+        check(public.get("/events", headers={"Last-Event-ID": "twelve"}), "/events", 400)
+    finally:
+        public.close()
+        kitchen.close()
+
+    missing = {
+        (method, path)
+        for method, path, op in operations()
+        if (method, path) != ("get", "/events")
+        and not any((method, path, int(status)) in check.seen for status in op["responses"] if int(status) < 300)
+    }
+    assert not missing, f"no success response checked for {sorted(missing)}"
+
+
+def test_events_match_the_document(server: Server, client: httpx.Client, menu: list[dict]) -> None:
+    op = DOC["paths"]["/events"]["get"]
+    seen: set[str] = set()
+    with httpx.Client(base_url=server.url, timeout=httpx.Timeout(10), headers=server.auth("manager")) as stream:
+        # Replay from the start: every event so far (menu.created), then stream.ready, then live ones.
+        with connect_sse(stream, "GET", "/events", params={"last_event_id": 0}) as source:
+            assert source.response.status_code == 200
+            assert source.response.headers["content-type"].split(";")[0] in op["responses"]["200"]["content"]
+            events = source.iter_sse()
+            for sse in events:
+                if not sse.event or sse.event == "message":
+                    continue
+                seen.add(sse.event)
+                _check_event(op, sse.event, sse.data)
+                if sse.event == "stream.ready":
+                    break
+            # Live: one event of every other type.
+            order = client.post("/orders", json=order_body(menu)).json()
+            client.patch(f"/orders/{order['id']}", json={"status": "preparing"}).raise_for_status()
+            client.put(
+                f"/menu/{menu[0]['id']}",
+                json={**{k: menu[0][k] for k in ("name", "category", "station")}, "price_cents": 1600},
+            ).raise_for_status()
+            client.put(f"/menu/{menu[1]['id']}/availability", json={"available": False}).raise_for_status()
+            stock = client.post("/inventory", json={"item_name": "Oil", "quantity": 3, "unit": "l"}).json()
+            client.patch(f"/inventory/{stock['id']}", json={"delta": -0.5}).raise_for_status()
+            for sse in events:
+                if not sse.event or sse.event == "message":
+                    continue
+                seen.add(sse.event)
+                _check_event(op, sse.event, sse.data)
+                if sse.event == "inventory.updated":
+                    break
+    assert seen == set(op["x-events"])
+
+
+def _check_event(op: dict[str, Any], event_type: str, data: str) -> None:
+    assert event_type in op["x-events"], f"event type {event_type!r} is not documented"
+    assert f"`{event_type}`" in op["description"]
+    schema = op["x-events"][event_type]["data"]
+    _validate(json.loads(data), schema)
+    model: type[BaseModel] = _model_for(schema)
+    model.model_validate_json(data, strict=True)
+
+
+def test_rate_limited_public_order_matches_the_document(tmp_path: Any, check: Checker) -> None:
+    server = Server(tmp_path / "limited.db", env={"FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "1"}).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10, headers=server.auth("manager")) as manager:
+            dish = manager.post(
+                "/menu", json={"name": "Tea", "price_cents": 300, "category": "Drinks", "station": "bar"}
+            ).json()
+        with httpx.Client(base_url=server.url, timeout=10) as public:
+            body = order_body([dish, dish], channel="online")
+            check(public.post("/orders", json=body), "/orders", 201)
+            limited = check(public.post("/orders", json=body), "/orders", 429)
+            assert int(limited.headers["Retry-After"]) >= 1
+    finally:
+        server.stop()
+
+
+def test_documented_roles_are_the_roles_the_server_enforces(server: Server) -> None:
+    """Every staff-only GET without path parameters, called with each role: 403 exactly for the others."""
+    for method, path, op in operations():
+        if method != "get" or "{" in path or "x-permission" not in op:
+            continue
+        for role in PASSWORDS:
+            response = httpx.get(f"{server.url}{path}", headers=server.auth(role), timeout=10)
+            expected = 200 if role in op["x-roles"] else 403
+            assert response.status_code == expected, (path, role, response.text)
+
+
+def test_docs_page_is_served_from_vendored_files_without_inline_script(server: Server) -> None:
+    page = httpx.get(f"{server.url}/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    html = page.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline script"
+    assert not re.search(r"\sstyle=", html) and "<style" not in html, "inline style"
+    assert 'class="topbar"' in html  # extends base.html
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert {
+        "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/static/vendor/swagger-ui/swagger-ui.css",
+        "/static/docs.js",
+    } <= set(assets)
+    for asset in assets:
+        assert httpx.get(f"{server.url}{asset}", timeout=10).status_code == 200, asset
+    assert "http" not in httpx.get(f"{server.url}/static/docs.js", timeout=10).text  # no CDN, no outside URL
