@@ -5,14 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Label = Annotated[str, Field(min_length=1, max_length=40)]
-Stock = Annotated[Decimal, Field(ge=0, le=1_000_000_000, decimal_places=3)]
-StockChange = Annotated[Decimal, Field(ge=-1_000_000_000, le=1_000_000_000, decimal_places=3)]
+MAX_STOCK = 1_000_000_000
+# Row ids are SQLite/PostgreSQL 64-bit integers; anything larger is no id at all.
+Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+
+
+def _a_number(value: object) -> object:
+    """Stock amounts are JSON numbers: not strings ("5"), not booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        raise ValueError("expected a number")
+    return value
+
+
+Stock = Annotated[Decimal, BeforeValidator(_a_number), Field(ge=0, le=MAX_STOCK, decimal_places=3)]
+StockChange = Annotated[Decimal, BeforeValidator(_a_number), Field(ge=-MAX_STOCK, le=MAX_STOCK, decimal_places=3)]
 
 Channel = Literal["counter", "online", "table"]
 Status = Literal["new", "preparing", "ready", "completed", "cancelled"]
@@ -43,7 +55,7 @@ class AvailabilityIn(Input):
 
 
 class OrderLineIn(Input):
-    menu_item_id: Annotated[int, Field(strict=True, ge=1)]
+    menu_item_id: Id
     quantity: Quantity
     notes: Annotated[str, Field(max_length=200)] = ""
 
@@ -114,6 +126,12 @@ class StaffPatch(Input):
     role: Role | None = None
     active: Annotated[bool | None, Field(strict=True)] = None
     password: Password | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> StaffPatch:
+        if self.role is None and self.active is None and self.password is None:
+            raise ValueError("nothing to change: send role, active or password")
+        return self
 
 
 class LoginIn(Input):

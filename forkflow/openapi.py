@@ -31,6 +31,7 @@ from .auth.middleware import SESSION_COOKIE
 from .auth.roles import PERMISSIONS
 from .config import Settings
 from .events import TOPICS
+from .routes.convertors import IdConvertor
 from .schema import ROLES
 
 OPENAPI_VERSION = "3.1.0"
@@ -43,8 +44,8 @@ REF = "#/components/schemas/{model}"
 #   "token"     a bearer token, and only that (DELETE /auth/token)
 Access = Literal["none", "optional", "staff", "token"]
 
-_BEARER = {"bearerAuth": []}
-_COOKIE = {"cookieAuth": []}
+_BEARER: dict[str, list[str]] = {"bearerAuth": []}
+_COOKIE: dict[str, list[str]] = {"cookieAuth": []}
 SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "none": [],
     "optional": [{}, _BEARER, _COOKIE],
@@ -534,15 +535,17 @@ def documented_routes() -> list[Route]:
 
 
 def openapi_path(path: str) -> str:
-    """Starlette's `/menu/{id:int}` as OpenAPI's `/menu/{id}`."""
+    """Starlette's `/menu/{id:id}` as OpenAPI's `/menu/{id}`."""
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?\}", r"{\1}", path)
 
 
 def _path_parameters(route: Route) -> list[dict[str, Any]]:
     params = []
     for name, convertor in route.param_convertors.items():
-        if isinstance(convertor, IntegerConvertor):
-            schema: dict[str, Any] = {"type": "integer", "minimum": 0}
+        if isinstance(convertor, IdConvertor):
+            schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+        elif isinstance(convertor, IntegerConvertor):
+            schema = {"type": "integer", "minimum": 0}
         elif isinstance(convertor, FloatConvertor):
             schema = {"type": "number"}
         else:

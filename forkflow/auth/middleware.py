@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,7 +92,11 @@ class CSRFProtect:
 
         supplied = headers.get(CSRF_HEADER)
         if supplied is None and content_type == "application/x-www-form-urlencoded":
-            body, receive = await _buffer_body(receive)
+            try:
+                body, receive = await _buffer_body(receive)
+            except HTTPException as exc:  # BodyLimit's 413, raised outside the app's handlers
+                await error_response(exc.status_code, "too_large", str(exc.detail))(scope, receive, send)
+                return
             values = parse_qs(body.decode("latin-1")).get(CSRF_FIELD)
             supplied = values[0] if values else None
         expected = scope.get("session", {}).get("csrf")

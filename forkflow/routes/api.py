@@ -13,6 +13,7 @@ from ..auth.roles import principal_of, require
 from ..errors import BadRequest, Invalid, TooManyRequests, Unauthorized
 from ..models import AvailabilityIn, InventoryIn, InventoryPatch, MenuItemIn, MenuItemUpdate, OrderIn, StatusIn
 from ..schema import ORDER_STATUSES
+from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import client_address, parse_body, store_of
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -170,17 +171,17 @@ async def health(request: Request) -> Response:
 routes = [
     Route("/menu", list_menu, methods=["GET"]),
     Route("/menu", create_menu_item, methods=["POST"]),
-    Route("/menu/{id:int}", get_menu_item, methods=["GET"]),
-    Route("/menu/{id:int}", update_menu_item, methods=["PUT"]),
-    Route("/menu/{id:int}/availability", set_availability, methods=["PUT"]),
+    Route("/menu/{id:id}", get_menu_item, methods=["GET"]),
+    Route("/menu/{id:id}", update_menu_item, methods=["PUT"]),
+    Route("/menu/{id:id}/availability", set_availability, methods=["PUT"]),
     Route("/orders", list_orders, methods=["GET"]),
     Route("/orders", create_order, methods=["POST"]),
-    Route("/orders/{id:int}", get_order, methods=["GET"]),
-    Route("/orders/{id:int}", change_order_status, methods=["PATCH"]),
+    Route("/orders/{id:id}", get_order, methods=["GET"]),
+    Route("/orders/{id:id}", change_order_status, methods=["PATCH"]),
     Route("/kitchen/orders", kitchen_orders, methods=["GET"]),
     Route("/inventory", list_inventory, methods=["GET"]),
     Route("/inventory", create_inventory_item, methods=["POST"]),
-    Route("/inventory/{id:int}", get_inventory_item, methods=["GET"]),
-    Route("/inventory/{id:int}", change_inventory_item, methods=["PATCH"]),
+    Route("/inventory/{id:id}", get_inventory_item, methods=["GET"]),
+    Route("/inventory/{id:id}", change_inventory_item, methods=["PATCH"]),
     Route("/health", health, methods=["GET"]),
 ]

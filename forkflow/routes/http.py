@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from decimal import Decimal
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -45,15 +46,25 @@ async def parse_body(request: Request, model: type[M]) -> M:
         raise HTTPException(415, "send the body as application/json")
     body = await request.body()
     try:
-        raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        raw = parse_json(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise BadRequest(f"the body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(raw, dict):
         raise Invalid("the body must be a JSON object", {"_": "expected an object"})
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise Invalid("the request is not valid", field_errors(exc)) from exc
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(body: bytes) -> object:
+    """Strict JSON: UTF-8 only (no encoded surrogates), no NaN or Infinity, and decimals kept
+    exact (0.1 stays 0.1). Too-long integers and too-deep nesting raise ValueError/RecursionError."""
+    return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constants)
 
 
 def parse_model(model: type[M], data: object) -> M:

@@ -10,6 +10,7 @@ from ..auth.roles import principal_of, require
 from ..errors import BadRequest
 from ..models import LoginIn, StaffIn, StaffPatch
 from ..services import staff as staff_service
+from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import client_address, parse_body, store_of
 
 
@@ -64,8 +65,8 @@ routes = [
     Route("/auth/token", create_token, methods=["POST"]),
     Route("/auth/token", revoke_own_token, methods=["DELETE"]),
     Route("/auth/tokens", list_tokens, methods=["GET"]),
-    Route("/auth/tokens/{id:int}", revoke_token, methods=["DELETE"]),
+    Route("/auth/tokens/{id:id}", revoke_token, methods=["DELETE"]),
     Route("/staff", list_staff, methods=["GET"]),
     Route("/staff", add_staff, methods=["POST"]),
-    Route("/staff/{id:int}", change_staff, methods=["PATCH"]),
+    Route("/staff/{id:id}", change_staff, methods=["PATCH"]),
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import Conflict, NotFound
-from ..models import InventoryIn, InventoryPatch
+from ..models import MAX_STOCK, InventoryIn, InventoryPatch
 from ..schema import inventory
 from ..store import Store, Tx
 from .representation import inventory_out, milli_to_number, number_to_milli
@@ -72,6 +73,8 @@ async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch
             changes["quantity_milli"] = number_to_milli(data.quantity)
         if data.delta is not None:
             new_milli = row.quantity_milli + number_to_milli(data.delta)
+            if new_milli > number_to_milli(Decimal(MAX_STOCK)):
+                raise Conflict(f"{row.item_name} would hold more than {MAX_STOCK} {row.unit}", {"delta": "too large"})
             if new_milli < 0:
                 raise Conflict(
                     f"only {milli_to_number(row.quantity_milli)} {row.unit} of {row.item_name} in stock",
