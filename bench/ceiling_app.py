@@ -101,8 +101,9 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
-    config = uvicorn.Config(create_app(args.db), host=args.host, port=args.port, log_level=args.log_level,
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        create_app(args.db), host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=5
+    )
     uvicorn.Server(config).run()
 
 

@@ -25,8 +25,11 @@ class Response:
 
 
 class Client(Protocol):
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> Response: ...
+    headers: dict[str, str]  # sent with every request, e.g. Authorization
+
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Response: ...
 
     async def aclose(self) -> None: ...
 
@@ -71,9 +74,11 @@ class RawClient:
         for _ in range(connections):
             self._idle.put_nowait(None)  # a slot: the connection is opened on first use
         self._host_header = f"Host: {host}:{port}\r\n"
+        self.headers: dict[str, str] = {}
 
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> Response:
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         conn = await self._idle.get()
         try:
             if conn is None:
@@ -81,7 +86,7 @@ class RawClient:
             head = [f"{method} {path} HTTP/1.1\r\n", self._host_header]
             if body is not None:
                 head.append(f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n")
-            for name, value in (headers or {}).items():
+            for name, value in (self.headers | (headers or {})).items():
                 head.append(f"{name}: {value}\r\n")
             head.append("\r\n")
             conn.writer.write("".join(head).encode("latin-1") + (body or b""))
@@ -121,11 +126,13 @@ class HttpxClient:
     def __init__(self, host: str, port: int, connections: int) -> None:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._client = httpx.AsyncClient(base_url=f"http://{host}:{port}", limits=limits, timeout=60.0)
+        self.headers: dict[str, str] = {}
 
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> Response:
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         all_headers = {"Content-Type": "application/json"} if body is not None else {}
-        all_headers.update(headers or {})
+        all_headers.update(self.headers | (headers or {}))
         resp = await self._client.request(method, path, content=body, headers=all_headers)
         return Response(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
 

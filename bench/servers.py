@@ -3,11 +3,14 @@ the server's interpreter (or its GIL) and the server's CPU time can be read from
 
 from __future__ import annotations
 
+import io
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.error
@@ -16,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc reports CPU time in these
 
 
 def free_port() -> int:
@@ -29,13 +32,18 @@ def free_port() -> int:
 class ServerProcess:
     """Start a server command, wait for its GET /health, stop it with SIGINT like Ctrl-C would."""
 
-    def __init__(self, name: str, argv: list[str], port: int, workdir: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], port: int, workdir: Path, cwd: Path = REPO, cpus: tuple[int, ...] = ()
+    ) -> None:
         self.name = name
+        self.cpus = cpus  # CPUs the server (every thread it will start) may run on; () for any
         self.argv = argv
         self.port = port
         self.workdir = workdir
+        self.cwd = cwd
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.credentials: tuple[str, str] | None = None  # a staff account, where the server has them
         self.shutdown_seconds: float | None = None
         self.killed = False
 
@@ -45,7 +53,15 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        cpus = self.cpus
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Set in the child before exec: every thread the server starts inherits it.
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -60,11 +76,14 @@ class ServerProcess:
         self.stop()
         raise RuntimeError(f"{self.name} did not answer /health within {timeout}s:\n{self.log_tail()}")
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the server process (all its threads) has used so far."""
+    def cpu_times(self) -> tuple[float, float]:
+        """User and system CPU seconds the server process (all its threads) has used so far."""
         assert self.proc is not None
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS  # utime, stime
+
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu_times())
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -93,24 +112,99 @@ class ServerProcess:
         self.stop()
 
 
+WORKDIRS: list[Path] = []  # made by this run; run.py removes them unless asked to keep them
+
+
 def workdir(prefix: str) -> Path:
     """A fresh directory per server run: a fresh database, and logs to look at afterwards."""
-    return Path(tempfile.mkdtemp(prefix=f"forkflow-bench-{prefix}-"))
+    path = Path(tempfile.mkdtemp(prefix=f"forkflow-bench-{prefix}-"))
+    WORKDIRS.append(path)
+    return path
 
 
-def forkflow_server(log_level: str = "warning") -> ServerProcess:
-    """The real thing, started exactly as the operator would."""
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def forkflow_source(ref: str) -> tuple[Path, str]:
+    """Where to run `python -m forkflow` from, and what that code is.
+
+    A git ref (default HEAD) is exported with `git archive` to a temporary directory, so the
+    figures belong to one commit even while someone is editing forkflow/; `python -m` finds the
+    package in its working directory before the editable install. "worktree" runs the files as
+    they are in this checkout.
+    """
+    if ref == "worktree":
+        dirty = _git("status", "--porcelain", "--", "forkflow")
+        return REPO, f"working tree at {_git('rev-parse', '--short=12', 'HEAD')}" + (
+            " with uncommitted forkflow/ changes" if dirty else ""
+        )
+    sha = _git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    archive = subprocess.run(["git", "archive", sha], cwd=REPO, capture_output=True, check=True).stdout
+    dest = workdir("source")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest, f"{ref} = {sha[:12]}"
+
+
+def forkflow_server(source: Path, cpus: tuple[int, ...] = (), log_level: str = "warning") -> ServerProcess:
+    """The real thing, started exactly as the operator would, from the code in `source`."""
     where = workdir("forkflow")
     port = free_port()
-    argv = [sys.executable, "-m", "forkflow", "serve", "--host", HOST, "--port", str(port),
-            "--db", str(where / "bench.db"), "--log-level", log_level]
-    return ServerProcess("forkflow", argv, port, where)
+    db = str(where / "bench.db")
+    argv = [
+        sys.executable,
+        "-m",
+        "forkflow",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--db",
+        db,
+        "--log-level",
+        log_level,
+    ]
+    server = ServerProcess("forkflow", argv, port, where, cwd=source, cpus=cpus)
+    server.credentials = _add_manager(source, db)
+    return server
 
 
-def ceiling_server(log_level: str = "warning") -> ServerProcess:
+def _add_manager(source: Path, db: str) -> tuple[str, str] | None:
+    """A manager account for the bench, made the operator's way (`forkflow users add`).
+
+    None for versions of ForkFlow from before staff accounts, which need no sign-in.
+    """
+    name, password = "bench", secrets.token_urlsafe(18)
+    added = subprocess.run(
+        [sys.executable, "-m", "forkflow", "users", "add", name, "--role", "manager", "--password-stdin", "--db", db],
+        cwd=source,
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+    )
+    if added.returncode == 2 and "invalid choice: 'users'" in added.stderr:
+        return None
+    if added.returncode != 0:
+        raise RuntimeError(f"forkflow users add failed:\n{added.stdout}{added.stderr}")
+    return name, password
+
+
+def ceiling_server(cpus: tuple[int, ...] = (), log_level: str = "warning") -> ServerProcess:
     """Ceiling A: bare Starlette + aiosqlite, served by uvicorn the same way (see ceiling_app.py)."""
     where = workdir("ceiling")
     port = free_port()
-    argv = [sys.executable, str(REPO / "bench" / "ceiling_app.py"), "--host", HOST, "--port", str(port),
-            "--db", str(where / "ceiling.db"), "--log-level", log_level]
-    return ServerProcess("ceiling", argv, port, where)
+    argv = [
+        sys.executable,
+        str(REPO / "bench" / "ceiling_app.py"),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--db",
+        str(where / "ceiling.db"),
+        "--log-level",
+        log_level,
+    ]
+    return ServerProcess("ceiling", argv, port, where, cpus=cpus)

@@ -54,13 +54,14 @@ def parse_frames(buffer: str) -> tuple[list[tuple[str, str | None, str]], str]:
     return frames, rest + held
 
 
-async def listen(host: str, port: int, path: str) -> AsyncIterator[SseEvent]:
+async def listen(host: str, port: int, path: str, headers: dict[str, str] | None = None) -> AsyncIterator[SseEvent]:
     """Yield events from GET `path` until the server ends the stream or the caller stops."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         writer.write(
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
-            "Cache-Control: no-cache\r\n\r\n".encode()
+            f"Cache-Control: no-cache\r\n{extra}\r\n".encode()
         )
         status, headers = await read_head(reader)
         if status != 200:

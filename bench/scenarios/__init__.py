@@ -14,6 +14,8 @@ from typing import Any
 class Config:
     quick: bool
     client: str  # "raw" or "httpx", see bench/client.py
+    source_dir: str  # where `python -m forkflow` runs from: see servers.forkflow_source
+    server_cpus: tuple[int, ...]  # CPUs the servers are pinned to; () lets the kernel place them
     orders: int  # burst size
     concurrency: int
     menu_items: int
@@ -24,10 +26,12 @@ class Config:
     seed: int
 
     @classmethod
-    def make(cls, quick: bool, client: str, **overrides: Any) -> Config:
+    def make(cls, quick: bool, client: str, source_dir: str, server_cpus: tuple[int, ...], **overrides: Any) -> Config:
         cfg = cls(
             quick=quick,
             client=client,
+            source_dir=source_dir,
+            server_cpus=server_cpus,
             orders=1000 if quick else 5000,
             concurrency=50,
             menu_items=20,

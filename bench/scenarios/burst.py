@@ -8,15 +8,16 @@ from the menu.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..client import Client, make_client
+from ..cpu import CpuMeter
 from ..servers import HOST, ServerProcess, forkflow_server
 from ..stats import summary
-from ..workload import OrderRequest, Outcome, burst, create_menu, make_orders
+from ..workload import OrderRequest, Outcome, burst, create_menu, make_orders, sign_in
 from . import Config
 
 
@@ -27,7 +28,7 @@ async def get_json(client: Client, path: str) -> Any:
     return json.loads(resp.body)
 
 
-def speed(outcome: Outcome, server_cpu: float, driver_cpu: float) -> dict[str, Any]:
+def speed(outcome: Outcome, cpu: dict[str, float]) -> dict[str, Any]:
     """The figures every burst-like run reports, whatever server it hit."""
     ok = outcome.ok
     wall = outcome.wall_seconds
@@ -41,8 +42,7 @@ def speed(outcome: Outcome, server_cpu: float, driver_cpu: float) -> dict[str, A
         "orders_per_s": len(ok) / wall if wall else 0.0,
         "latency_ms": summary([s.latency_ms for s in outcome.sent]),
         # CPU used over the timed part, in % of one core: near 100 means that process was the limit.
-        "server_cpu_pct": 100 * server_cpu / wall if wall else 0.0,
-        "driver_cpu_pct": 100 * driver_cpu / wall if wall else 0.0,
+        **cpu,
     }
 
 
@@ -58,21 +58,22 @@ class Burst:
 async def timed_burst(server: ServerProcess, client: Client, cfg: Config, tag: str) -> Burst:
     """Menu, a warm-up round (one order per client: opens every connection, fills the server's
     statement caches), then the timed burst. Only the burst is in the figures."""
+    await sign_in(client, server.credentials)
     menu = await create_menu(client, cfg.menu_items, cfg.seed)
     warmup = await burst(client, make_orders(menu, cfg.concurrency, cfg.seed + 1, f"{tag}-warm"), cfg.concurrency)
     orders = make_orders(menu, cfg.orders, cfg.seed, tag)
-    server_cpu, driver_cpu = server.cpu_seconds(), time.process_time()
+    meter = CpuMeter(server)
     outcome = await burst(client, orders, cfg.concurrency)
-    figures = speed(outcome, server.cpu_seconds() - server_cpu, time.process_time() - driver_cpu)
+    figures = speed(outcome, meter.percent())
     return Burst(menu, warmup, orders, outcome, figures)
 
 
 async def run(cfg: Config) -> dict[str, Any]:
-    server = forkflow_server()
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
     with server:
         client = make_client(cfg.client, HOST, server.port, cfg.concurrency)
         try:
-            health0 = await get_json(client, "/health")
+            health0 = await get_json(client, "/health")  # before the menu: writer counts include it
             done = await timed_burst(server, client, cfg, "burst")
             kitchen = await get_json(client, "/kitchen/orders")
             health1 = await get_json(client, "/health")

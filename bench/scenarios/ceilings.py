@@ -18,16 +18,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..client import make_client
-from ..servers import HOST, REPO, ceiling_server, workdir
+from ..cpu import machine_busy_seconds
+from ..servers import HOST, ceiling_server, workdir
 from ..workload import OrderRequest, make_orders
 from . import Config
 from .burst import get_json, timed_burst
 
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=10000")
+PRAGMAS = (  # ForkFlow's settings for SQLite
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
 
 
 async def ceiling_a(cfg: Config) -> dict[str, Any]:
-    server = ceiling_server()
+    server = ceiling_server(cfg.server_cpus)
     with server:
         client = make_client(cfg.client, HOST, server.port, cfg.concurrency)
         try:
@@ -52,23 +58,37 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _timed(name: str, count: int, started: float, cpu: float) -> dict[str, Any]:
-    wall = time.perf_counter() - started
-    return {"name": name, "orders": count, "wall_s": wall, "orders_per_s": count / wall,
-            "cpu_pct": 100 * (time.process_time() - cpu) / wall}
+def _clocks() -> tuple[float, float, float]:
+    return time.perf_counter(), time.process_time(), machine_busy_seconds()
+
+
+def _timed(name: str, count: int, start: tuple[float, float, float]) -> dict[str, Any]:
+    wall, cpu, machine = (now - then for now, then in zip(_clocks(), start, strict=True))
+    return {
+        "name": name,
+        "orders": count,
+        "wall_s": wall,
+        "orders_per_s": count / wall,
+        "cpu_pct": 100 * cpu / wall,
+        "other_cpu_pct": max(0.0, 100 * (machine - cpu) / wall),
+    }
 
 
 def ceiling_b_row(orders: list[OrderRequest]) -> dict[str, Any]:
     """Ceiling A's row, one autocommit INSERT per order, with no server in between."""
     conn = _connect(str(workdir("ceiling-b") / "rows.db"))
-    conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, idempotency_key TEXT UNIQUE,"
-                 " body TEXT NOT NULL, created_at TEXT NOT NULL)")
-    started, cpu = time.perf_counter(), time.process_time()
+    conn.execute(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, idempotency_key TEXT UNIQUE,"
+        " body TEXT NOT NULL, created_at TEXT NOT NULL)"
+    )
+    start = _clocks()
     for order in orders:
         created_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        conn.execute("INSERT INTO orders (idempotency_key, body, created_at) VALUES (?, ?, ?)",
-                     (order.key, json.dumps(json.loads(order.body)), created_at))
-    result = _timed("1 row per tx", len(orders), started, cpu)
+        conn.execute(
+            "INSERT INTO orders (idempotency_key, body, created_at) VALUES (?, ?, ?)",
+            (order.key, json.dumps(json.loads(order.body)), created_at),
+        )
+    result = _timed("1 row per tx", len(orders), start)
     conn.close()
     return result
 
@@ -77,8 +97,9 @@ def ceiling_b_forkflow_rows(cfg: Config) -> dict[str, Any]:
     """ForkFlow's statements for one order, in its schema, one BEGIN IMMEDIATE..COMMIT per order:
     key check, menu lookup, next ticket number, order + lines + key rows, read-back, event row."""
     path = str(workdir("ceiling-b") / "forkflow.db")
-    subprocess.run([sys.executable, "-m", "forkflow", "migrate", "--db", path], cwd=REPO, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "forkflow", "migrate", "--db", path], cwd=cfg.source_dir, check=True, capture_output=True
+    )
     conn = _connect(path)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     conn.execute("BEGIN")
@@ -87,11 +108,13 @@ def ceiling_b_forkflow_rows(cfg: Config) -> dict[str, Any]:
         price = 500 + 50 * i
         cur = conn.execute(
             "INSERT INTO menu_items (name, description, price_cents, category, station, available, created_at,"
-            " updated_at) VALUES (?, '', ?, 'mains', 'grill', 1, ?, ?)", (f"Dish {i}", price, now, now))
-        menu[cur.lastrowid] = price
+            " updated_at) VALUES (?, '', ?, 'mains', 'grill', 1, ?, ?)",
+            (f"Dish {i}", price, now, now),
+        )
+        menu[int(cur.lastrowid or 0)] = price
     conn.execute("COMMIT")
     orders = make_orders(menu, cfg.orders, cfg.seed, "ceiling-b")
-    started, cpu = time.perf_counter(), time.process_time()
+    start = _clocks()
     for order in orders:
         body = json.loads(order.body)
         now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
@@ -100,30 +123,51 @@ def ceiling_b_forkflow_rows(cfg: Config) -> dict[str, Any]:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?", (order.key,)).fetchone()
         wanted = sorted({line["menu_item_id"] for line in body["items"]})
-        items = {row[0]: row for row in conn.execute(
-            f"SELECT id, name, price_cents, available FROM menu_items WHERE id IN ({','.join('?' * len(wanted))})",
-            wanted)}
-        ticket = conn.execute("SELECT coalesce(max(ticket_no), 0) + 1 FROM orders WHERE business_date = ?",
-                              (day,)).fetchone()[0]
+        items = {
+            row[0]: row
+            for row in conn.execute(
+                f"SELECT id, name, price_cents, available FROM menu_items WHERE id IN ({','.join('?' * len(wanted))})",
+                wanted,
+            )
+        }
+        ticket = conn.execute(
+            "SELECT coalesce(max(ticket_no), 0) + 1 FROM orders WHERE business_date = ?", (day,)
+        ).fetchone()[0]
         total = sum(items[line["menu_item_id"]][2] * line["quantity"] for line in body["items"])
         order_id = conn.execute(
             "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
             " total_cents, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', 'new', ?, ?, ?) RETURNING id",
-            (day, ticket, body["customer_name"], body["channel"], body.get("table"), total, now, now)).fetchone()[0]
+            (day, ticket, body["customer_name"], body["channel"], body.get("table"), total, now, now),
+        ).fetchone()[0]
         conn.executemany(
             "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [(order_id, line["menu_item_id"], items[line["menu_item_id"]][1], items[line["menu_item_id"]][2],
-              line["quantity"], line.get("notes", "")) for line in body["items"]])
-        conn.execute("INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)",
-                     (order.key, "0" * 64, order_id, now))
+            [
+                (
+                    order_id,
+                    line["menu_item_id"],
+                    items[line["menu_item_id"]][1],
+                    items[line["menu_item_id"]][2],
+                    line["quantity"],
+                    line.get("notes", ""),
+                )
+                for line in body["items"]
+            ],
+        )
+        conn.execute(
+            "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)",
+            (order.key, "0" * 64, order_id, now),
+        )
         row = conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
         lines = conn.execute("SELECT * FROM order_lines WHERE order_id IN (?) ORDER BY id", (order_id,)).fetchall()
         payload = json.dumps({"order": list(row), "lines": [list(line) for line in lines]}, separators=(",", ":"))
-        conn.execute("INSERT INTO events (type, topic, payload, created_at) VALUES ('order.created', 'orders', ?, ?)"
-                     " RETURNING id", (payload, now)).fetchone()
+        conn.execute(
+            "INSERT INTO events (type, topic, payload, created_at) VALUES ('order.created', 'orders', ?, ?)"
+            " RETURNING id",
+            (payload, now),
+        ).fetchone()
         conn.execute("COMMIT")
-    result = _timed("ForkFlow's rows per tx", len(orders), started, cpu)
+    result = _timed("ForkFlow's rows per tx", len(orders), start)
     conn.close()
     return result
 

@@ -13,13 +13,15 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..client import make_client
+from ..cpu import CpuMeter
 from ..servers import HOST, forkflow_server
 from ..sse_client import listen
 from ..stats import summary
-from ..workload import create_menu, make_orders, paced
+from ..workload import create_menu, make_orders, paced, sign_in
 from . import Config
 
 
@@ -32,9 +34,9 @@ class Listener:
     event_ids: list[int] = field(default_factory=list)
     ended: str | None = None  # why the stream stopped before we stopped it
 
-    async def run(self, port: int) -> None:
+    async def run(self, port: int, headers: dict[str, str]) -> None:
         try:
-            async for event in listen(HOST, port, "/events?topics=orders"):
+            async for event in listen(HOST, port, "/events?topics=orders", headers):
                 if event.event == "order.created":
                     self.created.append((event.received, event.data))
                     self.event_ids.append(int(event.id or 0))
@@ -53,18 +55,20 @@ def _epoch(iso_utc: str) -> float:
 
 async def run(cfg: Config) -> dict[str, Any]:
     count = int(cfg.sse_rate * cfg.sse_seconds)
-    server = forkflow_server()
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
     server.start()
     client = make_client(cfg.client, HOST, server.port, cfg.sse_senders)
     listeners = [Listener() for _ in range(cfg.listeners)]
-    tasks = [asyncio.create_task(lst.run(server.port)) for lst in listeners]
+    tasks: list[asyncio.Task[None]] = []
     try:
+        headers = await sign_in(client, server.credentials)
+        tasks = [asyncio.create_task(lst.run(server.port, headers)) for lst in listeners]
         menu = await create_menu(client, cfg.menu_items, cfg.seed)
         orders = make_orders(menu, count, cfg.seed, "sse")
         await asyncio.wait_for(asyncio.gather(*(lst.ready.wait() for lst in listeners)), 15)
-        server_cpu, driver_cpu = server.cpu_seconds(), time.process_time()
-        outcome = await paced(client, orders, cfg.sse_rate, cfg.sse_senders)
-        server_cpu, driver_cpu = server.cpu_seconds() - server_cpu, time.process_time() - driver_cpu
+        meter = CpuMeter(server)
+        outcome = await paced(client, orders, cfg.sse_rate)
+        cpu = meter.percent()
         # Give the last events time to arrive (but do not wait forever for lost ones).
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(len(lst.created) < len(outcome.ok) for lst in listeners):
@@ -96,7 +100,7 @@ async def run(cfg: Config) -> dict[str, Any]:
             if order["id"] in created_ids:
                 delays_ms.append((received - _epoch(order["created_at"])) * 1000)
         missing += len(created_ids - seen)
-        out_of_order += sum(1 for a, b in zip(lst.event_ids, lst.event_ids[1:]) if b <= a)
+        out_of_order += sum(1 for a, b in zip(lst.event_ids, lst.event_ids[1:], strict=False) if b <= a)
     wall = outcome.wall_seconds
     return {
         "listeners": cfg.listeners,
@@ -116,8 +120,7 @@ async def run(cfg: Config) -> dict[str, Any]:
         "out_of_order": out_of_order,
         "streams_ended_early": ended_early,
         "streams_ended_by_shutdown": ended_at_shutdown,
-        "server_cpu_pct": 100 * server_cpu / wall if wall else 0.0,
-        "driver_cpu_pct": 100 * driver_cpu / wall if wall else 0.0,
+        **cpu,
         "shutdown_s": server.shutdown_seconds,
         "killed_at_shutdown": server.killed,
     }
