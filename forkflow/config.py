@@ -64,6 +64,9 @@ class Settings:
     secure_cookies: bool = False
     # Signs session cookies; by default a random key kept in the database.
     secret_key: str | None = None
+    # Kitchen display: a ticket turns amber, then red, after this many minutes.
+    kitchen_warn_minutes: float = 8.0
+    kitchen_late_minutes: float = 15.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -76,5 +79,7 @@ class Settings:
             public_orders_per_minute=int(_env_float("FORKFLOW_PUBLIC_ORDERS_PER_MINUTE", 30)),
             secure_cookies=os.environ.get("FORKFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             secret_key=os.environ.get("FORKFLOW_SECRET_KEY") or None,
+            kitchen_warn_minutes=_env_float("FORKFLOW_KITCHEN_WARN_MINUTES", 8.0),
+            kitchen_late_minutes=_env_float("FORKFLOW_KITCHEN_LATE_MINUTES", 15.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -92,6 +92,9 @@ orders = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # The customer's key to their own order: /track/{tracking_token}. Unguessable, unlike the id.
+    # When it last became ready, and when it was completed: prep times and the 10-minute recall.
+    Column("ready_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
     # (Nullable only in the database: adding NOT NULL would rebuild the table; the code always sets it.)
     Column("tracking_token", String(64), nullable=True),
     UniqueConstraint("business_date", "ticket_no"),
@@ -111,6 +114,10 @@ order_lines = Table(
     Column("unit_price_cents", Integer, nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("notes", Text, nullable=False, default=""),
+    # The station that cooks it, as it was when ordered (like name and price).
+    Column("station", String(40)),
+    # Set when a cook marks the line done on the kitchen display.
+    Column("done_at", UTCDateTime),
     CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
 )
 

@@ -56,6 +56,8 @@ class OrderLineOut(Output):
     quantity: Annotated[int, Field(ge=1, le=99)]
     line_total_cents: Cents
     notes: str
+    station: str | None = Field(description="the station that cooks it, as when the order was placed")
+    done_at: Timestamp | None = Field(description="when a cook marked the line done; null while it is not")
 
 
 class OrderOut(Output):
@@ -70,6 +72,8 @@ class OrderOut(Output):
     total_cents: Cents
     created_at: Timestamp
     updated_at: Timestamp
+    ready_at: Timestamp | None = Field(description="when the order last became ready")
+    completed_at: Timestamp | None = Field(description="when the order was completed (recall: within 10 minutes)")
     tracking_url: str = Field(description="path of the customer's tracking page, `/track/{token}`")
     lines: list[OrderLineOut]
 

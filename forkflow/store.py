@@ -252,6 +252,17 @@ class Store:
                 raise StoreUnavailable("the database cannot be reached") from exc
             raise
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """A read connection whose queries all see one moment of the database, e.g. the rail of
+        tickets and the last event id together, so a page can resume its stream exactly there."""
+        async with self.read() as conn:
+            if _is_sqlite(self.url):
+                await conn.exec_driver_sql("BEGIN")  # a deferred read transaction: one WAL snapshot
+            else:
+                await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            yield conn
+
     async def ping(self, timeout: float = 2.0) -> bool:
         # Open SQLite connections keep working on a deleted file; the file itself must be there.
         if self.sqlite_file is not None and not self.sqlite_file.is_file():
@@ -263,9 +274,12 @@ class Store:
             return False
         return True
 
-    async def last_event_id(self) -> int:
-        async with self.read() as conn:
-            return (await conn.execute(select(func.coalesce(func.max(events.c.id), 0)))).scalar_one()
+    async def last_event_id(self, conn: AsyncConnection | None = None) -> int:
+        query = select(func.coalesce(func.max(events.c.id), 0))
+        if conn is not None:
+            return (await conn.execute(query)).scalar_one()
+        async with self.read() as own:
+            return (await own.execute(query)).scalar_one()
 
     async def events_after(self, after_id: int, topics: Iterable[str], limit: int = 500) -> list[Event]:
         query = (

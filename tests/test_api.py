@@ -70,6 +70,8 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "quantity": 2,
         "line_total_cents": 2 * dishes[0]["price_cents"],
         "notes": "no onions",
+        "station": dishes[0]["station"],
+        "done_at": None,
     }
     assert order["created_at"].endswith("Z")
     assert api.get(f"/orders/{order['id']}").json() == order

@@ -189,7 +189,7 @@ async def test_migrations_are_applied_and_idempotent(tmp_path: Path) -> None:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
             tables = set((await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))).scalars())
         await s.close()
-    assert version == "0002"
+    assert version == "0003"
     assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
 
 
@@ -212,3 +212,27 @@ async def test_idempotency_keys_are_kept_a_day_then_purged(store: Store) -> None
     assert replayed and replay["id"] == recent["id"]
     fresh, replayed = await create_order(store, body, "old-key")
     assert not replayed and fresh["id"] != old["id"]
+
+
+async def test_a_snapshot_sees_one_moment(store: Store) -> None:
+    await _dish(store, "Before")
+    async with store.snapshot() as conn:
+        count = select(func.count()).select_from(menu_items)
+        assert (await conn.execute(count)).scalar_one() == 1
+        await _dish(store, "During")  # committed by the writer meanwhile
+        assert (await conn.execute(count)).scalar_one() == 1
+        assert await store.last_event_id(conn) == 1
+    assert await store.last_event_id() == 2
+
+
+async def test_the_migrations_match_the_schema(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from forkflow.schema import metadata
+
+    def diff(sync_conn) -> list:
+        return compare_metadata(MigrationContext.configure(sync_conn), metadata)
+
+    async with store.read() as conn:
+        assert await conn.run_sync(diff) == []

@@ -8,7 +8,7 @@ no gap, no duplicate.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from ..auth.roles import can, principal_of, require
 from ..errors import BadRequest
-from ..events import TOPICS, Subscription
+from ..events import TOPICS, Event, Subscription
 from ..store import Store
 from .http import store_of
 
@@ -67,24 +67,41 @@ def parse_last_event_id(request: Request) -> int | None:
     return int(raw)
 
 
+Frames = list[bytes | ServerSentEvent]
+# How a stream turns one committed event into frames (`live` is False while replaying), and what
+# it sends once the replay is done (given the last event id sent).
+Render = Callable[[Event, bool], Awaitable[Frames]]
+CaughtUp = Callable[[int], Awaitable[Frames]]
+
+
 async def _frames(
-    store: Store, sub: Subscription, topics: Iterable[str], after: int, retry_ms: int
+    store: Store,
+    sub: Subscription,
+    topics: Iterable[str],
+    after: int,
+    render: Render,
+    caught_up: CaughtUp,
+    prelude: Frames,
 ) -> AsyncIterator[bytes | ServerSentEvent]:
     try:
-        yield ServerSentEvent(comment="forkflow events", retry=retry_ms)
+        yield ServerSentEvent(comment="forkflow events", retry=store.settings.sse_retry_ms)
+        for frame in prelude:
+            yield frame
         sent = after
         while True:
             page = await store.events_after(sent, topics, REPLAY_PAGE)
             for event in page:
-                yield event.frame()
+                for frame in await render(event, False):
+                    yield frame
                 sent = event.id
             if len(page) < REPLAY_PAGE:
                 break
-        # Tell the client it is caught up, and from where: a view can resync on this.
-        yield ServerSentEvent(f'{{"last_event_id":{sent}}}', event="stream.ready")
+        for frame in await caught_up(sent):
+            yield frame
         async for event in sub:
             if event.id > sent:
-                yield event.frame()
+                for frame in await render(event, True):
+                    yield frame
                 sent = event.id
         # The bus dropped us (too slow) or is shutting down: end the response; the client
         # reconnects with Last-Event-ID and replays what it missed.
@@ -92,19 +109,26 @@ async def _frames(
         store.bus.unsubscribe(sub)
 
 
-async def events(request: Request) -> Response:
+def ready_frame(last_event_id: int) -> ServerSentEvent:
+    """Tells the client it is caught up, and from where: a view can resync on this."""
+    return ServerSentEvent(f'{{"last_event_id":{last_event_id}}}', event="stream.ready")
+
+
+def event_stream(
+    request: Request,
+    sub: Subscription,
+    topics: Iterable[str],
+    after: int,
+    render: Render,
+    caught_up: CaughtUp,
+    prelude: Sequence[bytes | ServerSentEvent] = (),
+) -> Response:
+    """A Server-Sent Events response: `prelude` (a view's full state as of event `after`, if it
+    sends one), the stored events after `after`, what `caught_up` adds, then live events."""
     store = store_of(request)
     settings = store.settings
-    topics = allowed_topics(request)
-    last_id = parse_last_event_id(request)
-    sub = store.bus.subscribe(topics)
-    try:
-        after = last_id if last_id is not None else await store.last_event_id()
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
     return EventSourceResponse(
-        _frames(store, sub, topics, after, settings.sse_retry_ms),
+        _frames(store, sub, topics, after, render, caught_up, list(prelude)),
         ping=settings.sse_ping_seconds,
         send_timeout=30,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -113,6 +137,27 @@ async def events(request: Request) -> Response:
         # Also runs when the body never starts (HEAD, or a client gone before the first byte).
         background=BackgroundTask(store.bus.unsubscribe, sub),
     )
+
+
+async def _as_stored(event: Event, live: bool) -> Frames:
+    return [event.frame()]
+
+
+async def _ready(last_event_id: int) -> Frames:
+    return [ready_frame(last_event_id)]
+
+
+async def events(request: Request) -> Response:
+    store = store_of(request)
+    topics = allowed_topics(request)
+    last_id = parse_last_event_id(request)
+    sub = store.bus.subscribe(topics)
+    try:
+        after = last_id if last_id is not None else await store.last_event_id()
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+    return event_stream(request, sub, topics, after, _as_stored, _ready)
 
 
 routes = [Route("/events", events, methods=["GET"])]

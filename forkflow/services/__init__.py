@@ -2,9 +2,21 @@
 
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
 from .menu import create_menu_item, get_menu_item, list_menu, set_availability, update_menu_item
-from .orders import change_status, create_order, get_order, get_tracked_order, kitchen_orders, list_orders
+from .orders import (
+    bump,
+    change_status,
+    create_order,
+    get_order,
+    get_tracked_order,
+    kitchen_orders,
+    kitchen_snapshot,
+    list_orders,
+    mark_lines_done,
+    recall_last,
+)
 
 __all__ = [
+    "bump",
     "change_inventory_item",
     "change_status",
     "create_inventory_item",
@@ -15,9 +27,12 @@ __all__ = [
     "get_order",
     "get_tracked_order",
     "kitchen_orders",
+    "kitchen_snapshot",
     "list_inventory",
     "list_menu",
     "list_orders",
+    "mark_lines_done",
+    "recall_last",
     "set_availability",
     "update_menu_item",
 ]

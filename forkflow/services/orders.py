@@ -23,10 +23,11 @@ Order = dict[str, Any]
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("preparing", "cancelled"),
     "preparing": ("ready", "cancelled"),
-    "ready": ("completed", "preparing"),  # ready -> preparing is a recall
-    "completed": (),
+    "ready": ("completed", "preparing"),  # ready -> preparing sends it back to the line
+    "completed": ("ready",),  # a recall, within RECALL_WINDOW of completion
     "cancelled": (),
 }
+RECALL_WINDOW = timedelta(minutes=10)
 
 
 def business_date(moment: datetime, settings: Settings) -> str:
@@ -155,6 +156,7 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
                     "unit_price_cents": menu[line.menu_item_id].price_cents,
                     "quantity": line.quantity,
                     "notes": line.notes,
+                    "station": menu[line.menu_item_id].station,
                 }
                 for line in data.items
             ],
@@ -172,20 +174,111 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
     return await store.write(unit)
 
 
+async def _move(tx: Tx, current: Order, status: str) -> Order:
+    """Move an order, read inside the write transaction, to `status`, and emit `order.updated`."""
+    order_id = current["id"]
+    allowed = TRANSITIONS[current["status"]]
+    if current["status"] == "completed" and tx.now - datetime.fromisoformat(current["completed_at"]) > RECALL_WINDOW:
+        allowed = ()
+    if status not in allowed:
+        raise Conflict(
+            f"order {order_id} is {current['status']}; it cannot move to {status}",
+            {"status": f"allowed from {current['status']}: {', '.join(allowed) or 'none'}"},
+            allowed=list(allowed),
+        )
+    values: dict[str, Any] = {"status": status, "updated_at": tx.now}
+    if status == "ready":
+        values["ready_at"] = tx.now
+    if status == "completed":
+        values["completed_at"] = tx.now
+    await tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+    order = await _load(tx.conn, order_id)
+    await tx.emit("order.updated", order)
+    return order
+
+
 async def change_status(store: Store, order_id: int, status: str) -> Order:
     async def unit(tx: Tx) -> Order:
+        return await _move(tx, await _load(tx.conn, order_id), status)
+
+    return await store.write(unit)
+
+
+async def recall_last(store: Store) -> Order:
+    """Bring back the most recently completed order, if that was within the recall window."""
+
+    async def unit(tx: Tx) -> Order:
+        query = (
+            select(orders.c.id)
+            .where(orders.c.status == "completed", orders.c.completed_at >= tx.now - RECALL_WINDOW)
+            .order_by(orders.c.completed_at.desc(), orders.c.id.desc())
+            .limit(1)
+        )
+        row = (await tx.conn.execute(query)).first()
+        if row is None:
+            raise NotFound("nothing was bumped in the last 10 minutes")
+        return await _move(tx, await _load(tx.conn, row.id), "ready")
+
+    return await store.write(unit)
+
+
+async def _mark_done(
+    tx: Tx, current: Order, done: bool, line_id: int | None = None, station: str | None = None
+) -> Order:
+    order_id = current["id"]
+    if current["status"] not in ACTIVE_STATUSES:
+        raise Conflict(f"order {order_id} is {current['status']}; its lines can no longer change")
+    lines = current["lines"]
+    if line_id is not None:
+        lines = [line for line in lines if line["id"] == line_id]
+        if not lines:
+            raise NotFound(f"order {order_id} has no line {line_id}")
+    if station is not None:
+        lines = [line for line in lines if line["station"] == station]
+    changing = [line["id"] for line in lines if (line["done_at"] is not None) != done]
+    if not changing:
+        return current
+    await tx.conn.execute(
+        update(order_lines).where(order_lines.c.id.in_(changing)).values(done_at=tx.now if done else None)
+    )
+    await tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
+    order = await _load(tx.conn, order_id)
+    await tx.emit("order.updated", order)
+    return order
+
+
+async def mark_lines_done(store: Store, order_id: int, done: bool, line_id: int | None = None) -> Order:
+    """Mark one line (`line_id`), or all of them, done or not done."""
+
+    async def unit(tx: Tx) -> Order:
+        return await _mark_done(tx, await _load(tx.conn, order_id), done, line_id=line_id)
+
+    return await store.write(unit)
+
+
+async def bump(
+    store: Store, order_id: int, seen_status: str, station: str | None = None, lines_first: bool = False
+) -> Order:
+    """One tap on a kitchen ticket. It starts a new order; on a station's display it marks that
+    station's lines done; otherwise it moves the order along (preparing -> ready -> completed).
+    With `lines_first` (expo), ready needs every line done. `seen_status` is the status the cook
+    saw: if another screen moved the order meanwhile, the tap is refused rather than applied twice."""
+
+    async def unit(tx: Tx) -> Order:
         current = await _load(tx.conn, order_id)
-        allowed = TRANSITIONS[current["status"]]
-        if status not in allowed:
-            raise Conflict(
-                f"order {order_id} is {current['status']}; it cannot move to {status}",
-                {"status": f"allowed from {current['status']}: {', '.join(allowed) or 'none'}"},
-                allowed=list(allowed),
-            )
-        await tx.conn.execute(update(orders).where(orders.c.id == order_id).values(status=status, updated_at=tx.now))
-        order = await _load(tx.conn, order_id)
-        await tx.emit("order.updated", order)
-        return order
+        status = current["status"]
+        if status != seen_status:
+            raise Conflict(f"ticket {current['ticket_no']} is already {status}", current_status=status)
+        if status == "new":
+            return await _move(tx, current, "preparing")
+        if station is not None:
+            return await _mark_done(tx, current, True, station=station)
+        if status == "preparing":
+            waiting = sorted({line["station"] or "" for line in current["lines"] if line["done_at"] is None})
+            if lines_first and waiting:
+                raise Conflict(f"ticket {current['ticket_no']} is waiting on {', '.join(waiting)}", waiting=waiting)
+            return await _move(tx, current, "ready")
+        return await _move(tx, current, "completed")
 
     return await store.write(unit)
 
@@ -212,8 +305,33 @@ async def list_orders(store: Store, status: str | None = None, limit: int = 100)
         return await _orders_out(conn, list(await conn.execute(query)))
 
 
+_ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order_by(orders.c.id)
+
+
 async def kitchen_orders(store: Store) -> list[Order]:
     """Every order still on the line (not completed or cancelled), oldest first."""
-    query = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order_by(orders.c.id)
     async with store.read() as conn:
-        return await _orders_out(conn, list(await conn.execute(query)))
+        return await _orders_out(conn, list(await conn.execute(_ACTIVE_QUERY)))
+
+
+async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
+    """The active orders and the id of the last event they reflect, read at one moment."""
+    async with store.snapshot() as conn:
+        head = await store.last_event_id(conn)
+        return head, await _orders_out(conn, list(await conn.execute(_ACTIVE_QUERY)))
+
+
+async def waiting_counts(store: Store, station: str | None = None) -> list[tuple[str, int]]:
+    """The all-day count: per item, how many are waiting (not done) on orders not yet ready."""
+    waiting = func.sum(order_lines.c.quantity)
+    query = (
+        select(order_lines.c.name, waiting)
+        .join(orders)
+        .where(orders.c.status.in_(("new", "preparing")), order_lines.c.done_at.is_(None))
+        .group_by(order_lines.c.name)
+        .order_by(waiting.desc(), order_lines.c.name)
+    )
+    if station is not None:
+        query = query.where(order_lines.c.station == station)
+    async with store.read() as conn:
+        return [(row[0], int(row[1])) for row in await conn.execute(query)]

@@ -14,6 +14,10 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
 def menu_item_out(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -37,6 +41,8 @@ def line_out(row: Row[Any]) -> dict[str, Any]:
         "quantity": row.quantity,
         "line_total_cents": row.unit_price_cents * row.quantity,
         "notes": row.notes,
+        "station": row.station,
+        "done_at": iso_or_none(row.done_at),
     }
 
 
@@ -53,6 +59,8 @@ def order_out(row: Row[Any], lines: Iterable[Row[Any]]) -> dict[str, Any]:
         "total_cents": row.total_cents,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+        "ready_at": iso_or_none(row.ready_at),
+        "completed_at": iso_or_none(row.completed_at),
         "tracking_url": f"/track/{row.tracking_token}",
         "lines": [line_out(line) for line in lines],
     }

@@ -19,7 +19,7 @@ from ..models import StaffIn, StaffPatch
 from ..schema import api_tokens, staff, utcnow
 from ..schema import secrets as secrets_table
 from ..store import Store, Tx
-from .representation import iso
+from .representation import iso, iso_or_none
 
 log = logging.getLogger("forkflow.auth")
 
@@ -191,7 +191,7 @@ async def list_tokens(store: Store) -> list[dict[str, Any]]:
                 "staff": row.name,
                 "role": row.role,
                 "created_at": iso(row.created_at),
-                "revoked_at": iso(row.revoked_at) if row.revoked_at else None,
+                "revoked_at": iso_or_none(row.revoked_at),
             }
             for row in await conn.execute(query)
         ]

@@ -1,0 +1,90 @@
+"""What a kitchen display shows: which tickets, which lines, and what one tap on a ticket does.
+
+The same functions serve the first page load and every fragment sent over the stream, so a ticket
+looks the same however it arrived.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BadRequest
+from .schema import ACTIVE_STATUSES
+
+EXPO = "expo"
+_STATION = re.compile(r"^[A-Za-z0-9 _-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class View:
+    """Every station's lines (the default), one station's lines, or expo (whole tickets with each
+    station's progress, where ready needs every line done)."""
+
+    station: str | None = None
+    expo: bool = False
+
+    @classmethod
+    def from_query(cls, raw: str | None) -> View:
+        if not raw:
+            return cls()
+        if raw == EXPO:
+            return cls(expo=True)
+        if not _STATION.match(raw):
+            raise BadRequest("unknown station", {"station": "letters, digits, spaces, _ and -"})
+        return cls(station=raw)
+
+    @property
+    def key(self) -> str:
+        return EXPO if self.expo else self.station or ""
+
+    @property
+    def title(self) -> str:
+        return "Expo" if self.expo else (self.station or "All stations").capitalize()
+
+
+@dataclass(frozen=True)
+class Action:
+    """The bump button: its label, and whether expo must override to use it."""
+
+    label: str
+    blocked_by: tuple[str, ...] = ()  # stations with lines not done yet (expo only)
+
+
+def _progress(lines: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    stations: dict[str, list[int]] = {}
+    for line in lines:
+        done_total = stations.setdefault(line.get("station") or "", [0, 0])
+        done_total[0] += line.get("done_at") is not None
+        done_total[1] += 1
+    return [(station, done, total) for station, (done, total) in sorted(stations.items())]
+
+
+def action(order: dict[str, Any], view: View) -> Action:
+    status = order["status"]
+    if status == "new":
+        return Action("Start")
+    if view.station is not None:
+        return Action("Done")
+    if status == "preparing":
+        waiting = tuple(station for station, done, total in _progress(order["lines"]) if done < total)
+        return Action("Ready", waiting if view.expo else ())
+    return Action("Bump")
+
+
+def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
+    """The ticket this view shows for `order`, or None when the order is not on its rail."""
+    if order["status"] not in ACTIVE_STATUSES:
+        return None
+    lines = order["lines"]
+    if view.station is not None:
+        lines = [line for line in lines if line.get("station") == view.station]
+        if not lines or all(line.get("done_at") for line in lines):
+            return None
+    return {
+        "order": order,
+        "lines": lines,
+        "progress": _progress(order["lines"]) if view.expo else [],
+        "action": action(order, view),
+    }

@@ -1,0 +1,188 @@
+"""The live kitchen display: the page, its stream of HTML fragments, and the cooks' taps.
+
+The page renders the rail and remembers the id of the last event it reflects (read together, in
+one snapshot). Its stream then sends a `ticket` fragment per order event after that id, rendered
+with the same partial as the page, and a fresh `allday` panel after each live one. A display that
+reconnects resumes from its own last event id; one that has none, or is too far behind, is sent
+the whole rail again (`rail`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sse_starlette import ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import services
+from ..auth.roles import require
+from ..errors import Invalid
+from ..events import Event
+from ..kitchen import View, ticket
+from ..schema import menu_items
+from ..services.orders import waiting_counts
+from ..store import Store
+from ..web import templates
+from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
+from .http import store_of
+from .stream import Frames, event_stream, parse_last_event_id, ready_frame
+
+# A display further behind than this gets the whole rail rather than a replay.
+MAX_REPLAY = 1000
+
+
+class FragmentCache:
+    """Rendered fragments by (event id, view): fifty displays on five views render each event
+    five times, not fifty."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, str, str], str] = OrderedDict()
+
+    def get(self, key: tuple[int, str, str]) -> str | None:
+        return self._items.get(key)
+
+    def put(self, key: tuple[int, str, str], html: str) -> str:
+        self._items[key] = html
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return html
+
+
+_fragments = FragmentCache()
+
+
+def render_ticket(order: dict[str, Any], view: View) -> str:
+    shown = ticket(order, view)
+    if shown is None:
+        return f'<article id="ticket-{int(order["id"])}" class="ticket" data-remove></article>'
+    return templates.get_template("kitchen/_ticket.html").render(t=shown, view=view)
+
+
+async def render_allday(store: Store, view: View) -> str:
+    counts = await waiting_counts(store, view.station)
+    return templates.get_template("kitchen/_allday.html").render(allday=counts)
+
+
+def render_rail(orders: list[dict[str, Any]], view: View) -> str:
+    tickets = [shown for order in orders if (shown := ticket(order, view)) is not None]
+    return templates.get_template("kitchen/_rail.html").render(tickets=tickets, view=view)
+
+
+async def _stations(store: Store) -> list[str]:
+    async with store.read() as conn:
+        return list(
+            (await conn.execute(select(menu_items.c.station).distinct().order_by(menu_items.c.station))).scalars()
+        )
+
+
+def _display_settings(request: Request) -> dict[str, Any]:
+    settings = store_of(request).settings
+    return {
+        "warn_seconds": round(settings.kitchen_warn_minutes * 60),
+        "late_seconds": round(settings.kitchen_late_minutes * 60),
+        "server_now": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+
+
+async def display(request: Request) -> Response:
+    require(request, "orders.read")
+    store = store_of(request)
+    view = View.from_query(request.query_params.get("station"))
+    head, orders = await services.kitchen_snapshot(store)
+    context = {
+        "view": view,
+        "head": head,
+        "tickets": [shown for order in orders if (shown := ticket(order, view)) is not None],
+        "allday": await waiting_counts(store, view.station),
+        "stations": await _stations(store),
+        **_display_settings(request),
+    }
+    return templates.TemplateResponse(request, "kitchen/display.html", context)
+
+
+async def display_stream(request: Request) -> Response:
+    require(request, "orders.read")
+    store = store_of(request)
+    view = View.from_query(request.query_params.get("station"))
+    last_id = parse_last_event_id(request)
+    topics = {"orders"}
+    sub = store.bus.subscribe(topics)
+    try:
+        prelude: Frames = []
+        if last_id is None or store.bus.last_event_id - last_id > MAX_REPLAY:
+            after, orders = await services.kitchen_snapshot(store)
+            prelude = [ServerSentEvent(render_rail(orders, view), event="rail", id=str(after))]
+        else:
+            after = last_id
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+
+    async def allday_frame(event_id: int) -> ServerSentEvent:
+        key = (event_id, view.key, "allday")
+        html = _fragments.get(key) or _fragments.put(key, await render_allday(store, view))
+        return ServerSentEvent(html, event="allday")
+
+    async def render(event: Event, live: bool) -> Frames:
+        key = (event.id, view.key, "ticket")
+        html = _fragments.get(key) or _fragments.put(key, render_ticket(event.payload, view))
+        frames: Frames = [ServerSentEvent(html, event="ticket", id=str(event.id))]
+        if live:
+            frames.append(await allday_frame(event.id))
+        return frames
+
+    async def caught_up(last_sent: int) -> Frames:
+        return [await allday_frame(last_sent), ready_frame(last_sent)]
+
+    return event_stream(request, sub, topics, after, render, caught_up, prelude)
+
+
+def _done(request: Request, station: str | None) -> Response:
+    """htmx taps get 204 (every display, this one too, learns the change from the stream);
+    a plain form post goes back to the display."""
+    if "hx-request" in request.headers:
+        return Response(status_code=204)
+    return RedirectResponse(f"/kitchen/display?station={station or ''}", status_code=303)
+
+
+async def bump_ticket(request: Request) -> Response:
+    require(request, "orders.move")
+    form = await request.form()
+    view = View.from_query(str(form.get("station") or ""))
+    seen = str(form.get("status", ""))
+    if seen not in ("new", "preparing", "ready"):
+        raise Invalid("say which status the ticket showed", {"status": "new, preparing or ready"})
+    lines_first = view.expo and form.get("override") != "1"
+    await services.bump(store_of(request), request.path_params["id"], seen, view.station, lines_first)
+    return _done(request, view.key)
+
+
+async def toggle_line(request: Request) -> Response:
+    require(request, "orders.move")
+    form = await request.form()
+    done = form.get("done") == "1"
+    order_id, line_id = request.path_params["id"], request.path_params["line_id"]
+    await services.mark_lines_done(store_of(request), order_id, done, line_id=line_id)
+    return _done(request, str(form.get("station") or ""))
+
+
+async def recall(request: Request) -> Response:
+    require(request, "orders.move")
+    form = await request.form()
+    await services.recall_last(store_of(request))
+    return _done(request, str(form.get("station") or ""))
+
+
+routes = [
+    Route("/kitchen/display", display, methods=["GET"]),
+    Route("/kitchen/stream", display_stream, methods=["GET"]),
+    Route("/kitchen/tickets/{id:id}/bump", bump_ticket, methods=["POST"]),
+    Route("/kitchen/tickets/{id:id}/lines/{line_id:id}", toggle_line, methods=["POST"]),
+    Route("/kitchen/recall", recall, methods=["POST"]),
+]
