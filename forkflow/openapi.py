@@ -31,7 +31,6 @@ from .auth.middleware import SESSION_COOKIE
 from .auth.roles import PERMISSIONS
 from .config import Settings
 from .events import TOPICS
-from .routes.convertors import IdConvertor
 from .schema import ROLES
 
 OPENAPI_VERSION = "3.1.0"
@@ -189,7 +188,6 @@ and the live event stream.
 def _op_table() -> dict[Callable[..., Any], Op]:
     from .routes import api, docs, staff_api, stream, track
 
-    menu_write = "**Roles:** " + _roles("menu.write") + " (permission `menu.write`)."
     return {
         # Menu
         api.list_menu: Op(
@@ -209,7 +207,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             status=201,
             out=out.MenuItemOut,
             headers=_location("menu item"),
-            description=f"{menu_write} Emits `menu.created`.",
+            description="Emits `menu.created`.",
         ),
         api.get_menu_item: Op(
             "One menu item",
@@ -225,8 +223,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "menu.write",
             body=models.MenuItemUpdate,
             out=out.MenuItemOut,
-            description=f"Replaces the item's fields; `available` left out keeps its value. {menu_write} "
-            "Emits `menu.updated`.",
+            description="Replaces the item's fields; `available` left out keeps its value. Emits `menu.updated`.",
         ),
         api.set_availability: Op(
             "Mark a menu item available or sold out (86)",
@@ -235,8 +232,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "menu.write",
             body=models.AvailabilityIn,
             out=out.MenuItemOut,
-            description=f'`{{"available": false}}` marks it sold out everywhere. {menu_write} '
-            "Emits `menu.availability`.",
+            description='`{"available": false}` marks it sold out everywhere. Emits `menu.availability`.',
         ),
         # Orders
         api.list_orders: Op(
@@ -247,7 +243,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             out=out.OrderOut,
             many=True,
             parameters=(_STATUS_PARAM, _LIMIT_PARAM),
-            description="Most recent first. **Roles:** " + _roles("orders.read") + " (permission `orders.read`).",
+            description="Most recent first.",
             errors={422: "`status` or `limit` is not valid"},
         ),
         api.create_order: Op(
@@ -295,7 +291,6 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "staff",
             "orders.read",
             out=out.OrderOut,
-            description="**Roles:** " + _roles("orders.read") + " (permission `orders.read`).",
         ),
         api.change_order_status: Op(
             "Move an order along",
@@ -331,7 +326,6 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "inventory",
             out=out.InventoryItemOut,
             many=True,
-            description="**Roles:** " + _roles("inventory") + " (permission `inventory`).",
         ),
         api.create_inventory_item: Op(
             "Add a stock item",
@@ -352,7 +346,6 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "staff",
             "inventory",
             out=out.InventoryItemOut,
-            description="**Roles:** " + _roles("inventory") + " (permission `inventory`).",
         ),
         api.change_inventory_item: Op(
             "Set or adjust stock",
@@ -474,7 +467,6 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "staff",
             "staff",
             status=204,
-            description="**Roles:** " + _roles("staff") + " (permission `staff`).",
             errors={404: "There is no token with this id."},
         ),
         staff_api.list_staff: Op(
@@ -484,7 +476,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "staff",
             out=out.StaffOut,
             many=True,
-            description="By name. **Roles:** " + _roles("staff") + " (permission `staff`).",
+            description="By name.",
         ),
         staff_api.add_staff: Op(
             "Add a staff account",
@@ -495,7 +487,6 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             status=201,
             out=out.StaffOut,
             headers=_location("staff account"),
-            description="**Roles:** " + _roles("staff") + " (permission `staff`).",
             errors={409: "There is already a staff member with this name."},
         ),
         staff_api.change_staff: Op(
@@ -540,6 +531,8 @@ def openapi_path(path: str) -> str:
 
 
 def _path_parameters(route: Route) -> list[dict[str, Any]]:
+    from .routes.convertors import IdConvertor  # (the routes import this module)
+
     params = []
     for name, convertor in route.param_convertors.items():
         if isinstance(convertor, IdConvertor):
@@ -596,12 +589,18 @@ def _json_schema(model: type[BaseModel], many: bool) -> dict[str, Any]:
 _STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content"}
 
 
+def _access_text(op: Op) -> str:
+    if op.access != "staff" or op.permission is None or "**Roles:**" in op.description:
+        return ""
+    return f"**Roles:** {_roles(op.permission)} (permission `{op.permission}`)."
+
+
 def _operation(route: Route, method: str, op: Op) -> dict[str, Any]:
     path_params = _path_parameters(route)
     operation: dict[str, Any] = {
         "operationId": route.endpoint.__name__,
         "summary": op.summary,
-        "description": op.description,
+        "description": " ".join(part for part in (op.description, _access_text(op)) if part),
         "tags": [op.tag],
         "security": SECURITY[op.access],
     }
