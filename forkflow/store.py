@@ -1,35 +1,32 @@
-"""The database: engines set up for a busy restaurant, the single write path, and event replay.
+"""The database: engines set up for a busy restaurant, the write path, and event replay.
 
-SQLite allows one writer at a time. Instead of letting request handlers race for that lock (the
-seed monolith's `database is locked`), every write of the process is a *write unit* handed to one
-`Writer` task that owns the only write connection. The writer takes whatever units are queued,
-runs each in its own SAVEPOINT inside one `BEGIN IMMEDIATE` transaction (a group commit: a unit
-that fails rolls back alone), commits, and only then publishes the units' events and answers
-their callers. Reads use a separate pool and, thanks to WAL, never wait for the writer.
+Writes go through the one `Writer` (see writer.py), whose thread owns the only write connection.
+Reads use a separate async pool and, thanks to WAL, never wait for the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, delete, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .config import Settings
 from .errors import StoreUnavailable
-from .events import Bus, Event, topic_of
+from .events import Bus, Event
 from .schema import events, idempotency_keys, utcnow
+from .writer import Tx, Writer, WriteUnit
+
+__all__ = ["Store", "Tx", "WriteUnit"]
 
 log = logging.getLogger("forkflow.store")
 
@@ -38,168 +35,52 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
 
-class Tx:
-    """A write unit's handle on the write transaction: its connection and the events it emits."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-        self.now = utcnow()
-        self.events: list[Event] = []
-
-    async def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
-        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        result = await self.conn.execute(
-            insert(events)
-            .values(type=event_type, topic=topic_of(event_type), payload=data, created_at=self.now)
-            .returning(events.c.id)
-        )
-        emitted = Event(result.scalar_one(), event_type, data, self.now)
-        self.events.append(emitted)
-        return emitted
-
-
-WriteUnit = Callable[[Tx], Awaitable[T]]
-
-
-@dataclass
-class _Job:
-    work: WriteUnit[Any]
-    future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-
-
-class Writer:
-    """The process's one serialized write path, with group commit."""
-
-    def __init__(self, engine: AsyncEngine, bus: Bus, max_batch: int) -> None:
-        self._engine = engine
-        self._bus = bus
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._conn: AsyncConnection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.units = 0
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="forkflow-writer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        while not self._queue.empty():
-            job = self._queue.get_nowait()
-            if not job.future.done():
-                job.future.set_exception(StoreUnavailable("the server is shutting down"))
-        await self._close_connection()
-
-    async def run(self, work: WriteUnit[T]) -> T:
-        """Run `work` inside the write transaction; return once it is committed and published."""
-        if self._task is None or self._task.done():
-            raise StoreUnavailable("the write path is not running")
-        job = _Job(work)
-        self._queue.put_nowait(job)
-        return await job.future
-
-    @property
-    def queued(self) -> int:
-        return self._queue.qsize()
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            # A caller that went away before its turn (client disconnected) needs nothing written.
-            batch = [job for job in batch if not job.future.done()]
-            if batch:
-                await self._commit(batch)
-
-    async def _commit(self, batch: list[_Job]) -> None:
-        done: list[tuple[_Job, Any, list[Event]]] = []
-        try:
-            conn = await self._connection()
-            async with conn.begin():
-                for job in batch:
-                    tx = Tx(conn)
-                    try:
-                        async with conn.begin_nested():
-                            result = await job.work(tx)
-                    except Exception as exc:  # the unit's own failure: only it is rolled back
-                        if not job.future.done():
-                            job.future.set_exception(exc)
-                        continue
-                    done.append((job, result, tx.events))
-        except Exception:
-            log.exception("write transaction failed; %d units not committed", len(done))
-            await self._close_connection()
-            for job, _, _ in done:
-                if not job.future.done():
-                    job.future.set_exception(StoreUnavailable("the database did not accept the write"))
-            return
-        self.batches += 1
-        self.units += len(done)
-        for job, result, emitted in done:
-            for ev in emitted:
-                self._bus.publish(ev)
-            if not job.future.done():
-                job.future.set_result(result)
-
-    async def _connection(self) -> AsyncConnection:
-        if self._conn is None:
-            self._conn = await self._engine.connect()
-        return self._conn
-
-    async def _close_connection(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            try:
-                await conn.close()
-            except Exception:
-                log.exception("closing the write connection failed")
-
-
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _make_engines(url: str) -> tuple[AsyncEngine, AsyncEngine]:
-    """One engine for the single write connection, one pool for reads."""
-    if not _is_sqlite(url):
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        return engine, engine
+def _sync_url(url: str) -> str:
+    return url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:", 1)
 
-    write_engine = create_async_engine(url, pool_size=1, max_overflow=0)
-    read_engine = create_async_engine(url, pool_size=8, max_overflow=8)
 
-    def set_pragmas(dbapi_connection: Any, query_only: bool) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        if query_only:
-            cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
+def _set_pragmas(dbapi_connection: Any, query_only: bool) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    if query_only:
+        cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
 
-    @event.listens_for(write_engine.sync_engine, "connect")
-    def _writer_connect(dbapi_connection: Any, _record: Any) -> None:
+
+def _make_write_engine(url: str) -> Engine:
+    """The writer's engine: SQLite through the standard sqlite3 module, used from the writer's thread."""
+    engine = create_engine(_sync_url(url), pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN over from the sqlite3 driver (SQLAlchemy's documented recipe) so that we can
         # say BEGIN IMMEDIATE: a deferred read-then-write transaction can fail with SQLITE_BUSY
         # at once, without waiting on the busy timeout.
         dbapi_connection.isolation_level = None
-        set_pragmas(dbapi_connection, query_only=False)
+        _set_pragmas(dbapi_connection, query_only=False)
 
-    @event.listens_for(write_engine.sync_engine, "begin")
-    def _writer_begin(conn: Connection) -> None:
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    @event.listens_for(read_engine.sync_engine, "connect")
-    def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
-        set_pragmas(dbapi_connection, query_only=True)
+    return engine
 
-    return write_engine, read_engine
+
+def _make_read_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=8, max_overflow=8)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        _set_pragmas(dbapi_connection, query_only=True)
+
+    return engine
 
 
 def _alembic_config(connection: Connection | None = None) -> Config:
@@ -214,7 +95,8 @@ class Store:
         self.settings = settings
         self.url = settings.database_url
         self.bus = bus
-        self.write_engine, self.read_engine = _make_engines(self.url)
+        self.write_engine = _make_write_engine(self.url)
+        self.read_engine = _make_read_engine(self.url)
         self.writer = Writer(self.write_engine, bus, settings.max_batch)
 
     @property
@@ -231,13 +113,15 @@ class Store:
 
     async def close(self) -> None:
         await self.writer.stop()
-        await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        self.write_engine.dispose()
+        await self.read_engine.dispose()
 
     async def migrate(self) -> None:
-        async with self.write_engine.begin() as conn:
-            await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), "head"))
+        def upgrade() -> None:
+            with self.write_engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), "head")
+
+        await asyncio.to_thread(upgrade)
 
     async def write(self, work: WriteUnit[T]) -> T:
         return await self.writer.run(work)
@@ -251,6 +135,12 @@ class Store:
             if exc.connection_invalidated or "unable to open" in str(exc.orig):
                 raise StoreUnavailable("the database cannot be reached") from exc
             raise
+
+    async def query(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a plain function of a Connection on a read connection (the same loaders serve
+        reads here and write units in the writer's thread)."""
+        async with self.read() as conn:
+            return await conn.run_sync(fn, *args)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncConnection]:
@@ -295,8 +185,7 @@ class Store:
     async def purge_idempotency_keys(self, older_than: timedelta = timedelta(hours=48)) -> int:
         cutoff: datetime = utcnow() - older_than
 
-        async def purge(tx: Tx) -> int:
-            result = await tx.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
-            return result.rowcount
+        def purge(tx: Tx) -> int:
+            return tx.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)).rowcount
 
         return await self.write(purge)

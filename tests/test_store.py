@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -40,11 +41,11 @@ async def _dish(store: Store, name: str = "Burger") -> dict:
 
 
 async def test_sqlite_is_set_up_for_a_busy_restaurant(store: Store) -> None:
-    async with store.write_engine.connect() as conn:
-        pragmas = {
-            name: (await conn.execute(text(f"PRAGMA {name}"))).scalar_one()
-            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
-        }
+    def read_pragmas(tx: Tx) -> dict[str, object]:
+        names = ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        return {name: tx.conn.execute(text(f"PRAGMA {name}")).scalar_one() for name in names}
+
+    pragmas = await store.write(read_pragmas)  # on the writer's own connection
     assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 10_000}
     async with store.read() as conn:
         assert (await conn.execute(text("PRAGMA query_only"))).scalar_one() == 1
@@ -52,16 +53,16 @@ async def test_sqlite_is_set_up_for_a_busy_restaurant(store: Store) -> None:
 
 async def test_write_transactions_begin_immediate(store: Store, tmp_path: Path) -> None:
     """A unit that has only read so far already holds the write lock: nobody can slip in between."""
-    inside = asyncio.Event()
-    release = asyncio.Event()
+    inside = threading.Event()
+    release = threading.Event()
 
-    async def read_then_wait(tx: Tx) -> None:
-        await tx.conn.execute(select(func.count()).select_from(menu_items))
+    def read_then_wait(tx: Tx) -> None:
+        tx.conn.execute(select(func.count()).select_from(menu_items))
         inside.set()
-        await release.wait()
+        release.wait(10)
 
     unit = asyncio.create_task(store.write(read_then_wait))
-    await inside.wait()
+    await asyncio.to_thread(inside.wait, 10)
     other = sqlite3.connect(tmp_path / "store.db", timeout=0, isolation_level=None)
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -79,8 +80,8 @@ async def test_write_transactions_begin_immediate(store: Store, tmp_path: Path) 
 async def test_a_rolled_back_write_emits_nothing(store: Store) -> None:
     published = store.bus.subscribe()
 
-    async def emit_then_fail(tx: Tx) -> None:
-        await tx.conn.execute(
+    def emit_then_fail(tx: Tx) -> None:
+        tx.conn.execute(
             insert(menu_items).values(
                 name="Ghost",
                 description="",
@@ -92,7 +93,7 @@ async def test_a_rolled_back_write_emits_nothing(store: Store) -> None:
                 updated_at=tx.now,
             )
         )
-        await tx.emit("menu.created", {"name": "Ghost"})
+        tx.emit("menu.created", {"name": "Ghost"})
         raise Conflict("changed my mind")
 
     with pytest.raises(Conflict):
@@ -199,8 +200,8 @@ async def test_idempotency_keys_are_kept_a_day_then_purged(store: Store) -> None
     old, _ = await create_order(store, body, "old-key")
     recent, _ = await create_order(store, body, "recent-key")
 
-    async def age_old_key(tx: Tx) -> None:
-        await tx.conn.execute(
+    def age_old_key(tx: Tx) -> None:
+        tx.conn.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.key == "old-key")
             .values(created_at=datetime.now(UTC) - timedelta(hours=49))

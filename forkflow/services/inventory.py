@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from ..errors import Conflict, NotFound
 from ..models import MAX_STOCK, InventoryIn, InventoryPatch
@@ -17,33 +16,35 @@ from .representation import inventory_out, milli_to_number, number_to_milli
 StockItem = dict[str, Any]
 
 
-async def _row(conn: AsyncConnection, item_id: int) -> Any:
-    row = (await conn.execute(select(inventory).where(inventory.c.id == item_id))).first()
+def _row(conn: Connection, item_id: int) -> Any:
+    row = conn.execute(select(inventory).where(inventory.c.id == item_id)).first()
     if row is None:
         raise NotFound(f"inventory item {item_id} does not exist")
     return row
 
 
-async def _name_taken(conn: AsyncConnection, name: str, other_than: int | None = None) -> bool:
+def _name_taken(conn: Connection, name: str, other_than: int | None = None) -> bool:
     query = select(inventory.c.id).where(inventory.c.item_name == name)
     if other_than is not None:
         query = query.where(inventory.c.id != other_than)
-    return (await conn.execute(query)).first() is not None
+    return conn.execute(query).first() is not None
+
+
+def _all(conn: Connection) -> list[StockItem]:
+    return [inventory_out(row) for row in conn.execute(select(inventory).order_by(inventory.c.item_name))]
 
 
 async def list_inventory(store: Store) -> list[StockItem]:
-    async with store.read() as conn:
-        return [inventory_out(row) for row in await conn.execute(select(inventory).order_by(inventory.c.item_name))]
+    return await store.query(_all)
 
 
 async def get_inventory_item(store: Store, item_id: int) -> StockItem:
-    async with store.read() as conn:
-        return inventory_out(await _row(conn, item_id))
+    return inventory_out(await store.query(_row, item_id))
 
 
 async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
-    async def unit(tx: Tx) -> StockItem:
-        if await _name_taken(tx.conn, data.item_name):
+    def unit(tx: Tx) -> StockItem:
+        if _name_taken(tx.conn, data.item_name):
             raise Conflict(f"{data.item_name!r} is already in the inventory", {"item_name": "already exists"})
         values = {
             "item_name": data.item_name,
@@ -51,20 +52,20 @@ async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
             "unit": data.unit,
             "last_updated": tx.now,
         }
-        item_id = (await tx.conn.execute(insert(inventory).values(values).returning(inventory.c.id))).scalar_one()
-        item = inventory_out(await _row(tx.conn, item_id))
-        await tx.emit("inventory.created", item)
+        item_id = tx.conn.execute(insert(inventory).values(values).returning(inventory.c.id)).scalar_one()
+        item = inventory_out(_row(tx.conn, item_id))
+        tx.emit("inventory.created", item)
         return item
 
     return await store.write(unit)
 
 
 async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch) -> StockItem:
-    async def unit(tx: Tx) -> StockItem:
-        row = await _row(tx.conn, item_id)
+    def unit(tx: Tx) -> StockItem:
+        row = _row(tx.conn, item_id)
         changes: dict[str, Any] = {}
         if data.item_name is not None and data.item_name != row.item_name:
-            if await _name_taken(tx.conn, data.item_name, other_than=item_id):
+            if _name_taken(tx.conn, data.item_name, other_than=item_id):
                 raise Conflict(f"{data.item_name!r} is already in the inventory", {"item_name": "already exists"})
             changes["item_name"] = data.item_name
         if data.unit is not None and data.unit != row.unit:
@@ -85,11 +86,9 @@ async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch
             del changes["quantity_milli"]
         if not changes:
             return inventory_out(row)
-        await tx.conn.execute(
-            update(inventory).where(inventory.c.id == item_id).values(changes | {"last_updated": tx.now})
-        )
-        item = inventory_out(await _row(tx.conn, item_id))
-        await tx.emit("inventory.updated", item)
+        tx.conn.execute(update(inventory).where(inventory.c.id == item_id).values(changes | {"last_updated": tx.now}))
+        item = inventory_out(_row(tx.conn, item_id))
+        tx.emit("inventory.updated", item)
         return item
 
     return await store.write(unit)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from ..errors import NotFound
 from ..models import MenuItemIn, MenuItemUpdate
@@ -16,61 +15,51 @@ from .representation import menu_item_out
 MenuItem = dict[str, Any]
 
 
-async def _load(conn: AsyncConnection, item_id: int) -> MenuItem:
-    row = (await conn.execute(select(menu_items).where(menu_items.c.id == item_id))).first()
+def _load(conn: Connection, item_id: int) -> MenuItem:
+    row = conn.execute(select(menu_items).where(menu_items.c.id == item_id)).first()
     if row is None:
         raise NotFound(f"menu item {item_id} does not exist")
     return menu_item_out(row)
 
 
-async def list_menu(store: Store) -> list[MenuItem]:
+def _all(conn: Connection) -> list[MenuItem]:
     query = select(menu_items).order_by(menu_items.c.category, menu_items.c.name, menu_items.c.id)
-    async with store.read() as conn:
-        return [menu_item_out(row) for row in await conn.execute(query)]
+    return [menu_item_out(row) for row in conn.execute(query)]
+
+
+async def list_menu(store: Store) -> list[MenuItem]:
+    return await store.query(_all)
 
 
 async def get_menu_item(store: Store, item_id: int) -> MenuItem:
-    async with store.read() as conn:
-        return await _load(conn, item_id)
+    return await store.query(_load, item_id)
 
 
 async def create_menu_item(store: Store, data: MenuItemIn) -> MenuItem:
-    async def unit(tx: Tx) -> MenuItem:
+    def unit(tx: Tx) -> MenuItem:
         values = data.model_dump() | {"created_at": tx.now, "updated_at": tx.now}
-        item_id = (await tx.conn.execute(insert(menu_items).values(values).returning(menu_items.c.id))).scalar_one()
-        item = await _load(tx.conn, item_id)
-        await tx.emit("menu.created", item)
+        item_id = tx.conn.execute(insert(menu_items).values(values).returning(menu_items.c.id)).scalar_one()
+        item = _load(tx.conn, item_id)
+        tx.emit("menu.created", item)
         return item
 
     return await store.write(unit)
+
+
+def _change(tx: Tx, item_id: int, changes: dict[str, Any], event_type: str) -> MenuItem:
+    before = _load(tx.conn, item_id)
+    if all(before[key] == value for key, value in changes.items()):
+        return before  # nothing changed: nothing to tell anyone
+    tx.conn.execute(update(menu_items).where(menu_items.c.id == item_id).values(changes | {"updated_at": tx.now}))
+    item = _load(tx.conn, item_id)
+    tx.emit(event_type, item)
+    return item
 
 
 async def update_menu_item(store: Store, item_id: int, data: MenuItemUpdate) -> MenuItem:
-    async def unit(tx: Tx) -> MenuItem:
-        before = await _load(tx.conn, item_id)
-        changes = data.model_dump(exclude_none=True)
-        if all(before[key] == value for key, value in changes.items()):
-            return before  # nothing changed: nothing to tell anyone
-        await tx.conn.execute(
-            update(menu_items).where(menu_items.c.id == item_id).values(changes | {"updated_at": tx.now})
-        )
-        item = await _load(tx.conn, item_id)
-        await tx.emit("menu.updated", item)
-        return item
-
-    return await store.write(unit)
+    changes = data.model_dump(exclude_none=True)
+    return await store.write(lambda tx: _change(tx, item_id, changes, "menu.updated"))
 
 
 async def set_availability(store: Store, item_id: int, available: bool) -> MenuItem:
-    async def unit(tx: Tx) -> MenuItem:
-        before = await _load(tx.conn, item_id)
-        if before["available"] == available:
-            return before
-        await tx.conn.execute(
-            update(menu_items).where(menu_items.c.id == item_id).values(available=available, updated_at=tx.now)
-        )
-        item = await _load(tx.conn, item_id)
-        await tx.emit("menu.availability", item)
-        return item
-
-    return await store.write(unit)
+    return await store.write(lambda tx: _change(tx, item_id, {"available": available}, "menu.availability"))

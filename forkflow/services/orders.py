@@ -6,10 +6,10 @@ import hashlib
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, Select, func, insert, select, update
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
@@ -43,29 +43,29 @@ def request_fingerprint(data: OrderIn) -> str:
     return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
 
 
-async def _lines_by_order(conn: AsyncConnection, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
+def _lines_by_order(conn: Connection, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     if order_ids:
         query = select(order_lines).where(order_lines.c.order_id.in_(order_ids)).order_by(order_lines.c.id)
-        for line in await conn.execute(query):
+        for line in conn.execute(query):
             grouped[line.order_id].append(line)
     return grouped
 
 
-async def _orders_out(conn: AsyncConnection, rows: list[Row[Any]]) -> list[Order]:
-    lines = await _lines_by_order(conn, [row.id for row in rows])
+def _orders_out(conn: Connection, rows: list[Row[Any]]) -> list[Order]:
+    lines = _lines_by_order(conn, [row.id for row in rows])
     return [order_out(row, lines[row.id]) for row in rows]
 
 
-async def _load(conn: AsyncConnection, order_id: int) -> Order:
-    row = (await conn.execute(select(orders).where(orders.c.id == order_id))).first()
+def _load(conn: Connection, order_id: int) -> Order:
+    row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
     if row is None:
         raise NotFound(f"order {order_id} does not exist")
-    return (await _orders_out(conn, [row]))[0]
+    return (_orders_out(conn, [row]))[0]
 
 
-async def _replay(conn: AsyncConnection, key: str, fingerprint: str) -> Order | None:
-    row = (await conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))).first()
+def _replay(conn: Connection, key: str, fingerprint: str) -> Order | None:
+    row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
     if row is None:
         return None
     if row.request_hash != fingerprint:
@@ -74,13 +74,13 @@ async def _replay(conn: AsyncConnection, key: str, fingerprint: str) -> Order | 
             {"Idempotency-Key": "reused with a different body"},
             reason="idempotency_key_reused",
         )
-    return await _load(conn, row.order_id)
+    return _load(conn, row.order_id)
 
 
-async def _priced_menu(conn: AsyncConnection, data: OrderIn) -> dict[int, Row[Any]]:
+def _priced_menu(conn: Connection, data: OrderIn) -> dict[int, Row[Any]]:
     """The menu rows the order names; unknown items are 422, unavailable ones 409."""
     wanted = {line.menu_item_id for line in data.items}
-    found = {row.id: row for row in await conn.execute(select(menu_items).where(menu_items.c.id.in_(wanted)))}
+    found = {row.id: row for row in conn.execute(select(menu_items).where(menu_items.c.id.in_(wanted)))}
     unknown = {
         f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
         for i, line in enumerate(data.items)
@@ -106,75 +106,71 @@ async def _priced_menu(conn: AsyncConnection, data: OrderIn) -> dict[int, Row[An
 async def create_order(store: Store, data: OrderIn, idempotency_key: str | None = None) -> tuple[Order, bool]:
     """Create an order; returns (order, replayed). A known key with the same body replays."""
     fingerprint = request_fingerprint(data)
-    if idempotency_key is not None:
-        async with store.read() as conn:
-            replayed = await _replay(conn, idempotency_key, fingerprint)
-        if replayed is not None:
-            return replayed, True
 
-    async def unit(tx: Tx) -> tuple[Order, bool]:
+    def unit(tx: Tx) -> tuple[Order, bool]:
         conn = tx.conn
         if idempotency_key is not None:
-            # Checked again inside the write: a twin request may have committed since the read.
-            replayed = await _replay(conn, idempotency_key, fingerprint)
+            # Checked inside the write: a twin request committed before this one is found here.
+            replayed = _replay(conn, idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed, True
-        menu = await _priced_menu(conn, data)
+        menu = _priced_menu(conn, data)
         day = business_date(tx.now, store.settings)
         ticket_no = (
-            await conn.execute(
+            conn.execute(
                 select(func.coalesce(func.max(orders.c.ticket_no), 0) + 1).where(orders.c.business_date == day)
             )
         ).scalar_one()
         total = sum(menu[line.menu_item_id].price_cents * line.quantity for line in data.items)
-        order_id = (
-            await conn.execute(
-                insert(orders)
-                .values(
-                    business_date=day,
-                    ticket_no=ticket_no,
-                    customer_name=data.customer_name,
-                    channel=data.channel,
-                    table_label=data.table,
-                    notes=data.notes,
-                    status="new",
-                    total_cents=total,
-                    created_at=tx.now,
-                    updated_at=tx.now,
-                    tracking_token=secrets.token_urlsafe(24),
-                )
-                .returning(orders.c.id)
-            )
-        ).scalar_one()
-        await conn.execute(
-            insert(order_lines),
-            [
-                {
-                    "order_id": order_id,
-                    "menu_item_id": line.menu_item_id,
-                    "name": menu[line.menu_item_id].name,
-                    "unit_price_cents": menu[line.menu_item_id].price_cents,
-                    "quantity": line.quantity,
-                    "notes": line.notes,
-                    "station": menu[line.menu_item_id].station,
-                }
-                for line in data.items
-            ],
-        )
+        row = {
+            "business_date": day,
+            "ticket_no": ticket_no,
+            "customer_name": data.customer_name,
+            "channel": data.channel,
+            "table_label": data.table,
+            "notes": data.notes,
+            "status": "new",
+            "total_cents": total,
+            "created_at": tx.now,
+            "updated_at": tx.now,
+            "ready_at": None,
+            "completed_at": None,
+            "tracking_token": secrets.token_urlsafe(24),
+        }
+        row["id"] = conn.execute(insert(orders).values(row).returning(orders.c.id)).scalar_one()
+        lines = [
+            {
+                "order_id": row["id"],
+                "menu_item_id": line.menu_item_id,
+                "name": menu[line.menu_item_id].name,
+                "unit_price_cents": menu[line.menu_item_id].price_cents,
+                "quantity": line.quantity,
+                "notes": line.notes,
+                "station": menu[line.menu_item_id].station,
+                "done_at": None,
+            }
+            for line in data.items
+        ]
+        line_ids = conn.execute(
+            insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True), lines
+        ).scalars()
+        for line_row, line_id in zip(lines, line_ids, strict=True):
+            line_row["id"] = line_id
         if idempotency_key is not None:
-            await conn.execute(
+            conn.execute(
                 insert(idempotency_keys).values(
-                    key=idempotency_key, request_hash=fingerprint, order_id=order_id, created_at=tx.now
+                    key=idempotency_key, request_hash=fingerprint, order_id=row["id"], created_at=tx.now
                 )
             )
-        order = await _load(conn, order_id)
-        await tx.emit("order.created", order)
+        # Built from what was just written, not read back: the same shape as order_out of the rows.
+        order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines])
+        tx.emit("order.created", order)
         return order, False
 
     return await store.write(unit)
 
 
-async def _move(tx: Tx, current: Order, status: str) -> Order:
+def _move(tx: Tx, current: Order, status: str) -> Order:
     """Move an order, read inside the write transaction, to `status`, and emit `order.updated`."""
     order_id = current["id"]
     allowed = TRANSITIONS[current["status"]]
@@ -191,15 +187,15 @@ async def _move(tx: Tx, current: Order, status: str) -> Order:
         values["ready_at"] = tx.now
     if status == "completed":
         values["completed_at"] = tx.now
-    await tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
-    order = await _load(tx.conn, order_id)
-    await tx.emit("order.updated", order)
+    tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+    order = _load(tx.conn, order_id)
+    tx.emit("order.updated", order)
     return order
 
 
 async def change_status(store: Store, order_id: int, status: str) -> Order:
-    async def unit(tx: Tx) -> Order:
-        return await _move(tx, await _load(tx.conn, order_id), status)
+    def unit(tx: Tx) -> Order:
+        return _move(tx, _load(tx.conn, order_id), status)
 
     return await store.write(unit)
 
@@ -207,24 +203,22 @@ async def change_status(store: Store, order_id: int, status: str) -> Order:
 async def recall_last(store: Store) -> Order:
     """Bring back the most recently completed order, if that was within the recall window."""
 
-    async def unit(tx: Tx) -> Order:
+    def unit(tx: Tx) -> Order:
         query = (
             select(orders.c.id)
             .where(orders.c.status == "completed", orders.c.completed_at >= tx.now - RECALL_WINDOW)
             .order_by(orders.c.completed_at.desc(), orders.c.id.desc())
             .limit(1)
         )
-        row = (await tx.conn.execute(query)).first()
+        row = tx.conn.execute(query).first()
         if row is None:
             raise NotFound("nothing was bumped in the last 10 minutes")
-        return await _move(tx, await _load(tx.conn, row.id), "ready")
+        return _move(tx, _load(tx.conn, row.id), "ready")
 
     return await store.write(unit)
 
 
-async def _mark_done(
-    tx: Tx, current: Order, done: bool, line_id: int | None = None, station: str | None = None
-) -> Order:
+def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, station: str | None = None) -> Order:
     order_id = current["id"]
     if current["status"] not in ACTIVE_STATUSES:
         raise Conflict(f"order {order_id} is {current['status']}; its lines can no longer change")
@@ -238,20 +232,18 @@ async def _mark_done(
     changing = [line["id"] for line in lines if (line["done_at"] is not None) != done]
     if not changing:
         return current
-    await tx.conn.execute(
-        update(order_lines).where(order_lines.c.id.in_(changing)).values(done_at=tx.now if done else None)
-    )
-    await tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
-    order = await _load(tx.conn, order_id)
-    await tx.emit("order.updated", order)
+    tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(changing)).values(done_at=tx.now if done else None))
+    tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
+    order = _load(tx.conn, order_id)
+    tx.emit("order.updated", order)
     return order
 
 
 async def mark_lines_done(store: Store, order_id: int, done: bool, line_id: int | None = None) -> Order:
     """Mark one line (`line_id`), or all of them, done or not done."""
 
-    async def unit(tx: Tx) -> Order:
-        return await _mark_done(tx, await _load(tx.conn, order_id), done, line_id=line_id)
+    def unit(tx: Tx) -> Order:
+        return _mark_done(tx, _load(tx.conn, order_id), done, line_id=line_id)
 
     return await store.write(unit)
 
@@ -264,36 +256,42 @@ async def bump(
     With `lines_first` (expo), ready needs every line done. `seen_status` is the status the cook
     saw: if another screen moved the order meanwhile, the tap is refused rather than applied twice."""
 
-    async def unit(tx: Tx) -> Order:
-        current = await _load(tx.conn, order_id)
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
         status = current["status"]
         if status != seen_status:
             raise Conflict(f"ticket {current['ticket_no']} is already {status}", current_status=status)
         if status == "new":
-            return await _move(tx, current, "preparing")
+            return _move(tx, current, "preparing")
         if station is not None:
-            return await _mark_done(tx, current, True, station=station)
+            return _mark_done(tx, current, True, station=station)
         if status == "preparing":
             waiting = sorted({line["station"] or "" for line in current["lines"] if line["done_at"] is None})
             if lines_first and waiting:
                 raise Conflict(f"ticket {current['ticket_no']} is waiting on {', '.join(waiting)}", waiting=waiting)
-            return await _move(tx, current, "ready")
-        return await _move(tx, current, "completed")
+            return _move(tx, current, "ready")
+        return _move(tx, current, "completed")
 
     return await store.write(unit)
 
 
+def _tracked(conn: Connection, tracking_token: str) -> Order:
+    row = conn.execute(select(orders.c.id).where(orders.c.tracking_token == tracking_token)).first()
+    if row is None:
+        raise NotFound("no order has this tracking link")
+    return _load(conn, row.id)
+
+
 async def get_tracked_order(store: Store, tracking_token: str) -> Order:
-    async with store.read() as conn:
-        row = (await conn.execute(select(orders.c.id).where(orders.c.tracking_token == tracking_token))).first()
-        if row is None:
-            raise NotFound("no order has this tracking link")
-        return await _load(conn, row.id)
+    return await store.query(_tracked, tracking_token)
 
 
 async def get_order(store: Store, order_id: int) -> Order:
-    async with store.read() as conn:
-        return await _load(conn, order_id)
+    return await store.query(_load, order_id)
+
+
+def _matching(conn: Connection, query: Select[Any]) -> list[Order]:
+    return _orders_out(conn, list(conn.execute(query)))
 
 
 async def list_orders(store: Store, status: str | None = None, limit: int = 100) -> list[Order]:
@@ -301,8 +299,7 @@ async def list_orders(store: Store, status: str | None = None, limit: int = 100)
     query = select(orders).order_by(orders.c.id.desc()).limit(limit)
     if status is not None:
         query = query.where(orders.c.status == status)
-    async with store.read() as conn:
-        return await _orders_out(conn, list(await conn.execute(query)))
+    return await store.query(_matching, query)
 
 
 _ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order_by(orders.c.id)
@@ -310,19 +307,17 @@ _ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order
 
 async def kitchen_orders(store: Store) -> list[Order]:
     """Every order still on the line (not completed or cancelled), oldest first."""
-    async with store.read() as conn:
-        return await _orders_out(conn, list(await conn.execute(_ACTIVE_QUERY)))
+    return await store.query(_matching, _ACTIVE_QUERY)
 
 
 async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
     """The active orders and the id of the last event they reflect, read at one moment."""
     async with store.snapshot() as conn:
         head = await store.last_event_id(conn)
-        return head, await _orders_out(conn, list(await conn.execute(_ACTIVE_QUERY)))
+        return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
-async def waiting_counts(store: Store, station: str | None = None) -> list[tuple[str, int]]:
-    """The all-day count: per item, how many are waiting (not done) on orders not yet ready."""
+def _waiting(conn: Connection, station: str | None) -> list[tuple[str, int]]:
     waiting = func.sum(order_lines.c.quantity)
     query = (
         select(order_lines.c.name, waiting)
@@ -333,5 +328,9 @@ async def waiting_counts(store: Store, station: str | None = None) -> list[tuple
     )
     if station is not None:
         query = query.where(order_lines.c.station == station)
-    async with store.read() as conn:
-        return [(row[0], int(row[1])) for row in await conn.execute(query)]
+    return [(row[0], int(row[1])) for row in conn.execute(query)]
+
+
+async def waiting_counts(store: Store, station: str | None = None) -> list[tuple[str, int]]:
+    """The all-day count: per item, how many are waiting (not done) on orders not yet ready."""
+    return await store.query(_waiting, station)

@@ -32,7 +32,7 @@ def menu_item_out(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def line_out(row: Row[Any]) -> dict[str, Any]:
+def line_out(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "menu_item_id": row.menu_item_id,
@@ -46,7 +46,8 @@ def line_out(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def order_out(row: Row[Any], lines: Iterable[Row[Any]]) -> dict[str, Any]:
+def order_out(row: Any, lines: Iterable[Any]) -> dict[str, Any]:
+    """An order from its row and its lines' rows (or anything with the same attributes)."""
     return {
         "id": row.id,
         "ticket_no": row.ticket_no,

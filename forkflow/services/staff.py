@@ -6,11 +6,11 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, insert, select, update
 
 from ..auth.passwords import DUMMY_HASH, hash_password, verify_password
 from ..auth.roles import Principal
@@ -49,12 +49,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _row_by_name(conn: AsyncConnection, name: str) -> Row[Any] | None:
-    return (await conn.execute(select(staff).where(staff.c.name == name))).first()
+def _row_by_name(conn: Connection, name: str) -> Row[Any] | None:
+    return conn.execute(select(staff).where(staff.c.name == name)).first()
 
 
-async def _row_by_id(conn: AsyncConnection, staff_id: int) -> Row[Any]:
-    row = (await conn.execute(select(staff).where(staff.c.id == staff_id))).first()
+def _row_by_id(conn: Connection, staff_id: int) -> Row[Any]:
+    row = conn.execute(select(staff).where(staff.c.id == staff_id)).first()
     if row is None:
         raise NotFound(f"staff member {staff_id} does not exist")
     return row
@@ -63,8 +63,8 @@ async def _row_by_id(conn: AsyncConnection, staff_id: int) -> Row[Any]:
 async def add_staff(store: Store, data: StaffIn) -> StaffMember:
     password_hash = await asyncio.to_thread(hash_password, data.password)
 
-    async def unit(tx: Tx) -> StaffMember:
-        if await _row_by_name(tx.conn, data.name) is not None:
+    def unit(tx: Tx) -> StaffMember:
+        if _row_by_name(tx.conn, data.name) is not None:
             raise Conflict(f"there is already a staff member called {data.name!r}", {"name": "taken"})
         values = {
             "name": data.name,
@@ -74,20 +74,22 @@ async def add_staff(store: Store, data: StaffIn) -> StaffMember:
             "failed_logins": 0,
             "created_at": tx.now,
         }
-        staff_id = (await tx.conn.execute(insert(staff).values(values).returning(staff.c.id))).scalar_one()
-        return staff_out(await _row_by_id(tx.conn, staff_id))
+        staff_id = tx.conn.execute(insert(staff).values(values).returning(staff.c.id)).scalar_one()
+        return staff_out(_row_by_id(tx.conn, staff_id))
 
     return await store.write(unit)
 
 
+def _all(conn: Connection) -> list[StaffMember]:
+    return [staff_out(row) for row in conn.execute(select(staff).order_by(staff.c.name))]
+
+
 async def list_staff(store: Store) -> list[StaffMember]:
-    async with store.read() as conn:
-        return [staff_out(row) for row in await conn.execute(select(staff).order_by(staff.c.name))]
+    return await store.query(_all)
 
 
 async def staff_id_by_name(store: Store, name: str) -> int:
-    async with store.read() as conn:
-        row = await _row_by_name(conn, name)
+    row = await store.query(_row_by_name, name)
     if row is None:
         raise NotFound(f"no staff member called {name!r}")
     return row.id
@@ -100,13 +102,16 @@ async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMe
         changes["failed_logins"] = 0
         changes["locked_until"] = None
 
-    async def unit(tx: Tx) -> StaffMember:
-        await _row_by_id(tx.conn, staff_id)
+    def unit(tx: Tx) -> StaffMember:
+        _row_by_id(tx.conn, staff_id)
         if changes:
-            await tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(changes))
-        return staff_out(await _row_by_id(tx.conn, staff_id))
+            tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(changes))
+        return staff_out(_row_by_id(tx.conn, staff_id))
 
-    return await store.write(unit)
+    try:
+        return await store.write(unit)
+    finally:
+        forget_tokens()
 
 
 async def sign_in(store: Store, name: str, password: str, client: str) -> tuple[Principal, str]:
@@ -115,8 +120,7 @@ async def sign_in(store: Store, name: str, password: str, client: str) -> tuple[
     Every failure is logged and answered a second late; five in a row lock the account for a
     minute, during which even the right password is refused.
     """
-    async with store.read() as conn:
-        row = await _row_by_name(conn, name)
+    row = await store.query(_row_by_name, name)
     now = utcnow()
     if row is not None and row.locked_until is not None and row.locked_until > now:
         retry_after = max(1, int((row.locked_until - now).total_seconds()) + 1)
@@ -137,12 +141,12 @@ async def sign_in(store: Store, name: str, password: str, client: str) -> tuple[
     raise Unauthorized("wrong name or password")
 
 
-async def _count_failure(tx: Tx, staff_id: int) -> None:
-    await tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(failed_logins=staff.c.failed_logins + 1))
-    failures = (await tx.conn.execute(select(staff.c.failed_logins).where(staff.c.id == staff_id))).scalar_one()
+def _count_failure(tx: Tx, staff_id: int) -> None:
+    tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(failed_logins=staff.c.failed_logins + 1))
+    failures = tx.conn.execute(select(staff.c.failed_logins).where(staff.c.id == staff_id)).scalar_one()
     if failures >= LOCK_AFTER_FAILURES:
         log.warning("staff member %d locked for %s after %d failed sign-ins", staff_id, LOCK_FOR, failures)
-        await tx.conn.execute(
+        tx.conn.execute(
             update(staff).where(staff.c.id == staff_id).values(failed_logins=0, locked_until=tx.now + LOCK_FOR)
         )
 
@@ -155,24 +159,43 @@ async def session_principal(store: Store, staff_id: int, marker: str) -> Princip
     return Principal(row.id, row.name, row.role, "session")
 
 
+# Bearer tokens already checked, by hash: a till sending hundreds of orders a minute is not looked
+# up in the database each time. Any change to accounts or tokens in this process empties it; other
+# processes (several workers) see a revocation within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 5.0
+_known_tokens: dict[str, tuple[Principal | None, float]] = {}
+
+
+def forget_tokens() -> None:
+    _known_tokens.clear()
+
+
 async def token_principal(store: Store, token: str) -> Principal | None:
+    token_hash = _token_hash(token)
+    known = _known_tokens.get(token_hash)
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
     query = (
         select(staff.c.id, staff.c.name, staff.c.role)
         .select_from(api_tokens.join(staff))
-        .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.revoked_at.is_(None), staff.c.active)
+        .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None), staff.c.active)
     )
     async with store.read() as conn:
         row = (await conn.execute(query)).first()
-    return None if row is None else Principal(row.id, row.name, row.role, "token")
+    principal = None if row is None else Principal(row.id, row.name, row.role, "token")
+    if len(_known_tokens) > 10_000:
+        forget_tokens()
+    _known_tokens[token_hash] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+    return principal
 
 
 async def issue_token(store: Store, staff_id: int) -> tuple[int, str]:
     """A new API token; only its hash is stored, so this is the one time it is seen."""
     token = "ff_" + secrets.token_urlsafe(32)
 
-    async def unit(tx: Tx) -> int:
+    def unit(tx: Tx) -> int:
         return (
-            await tx.conn.execute(
+            tx.conn.execute(
                 insert(api_tokens)
                 .values(staff_id=staff_id, token_hash=_token_hash(token), created_at=tx.now)
                 .returning(api_tokens.c.id)
@@ -200,16 +223,19 @@ async def list_tokens(store: Store) -> list[dict[str, Any]]:
 async def revoke_token(store: Store, token_id: int | None = None, token: str | None = None) -> None:
     where = api_tokens.c.id == token_id if token is None else api_tokens.c.token_hash == _token_hash(token)
 
-    async def unit(tx: Tx) -> None:
-        result = await tx.conn.execute(
+    def unit(tx: Tx) -> None:
+        result = tx.conn.execute(
             update(api_tokens).where(where, api_tokens.c.revoked_at.is_(None)).values(revoked_at=tx.now)
         )
         if result.rowcount == 0 and token is None:
-            exists = (await tx.conn.execute(select(api_tokens.c.id).where(where))).first()
+            exists = tx.conn.execute(select(api_tokens.c.id).where(where)).first()
             if exists is None:
                 raise NotFound(f"token {token_id} does not exist")
 
-    await store.write(unit)
+    try:
+        await store.write(unit)
+    finally:
+        forget_tokens()
 
 
 async def app_secret(store: Store, name: str) -> str:
@@ -219,12 +245,12 @@ async def app_secret(store: Store, name: str) -> str:
     if value is not None:
         return value
 
-    async def unit(tx: Tx) -> str:
-        existing = (await tx.conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name))).scalar()
+    def unit(tx: Tx) -> str:
+        existing = tx.conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name)).scalar()
         if existing is not None:
             return existing
         fresh = secrets.token_urlsafe(48)
-        await tx.conn.execute(insert(secrets_table).values(name=name, value=fresh))
+        tx.conn.execute(insert(secrets_table).values(name=name, value=fresh))
         return fresh
 
     return await store.write(unit)

@@ -1,0 +1,182 @@
+"""The single write path: write units, run one batch at a time in a thread of their own.
+
+SQLite allows one writer at a time. Rather than let request handlers race for that lock (the seed
+monolith's `database is locked`), every write of the process is a *write unit*, a plain function of
+a `Tx`, handed to the one `Writer`. Its thread owns the only write connection: it takes every unit
+that is queued, runs each in its own SAVEPOINT inside one `BEGIN IMMEDIATE` transaction (a group
+commit: a unit that fails rolls back alone), commits, and only then hands the results back to the
+event loop, which publishes the units' events in commit order and answers their callers.
+
+Write units are synchronous on purpose: a whole batch runs in the writer's thread with one hand-off
+to and from the event loop, instead of one per statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine, insert
+
+from .errors import StoreUnavailable
+from .events import Bus, Event, topic_of
+from .schema import events, utcnow
+
+log = logging.getLogger("forkflow.writer")
+
+T = TypeVar("T")
+
+
+class Tx:
+    """A write unit's handle on the write transaction: its connection, its clock, its events."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.now = utcnow()
+        self.events: list[Event] = []
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        event_id = self.conn.execute(
+            insert(events)
+            .values(type=event_type, topic=topic_of(event_type), payload=data, created_at=self.now)
+            .returning(events.c.id)
+        ).scalar_one()
+        emitted = Event(event_id, event_type, data, self.now)
+        self.events.append(emitted)
+        return emitted
+
+
+WriteUnit = Callable[[Tx], T]
+
+
+@dataclass(slots=True)
+class _Job(Generic[T]):
+    work: WriteUnit[T]
+    future: asyncio.Future[T]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    job: _Job[Any]
+    result: Any = None
+    error: BaseException | None = None
+    events: tuple[Event, ...] = ()
+
+
+_STOP = object()
+
+
+class Writer:
+    """The process's one serialized write path, with group commit, on a thread of its own."""
+
+    def __init__(self, engine: Engine, bus: Bus, max_batch: int) -> None:
+        self._engine = engine
+        self._bus = bus
+        self._max_batch = max_batch
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.batches = 0
+        self.units = 0
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="forkflow-writer", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    async def run(self, work: WriteUnit[T]) -> T:
+        """Run `work` in the write transaction; return once it is committed and its events published."""
+        if self._thread is None or self._loop is None:
+            raise StoreUnavailable("the write path is not running")
+        job = _Job(work, self._loop.create_future())
+        self._jobs.put(job)
+        return await job.future
+
+    @property
+    def queued(self) -> int:
+        return self._jobs.qsize()
+
+    # In the writer's thread
+
+    def _run(self) -> None:
+        conn: Connection | None = None
+        stopping = False
+        while not stopping:
+            batch = [self._jobs.get()]
+            while len(batch) < self._max_batch and not self._jobs.empty():
+                batch.append(self._jobs.get_nowait())
+            if _STOP in batch:
+                stopping = True
+            # A caller that went away before its turn (client disconnected) needs nothing written.
+            jobs = [job for job in batch if job is not _STOP and not job.future.done()]
+            if not jobs:
+                continue
+            try:
+                conn = conn or self._engine.connect()
+                outcomes = self._commit(conn, jobs)
+            except Exception:
+                log.exception("write transaction failed; %d units not committed", len(jobs))
+                if conn is not None:
+                    conn.invalidate()
+                    conn = None
+                failed = StoreUnavailable("the database did not accept the write")
+                outcomes = [_Outcome(job, error=failed) for job in jobs]
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._finish, outcomes)
+        if conn is not None:
+            conn.close()
+        # Anything queued after the stop: refused, never silently dropped.
+        leftovers = []
+        while not self._jobs.empty():
+            job = self._jobs.get_nowait()
+            if job is not _STOP:
+                leftovers.append(_Outcome(job, error=StoreUnavailable("the server is shutting down")))
+        if leftovers and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._finish, leftovers)
+
+    def _commit(self, conn: Connection, jobs: list[_Job[Any]]) -> list[_Outcome]:
+        outcomes = []
+        with conn.begin():
+            for job in jobs:
+                tx = Tx(conn)
+                conn.exec_driver_sql("SAVEPOINT unit")
+                try:
+                    result = job.work(tx)
+                except Exception as exc:  # the unit's own failure: only it is rolled back
+                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
+                    conn.exec_driver_sql("RELEASE SAVEPOINT unit")
+                    outcomes.append(_Outcome(job, error=exc))
+                    continue
+                conn.exec_driver_sql("RELEASE SAVEPOINT unit")
+                outcomes.append(_Outcome(job, result=result, events=tuple(tx.events)))
+        self.batches += 1
+        self.units += sum(outcome.error is None for outcome in outcomes)
+        return outcomes
+
+    # Back on the event loop
+
+    def _finish(self, outcomes: list[_Outcome]) -> None:
+        """Publish in commit order, then answer: a caller sees its result after its events are out."""
+        for outcome in outcomes:
+            for event in outcome.events:
+                self._bus.publish(event)
+            future = outcome.job.future
+            if future.done():
+                continue
+            if outcome.error is not None:
+                future.set_exception(outcome.error)
+            else:
+                future.set_result(outcome.result)
