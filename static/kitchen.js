@@ -38,7 +38,10 @@
       return;
     }
     if (existing) {
-      if (existing.classList.contains("selected")) incoming.classList.add("selected");
+      if (existing === selected) {
+        incoming.classList.add("selected");
+        selected = incoming;
+      }
       existing.replaceWith(incoming);
     } else {
       const later = tickets().find((t) => orderId(t) > orderId(incoming));

@@ -210,6 +210,8 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
             "quantity": item["quantity"],
             "line_total_cents": dish["price_cents"] * item["quantity"],
             "notes": item.get("notes", ""),
+            "station": dish["station"],
+            "done_at": None,
         }
     assert out["total_cents"] == sum(line["line_total_cents"] for line in out["lines"])
     return with_item(before, "orders", out, events=1)
@@ -218,7 +220,9 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
 def check_status(world: World, before: dict, body: dict, out: dict) -> dict:
     assert world.order is not None
     old = before["orders"][world.order["id"]]
-    assert out == {**old, "status": body["status"], "updated_at": out["updated_at"]}
+    moved_at = {"ready": "ready_at", "completed": "completed_at"}.get(body["status"])
+    stamped = {moved_at: out[moved_at]} if moved_at else {}
+    assert out == {**old, "status": body["status"], "updated_at": out["updated_at"], **stamped}
     return with_item(before, "orders", out, events=1)
 
 

@@ -37,6 +37,14 @@ def head(server: Server) -> int:
     return httpx.get(f"{server.url}/health").json()["bus"]["last_event_id"]
 
 
+def place(server: Server, menu: list[dict]) -> dict:
+    return httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+
+
+def order_of(server: Server, order_id: int) -> dict:
+    return httpx.get(f"{server.url}/orders/{order_id}", headers=server.auth("kitchen")).json()
+
+
 def tap(server: Server, path: str, role: str = "kitchen", **form: str) -> httpx.Response:
     return httpx.post(f"{server.url}{path}", data=form, headers={**server.auth(role), **HX})
 
@@ -59,7 +67,7 @@ def test_the_page_resumes_its_stream_where_its_snapshot_ends(server: Server, men
 
 def test_the_stream_replays_ticket_fragments_after_the_last_id(server: Server, menu: list[dict]) -> None:
     since = head(server)
-    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    order = place(server, menu)
     tap(server, f"/kitchen/tickets/{order['id']}/bump", status="new")
     frames = stream_frames(server, f"last_event_id={since}")
     tickets = [f for f in frames if f["event"] == "ticket"]
@@ -94,13 +102,13 @@ def test_fragments_escape_what_customers_typed(server: Server, menu: list[dict])
 
 def test_a_station_sees_only_its_lines_and_its_bump_finishes_them(server: Server, menu: list[dict]) -> None:
     grill, fry = menu[0], menu[1]  # grill and fry items
-    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    order = place(server, menu)
     grill_page = httpx.get(f"{server.url}/kitchen/display?station=grill", headers=server.auth("kitchen")).text
     assert grill["name"] in grill_page and fry["name"] not in grill_page.split('id="allday"')[0]
 
     assert tap(server, f"/kitchen/tickets/{order['id']}/bump", status="new", station="grill").status_code == 204
     assert tap(server, f"/kitchen/tickets/{order['id']}/bump", status="preparing", station="grill").status_code == 204
-    after = httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("kitchen")).json()
+    after = order_of(server, order["id"])
     assert after["status"] == "preparing"
     assert {line["station"]: line["done_at"] is not None for line in after["lines"]} == {"grill": True, "fry": False}
     grill_page = httpx.get(f"{server.url}/kitchen/display?station=grill", headers=server.auth("kitchen")).text
@@ -108,7 +116,7 @@ def test_a_station_sees_only_its_lines_and_its_bump_finishes_them(server: Server
 
 
 def test_expo_bumps_to_ready_only_when_every_line_is_done_or_overridden(server: Server, menu: list[dict]) -> None:
-    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    order = place(server, menu)
     tap(server, f"/kitchen/tickets/{order['id']}/bump", status="new", station="expo")
     refused = tap(server, f"/kitchen/tickets/{order['id']}/bump", status="preparing", station="expo")
     assert refused.status_code == 409
@@ -120,39 +128,46 @@ def test_expo_bumps_to_ready_only_when_every_line_is_done_or_overridden(server: 
     assert tap(server, f"/kitchen/tickets/{order['id']}/lines/{line['id']}", done="1").status_code == 204
     overridden = tap(server, f"/kitchen/tickets/{order['id']}/bump", status="preparing", station="expo", override="1")
     assert overridden.status_code == 204
-    assert httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("kitchen")).json()["status"] == "ready"
+    assert order_of(server, order["id"])["status"] == "ready"
 
 
 def test_a_tap_on_a_ticket_another_screen_moved_is_refused(server: Server, menu: list[dict]) -> None:
-    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    order = place(server, menu)
     assert tap(server, f"/kitchen/tickets/{order['id']}/bump", status="new").status_code == 204
     again = tap(server, f"/kitchen/tickets/{order['id']}/bump", status="new")
     assert again.status_code == 409
     assert again.json()["error"]["message"] == f"ticket {order['ticket_no']} is already preparing"
-    assert httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("kitchen")).json()["status"] == "preparing"
+    assert (
+        httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("kitchen")).json()["status"] == "preparing"
+    )
 
 
 def test_a_line_can_be_marked_done_and_undone(server: Server, menu: list[dict]) -> None:
-    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    order = place(server, menu)
     line = order["lines"][1]
     path = f"/kitchen/tickets/{order['id']}/lines/{line['id']}"
     tap(server, path, done="1")
-    lines = httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("kitchen")).json()["lines"]
+    lines = order_of(server, order["id"])["lines"]
     assert lines[1]["done_at"] is not None and lines[0]["done_at"] is None
     tap(server, path, done="0")
-    lines = httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("kitchen")).json()["lines"]
+    lines = order_of(server, order["id"])["lines"]
     assert lines[1]["done_at"] is None
     assert tap(server, f"/kitchen/tickets/{order['id']}/lines/999999", done="1").status_code == 404
 
 
 def test_recall_brings_back_the_last_bumped_ticket_within_ten_minutes(server: Server, menu: list[dict]) -> None:
     assert tap(server, "/kitchen/recall").status_code == 404, "nothing bumped yet"
-    made = [httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json() for _ in range(2)]
+    made = [
+        httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+        for _ in range(2)
+    ]
     for order in made:
         for seen in ("new", "preparing", "ready"):
             assert tap(server, f"/kitchen/tickets/{order['id']}/bump", status=seen).status_code == 204
     assert tap(server, "/kitchen/recall").status_code == 204
-    statuses = {o["id"]: o["status"] for o in httpx.get(f"{server.url}/kitchen/orders", headers=server.auth("kitchen")).json()}
+    statuses = {
+        o["id"]: o["status"] for o in httpx.get(f"{server.url}/kitchen/orders", headers=server.auth("kitchen")).json()
+    }
     assert statuses == {made[1]["id"]: "ready"}, "the last one bumped comes back, as ready"
 
     # Completed more than ten minutes ago: no longer recallable, by the display or the API.
@@ -168,7 +183,7 @@ def test_recall_brings_back_the_last_bumped_ticket_within_ten_minutes(server: Se
 
 
 def test_taps_need_the_right_role(server: Server, menu: list[dict]) -> None:
-    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    order = place(server, menu)
     anonymous = httpx.post(f"{server.url}/kitchen/tickets/{order['id']}/bump", json={"status": "new"})
     assert anonymous.status_code == 401
     assert httpx.post(f"{server.url}/kitchen/recall", headers=HX).status_code == 401
