@@ -33,6 +33,9 @@ log = logging.getLogger("forkflow.writer")
 T = TypeVar("T")
 
 
+_INSERT_EVENT = insert(events).returning(events.c.id)
+
+
 class Tx:
     """A write unit's handle on the write transaction: its connection, its clock, its events."""
 
@@ -43,11 +46,8 @@ class Tx:
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
         data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        event_id = self.conn.execute(
-            insert(events)
-            .values(type=event_type, topic=topic_of(event_type), payload=data, created_at=self.now)
-            .returning(events.c.id)
-        ).scalar_one()
+        row = {"type": event_type, "topic": topic_of(event_type), "payload": data, "created_at": self.now}
+        event_id = self.conn.execute(_INSERT_EVENT, row).scalar_one()
         emitted = Event(event_id, event_type, data, self.now)
         self.events.append(emitted)
         return emitted

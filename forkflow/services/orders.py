@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, func, insert, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select, update
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
@@ -64,8 +64,19 @@ def _load(conn: Connection, order_id: int) -> Order:
     return (_orders_out(conn, [row]))[0]
 
 
+# The statements of an order, built once: making a statement costs more than running it.
+_KEY = select(idempotency_keys).where(idempotency_keys.c.key == bindparam("key"))
+_MENU_ROWS = select(menu_items).where(menu_items.c.id.in_(bindparam("ids", expanding=True)))
+_NEXT_TICKET = select(func.coalesce(func.max(orders.c.ticket_no), 0) + 1).where(
+    orders.c.business_date == bindparam("day")
+)
+_INSERT_ORDER = insert(orders).returning(orders.c.id)
+_INSERT_LINES = insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True)
+_INSERT_KEY = insert(idempotency_keys)
+
+
 def _replay(conn: Connection, key: str, fingerprint: str) -> Order | None:
-    row = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
+    row = conn.execute(_KEY, {"key": key}).first()
     if row is None:
         return None
     if row.request_hash != fingerprint:
@@ -80,7 +91,7 @@ def _replay(conn: Connection, key: str, fingerprint: str) -> Order | None:
 def _priced_menu(conn: Connection, data: OrderIn) -> dict[int, Row[Any]]:
     """The menu rows the order names; unknown items are 422, unavailable ones 409."""
     wanted = {line.menu_item_id for line in data.items}
-    found = {row.id: row for row in conn.execute(select(menu_items).where(menu_items.c.id.in_(wanted)))}
+    found = {row.id: row for row in conn.execute(_MENU_ROWS, {"ids": list(wanted)})}
     unknown = {
         f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
         for i, line in enumerate(data.items)
@@ -116,11 +127,7 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
                 return replayed, True
         menu = _priced_menu(conn, data)
         day = business_date(tx.now, store.settings)
-        ticket_no = (
-            conn.execute(
-                select(func.coalesce(func.max(orders.c.ticket_no), 0) + 1).where(orders.c.business_date == day)
-            )
-        ).scalar_one()
+        ticket_no = conn.execute(_NEXT_TICKET, {"day": day}).scalar_one()
         total = sum(menu[line.menu_item_id].price_cents * line.quantity for line in data.items)
         row = {
             "business_date": day,
@@ -137,7 +144,7 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
             "completed_at": None,
             "tracking_token": secrets.token_urlsafe(24),
         }
-        row["id"] = conn.execute(insert(orders).values(row).returning(orders.c.id)).scalar_one()
+        row["id"] = conn.execute(_INSERT_ORDER, row).scalar_one()
         lines = [
             {
                 "order_id": row["id"],
@@ -151,17 +158,12 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
             }
             for line in data.items
         ]
-        line_ids = conn.execute(
-            insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True), lines
-        ).scalars()
+        line_ids = conn.execute(_INSERT_LINES, lines).scalars()
         for line_row, line_id in zip(lines, line_ids, strict=True):
             line_row["id"] = line_id
         if idempotency_key is not None:
-            conn.execute(
-                insert(idempotency_keys).values(
-                    key=idempotency_key, request_hash=fingerprint, order_id=row["id"], created_at=tx.now
-                )
-            )
+            key_row = {"key": idempotency_key, "request_hash": fingerprint, "order_id": row["id"], "created_at": tx.now}
+            conn.execute(_INSERT_KEY, key_row)
         # Built from what was just written, not read back: the same shape as order_out of the rows.
         order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines])
         tx.emit("order.created", order)
