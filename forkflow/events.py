@@ -23,17 +23,23 @@ def topic_of(event_type: str) -> str:
     return _TOPIC_OF_PREFIX[event_type.split(".", 1)[0]]
 
 
+_UNKNOWN = object()
+
+
 class Event:
     """A committed change: the events-table row, with its SSE frame encoded once for all listeners."""
 
-    __slots__ = ("id", "type", "data", "created_at", "_frame")
+    __slots__ = ("id", "type", "data", "created_at", "_frame", "_subject_id")
 
-    def __init__(self, id: int, type: str, data: str, created_at: datetime) -> None:
+    def __init__(
+        self, id: int, type: str, data: str, created_at: datetime, subject_id: int | None | object = _UNKNOWN
+    ) -> None:
         self.id = id
         self.type = type
         self.data = data  # the payload as JSON text, exactly as stored
         self.created_at = created_at
         self._frame: bytes | None = None
+        self._subject_id = subject_id
 
     def __repr__(self) -> str:
         return f"Event({self.id}, {self.type!r})"
@@ -45,6 +51,14 @@ class Event:
     @property
     def payload(self) -> dict[str, Any]:
         return json.loads(self.data)
+
+    @property
+    def subject_id(self) -> int | None:
+        """The id of the thing that changed (an order's, a menu item's): lets a stream that follows
+        one order skip the others without parsing every payload."""
+        if self._subject_id is _UNKNOWN:
+            self._subject_id = self.payload.get("id")
+        return self._subject_id  # type: ignore[return-value]
 
     def frame(self) -> bytes:
         if self._frame is None:

@@ -48,7 +48,7 @@ class Tx:
         data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
         row = {"type": event_type, "topic": topic_of(event_type), "payload": data, "created_at": self.now}
         event_id = self.conn.execute(_INSERT_EVENT, row).scalar_one()
-        emitted = Event(event_id, event_type, data, self.now)
+        emitted = Event(event_id, event_type, data, self.now, payload.get("id"))
         self.events.append(emitted)
         return emitted
 

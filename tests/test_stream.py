@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -153,3 +154,27 @@ def test_head_on_the_stream_leaves_no_listener_behind(server: Server) -> None:
     response = httpx.head(f"{server.url}/events")
     assert response.status_code == 200
     assert httpx.get(f"{server.url}/health").json()["bus"]["subscribers"] == 0
+
+
+def test_a_tracking_link_streams_its_order_and_nothing_else(server: Server, menu: list[dict]) -> None:
+    cashier = server.auth("cashier")
+    mine = httpx.post(f"{server.url}/orders", json=order_body(menu, channel="online")).json()
+    other = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=cashier).json()
+    frames: list[tuple[str, dict]] = []
+    with httpx.stream("GET", f"{server.url}{mine['tracking_url']}/events", timeout=10) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        event = None
+        for line in lines:
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "order":
+                frames.append((event, json.loads(line[6:])))
+                if len(frames) == 1:  # the state now; then the kitchen moves both orders
+                    for order in (other, mine, other):
+                        httpx.patch(f"{server.url}/orders/{order['id']}", json={"status": "preparing"}, headers=cashier)
+                if len(frames) == 2:
+                    break
+    assert [data["status"] for _, data in frames] == ["new", "preparing"]
+    assert all("id" not in data and data["ticket_no"] == mine["ticket_no"] for _, data in frames)
+    assert httpx.get(f"{server.url}/track/not-a-token/events").status_code == 404

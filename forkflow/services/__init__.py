@@ -13,6 +13,7 @@ from .orders import (
     list_orders,
     mark_lines_done,
     recall_last,
+    tracked_snapshot,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "list_orders",
     "mark_lines_done",
     "recall_last",
+    "tracked_snapshot",
     "set_availability",
     "update_menu_item",
 ]

@@ -288,6 +288,13 @@ async def get_tracked_order(store: Store, tracking_token: str) -> Order:
     return await store.query(_tracked, tracking_token)
 
 
+async def tracked_snapshot(store: Store, tracking_token: str) -> tuple[int, Order]:
+    """The order behind a tracking link and the id of the last event it reflects, read at one moment."""
+    async with store.snapshot() as conn:
+        head = await store.last_event_id(conn)
+        return head, await conn.run_sync(_tracked, tracking_token)
+
+
 async def get_order(store: Store, order_id: int) -> Order:
     return await store.query(_load, order_id)
 
