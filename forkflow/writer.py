@@ -18,22 +18,22 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine
 
 from .errors import StoreUnavailable
 from .events import Bus, Event, topic_of
-from .schema import events, utcnow
+from .schema import stored_timestamp, utcnow
 
 log = logging.getLogger("forkflow.writer")
 
 T = TypeVar("T")
 
 
-_INSERT_EVENT = insert(events).returning(events.c.id)
+_INSERT_EVENT = "INSERT INTO events (type, topic, payload, created_at) VALUES (?, ?, ?, ?) RETURNING id"
 
 
 class Tx:
@@ -42,12 +42,22 @@ class Tx:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.now = utcnow()
+        # `now` as the database stores it, for statements run with `sql`.
+        self.stored_now = stored_timestamp(self.now)
         self.events: list[Event] = []
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        self._driver = driver
+
+    def sql(self, statement: str, parameters: Sequence[Any] = ()) -> Any:
+        """Run plain SQL on the driver's own connection, inside this transaction: for the hottest
+        statements, where SQLAlchemy's execution would cost more than SQLite's work."""
+        return self._driver.execute(statement, parameters)
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
         data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        row = {"type": event_type, "topic": topic_of(event_type), "payload": data, "created_at": self.now}
-        event_id = self.conn.execute(_INSERT_EVENT, row).scalar_one()
+        row = (event_type, topic_of(event_type), data, self.stored_now)
+        event_id = self.sql(_INSERT_EVENT, row).fetchone()[0]
         emitted = Event(event_id, event_type, data, self.now, payload.get("id"))
         self.events.append(emitted)
         return emitted
@@ -150,17 +160,21 @@ class Writer:
     def _commit(self, conn: Connection, jobs: list[_Job[Any]]) -> list[_Outcome]:
         outcomes = []
         with conn.begin():
+            # Savepoints straight on the driver's connection: SQLAlchemy does not need to know of
+            # them, and they are run around every unit.
+            driver = conn.connection.driver_connection
+            assert driver is not None
             for job in jobs:
                 tx = Tx(conn)
-                conn.exec_driver_sql("SAVEPOINT unit")
+                driver.execute("SAVEPOINT unit")
                 try:
                     result = job.work(tx)
                 except Exception as exc:  # the unit's own failure: only it is rolled back
-                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT unit")
-                    conn.exec_driver_sql("RELEASE SAVEPOINT unit")
+                    driver.execute("ROLLBACK TO SAVEPOINT unit")
+                    driver.execute("RELEASE SAVEPOINT unit")
                     outcomes.append(_Outcome(job, error=exc))
                     continue
-                conn.exec_driver_sql("RELEASE SAVEPOINT unit")
+                driver.execute("RELEASE SAVEPOINT unit")
                 outcomes.append(_Outcome(job, result=result, events=tuple(tx.events)))
         self.batches += 1
         self.units += sum(outcome.error is None for outcome in outcomes)
