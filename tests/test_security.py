@@ -44,6 +44,11 @@ def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(server: Server,
         assert web.get("/kitchen/orders", headers={"accept": "application/json"}).status_code == 401
 
 
+def test_the_kitchen_lands_on_its_display(server: Server) -> None:
+    with browser(server) as web:
+        assert sign_in(web, "kitchen", PASSWORDS["kitchen"]).headers["location"] == "/kitchen/display"
+
+
 def test_wrong_password_shows_an_inline_error(server: Server) -> None:
     with browser(server) as web:
         response = sign_in(web, "cashier", "not-the-password")
@@ -58,7 +63,7 @@ def test_sign_in_never_redirects_off_site(server: Server) -> None:
         for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
             response = web.post(
                 "/login",
-                data={"username": "kitchen", "password": PASSWORDS["kitchen"], "csrf_token": token, "next": target},
+                data={"username": "cashier", "password": PASSWORDS["cashier"], "csrf_token": token, "next": target},
             )
             assert response.headers["location"] == "/"
             token = csrf_from(web.get("/").text)
