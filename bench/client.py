@@ -9,6 +9,7 @@ needs (Content-Length or chunked bodies, keep-alive) and is not a general HTTP c
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,13 +37,19 @@ class Client(Protocol):
 
 async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     """Status code and headers of one response."""
+    status, headers, _size = await read_head_sized(reader)
+    return status, headers
+
+
+async def read_head_sized(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], int]:
+    """Status code, headers, and the head's size in bytes, of one response."""
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
     headers = {}
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return int(status_line.split(" ", 2)[1]), headers
+    return int(status_line.split(" ", 2)[1]), headers, len(head)
 
 
 async def read_chunk(reader: asyncio.StreamReader) -> bytes:
@@ -55,10 +62,16 @@ async def read_chunk(reader: asyncio.StreamReader) -> bytes:
     return data[:-2]
 
 
+# uvicorn closes a keep-alive connection idle for 5 s (its default); one idle for longer than this
+# is not reused, so a request never races the server's close of a connection it thinks is open.
+REUSE_IDLE_S = 4.0
+
+
 class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.last_used = time.monotonic()
 
     def close(self) -> None:
         self.writer.close()
@@ -81,30 +94,29 @@ class RawClient:
     ) -> Response:
         conn = await self._idle.get()
         try:
-            if conn is None:
-                conn = _Connection(*await asyncio.open_connection(self.host, self.port))
-            head = [f"{method} {path} HTTP/1.1\r\n", self._host_header]
-            if body is not None:
-                head.append(f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n")
-            for name, value in (self.headers | (headers or {})).items():
-                head.append(f"{name}: {value}\r\n")
-            head.append("\r\n")
-            conn.writer.write("".join(head).encode("latin-1") + (body or b""))
-            status, response_headers = await read_head(conn.reader)
-            if "content-length" in response_headers:
-                data = await conn.reader.readexactly(int(response_headers["content-length"]))
-            elif response_headers.get("transfer-encoding", "").lower() == "chunked":
-                parts = []
-                while part := await read_chunk(conn.reader):
-                    parts.append(part)
-                data = b"".join(parts)
-            else:
-                data = await conn.reader.read()
-                response_headers["connection"] = "close"
-            if response_headers.get("connection", "").lower() == "close":
+            if conn is not None and time.monotonic() - conn.last_used > REUSE_IDLE_S:
                 conn.close()
                 conn = None
-            return Response(status, response_headers, data)
+            reused = conn is not None
+            if conn is None:
+                conn = await self._open()
+            try:
+                response = await self._exchange(conn, method, path, body, headers)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # A kept-alive connection the server had closed meanwhile (after an error, say):
+                # a GET is safe to send again, once, on a new connection. Anything else is a result.
+                if not (reused and method == "GET"):
+                    raise
+                conn.close()
+                conn = None
+                conn = await self._open()
+                response = await self._exchange(conn, method, path, body, headers)
+            if response.headers.get("connection", "").lower() == "close":
+                conn.close()
+                conn = None
+            else:
+                conn.last_used = time.monotonic()
+            return response
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -112,6 +124,33 @@ class RawClient:
             raise
         finally:
             self._idle.put_nowait(conn)
+
+    async def _open(self) -> _Connection:
+        return _Connection(*await asyncio.open_connection(self.host, self.port))
+
+    async def _exchange(
+        self, conn: _Connection, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
+    ) -> Response:
+        """One request and its whole response on `conn`."""
+        head = [f"{method} {path} HTTP/1.1\r\n", self._host_header]
+        if body is not None:
+            head.append(f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n")
+        for name, value in (self.headers | (headers or {})).items():
+            head.append(f"{name}: {value}\r\n")
+        head.append("\r\n")
+        conn.writer.write("".join(head).encode("latin-1") + (body or b""))
+        status, response_headers = await read_head(conn.reader)
+        if "content-length" in response_headers:
+            data = await conn.reader.readexactly(int(response_headers["content-length"]))
+        elif response_headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while part := await read_chunk(conn.reader):
+                parts.append(part)
+            data = b"".join(parts)
+        else:
+            data = await conn.reader.read()
+            response_headers["connection"] = "close"
+        return Response(status, response_headers, data)
 
     async def aclose(self) -> None:
         while not self._idle.empty():

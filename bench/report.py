@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+LAT = ["p50 ms", "p95 ms", "p99 ms", "max ms"]
 
 
 def _f(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _pct(r: dict[str, Any], key: str) -> str:
+    return _f(r.get(key), 0) + "%"
+
+
+def _lat(summary: dict[str, Any]) -> list[str]:
+    return [_f(summary[k]) for k in ("p50", "p95", "p99", "max")]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -19,88 +30,107 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _burst_row(name: str, r: dict[str, Any]) -> list[str]:
-    lat = r["latency_ms"]
     return [
         name,
         _f(r["orders_per_s"]),
-        _f(lat["p50"]),
-        _f(lat["p95"]),
-        _f(lat["p99"]),
-        _f(lat["max"]),
+        *_lat(r["latency_ms"]),
         str(r["errors"]),
-        *(_f(r[k], 0) + "%" for k in ("server_cpu_pct", "driver_cpu_pct", "other_cpu_pct")),
+        *(_pct(r, k) for k in ("server_cpu_pct", "driver_cpu_pct", "other_cpu_pct")),
     ]
 
 
 def burst_section(burst: dict[str, Any] | None, ceilings: dict[str, Any] | None) -> list[str]:
-    ref = burst or (ceilings or {}).get("a")
+    runs = (burst or {}).get("runs", [])
+    ref = runs[0] if runs else (ceilings or {}).get("a")
     if ref is None:
         return []
+    clients = ", ".join(str(r["concurrency"]) for r in runs) or str(ref["concurrency"])
     out = [
-        f"Order burst: {ref['orders']} orders, {ref['concurrency']} concurrent clients ({ref['client']} client),"
-        " 1-3 lines, a unique Idempotency-Key each"
+        f"Order burst: {ref['orders']} orders from {clients} concurrent clients ({ref['client']} client, each"
+        " concurrency on a fresh server), 1-3 lines, a unique Idempotency-Key each"
     ]
-    rows = []
-    if burst:
-        rows.append(_burst_row("forkflow", burst))
-    if ceilings:
-        rows.append(_burst_row("ceiling A: Starlette+aiosqlite", ceilings["a"]))
-    out += _table(
-        ["server", "orders/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "server CPU", "load CPU", "other CPU"],
-        rows,
-    )
-    if burst and ceilings:
-        ratio = burst["orders_per_s"] / ceilings["a"]["orders_per_s"]
-        out.append(f"forkflow / ceiling A = {ratio:.2f}")
-    if ceilings:
-        for b in ceilings["b"]:
-            if "error" in b:
-                out.append(f"ceiling B ({b['name']}): not measured, {b['error']}")
-            else:
-                out.append(
-                    f"ceiling B, raw sqlite3, {b['name']}: {_f(b['orders_per_s'])} orders/s"
-                    f" (no HTTP; {_f(b['cpu_pct'], 0)}% CPU, other {_f(b['other_cpu_pct'], 0)}%)"
-                )
-    if burst:
-        c = burst["checks"]
-        w = burst["writer"]
+    rows = [_burst_row(f"forkflow, {r['concurrency']} clients", r) for r in runs]
+    if ceilings and "a" in ceilings:
+        rows.append(
+            _burst_row(f"ceiling A: Starlette+aiosqlite, {ceilings['a']['concurrency']} clients", ceilings["a"])
+        )
+    out += _table(["server", "orders/s", *LAT, "errors", "server CPU", "load CPU", "other CPU"], rows)
+    if runs and ceilings and "a" in ceilings:
+        ratio = runs[0]["orders_per_s"] / ceilings["a"]["orders_per_s"]
+        out.append(f"forkflow / ceiling A at {runs[0]['concurrency']} clients = {ratio:.2f}")
+    for b in (ceilings or {}).get("b", []):
+        if "error" in b:
+            out.append(f"ceiling B ({b['name']}): not measured, {b['error']}")
+        else:
+            out.append(
+                f"ceiling B, raw sqlite3, {b['name']}: {_f(b['orders_per_s'])} orders/s"
+                f" (no HTTP; {_f(b['cpu_pct'], 0)}% CPU, other {_f(b['other_cpu_pct'], 0)}%)"
+            )
+    for r in runs:
+        c, w = r["checks"], r["writer"]
         out.append(
-            f"checks: distinct ids {c['distinct_ids']} (= N: {'yes' if c['distinct_ids_equals_n'] else 'NO'}),"
+            f"{r['concurrency']} clients: distinct ids {c['distinct_ids']}"
+            f" (= N: {'yes' if c['distinct_ids_equals_n'] else 'NO'}),"
             f" duplicates {c['duplicates']}, replayed {c['replayed']},"
             f" duplicate tickets {c['duplicate_ticket_numbers']}, wrong totals {c['wrong_totals']},"
-            f" kitchen {c['kitchen_orders']}/{c['kitchen_expected']} (missing {c['missing_from_kitchen']})"
+            f" kitchen {c['kitchen_orders']}/{c['kitchen_expected']} (missing {c['missing_from_kitchen']});"
+            f" {w['units']} write units in {w['commits']} commits ({_f(w['units_per_commit'])} per commit);"
+            f" shutdown {_f(r['shutdown_s'], 2)} s"
         )
-        out.append(
-            f"writer: {w['units']} write units in {w['commits']} commits"
-            f" ({_f(w['units_per_commit'])} per commit); status codes {burst['statuses']};"
-            f" server {_f(burst['server_sys_cpu_pct'], 0)}% of a core in the kernel;"
-            f" shutdown {_f(burst['shutdown_s'], 2)} s"
-        )
-        for sample in burst["error_samples"]:
+        for sample in r["error_samples"]:
             out.append(f"  error: {sample}")
     return out
 
 
-def sse_section(r: dict[str, Any] | None) -> list[str]:
-    if r is None:
-        return []
+def retry_section(r: dict[str, Any]) -> list[str]:
+    runs = r["runs"]
+    first = runs[0]
+    out = [
+        f"Retry storm: {first['keys']} keys, each sent twice at once and again after"
+        f" 0-{first['max_delay_s'] * 1000:.0f} ms (same key, same body)"
+    ]
+    rows = [
+        [
+            f"{x['concurrency']} clients",
+            f"{x['requests']:,}",
+            _f(x["keys_per_s"]),
+            _f(x["requests_per_s"]),
+            *_lat(x["latency_ms"]),
+            str(x["errors"]),
+            _pct(x, "server_cpu_pct"),
+            _pct(x, "driver_cpu_pct"),
+            _pct(x, "other_cpu_pct"),
+        ]
+        for x in runs
+    ]
+    out += _table(
+        ["clients", "requests", "orders/s", "requests/s", *LAT, "errors", "server CPU", "load CPU", "other CPU"], rows
+    )
+    for x in runs:
+        c = x["checks"]
+        out.append(
+            f"{x['concurrency']} clients: keys with several orders {c['keys_with_several_orders']},"
+            f" not answered 201 three times {c['keys_not_answered_201_thrice']},"
+            f" replay flags wrong {c['keys_with_wrong_replay_flags']}, replays with another body"
+            f" {c['replays_with_different_body']}, kitchen {c['kitchen_orders']}/{c['kitchen_expected']};"
+            f" status codes {x['statuses']}"
+        )
+        for sample in x["error_samples"]:
+            out.append(f"  error: {sample}")
+    return out
+
+
+def sse_section(r: dict[str, Any]) -> list[str]:
     out = [
         f"Commit-to-event latency: {r['listeners']} listeners, {_f(r['rate'], 0)} orders/s for {_f(r['seconds'], 0)} s"
         f" from {r['senders']} clients (sent {r['sent']}, achieved {_f(r['achieved_rate'])}/s)"
     ]
     post, d = r["post_latency_ms"], r["delivery_ms"]
     out += _table(
-        ["measure", "samples", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+        ["measure", "samples", *LAT],
         [
-            ["receipt - created_at", str(d["count"]), _f(d["p50"]), _f(d["p95"]), _f(d["p99"]), _f(d["max"])],
-            [
-                "POST /orders latency",
-                str(post["count"]),
-                _f(post["p50"]),
-                _f(post["p95"]),
-                _f(post["p99"]),
-                _f(post["max"]),
-            ],
+            ["receipt - created_at", str(d["count"]), *_lat(d)],
+            ["POST /orders latency", str(post["count"]), *_lat(post)],
         ],
     )
     out.append(
@@ -109,8 +139,8 @@ def sse_section(r: dict[str, Any] | None) -> list[str]:
         f" streams ended early {len(r['streams_ended_early'])}; POST errors {r['errors']}"
     )
     out.append(
-        f"server CPU {_f(r['server_cpu_pct'], 0)}%, load CPU {_f(r['driver_cpu_pct'], 0)}%,"
-        f" other CPU {_f(r['other_cpu_pct'], 0)}%;"
+        f"server CPU {_pct(r, 'server_cpu_pct')}, load CPU {_pct(r, 'driver_cpu_pct')},"
+        f" other CPU {_pct(r, 'other_cpu_pct')};"
         f" shutdown with {r['listeners']} streams open took {_f(r['shutdown_s'], 2)} s"
         f" ({r['streams_ended_by_shutdown']} streams ended by the server)"
         + (" and had to be KILLED" if r["killed_at_shutdown"] else "")
@@ -120,15 +150,200 @@ def sse_section(r: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def rush_section(r: dict[str, Any]) -> list[str]:
+    out = [
+        f"Rush mix: {_f(r['seconds'], 0)} s of {_f(r['rate'], 0)} orders/s, {_f(r['status_rate'], 0)} status changes/s,"
+        f" {_f(r['toggle_rate'], 0)} availability toggle/s; {r['displays']} kitchen displays, {r['trackers']} tracking"
+        f" pages, 1 reference listener ({r['events']} events)"
+    ]
+    by = r["by_client"]
+    rows = [["delivery, displays + trackers", str(r["delivery_ms"]["count"]), *_lat(r["delivery_ms"]), "", "", ""]]
+    for kind, label in (
+        ("display", "  kitchen displays"),
+        ("tracker", "  tracking pages"),
+        ("reference", "reference /events"),
+    ):
+        k = by[kind]
+        rows.append(
+            [
+                f"{label} ({k['streams']})",
+                str(k["latency_ms"]["count"]),
+                *_lat(k["latency_ms"]),
+                f"{k['missing']}/{k['expected']}",
+                str(k["duplicates"]),
+                str(k["wrong"]),
+            ]
+        )
+    for key, label in (
+        ("post_latency_ms", "POST /orders"),
+        ("patch_latency_ms", "PATCH /orders/{id}"),
+        ("toggle_latency_ms", "PUT /menu/{id}/availability"),
+    ):
+        rows.append([label, str(r[key]["count"]), *_lat(r[key]), "", "", ""])
+    out += _table(["measure (receipt - write time)", "samples", *LAT, "missing", "dup", "wrong"], rows)
+    out.append(
+        f"request errors {r['errors']}; answered without an event {r['answered_without_event']};"
+        f" streams failed {len(r['streams_failed'])}, ended early {len(r['streams_ended_early'])};"
+        f" server CPU {_pct(r, 'server_cpu_pct')}, load CPU {_pct(r, 'driver_cpu_pct')},"
+        f" other CPU {_pct(r, 'other_cpu_pct')}"
+    )
+    for kind in r.get("not_served", []):
+        out.append(f"  not measured: this version answers 404 to every {kind} stream")
+    for sample in [*r["error_samples"], *r["streams_failed"][:3], *r["streams_ended_early"][:3]]:
+        out.append(f"  error: {sample}")
+    return out
+
+
+def fanout_section(r: dict[str, Any]) -> list[str]:
+    out = [
+        f"Fan-out: open /events?topics=menu streams in steps, a few availability toggles at each; a step passes when"
+        f" every client gets every toggle within {_f(r['within_s'], 0)} s"
+    ]
+    rows = [
+        [
+            f"{s['connections']:,}",
+            f"{s['open']:,}",
+            _f(s["open_s"]),
+            *_lat(s["delivery_ms"]),
+            str(s["late"]),
+            str(s["missing"]),
+            _f(s["rss_mib"]),
+            _f(s["kib_per_connection"]),
+            _pct(s, "server_cpu_pct"),
+            _pct(s, "driver_cpu_pct"),
+            "pass" if s["passed"] else "FAIL",
+        ]
+        for s in r["steps"]
+    ]
+    out += _table(
+        [
+            "connections",
+            "open",
+            "open s",
+            *LAT,
+            "late",
+            "missing",
+            "RSS MiB",
+            "KiB/conn",
+            "server CPU",
+            "load CPU",
+            "step",
+        ],
+        rows,
+    )
+    out.append(
+        f"largest step passed: {r['largest_passed']:,} connections; server RSS {_f(r['baseline_rss_mib'])} MiB before"
+        f" the first; dropped subscribers {r['dropped_subscribers']}; shutdown {_f(r['shutdown_s'], 2)} s"
+        + (" (KILLED)" if r["killed_at_shutdown"] else "")
+    )
+    return out
+
+
+def idle_section(r: dict[str, Any]) -> list[str]:
+    ours, poll = r["ours"], r["polling"]
+    out = [
+        f"Idle cost: one kitchen display for {_f(r['seconds'], 0)} s with {r['active_orders']} tickets on the rail and"
+        " nothing happening"
+    ]
+    out += _table(
+        ["display", "requests", "requests/min", "bytes in", "bytes out", "bytes/min"],
+        [
+            [
+                "ours: one event stream (besides it)",
+                str(ours["requests"]),
+                _f(ours["requests_per_min"]),
+                f"{ours['bytes_in']:,}",
+                f"{ours['bytes_out']:,}",
+                f"{ours['bytes_per_min']:,.0f}",
+            ],
+            [
+                f"polling GET /kitchen/orders every {_f(poll['every_s'], 0)} s",
+                str(poll["requests"]),
+                _f(poll["requests_per_min"]),
+                f"{poll['bytes_in']:,}",
+                f"{poll['bytes_out']:,}",
+                f"{poll['bytes_per_min']:,.0f}",
+            ],
+        ],
+    )
+    out.append(f"page load (both): {r['page_bytes']:,} bytes; stream {r['stream_path']}")
+    return out
+
+
+def growth_section(r: dict[str, Any]) -> list[str]:
+    runs = r["runs"]
+    out = [
+        f"Growth: the burst ({runs[0]['orders']} orders, {runs[0]['concurrency']} clients) on a database with history"
+        f" ({runs[0]['prefill']['active']} orders on the line in each); /kitchen/orders timed quiet (before) and during"
+    ]
+    rows = [
+        [
+            f"{x['history_orders']:,}",
+            _f(x["prefill"]["db_mib"], 0),
+            _f(x["prefill"]["seconds"]),
+            _f(x["orders_per_s"]),
+            _f(x["latency_ms"]["p50"]),
+            _f(x["latency_ms"]["p99"]),
+            _f(x["kitchen_quiet_ms"]["p50"]),
+            _f(x["kitchen_quiet_ms"]["p99"]),
+            _f(x["kitchen_during_ms"]["p50"]),
+            _f(x["kitchen_during_ms"]["p99"]),
+            f"{100 * x['slowdown']['orders_per_s']:+.0f}%",
+            f"{100 * x['slowdown']['kitchen_quiet_p50']:+.0f}%",
+            str(x["errors"] + x["checks"]["duplicates"]),
+        ]
+        for x in runs
+    ]
+    out += _table(
+        [
+            "history",
+            "DB MiB",
+            "fill s",
+            "orders/s",
+            "p50 ms",
+            "p99 ms",
+            "kitchen p50",
+            "kitchen p99",
+            "during p50",
+            "during p99",
+            "slower",
+            "kitchen slower",
+            "errors+dup",
+        ],
+        rows,
+    )
+    return out
+
+
+def targets_section(results: dict[str, Any]) -> list[str]:
+    verdicts = results.get("targets", [])
+    if not verdicts:
+        return []
+    rows = [
+        [f"{v['scenario']}: {v['figure']}", v["value"], v["target"], v["kind"], "PASS" if v["ok"] else "MISS"]
+        for v in verdicts
+    ]
+    failed = sum(1 for v in verdicts if v["kind"] == "correctness" and not v["ok"])
+    missed = sum(1 for v in verdicts if v["kind"] == "speed" and not v["ok"])
+    return [
+        "Targets",
+        *_table(["figure", "value", "target", "kind", "verdict"], rows),
+        f"correctness misses: {failed}; speed misses: {missed}",
+    ]
+
+
 def _busy_warning(results: dict[str, Any]) -> list[str]:
     """Name the runs during which other processes took over a tenth of a core."""
     scen = results["scenarios"]
-    runs = {
-        "forkflow burst": scen.get("burst"),
+    runs: dict[str, Any] = {f"burst {r['concurrency']}": r for r in (scen.get("burst") or {}).get("runs", [])}
+    runs |= {
         "ceiling A": (scen.get("ceilings") or {}).get("a"),
         "event latency": scen.get("sse"),
+        "rush": scen.get("rush"),
     }
     runs |= {f"ceiling B {b['name']}": b for b in (scen.get("ceilings") or {}).get("b", [])}
+    runs |= {f"retry {r['concurrency']}": r for r in (scen.get("retry") or {}).get("runs", [])}
+    runs |= {f"growth {r['history_orders']:,}": r for r in (scen.get("growth") or {}).get("runs", [])}
     busy = [f"{name} {r['other_cpu_pct']:.0f}%" for name, r in runs.items() if r and r.get("other_cpu_pct", 0) > 10]
     if not busy:
         return []
@@ -136,22 +351,40 @@ def _busy_warning(results: dict[str, Any]) -> list[str]:
 
 
 def _calibration(results: dict[str, Any]) -> str:
-    figures = [f"{r['calibration_ms']:.1f}" for r in results["scenarios"].values() if "calibration_ms" in r]
+    figures = [f"{r['calibration_ms']:.1f}" for r in results["scenarios"].values() if r.get("calibration_ms")]
+    if not figures:
+        return "not taken (smoke run)"
     return "/".join(figures) + " ms (lower is a faster machine; see README)"
+
+
+SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "retry": retry_section,
+    "sse": sse_section,
+    "rush": rush_section,
+    "fanout": fanout_section,
+    "idle": idle_section,
+    "growth": growth_section,
+}
 
 
 def render(results: dict[str, Any]) -> str:
     meta = results["meta"]
+    kind = "(smoke) " if meta.get("smoke") else "(quick) " if meta["quick"] else ""
     lines = [
-        f"ForkFlow bench {'(quick) ' if meta['quick'] else ''}{meta['started']}  forkflow: {meta['forkflow']}",
+        f"ForkFlow bench {kind}{meta['started']}  forkflow: {meta['forkflow']}",
         f"Python {meta['python']}, {meta['cpus']} CPUs; load generator: 1 process, {meta['client']} client,"
-        f" {meta['loop']} loop; {meta['cpu_layout']}",
+        f" {meta['loop']} loop; {meta['cpu_layout']}; took {_f(meta.get('seconds'), 0)} s",
         f"calibration {_calibration(results)}",
         "",
         *_busy_warning(results),
     ]
     scen = results["scenarios"]
-    for section in (burst_section(scen.get("burst"), scen.get("ceilings")), sse_section(scen.get("sse"))):
+    ok = {name: r for name, r in scen.items() if "error" not in r}
+    sections = [burst_section(ok.get("burst"), ok.get("ceilings"))]
+    sections += [render_one(ok[name]) for name, render_one in SECTIONS.items() if name in ok]
+    sections += [[f"{name}: CRASHED: {r['error']}"] for name, r in scen.items() if "error" in r]
+    sections.append(targets_section(results))
+    for section in sections:
         if section:
             lines += [*section, ""]
     return "\n".join(lines)

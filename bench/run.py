@@ -1,7 +1,9 @@
-"""Run the ForkFlow benchmarks: `python bench/run.py [--quick] [--json PATH]` from the repository root.
+"""Run the ForkFlow benchmarks: `python bench/run.py [--quick | --smoke]` from the repository root.
 
 Every server under test runs in its own subprocess on 127.0.0.1 with a fresh database; this
-process is the load generator. Prints a table and writes the full figures as JSON.
+process is the load generator. Prints a table with each figure against its target, writes the
+full figures as JSON and a plot as SVG. Exits 1 when a correctness target (errors, duplicates,
+missing events) was missed, or a scenario crashed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import platform
 import shutil
 import sys
+import time
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -25,12 +29,24 @@ if str(REPO) not in sys.path:  # run as a script: make `bench` importable as a p
 
 from bench.client import CLIENT_KINDS  # noqa: E402
 from bench.cpu import calibrate, wait_until_quiet  # noqa: E402
+from bench.plot import write_svg  # noqa: E402
 from bench.report import render  # noqa: E402
-from bench.scenarios import Config, burst, ceilings, sse_latency  # noqa: E402
+from bench.scenarios import Config, burst, ceilings, fanout, growth, idle, retry, rush, sse_latency  # noqa: E402
 from bench.servers import WORKDIRS, forkflow_source  # noqa: E402
+from bench.targets import CORRECTNESS, as_json, evaluate  # noqa: E402
 
 Scenario = Callable[[Config], Coroutine[Any, Any, dict[str, Any]]]
-SCENARIOS: dict[str, Scenario] = {"burst": burst.run, "ceilings": ceilings.run, "sse": sse_latency.run}
+SCENARIOS: dict[str, Scenario] = {  # run in this order
+    "burst": burst.run,
+    "ceilings": ceilings.run,
+    "retry": retry.run,
+    "sse": sse_latency.run,
+    "rush": rush.run,
+    "fanout": fanout.run,
+    "idle": idle.run,
+    "growth": growth.run,
+}
+SMOKE_SKIPS = {"ceilings"}  # says nothing about correctness
 
 
 def _event_loop() -> str:
@@ -57,7 +73,13 @@ def _pin(wanted: bool) -> tuple[tuple[int, ...], str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller run: 1000 orders, 5 s of events")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller run, about 3 minutes (see README)")
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, correctness only (errors, duplicates, missing events), no waiting for a quiet machine",
+    )
     parser.add_argument(
         "--json",
         type=Path,
@@ -65,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the results (default: bench/results/latest.json)",
     )
     parser.add_argument(
-        "--only", default=",".join(SCENARIOS), help=f"comma-separated scenarios to run, from: {', '.join(SCENARIOS)}"
+        "--plot",
+        type=Path,
+        help="where to write the SVG plot (default: bench/results/bench.svg; none on --smoke unless given)",
+    )
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated scenarios to run, from: {', '.join(SCENARIOS)} (default all; --smoke skips ceilings)",
     )
     parser.add_argument(
         "--client",
@@ -92,18 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary databases and server logs")
     parser.add_argument("--orders", type=int, help="orders in the burst (default 5000, --quick 1000)")
-    parser.add_argument("--concurrency", type=int, help="concurrent clients in the burst (default 50)")
+    parser.add_argument(
+        "--concurrency",
+        help="concurrent clients in the burst, comma-separated, each on a fresh server (default 50,200);"
+        " ceiling A runs at the first",
+    )
     args = parser.parse_args(argv)
 
-    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    default = [name for name in SCENARIOS if not (args.smoke and name in SMOKE_SKIPS)]
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else default
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    concurrencies = tuple(int(c) for c in args.concurrency.split(",")) if args.concurrency else None
     source_dir, source = forkflow_source(args.ref)
     server_cpus, layout = _pin(not args.no_pin)
-    cfg = Config.make(
-        args.quick, args.client, str(source_dir), server_cpus, orders=args.orders, concurrency=args.concurrency
-    )
+    size = "smoke" if args.smoke else "quick" if args.quick else "full"
+    cfg = Config.make(size, args.client, str(source_dir), server_cpus, orders=args.orders, concurrencies=concurrencies)
     loop = _event_loop()
     results: dict[str, Any] = {
         "meta": {
@@ -115,16 +148,25 @@ def main(argv: list[str] | None = None) -> int:
             "loop": loop,
             "cpu_layout": layout,
             "quick": cfg.quick,
+            "smoke": cfg.smoke,
             "config": asdict(cfg),
         },
         "scenarios": {},
     }
+    started = time.perf_counter()
     try:
         run_scenarios(cfg, chosen, args.wait_quiet, results)
     except BaseException:
-        print(f"failed; databases and server logs kept in: {', '.join(map(str, WORKDIRS))}", file=sys.stderr)
+        print(f"stopped; databases and server logs kept in: {', '.join(map(str, WORKDIRS))}", file=sys.stderr)
         raise
-    if not args.keep:
+    results["meta"]["seconds"] = time.perf_counter() - started
+    verdicts = evaluate(results)
+    results["targets"] = as_json(verdicts)
+    failed = [v for v in verdicts if v.kind == CORRECTNESS and not v.ok]
+    crashed = any("error" in r for r in results["scenarios"].values())
+    if crashed or failed:
+        print(f"databases and server logs kept in: {', '.join(map(str, WORKDIRS))}", file=sys.stderr)
+    elif not args.keep:
         for path in WORKDIRS:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -132,23 +174,36 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.json}")
-    return 0
+    plot = args.plot or (None if cfg.smoke else REPO / "bench" / "results" / "bench.svg")
+    if plot is not None:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot.write_text(write_svg(results))
+        print(f"plot written to {plot}")
+    return 1 if failed else 0
 
 
 def run_scenarios(cfg: Config, chosen: list[str], wait_quiet: float, results: dict[str, Any]) -> None:
-    for name in SCENARIOS:  # in a fixed order, whatever order --only named them in
-        if name in chosen:
-            busy = wait_until_quiet(wait_quiet)
-            speed = calibrate()
-            print(
-                f"running {name} (machine busy {busy:.0f}% of a core just before; calibration {speed:.1f} ms) ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            results["scenarios"][name] = asyncio.run(SCENARIOS[name](cfg)) | {
-                "machine_busy_before_pct": busy,
-                "calibration_ms": speed,
-            }
+    """Each scenario in turn, in a fixed order whatever order --only named them in. One that
+    crashes is recorded (and fails the run) and the others still run."""
+    for name in SCENARIOS:
+        if name not in chosen:
+            continue
+        # A smoke run judges correctness only: no waiting for a quiet machine, no calibration.
+        busy = None if cfg.smoke else wait_until_quiet(wait_quiet)
+        speed = None if cfg.smoke else calibrate()
+        note = "" if busy is None else f" (machine busy {busy:.0f}% of a core just before; calibration {speed:.1f} ms)"
+        print(f"running {name}{note} ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        try:
+            figures = asyncio.run(SCENARIOS[name](cfg))
+        except Exception as exc:
+            traceback.print_exc()
+            figures = {"error": f"{type(exc).__name__}: {exc}"}
+        results["scenarios"][name] = figures | {
+            "machine_busy_before_pct": busy,
+            "calibration_ms": speed,
+            "scenario_s": time.perf_counter() - started,
+        }
 
 
 if __name__ == "__main__":

@@ -85,6 +85,14 @@ class ServerProcess:
     def cpu_seconds(self) -> float:
         return sum(self.cpu_times())
 
+    def rss_kib(self) -> int:
+        """Resident memory of the server process now (VmRSS), in KiB."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS in /proc/PID/status")
+
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -147,11 +155,21 @@ def forkflow_source(ref: str) -> tuple[Path, str]:
     return dest, f"{ref} = {sha[:12]}"
 
 
-def forkflow_server(source: Path, cpus: tuple[int, ...] = (), log_level: str = "warning") -> ServerProcess:
-    """The real thing, started exactly as the operator would, from the code in `source`."""
-    where = workdir("forkflow")
+def migrate(source: Path, db: Path) -> None:
+    """Make (or bring up to date) a database the operator's way: `forkflow migrate`."""
+    subprocess.run(
+        [sys.executable, "-m", "forkflow", "migrate", "--db", str(db)], cwd=source, check=True, capture_output=True
+    )
+
+
+def forkflow_server(
+    source: Path, cpus: tuple[int, ...] = (), log_level: str = "warning", db_path: Path | None = None
+) -> ServerProcess:
+    """The real thing, started exactly as the operator would, from the code in `source`, on a
+    fresh database (or on `db_path`, e.g. one pre-filled with history)."""
+    where = db_path.parent if db_path is not None else workdir("forkflow")
     port = free_port()
-    db = str(where / "bench.db")
+    db = str(db_path or where / "bench.db")
     argv = [
         sys.executable,
         "-m",

@@ -13,7 +13,23 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from .client import read_chunk, read_head
+from .client import read_chunk, read_head_sized
+
+
+class StreamRefused(RuntimeError):
+    """The server answered the stream's GET with something other than 200."""
+
+    def __init__(self, path: str, status: int) -> None:
+        super().__init__(f"GET {path} answered {status}")
+        self.status = status
+
+
+@dataclass(slots=True)
+class Traffic:
+    """Bytes a stream moved: the request, and the response head and body (chunk framing excluded)."""
+
+    bytes_out: int = 0
+    bytes_in: int = 0
 
 
 @dataclass(slots=True)
@@ -54,18 +70,24 @@ def parse_frames(buffer: str) -> tuple[list[tuple[str, str | None, str]], str]:
     return frames, rest + held
 
 
-async def listen(host: str, port: int, path: str, headers: dict[str, str] | None = None) -> AsyncIterator[SseEvent]:
+async def listen(
+    host: str, port: int, path: str, headers: dict[str, str] | None = None, traffic: Traffic | None = None
+) -> AsyncIterator[SseEvent]:
     """Yield events from GET `path` until the server ends the stream or the caller stops."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        writer.write(
+        request = (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
             f"Cache-Control: no-cache\r\n{extra}\r\n".encode()
         )
-        status, headers = await read_head(reader)
+        writer.write(request)
+        status, headers, head_bytes = await read_head_sized(reader)
+        if traffic is not None:
+            traffic.bytes_out += len(request)
+            traffic.bytes_in += head_bytes
         if status != 200:
-            raise RuntimeError(f"GET {path} answered {status}")
+            raise StreamRefused(path, status)
         chunked = headers.get("transfer-encoding", "").lower() == "chunked"
         decoder = codecs.getincrementaldecoder("utf-8")()
         buffer = ""
@@ -74,6 +96,8 @@ async def listen(host: str, port: int, path: str, headers: dict[str, str] | None
             if not raw:
                 return
             received = time.time()
+            if traffic is not None:
+                traffic.bytes_in += len(raw)
             frames, buffer = parse_frames(buffer + decoder.decode(raw))
             for event, event_id, data in frames:
                 yield SseEvent(event, event_id, data, received)

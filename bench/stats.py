@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -25,3 +26,8 @@ def summary(values_ms: Sequence[float]) -> dict[str, float]:
         "p99": percentile(ordered, 99),
         "max": ordered[-1] if ordered else math.nan,
     }
+
+
+def epoch(iso_utc: str) -> float:
+    """Seconds since the epoch of a timestamp as the API writes it ("...Z", milliseconds)."""
+    return datetime.fromisoformat(iso_utc).timestamp()

@@ -142,7 +142,7 @@ async def burst(client: Client, orders: list[OrderRequest], concurrency: int) ->
     return outcome
 
 
-async def paced(client: Client, orders: list[OrderRequest], rate: float) -> Outcome:
+async def paced(client: Client, orders: list[OrderRequest], rate: float, start: float | None = None) -> Outcome:
     """Open loop at `rate` orders/s: order i is sent at start + i/rate whether or not earlier ones
     were answered, over the client's few connections (the pool size is the number of senders).
 
@@ -150,7 +150,7 @@ async def paced(client: Client, orders: list[OrderRequest], rate: float) -> Outc
     behind a slow answer is included rather than hidden (no coordinated omission).
     """
     outcome = Outcome()
-    start = time.perf_counter() + 0.05
+    start = time.perf_counter() + 0.05 if start is None else start
 
     async def one(order: OrderRequest, due: float) -> None:
         outcome.sent.append(await send_order(client, order, since=due))
@@ -165,3 +165,42 @@ async def paced(client: Client, orders: list[OrderRequest], rate: float) -> Outc
     await asyncio.gather(*tasks)
     outcome.wall_seconds = time.perf_counter() - start
     return outcome
+
+
+@dataclass(slots=True)
+class Call:
+    """One request of a paced sequence (a status change, a toggle) as the client saw it."""
+
+    method: str
+    path: str
+    due: float  # time.perf_counter() when it was due to be sent
+    latency_ms: float  # from `due` to the whole answer read
+    status: int | None  # None: no HTTP answer at all
+    body: bytes = b""
+    error: str | None = None
+
+
+async def paced_calls(
+    client: Client, calls: list[tuple[str, str, bytes | None]], rate: float, start: float
+) -> list[Call]:
+    """Open loop like `paced`, for any requests: call i is sent at start + i/rate."""
+    done: list[Call] = []
+
+    async def one(method: str, path: str, body: bytes | None, due: float) -> None:
+        try:
+            resp = await client.request(method, path, body)
+        except Exception as exc:
+            done.append(Call(method, path, due, (time.perf_counter() - due) * 1000, None, error=repr(exc)))
+            return
+        error = None if resp.status < 300 else resp.body[:200].decode(errors="replace")
+        done.append(Call(method, path, due, (time.perf_counter() - due) * 1000, resp.status, resp.body, error))
+
+    tasks = []
+    for i, (method, path, body) in enumerate(calls):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(method, path, body, due)))
+    await asyncio.gather(*tasks)
+    return done

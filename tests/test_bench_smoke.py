@@ -1,0 +1,26 @@
+"""The benchmark suite's smoke run: tiny sizes, correctness only (0 errors, 0 duplicates, 0 missing
+events), against the code in this checkout. Speed is not judged here; `python bench/run.py` does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "smoke.json"
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--smoke", "--ref", "worktree", "--no-pin", "--json", str(results)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, f"bench smoke run failed:\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
+    verdicts = json.loads(results.read_text())["targets"]
+    assert verdicts and all(v["ok"] for v in verdicts), done.stdout[-6000:]
+    assert {v["kind"] for v in verdicts} == {"correctness"}
