@@ -48,6 +48,8 @@ def _template_globals(request: Request) -> dict[str, object]:
 
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[_template_globals])
+# Templates are files of the release, not edited while it runs: no stat() per render.
+templates.env.auto_reload = False
 
 
 class SecurityHeaders:

@@ -9,7 +9,9 @@ the whole rail again (`rail`).
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,25 +38,35 @@ from .stream import Frames, event_stream, parse_last_event_id, ready_frame
 MAX_REPLAY = 1000
 
 
-class FragmentCache:
-    """Rendered fragments by (event id, view): fifty displays on five views render each event
-    five times, not fifty."""
+FrameKey = tuple[int, str, str]  # (event id, view, kind)
+
+
+class FrameCache:
+    """Encoded SSE frames by (event id, view, kind): fifty displays on six views render and encode
+    each event six times, not fifty. While one display renders a frame, the others wait for it
+    rather than render it again (the all-day panel is a query)."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[int, str, str], str] = OrderedDict()
+        self._frames: OrderedDict[FrameKey, bytes] = OrderedDict()
+        self._rendering: dict[FrameKey, asyncio.Future[bytes]] = {}
 
-    def get(self, key: tuple[int, str, str]) -> str | None:
-        return self._items.get(key)
+    async def get(self, key: FrameKey, render: Callable[[], Awaitable[bytes]]) -> bytes:
+        frame = self._frames.get(key)
+        if frame is not None:
+            return frame
+        pending = self._rendering.get(key)
+        if pending is None:
+            pending = self._rendering[key] = asyncio.ensure_future(render())
+            pending.add_done_callback(lambda _: self._rendering.pop(key, None))
+        frame = await asyncio.shield(pending)
+        self._frames[key] = frame
+        if len(self._frames) > self.size:
+            self._frames.popitem(last=False)
+        return frame
 
-    def put(self, key: tuple[int, str, str], html: str) -> str:
-        self._items[key] = html
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return html
 
-
-_fragments = FragmentCache()
+_frames = FrameCache()
 
 
 def render_ticket(order: dict[str, Any], view: View) -> str:
@@ -124,15 +136,18 @@ async def display_stream(request: Request) -> Response:
         store.bus.unsubscribe(sub)
         raise
 
-    async def allday_frame(event_id: int) -> ServerSentEvent:
-        key = (event_id, view.key, "allday")
-        html = _fragments.get(key) or _fragments.put(key, await render_allday(store, view))
-        return ServerSentEvent(html, event="allday")
+    async def allday_frame(event_id: int) -> bytes:
+        async def encoded() -> bytes:
+            return ServerSentEvent(await render_allday(store, view), event="allday").encode()
+
+        return await _frames.get((event_id, view.key, "allday"), encoded)
 
     async def render(event: Event, live: bool) -> Frames:
-        key = (event.id, view.key, "ticket")
-        html = _fragments.get(key) or _fragments.put(key, render_ticket(event.payload, view))
-        frames: Frames = [ServerSentEvent(html, event="ticket", id=str(event.id))]
+        async def encoded() -> bytes:
+            html = render_ticket(event.payload, view)
+            return ServerSentEvent(html, event="ticket", id=str(event.id)).encode()
+
+        frames: Frames = [await _frames.get((event.id, view.key, "ticket"), encoded)]
         if live:
             frames.append(await allday_frame(event.id))
         return frames

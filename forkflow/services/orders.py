@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, func, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
@@ -43,11 +43,17 @@ def request_fingerprint(data: OrderIn) -> str:
     return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
 
 
+# Built once: making a statement costs more than running it.
+_LINES_OF = (
+    select(order_lines).where(order_lines.c.order_id.in_(bindparam("ids", expanding=True))).order_by(order_lines.c.id)
+)
+_ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("id"))
+
+
 def _lines_by_order(conn: Connection, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
     grouped: dict[int, list[Row[Any]]] = defaultdict(list)
     if order_ids:
-        query = select(order_lines).where(order_lines.c.order_id.in_(order_ids)).order_by(order_lines.c.id)
-        for line in conn.execute(query):
+        for line in conn.execute(_LINES_OF, {"ids": order_ids}):
             grouped[line.order_id].append(line)
     return grouped
 
@@ -58,10 +64,10 @@ def _orders_out(conn: Connection, rows: list[Row[Any]]) -> list[Order]:
 
 
 def _load(conn: Connection, order_id: int) -> Order:
-    row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
+    row = conn.execute(_ORDER_BY_ID, {"id": order_id}).first()
     if row is None:
         raise NotFound(f"order {order_id} does not exist")
-    return (_orders_out(conn, [row]))[0]
+    return _orders_out(conn, [row])[0]
 
 
 # Creating an order is the hottest write of a rush, so its statements are plain SQL run on the
@@ -344,18 +350,23 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
         return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
+_WAITING = func.sum(order_lines.c.quantity)
+_WAITING_QUERY = (
+    select(order_lines.c.name, _WAITING)
+    .join(orders)
+    .where(orders.c.status.in_(("new", "preparing")), order_lines.c.done_at.is_(None))
+    .group_by(order_lines.c.name)
+    .order_by(_WAITING.desc(), order_lines.c.name)
+)
+_WAITING_AT_STATION = _WAITING_QUERY.where(order_lines.c.station == bindparam("station"))
+
+
 def _waiting(conn: Connection, station: str | None) -> list[tuple[str, int]]:
-    waiting = func.sum(order_lines.c.quantity)
-    query = (
-        select(order_lines.c.name, waiting)
-        .join(orders)
-        .where(orders.c.status.in_(("new", "preparing")), order_lines.c.done_at.is_(None))
-        .group_by(order_lines.c.name)
-        .order_by(waiting.desc(), order_lines.c.name)
-    )
-    if station is not None:
-        query = query.where(order_lines.c.station == station)
-    return [(row[0], int(row[1])) for row in conn.execute(query)]
+    if station is None:
+        rows = conn.execute(_WAITING_QUERY)
+    else:
+        rows = conn.execute(_WAITING_AT_STATION, {"station": station})
+    return [(row[0], int(row[1])) for row in rows]
 
 
 async def waiting_counts(store: Store, station: str | None = None) -> list[tuple[str, int]]:
