@@ -90,6 +90,11 @@ class Subscription:
             self._queue.get_nowait()
         self._queue.put_nowait(_CLOSED)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing is waiting to be read."""
+        return self._queue.empty()
+
     async def __aiter__(self) -> AsyncIterator[Event]:
         while True:
             item = await self._queue.get()

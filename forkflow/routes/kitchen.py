@@ -2,7 +2,7 @@
 
 The page renders the rail and remembers the id of the last event it reflects (read together, in
 one snapshot). Its stream then sends a `ticket` fragment per order event after that id, rendered
-with the same partial as the page, and a fresh `allday` panel after each live one. A display that
+with the same partial as the page, and a fresh `allday` panel after each burst of them. A display that
 reconnects resumes from its own last event id; one that has none, or is too far behind, is sent
 the whole rail again (`rail`).
 """
@@ -142,13 +142,13 @@ async def display_stream(request: Request) -> Response:
 
         return await _frames.get((event_id, view.key, "allday"), encoded)
 
-    async def render(event: Event, live: bool) -> Frames:
+    async def render(event: Event, settled: bool) -> Frames:
         async def encoded() -> bytes:
             html = render_ticket(event.payload, view)
             return ServerSentEvent(html, event="ticket", id=str(event.id)).encode()
 
         frames: Frames = [await _frames.get((event.id, view.key, "ticket"), encoded)]
-        if live:
+        if settled:  # the last of a burst: one all-day panel for all of it
             frames.append(await allday_frame(event.id))
         return frames
 

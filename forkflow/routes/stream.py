@@ -68,8 +68,10 @@ def parse_last_event_id(request: Request) -> int | None:
 
 
 Frames = list[bytes | ServerSentEvent]
-# How a stream turns one committed event into frames (`live` is False while replaying), and what
-# it sends once the replay is done (given the last event id sent).
+# How a stream turns one committed event into frames, and what it sends once the replay is done
+# (given the last event id sent). The flag says the stream is live with nothing newer waiting:
+# False while replaying or behind, so a view can leave a summary (the all-day panel) to the last
+# event of a burst.
 Render = Callable[[Event, bool], Awaitable[Frames]]
 CaughtUp = Callable[[int], Awaitable[Frames]]
 
@@ -100,7 +102,7 @@ async def _frames(
             yield frame
         async for event in sub:
             if event.id > sent:
-                for frame in await render(event, True):
+                for frame in await render(event, sub.idle):
                     yield frame
                 sent = event.id
         # The bus dropped us (too slow) or is shutting down: end the response; the client
@@ -139,7 +141,7 @@ def event_stream(
     )
 
 
-async def _as_stored(event: Event, live: bool) -> Frames:
+async def _as_stored(event: Event, settled: bool) -> Frames:
     return [event.frame()]
 
 

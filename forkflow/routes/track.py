@@ -45,7 +45,7 @@ async def track_events(request: Request) -> Response:
         raise
     order_id = order["id"]
 
-    async def render(event: Event, live: bool) -> Frames:
+    async def render(event: Event, settled: bool) -> Frames:
         return [_order_frame(event.payload, event.id)] if event.subject_id == order_id else []
 
     async def nothing_more(last_sent: int) -> Frames:
