@@ -93,15 +93,18 @@ class Writer:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
         self.batches = 0
         self.units = 0
 
     async def start(self) -> None:
+        self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._run, name="forkflow-writer", daemon=True)
         self._thread.start()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._thread is not None:
             self._jobs.put(_STOP)
             await asyncio.to_thread(self._thread.join)
@@ -109,7 +112,7 @@ class Writer:
 
     async def run(self, work: WriteUnit[T]) -> T:
         """Run `work` in the write transaction; return once it is committed and its events published."""
-        if self._thread is None or self._loop is None:
+        if self._thread is None or self._loop is None or self._stopping:
             raise StoreUnavailable("the write path is not running")
         job = _Job(work, self._loop.create_future())
         self._jobs.put(job)
