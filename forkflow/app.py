@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         app.state.store = store
         app.state.session_secret = settings.secret_key or await app_secret(store, "session")
         app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
+        # Everything made at start-up lives as long as the server: keep it out of the collector's
+        # sweeps, whose pauses would otherwise land on whichever requests are in flight.
+        gc.collect()
+        gc.freeze()
         # sse-starlette sets this when uvicorn starts to shut down; closing the bus then lets
         # every open stream finish cleanly instead of holding the server open.
         app.state.shutting_down = anyio.Event()
