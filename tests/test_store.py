@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from forkflow.schema import events, idempotency_keys, menu_items
 from forkflow.services import create_menu_item, create_order, set_availability
 from forkflow.services.orders import business_date
 from forkflow.store import Store, Tx
+from forkflow.writer import _Job
 
 
 @pytest.fixture
@@ -143,6 +145,62 @@ async def test_group_commit_fails_only_the_failing_unit(store: Store) -> None:
     assert sorted(order["ticket_no"] for order, _ in made) == list(range(1, 21))
     assert store.writer.batches - batches_before < 21, "concurrent units were committed together"
     assert await _event_count(store) == 1 + 20
+
+
+def _menu_row(tx: Tx, name: str) -> None:
+    values = {"name": name, "description": "", "price_cents": 1, "category": "X", "station": "grill"}
+    tx.conn.execute(insert(menu_items).values(**values, available=True, created_at=tx.now, updated_at=tx.now))
+    tx.emit("menu.created", {"name": name})
+
+
+async def test_a_batch_keeps_every_good_unit_and_nothing_of_a_failed_one(store: Store) -> None:
+    """Units run bare until one fails; then the batch runs again with the failed ones skipped and
+    savepoints after the first: whatever the positions of the failures, each unit is all-or-nothing."""
+    runs: dict[str, int] = {}
+
+    def good(name: str) -> Callable[[Tx], str]:
+        def unit(tx: Tx) -> str:
+            runs[name] = runs.get(name, 0) + 1
+            _menu_row(tx, name)
+            return name
+
+        return unit
+
+    def bad(name: str) -> Callable[[Tx], str]:
+        def unit(tx: Tx) -> str:
+            runs[name] = runs.get(name, 0) + 1
+            _menu_row(tx, name)  # written, then the unit fails: must leave no trace
+            raise Conflict(f"{name} changed its mind")
+
+        return unit
+
+    def flaky(tx: Tx) -> str:
+        """Succeeds the first time, fails when run again: the batch must still hold together."""
+        runs["flaky"] = runs.get("flaky", 0) + 1
+        _menu_row(tx, "flaky")
+        if runs["flaky"] > 1:
+            raise Conflict("flaky failed the second time")
+        return "flaky"
+
+    units = [good("a"), flaky, bad("x"), good("b"), bad("y"), good("c")]
+    published = store.bus.subscribe()
+    jobs = [_Job(unit, asyncio.get_running_loop().create_future()) for unit in units]
+    with store.write_engine.connect() as conn:
+        outcomes = store.writer._commit(conn, jobs)
+    results = [outcome.error if outcome.error else outcome.result for outcome in outcomes]
+    assert results[0] == "a" and results[3] == "b" and results[5] == "c"
+    assert all(isinstance(results[i], Conflict) for i in (1, 2, 4))
+    assert runs["x"] == 1 and runs["y"] <= 2, "a failed unit is not run again bare"
+    async with store.read() as conn:
+        names = (await conn.execute(select(menu_items.c.name).order_by(menu_items.c.id))).scalars().all()
+        event_names = [json.loads(p)["name"] for p in (await conn.execute(select(events.c.payload))).scalars()]
+    assert names == ["a", "b", "c"]
+    assert event_names == ["a", "b", "c"]
+    assert [len(outcome.events) for outcome in outcomes] == [1, 0, 0, 1, 0, 1]
+    for outcome in outcomes:
+        for event in outcome.events:
+            store.bus.publish(event)
+    assert [json.loads(e.data)["name"] for e in [await anext(aiter(published)) for _ in range(3)]] == ["a", "b", "c"]
 
 
 async def test_a_slow_listener_is_dropped_without_slowing_anyone(tmp_path: Path) -> None:
