@@ -14,7 +14,7 @@ from ..errors import BadRequest, Invalid, TooManyRequests, Unauthorized
 from ..models import AvailabilityIn, InventoryIn, InventoryPatch, MenuItemIn, MenuItemUpdate, OrderIn, StatusIn
 from ..schema import ORDER_STATUSES
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import client_address, parse_body, store_of
+from .http import client_address, json_response, parse_body, store_of
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -106,7 +106,7 @@ async def create_order(request: Request) -> Response:
     headers = {"Location": f"/orders/{order['id']}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(order, status_code=201, headers=headers)
+    return json_response(order, 201, headers)
 
 
 async def get_order(request: Request) -> Response:
@@ -119,7 +119,7 @@ async def change_order_status(request: Request) -> Response:
     data = await parse_body(request, StatusIn)
     if data.status == "cancelled":
         require(request, "orders.cancel")
-    return JSONResponse(await services.change_status(store_of(request), request.path_params["id"], data.status))
+    return json_response(await services.change_status(store_of(request), request.path_params["id"], data.status))
 
 
 async def kitchen_orders(request: Request) -> Response:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
 from ..models import field_errors
+from ..services.representation import Encoded
 from ..store import Store
 
 log = logging.getLogger("forkflow.http")
@@ -135,3 +136,10 @@ class BodyLimit:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def json_response(content: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """JSON; a representation that was already encoded for its event is sent as that text."""
+    if isinstance(content, Encoded):
+        return Response(content.json_text, status_code, headers, media_type="application/json")
+    return JSONResponse(content, status_code, headers)

@@ -16,7 +16,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..models import OrderIn
 from ..schema import ACTIVE_STATUSES, order_lines, orders
 from ..store import Store, Tx
-from .representation import order_out
+from .representation import Encoded, order_out
 
 Order = dict[str, Any]
 
@@ -190,8 +190,7 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, row["id"], now))
         # Built from what was just written, not read back: the same shape as order_out of the rows.
         order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines])
-        tx.emit("order.created", order)
-        return order, False
+        return Encoded(order, tx.emit("order.created", order).data), False
 
     return await store.write(unit)
 
@@ -215,8 +214,7 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
         values["completed_at"] = tx.now
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
     order = _load(tx.conn, order_id)
-    tx.emit("order.updated", order)
-    return order
+    return Encoded(order, tx.emit("order.updated", order).data)
 
 
 async def change_status(store: Store, order_id: int, status: str) -> Order:
@@ -261,8 +259,7 @@ def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, s
     tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(changing)).values(done_at=tx.now if done else None))
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
     order = _load(tx.conn, order_id)
-    tx.emit("order.updated", order)
-    return order
+    return Encoded(order, tx.emit("order.updated", order).data)
 
 
 async def mark_lines_done(store: Store, order_id: int, done: bool, line_id: int | None = None) -> Order:

@@ -10,6 +10,17 @@ from typing import Any
 from sqlalchemy import Row
 
 
+class Encoded(dict[str, Any]):
+    """A representation whose JSON text was already made for its event: a response sends that text
+    rather than encoding the same document a second time."""
+
+    __slots__ = ("json_text",)
+
+    def __init__(self, document: dict[str, Any], json_text: str) -> None:
+        super().__init__(document)
+        self.json_text = json_text
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
