@@ -72,6 +72,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _bearer_without_cookie(scope: Scope) -> bool:
+    names = {name for name, _ in scope["headers"]}
+    return b"authorization" in names and b"cookie" not in names
+
+
 class Sessions:
     """Starlette's signed-cookie sessions, keyed by a secret that is read from the database at
     start-up (so it survives restarts and is shared by every worker)."""
@@ -83,6 +88,10 @@ class Sessions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if _bearer_without_cookie(scope):  # an API client: it never has a session to load or save
+            scope["session"] = {}
             await self.app(scope, receive, send)
             return
         if self._sessions is None:

@@ -62,10 +62,13 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+_STRICT_JSON = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constants)
+
+
 def parse_json(body: bytes) -> object:
     """Strict JSON: UTF-8 only (no encoded surrogates), no NaN or Infinity, and decimals kept
     exact (0.1 stays 0.1). Too-long integers and too-deep nesting raise ValueError/RecursionError."""
-    return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constants)
+    return _STRICT_JSON.decode(body.decode("utf-8"))
 
 
 def parse_model(model: type[M], data: object) -> M:
@@ -119,6 +122,9 @@ class BodyLimit:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await error_response(413, "too_large", too_large)(scope, receive, send)
+            return
+        if declared.isdigit():  # the server reads exactly the declared length: nothing more to count
+            await self.app(scope, receive, send)
             return
         received = 0
 

@@ -163,6 +163,7 @@ async def session_principal(store: Store, staff_id: int, marker: str) -> Princip
 # up in the database each time. Any change to accounts or tokens in this process empties it; other
 # processes (several workers) see a revocation within TOKEN_CACHE_SECONDS.
 TOKEN_CACHE_SECONDS = 5.0
+# Keyed by the token itself, which the request holds in memory anyway: no hash per request.
 _known_tokens: dict[str, tuple[Principal | None, float]] = {}
 
 
@@ -171,10 +172,10 @@ def forget_tokens() -> None:
 
 
 async def token_principal(store: Store, token: str) -> Principal | None:
-    token_hash = _token_hash(token)
-    known = _known_tokens.get(token_hash)
+    known = _known_tokens.get(token)
     if known is not None and known[1] > time.monotonic():
         return known[0]
+    token_hash = _token_hash(token)
     query = (
         select(staff.c.id, staff.c.name, staff.c.role)
         .select_from(api_tokens.join(staff))
@@ -185,7 +186,7 @@ async def token_principal(store: Store, token: str) -> Principal | None:
     principal = None if row is None else Principal(row.id, row.name, row.role, "token")
     if len(_known_tokens) > 10_000:
         forget_tokens()
-    _known_tokens[token_hash] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+    _known_tokens[token] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
     return principal
 
 
