@@ -246,7 +246,7 @@ async def _change_stock(request: Request, patch: Callable[[], InventoryPatch], t
     except (ValueError, ValidationError) as invalid:  # a ValidationError is a ValueError too
         return await _stock_table(request, item_id, _first_error(invalid), typed, 422)
     except Conflict as refused:
-        return await _stock_table(request, item_id, refused.message.capitalize(), typed, 409)
+        return await _stock_table(request, item_id, refused.message[:1].upper() + refused.message[1:], typed, 409)
     if not _htmx(request):
         return RedirectResponse("/manage#inventory", status_code=303)
     return await _stock_table(request, item_id, None, {}, 200)
