@@ -82,22 +82,31 @@ class InventoryIn(Input):
     item_name: Name
     quantity: Stock
     unit: Annotated[str, Field(min_length=1, max_length=20)]
+    low_stock: Stock | None = None  # at or below this quantity the item is low on stock
 
 
 class InventoryPatch(Input):
-    """Change stock by setting `quantity` or adding `delta` (negative to use up); rename or re-unit."""
+    """Change stock by setting `quantity` or adding `delta` (negative to use up); rename or re-unit;
+    set the low-stock threshold (`low_stock`; an explicit null removes it)."""
 
     item_name: Name | None = None
     unit: Annotated[str | None, Field(min_length=1, max_length=20)] = None
     quantity: Stock | None = None
     delta: StockChange | None = None
+    low_stock: Stock | None = None
+
+    @property
+    def changes_low_stock(self) -> bool:
+        """`low_stock` was sent, as a number or as null (which clears it); left out, it stays."""
+        return "low_stock" in self.model_fields_set
 
     @model_validator(mode="after")
     def _one_change(self) -> InventoryPatch:
         if self.quantity is not None and self.delta is not None:
             raise ValueError("send quantity or delta, not both")
-        if all(v is None for v in (self.item_name, self.unit, self.quantity, self.delta)):
-            raise ValueError("nothing to change: send quantity, delta, item_name or unit")
+        unchanged = all(v is None for v in (self.item_name, self.unit, self.quantity, self.delta))
+        if unchanged and not self.changes_low_stock:
+            raise ValueError("nothing to change: send quantity, delta, item_name, unit or low_stock")
         return self
 
 

@@ -356,7 +356,8 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             out=out.InventoryItemOut,
             description=(
                 '`{"quantity": 12.5}` sets the stock, `{"delta": -0.25}` adjusts it; `item_name` and `unit` '
-                "may change too. Quantities are exact to three decimals. **Roles:** "
+                'may change too; `{"low_stock": 2}` sets the low-stock threshold (`null` removes it). '
+                "Quantities are exact to three decimals. **Roles:** "
                 + _roles("inventory")
                 + " (permission `inventory`). Emits `inventory.updated`."
             ),

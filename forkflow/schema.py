@@ -135,6 +135,8 @@ inventory = Table(
     Column("quantity_milli", BigInteger, nullable=False),
     Column("unit", String(20), nullable=False),
     Column("last_updated", UTCDateTime, nullable=False),
+    # At or below this many thousandths the item shows as low on stock; NULL: no threshold.
+    Column("low_stock_milli", BigInteger),
     CheckConstraint("quantity_milli >= 0", name="quantity_not_negative"),
 )
 

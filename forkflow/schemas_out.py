@@ -106,6 +106,8 @@ class InventoryItemOut(Output):
     item_name: str
     quantity: float = Field(ge=0, description="exact to three decimals; a whole number is sent without a fraction")
     unit: str
+    low_stock: float | None = Field(ge=0, description="the low-stock threshold, in the item's unit; null: none set")
+    low: bool = Field(description="true when a threshold is set and the quantity is at or below it")
     last_updated: Timestamp
 
 

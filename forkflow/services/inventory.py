@@ -50,6 +50,7 @@ async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
             "item_name": data.item_name,
             "quantity_milli": number_to_milli(data.quantity),
             "unit": data.unit,
+            "low_stock_milli": None if data.low_stock is None else number_to_milli(data.low_stock),
             "last_updated": tx.now,
         }
         item_id = tx.conn.execute(insert(inventory).values(values).returning(inventory.c.id)).scalar_one()
@@ -82,6 +83,10 @@ async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch
                     {"delta": "would take stock below zero"},
                 )
             changes["quantity_milli"] = new_milli
+        if data.changes_low_stock:
+            low_stock_milli = None if data.low_stock is None else number_to_milli(data.low_stock)
+            if low_stock_milli != row.low_stock_milli:
+                changes["low_stock_milli"] = low_stock_milli
         if changes.get("quantity_milli") == row.quantity_milli:
             del changes["quantity_milli"]
         if not changes:

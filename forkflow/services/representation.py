@@ -111,10 +111,13 @@ def number_to_milli(value: Decimal) -> int:
 
 
 def inventory_out(row: Row[Any]) -> dict[str, Any]:
+    threshold = row.low_stock_milli
     return {
         "id": row.id,
         "item_name": row.item_name,
         "quantity": milli_to_number(row.quantity_milli),
         "unit": row.unit,
+        "low_stock": None if threshold is None else milli_to_number(threshold),
+        "low": threshold is not None and row.quantity_milli <= threshold,
         "last_updated": iso(row.last_updated),
     }

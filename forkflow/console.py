@@ -1,0 +1,107 @@
+"""What the manager's console shows, section by section.
+
+Each section is one Jinja partial (`templates/manage/_*.html`), rendered by `fragment` for the first
+page load, for the answer to a form post, and for the console's stream alike, so a section looks
+the same however it arrived.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import groupby
+from typing import Any
+
+from starlette.requests import Request
+
+from . import services
+from .auth.middleware import csrf_token
+from .auth.roles import principal_of
+from .charts import columns, rows
+from .services import reports
+from .services.staff import list_staff
+from .store import Store
+from .web import templates
+
+LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
+SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
+
+
+def fragment(request: Request, name: str, **context: Any) -> str:
+    """The partial `manage/_{name}.html`, with what every form in it needs from the request."""
+    shared = {"csrf_token": csrf_token(request.session), "principal": principal_of(request)}
+    return templates.get_template(f"manage/_{name}.html").render(**shared, **context)
+
+
+def money(cents: int) -> str:
+    return f"{cents / 100:,.2f}"
+
+
+def duration(seconds: float | None) -> str:
+    """A prep time as minutes:seconds, rounded to the second."""
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def glance(today: reports.Today) -> dict[str, Any]:
+    """Today's figures, and the geometry of their charts."""
+    hours = today.hours
+    return {
+        "day": date.fromisoformat(today.business_date).strftime("%A %-d %B %Y"),
+        "today": today,
+        "revenue": money(today.revenue_cents),
+        "prep_avg": duration(today.prep_avg_seconds),
+        "prep_p90": duration(today.prep_p90_seconds),
+        "orders_chart": columns(
+            [
+                (h.label, h.orders, str(h.orders), f"{h.label}: {h.orders} order{'' if h.orders == 1 else 's'}")
+                for h in hours
+            ]
+        ),
+        "revenue_chart": columns(
+            [
+                (h.label, h.revenue_cents, money(h.revenue_cents), f"{h.label}: {money(h.revenue_cents)} revenue")
+                for h in hours
+            ]
+        ),
+        "top_chart": rows(
+            [
+                (i.name, i.quantity, str(i.quantity), f"{i.name}: {i.quantity} sold, {money(i.revenue_cents)}")
+                for i in today.top_items
+            ]
+        ),
+    }
+
+
+async def charts_context(store: Store) -> dict[str, Any]:
+    return glance(await reports.today(store))
+
+
+async def menu_context(store: Store) -> dict[str, Any]:
+    menu = await services.list_menu(store)
+    return {
+        "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
+        "category_names": sorted({item["category"] for item in menu}),
+        "station_names": sorted({item["station"] for item in menu}),
+    }
+
+
+async def inventory_context(
+    store: Store, errors: dict[int, str] | None = None, typed: dict[int, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The stock table; `errors` and `typed` (by item id) show a refused adjustment in its row."""
+    return {"stock": await services.list_inventory(store), "row_errors": errors or {}, "row_typed": typed or {}}
+
+
+async def staff_context(store: Store) -> dict[str, Any]:
+    return {"staff": await list_staff(store)}
+
+
+async def live_section(request: Request, store: Store, name: str) -> str:
+    """One live section as the stream sends it (the same partial as the page)."""
+    if name == "charts":
+        return fragment(request, "charts", **await charts_context(store))
+    if name == "menu":
+        return fragment(request, "menu_list", **await menu_context(store))
+    return fragment(request, "inventory_list", **await inventory_context(store))

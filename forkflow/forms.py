@@ -1,0 +1,111 @@
+"""The manager console's form posts turned into the service layer's input models.
+
+A form that does not validate comes back as a `Form`: the values as typed (to show the form again
+with them) and one message per field in words a person can act on. Validation itself stays in the
+pydantic models; this module only converts what people type (a price like 12.50) and rewords errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .models import StaffIn
+
+M = TypeVar("M", bound=BaseModel)
+
+MENU_FIELDS = ("name", "description", "price", "category", "station")
+STAFF_FIELDS = ("name", "role")  # the password is never sent back into a page
+_PRICE = re.compile(r"^\d{1,7}(?:[.,]\d{1,2})?$")
+_AMOUNT = re.compile(r"^\d{1,10}(?:[.,]\d{1,3})?$")
+
+
+@dataclass
+class Form:
+    """What was typed, and what is wrong with it, field by field (`_` for the form as a whole)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def typed(cls, data: Mapping[str, Any], names: tuple[str, ...]) -> Form:
+        return cls({name: str(data.get(name) or "") for name in names})
+
+
+class FormInvalid(Exception):
+    def __init__(self, form: Form) -> None:
+        super().__init__(form.errors)
+        self.form = form
+
+
+def price_cents(text: str) -> int:
+    """'12.50', '12,5' or '12' as integer cents; anything else is refused (no floats on the way)."""
+    text = text.strip().removeprefix("$").strip()
+    if not _PRICE.match(text):
+        raise ValueError("Enter a price like 12.50")
+    return int(Decimal(text.replace(",", ".")) * 100)
+
+
+def amount(text: str) -> Decimal:
+    """A stock amount: positive, at most three decimals."""
+    text = text.strip()
+    if not _AMOUNT.match(text):
+        raise ValueError("Enter an amount like 2 or 0.25")
+    try:
+        return Decimal(text.replace(",", "."))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
+        raise ValueError("Enter an amount like 2 or 0.25") from exc
+
+
+def _reworded(error: Mapping[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return "Required"
+    if kind == "string_too_short":
+        return f"At least {ctx['min_length']} characters"
+    if kind == "string_too_long":
+        return f"At most {ctx['max_length']} characters"
+    if kind == "string_pattern_mismatch":
+        return "Letters, digits, dots, dashes and underscores only"
+    if kind == "literal_error":
+        return f"Choose one of: {ctx.get('expected', '')}".replace("'", "")
+    if kind == "less_than_equal" and error["loc"] == ("price_cents",):
+        return f"At most {ctx['le'] / 100:.2f}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def validate(model: type[M], data: dict[str, Any], form: Form, renamed: Mapping[str, str] | None = None) -> M:
+    """`model` from `data`; on failure raise FormInvalid with the form's own field names."""
+    try:
+        if form.errors:  # conversion failed already: still report the model's other problems
+            model.model_validate(data)
+            raise FormInvalid(form)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "_"
+            name = (renamed or {}).get(name, name)
+            form.errors.setdefault(name, _reworded(error))
+        raise FormInvalid(form) from exc
+
+
+def menu_item(data: Mapping[str, Any], model: type[M]) -> M:
+    """A menu item (or its update) from the editor's fields; the price is typed as 12.50."""
+    form = Form.typed(data, MENU_FIELDS)
+    values: dict[str, Any] = {name: form.values[name] for name in ("name", "description", "category", "station")}
+    try:
+        values["price_cents"] = price_cents(form.values["price"])
+    except ValueError as exc:
+        form.errors["price"] = str(exc)
+        values["price_cents"] = 0  # a stand-in, so the other fields are still checked
+    return validate(model, values, form, {"price_cents": "price"})
+
+
+def staff_member(data: Mapping[str, Any]) -> StaffIn:
+    form = Form.typed(data, STAFF_FIELDS)
+    return validate(StaffIn, {**form.values, "password": str(data.get("password") or "")}, form)
