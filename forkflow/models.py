@@ -74,6 +74,24 @@ class OrderIn(Input):
         return self
 
 
+class RecipeLineIn(Input):
+    inventory_id: Id
+    quantity: Annotated[Decimal, BeforeValidator(_a_number), Field(gt=0, le=MAX_STOCK, decimal_places=3)]
+
+
+class RecipeIn(Input):
+    """What one portion takes from stock; an empty list: nothing (the item never sells out on stock)."""
+
+    ingredients: Annotated[list[RecipeLineIn], Field(max_length=50)]
+
+    @model_validator(mode="after")
+    def _each_ingredient_once(self) -> RecipeIn:
+        ids = [line.inventory_id for line in self.ingredients]
+        if len(ids) != len(set(ids)):
+            raise ValueError("name each inventory item once")
+        return self
+
+
 class StatusIn(Input):
     status: Status
 
@@ -94,6 +112,10 @@ class InventoryPatch(Input):
     quantity: Stock | None = None
     delta: StockChange | None = None
     low_stock: Stock | None = None
+    reason: Literal["restock", "count", "waste"] | None = (
+        None  # for the stock movement; read from the change if left out
+    )
+    note: Annotated[str, Field(max_length=200)] = ""
 
     @property
     def changes_low_stock(self) -> bool:
@@ -104,6 +126,14 @@ class InventoryPatch(Input):
     def _one_change(self) -> InventoryPatch:
         if self.quantity is not None and self.delta is not None:
             raise ValueError("send quantity or delta, not both")
+        if self.reason == "count" and self.delta is not None:
+            raise ValueError("a count sets the quantity: send quantity, not delta")
+        if self.reason in ("restock", "waste") and self.quantity is not None:
+            raise ValueError(f"a {self.reason} changes stock by an amount: send delta, not quantity")
+        if self.reason == "restock" and self.delta is not None and self.delta < 0:
+            raise ValueError("a restock adds stock: delta must be positive")
+        if self.reason == "waste" and self.delta is not None and self.delta > 0:
+            raise ValueError("waste takes stock away: delta must be negative")
         unchanged = all(v is None for v in (self.item_name, self.unit, self.quantity, self.delta))
         if unchanged and not self.changes_low_stock:
             raise ValueError("nothing to change: send quantity, delta, item_name, unit or low_stock")

@@ -158,7 +158,8 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
 - Types, by topic:
   - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`)
   - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`)
-  - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated` (data: `InventoryItemOut`)
+  - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
+    `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
 - `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`) is sent once the replay of stored
   events is done: from there on events are live.
 - The stream opens with `retry: 1500` (browsers reconnect within 1.5 s) and sends a heartbeat
@@ -232,7 +233,32 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "menu.write",
             body=models.AvailabilityIn,
             out=out.MenuItemOut,
-            description='`{"available": false}` marks it sold out everywhere. Emits `menu.availability`.',
+            description='`{"available": false}` switches it off everywhere, and it stays off through restocks; '
+            '`{"available": true}` switches it on, and it is available once stock covers a portion of its recipe. '
+            "Emits `menu.availability`.",
+        ),
+        api.get_recipe: Op(
+            "What one portion takes from stock",
+            "menu",
+            "staff",
+            "menu.write",
+            out=out.RecipeOut,
+        ),
+        api.set_recipe: Op(
+            "Replace a menu item's recipe",
+            "menu",
+            "staff",
+            "menu.write",
+            body=models.RecipeIn,
+            out=out.RecipeOut,
+            description=(
+                '`{"ingredients": [{"inventory_id": 3, "quantity": 0.03}]}`: each portion of the item takes '
+                "these amounts off stock when an order is placed, in the same transaction. An item whose stock "
+                "cannot cover one portion is unavailable (automatic 86) until restocked. Emits `inventory.recipe` "
+                "(managers only, like stock), "
+                "and `menu.availability` when the new recipe sells the item out or brings it back."
+            ),
+            errors={422: "An ingredient names no stock item, is named twice, or has no positive quantity."},
         ),
         # Orders
         api.list_orders: Op(
@@ -279,7 +305,8 @@ def _op_table() -> dict[Callable[..., Any], Op]:
                 401: "Not signed in and the channel is not `online`; or the bearer token is not valid.",
                 403: "Signed in with a role that may not place orders; or a cookie-authenticated request "
                 "without the CSRF token (`csrf_failed`).",
-                409: "An item is sold out: `unavailable` lists them, `fields` names the lines.",
+                409: "An item is sold out: `unavailable` lists them, `fields` names the lines; or stock cannot "
+                "cover the order's recipes: `out_of_stock` lists what ran out, and nothing is taken.",
                 422: "The order is not valid, names an item that is not on the menu, or reuses an "
                 "`Idempotency-Key` with a different order (`reason: idempotency_key_reused`).",
                 429: "Too many public orders from this address: try again after `Retry-After` seconds.",
@@ -357,11 +384,27 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             description=(
                 '`{"quantity": 12.5}` sets the stock, `{"delta": -0.25}` adjusts it; `item_name` and `unit` '
                 'may change too; `{"low_stock": 2}` sets the low-stock threshold (`null` removes it). '
-                "Quantities are exact to three decimals. **Roles:** "
+                "Quantities are exact to three decimals. A quantity change is recorded as a movement: `reason` "
+                "`count` (the default for `quantity`), `restock` (the default for a positive `delta`) or `waste` "
+                "(a negative one), with an optional `note`. Menu items the new stock can or cannot make come on "
+                "or sell out in the same transaction. **Roles:** "
                 + _roles("inventory")
-                + " (permission `inventory`). Emits `inventory.updated`."
+                + " (permission `inventory`). Emits `inventory.updated`, `inventory.low` when stock falls to "
+                "its low-stock level, and `menu.availability` for items it sells out or brings back."
             ),
             errors={409: "The delta would take stock below zero, or the new name is taken."},
+        ),
+        api.list_movements: Op(
+            "A stock item's movements",
+            "inventory",
+            "staff",
+            "inventory",
+            out=out.StockMovementOut,
+            many=True,
+            parameters=({**_LIMIT_PARAM, "description": "at most this many movements (422 outside 1 to 1000)"},),
+            description="Newest first. Every change of the quantity is one movement (order, cancel, restock, "
+            "count, waste), so the quantity is always the sum of its movements' deltas.",
+            errors={422: "`limit` is not valid"},
         ),
         # Health
         api.health: Op(
@@ -404,9 +447,10 @@ def _op_table() -> dict[Callable[..., Any], Op]:
                         name: {"topic": "menu", "data": {"$ref": REF.format(model="MenuItemOut")}}
                         for name in ("menu.created", "menu.updated", "menu.availability")
                     },
+                    "inventory.recipe": {"topic": "inventory", "data": {"$ref": REF.format(model="RecipeOut")}},
                     **{
                         name: {"topic": "inventory", "data": {"$ref": REF.format(model="InventoryItemOut")}}
-                        for name in ("inventory.created", "inventory.updated")
+                        for name in ("inventory.created", "inventory.updated", "inventory.low")
                     },
                     "stream.ready": {"topic": None, "data": {"$ref": REF.format(model="StreamReady")}},
                 }

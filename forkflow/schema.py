@@ -75,7 +75,11 @@ menu_items = Table(
     Column("price_cents", Integer, nullable=False),
     Column("category", String(40), nullable=False),
     Column("station", String(40), nullable=False),
+    # Whether the item can be ordered now: not switched off by a manager, and stock covers one
+    # portion of its recipe. Kept up to date in the same transaction as whatever changes either.
     Column("available", Boolean, nullable=False, default=True),
+    # A manager's 86: stays off through any restock until a manager switches the item on again.
+    Column("switched_off", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("price_cents >= 0", name="price_not_negative"),
@@ -138,6 +142,35 @@ inventory = Table(
     # At or below this many thousandths the item shows as low on stock; NULL: no threshold.
     Column("low_stock_milli", BigInteger),
     CheckConstraint("quantity_milli >= 0", name="quantity_not_negative"),
+)
+
+MOVEMENT_KINDS = ("order", "cancel", "restock", "count", "waste")
+
+# What one portion of a menu item takes from stock.
+recipe_lines = Table(
+    "recipe_lines",
+    metadata,
+    Column("menu_item_id", ForeignKey("menu_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("inventory_id", ForeignKey("inventory.id"), primary_key=True, index=True),
+    Column("quantity_milli", BigInteger, nullable=False),
+    CheckConstraint("quantity_milli > 0", name="quantity_positive"),
+)
+
+# Every change of a stock quantity, so the quantity is always the sum of its movements.
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("inventory_id", ForeignKey("inventory.id"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("delta_milli", BigInteger, nullable=False),
+    Column("quantity_milli", BigInteger, nullable=False),  # the quantity after this movement
+    Column("order_id", ForeignKey("orders.id", ondelete="SET NULL")),
+    Column("staff_id", ForeignKey("staff.id", ondelete="SET NULL")),
+    Column("note", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "inventory_id", "id"),
+    CheckConstraint(f"kind IN {MOVEMENT_KINDS!r}", name="kind_known"),
 )
 
 events = Table(

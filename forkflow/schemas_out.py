@@ -43,7 +43,10 @@ class MenuItemOut(Output):
     price_cents: Cents
     category: str
     station: str
-    available: bool = Field(description="false: sold out (86) everywhere")
+    available: bool = Field(description="false: sold out (86) everywhere, switched off or out of stock")
+    switched_off: bool = Field(
+        description="a manager switched it off: it stays off through restocks until switched on again"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -109,6 +112,30 @@ class InventoryItemOut(Output):
     low_stock: float | None = Field(ge=0, description="the low-stock threshold, in the item's unit; null: none set")
     low: bool = Field(description="true when a threshold is set and the quantity is at or below it")
     last_updated: Timestamp
+
+
+class RecipeLineOut(Output):
+    inventory_id: int
+    item_name: str
+    unit: str
+    quantity: float = Field(gt=0, description="taken from stock for each portion, exact to three decimals")
+
+
+class RecipeOut(Output):
+    menu_item_id: int
+    ingredients: list[RecipeLineOut] = Field(description="by stock item name; empty: the item uses no stock")
+
+
+class StockMovementOut(Output):
+    id: int
+    inventory_id: int
+    kind: Literal["order", "cancel", "restock", "count", "waste"]
+    delta: float = Field(description="the change, negative when stock was taken")
+    quantity: float = Field(ge=0, description="the quantity after this movement")
+    order_id: int | None = Field(description="the order that took or gave back this stock")
+    staff: str | None = Field(description="who recorded it; null for orders and for the system")
+    note: str
+    created_at: Timestamp
 
 
 class StaffOut(Output):

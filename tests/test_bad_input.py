@@ -181,7 +181,8 @@ def check_menu_replaced(world: World, before: dict, body: dict, out: dict) -> di
 
 def check_availability(world: World, before: dict, body: dict, out: dict) -> dict:
     old = before["menu"][world.avail_dish["id"]]
-    assert out == {**old, "available": body["available"], "updated_at": out["updated_at"]}
+    switched = {"available": body["available"], "switched_off": not body["available"]}
+    assert out == {**old, **switched, "updated_at": out["updated_at"]}
     return with_item(before, "menu", out, events=int(out != old))
 
 

@@ -187,6 +187,8 @@ def test_events_are_documented_as_an_event_stream() -> None:
         "menu.availability",
         "inventory.created",
         "inventory.updated",
+        "inventory.low",
+        "inventory.recipe",
         "stream.ready",
     ):
         assert f"`{event_type}`" in op["description"]
@@ -331,6 +333,18 @@ def test_real_responses_match_the_document(
         check(client.patch(f"/inventory/{stock['id']}", json={"delta": -0.3}), "/inventory/{id}", 200)
         check(client.patch(f"/inventory/{stock['id']}", json={"delta": -100}), "/inventory/{id}", 409)
         check(client.patch(f"/inventory/{stock['id']}", json={}), "/inventory/{id}", 422)
+        check(client.get(f"/inventory/{stock['id']}/movements"), "/inventory/{id}/movements", 200)
+        check(client.get("/inventory/99999/movements"), "/inventory/{id}/movements", 404)
+        check(client.get(f"/inventory/{stock['id']}/movements?limit=0"), "/inventory/{id}/movements", 422)
+        dish_id = client.get("/menu").json()[0]["id"]
+        recipe = {"ingredients": [{"inventory_id": stock["id"], "quantity": 0.2}]}
+        check(client.put(f"/menu/{dish_id}/recipe", json=recipe), "/menu/{id}/recipe", 200)
+        check(client.get(f"/menu/{dish_id}/recipe"), "/menu/{id}/recipe", 200)
+        check(client.get("/menu/99999/recipe"), "/menu/{id}/recipe", 404)
+        bad_recipe = {"ingredients": [{"inventory_id": 99999, "quantity": 1}]}
+        check(client.put(f"/menu/{dish_id}/recipe", json=bad_recipe), "/menu/{id}/recipe", 422)
+        check(kitchen.get(f"/menu/{dish_id}/recipe"), "/menu/{id}/recipe", 403)
+        check(client.put(f"/menu/{dish_id}/recipe", json={"ingredients": []}), "/menu/{id}/recipe", 200)
 
         # Health, and this document
         check(public.get("/health"), "/health", 200)
@@ -417,13 +431,17 @@ def test_events_match_the_document(server: Server, client: httpx.Client, menu: l
             ).raise_for_status()
             client.put(f"/menu/{menu[1]['id']}/availability", json={"available": False}).raise_for_status()
             stock = client.post("/inventory", json={"item_name": "Oil", "quantity": 3, "unit": "l"}).json()
-            client.patch(f"/inventory/{stock['id']}", json={"delta": -0.5}).raise_for_status()
+            client.put(
+                f"/menu/{menu[2]['id']}/recipe", json={"ingredients": [{"inventory_id": stock["id"], "quantity": 1}]}
+            ).raise_for_status()
+            client.patch(f"/inventory/{stock['id']}", json={"low_stock": 1}).raise_for_status()
+            client.patch(f"/inventory/{stock['id']}", json={"delta": -2}).raise_for_status()  # 1 l left: low
             for sse in events:
                 if not sse.event or sse.event == "message":
                     continue
                 seen.add(sse.event)
                 _check_event(op, sse.event, sse.data)
-                if sse.event == "inventory.updated":
+                if sse.event == "inventory.low":
                     break
     assert seen == set(op["x-events"])
 

@@ -11,7 +11,16 @@ from starlette.routing import Route
 from .. import services
 from ..auth.roles import principal_of, require
 from ..errors import BadRequest, Invalid, TooManyRequests, Unauthorized
-from ..models import AvailabilityIn, InventoryIn, InventoryPatch, MenuItemIn, MenuItemUpdate, OrderIn, StatusIn
+from ..models import (
+    AvailabilityIn,
+    InventoryIn,
+    InventoryPatch,
+    MenuItemIn,
+    MenuItemUpdate,
+    OrderIn,
+    RecipeIn,
+    StatusIn,
+)
 from ..schema import ORDER_STATUSES
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import client_address, json_response, parse_body, store_of
@@ -48,6 +57,17 @@ async def set_availability(request: Request) -> Response:
     data = await parse_body(request, AvailabilityIn)
     item = await services.set_availability(store_of(request), request.path_params["id"], data.available)
     return JSONResponse(item)
+
+
+async def get_recipe(request: Request) -> Response:
+    require(request, "menu.write")
+    return JSONResponse(await services.get_recipe(store_of(request), request.path_params["id"]))
+
+
+async def set_recipe(request: Request) -> Response:
+    require(request, "menu.write")
+    data = await parse_body(request, RecipeIn)
+    return JSONResponse(await services.set_recipe(store_of(request), request.path_params["id"], data))
 
 
 # Orders
@@ -136,9 +156,9 @@ async def list_inventory(request: Request) -> Response:
 
 
 async def create_inventory_item(request: Request) -> Response:
-    require(request, "inventory")
     data = await parse_body(request, InventoryIn)
-    item = await services.create_inventory_item(store_of(request), data)
+    staff_id = require(request, "inventory").staff_id
+    item = await services.create_inventory_item(store_of(request), data, staff_id)
     return JSONResponse(item, status_code=201, headers={"Location": f"/inventory/{item['id']}"})
 
 
@@ -148,9 +168,16 @@ async def get_inventory_item(request: Request) -> Response:
 
 
 async def change_inventory_item(request: Request) -> Response:
-    require(request, "inventory")
+    staff_id = require(request, "inventory").staff_id
     data = await parse_body(request, InventoryPatch)
-    return JSONResponse(await services.change_inventory_item(store_of(request), request.path_params["id"], data))
+    item = await services.change_inventory_item(store_of(request), request.path_params["id"], data, staff_id)
+    return JSONResponse(item)
+
+
+async def list_movements(request: Request) -> Response:
+    require(request, "inventory")
+    limit = _limit(request, default=100, most=1000)
+    return JSONResponse(await services.list_movements(store_of(request), request.path_params["id"], limit))
 
 
 # Health
@@ -174,6 +201,8 @@ routes = [
     Route("/menu/{id:id}", get_menu_item, methods=["GET"]),
     Route("/menu/{id:id}", update_menu_item, methods=["PUT"]),
     Route("/menu/{id:id}/availability", set_availability, methods=["PUT"]),
+    Route("/menu/{id:id}/recipe", get_recipe, methods=["GET"]),
+    Route("/menu/{id:id}/recipe", set_recipe, methods=["PUT"]),
     Route("/orders", list_orders, methods=["GET"]),
     Route("/orders", create_order, methods=["POST"]),
     Route("/orders/{id:id}", get_order, methods=["GET"]),
@@ -183,5 +212,6 @@ routes = [
     Route("/inventory", create_inventory_item, methods=["POST"]),
     Route("/inventory/{id:id}", get_inventory_item, methods=["GET"]),
     Route("/inventory/{id:id}", change_inventory_item, methods=["PATCH"]),
+    Route("/inventory/{id:id}/movements", list_movements, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
 ]

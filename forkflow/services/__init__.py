@@ -15,6 +15,7 @@ from .orders import (
     recall_last,
     tracked_snapshot,
 )
+from .stock import get_recipe, list_movements, set_recipe
 
 __all__ = [
     "bump",
@@ -26,15 +27,18 @@ __all__ = [
     "get_inventory_item",
     "get_menu_item",
     "get_order",
+    "get_recipe",
     "get_tracked_order",
     "kitchen_orders",
     "kitchen_snapshot",
     "list_inventory",
     "list_menu",
+    "list_movements",
     "list_orders",
     "mark_lines_done",
     "recall_last",
     "tracked_snapshot",
     "set_availability",
+    "set_recipe",
     "update_menu_item",
 ]

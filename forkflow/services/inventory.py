@@ -9,9 +9,10 @@ from sqlalchemy import Connection, insert, select, update
 
 from ..errors import Conflict, NotFound
 from ..models import MAX_STOCK, InventoryIn, InventoryPatch
-from ..schema import inventory
+from ..schema import inventory, stock_movements
 from ..store import Store, Tx
-from .representation import inventory_out, milli_to_number, number_to_milli
+from .representation import inventory_out, number_to_milli
+from .stock import move_stock, refresh_availability
 
 StockItem = dict[str, Any]
 
@@ -42,7 +43,7 @@ async def get_inventory_item(store: Store, item_id: int) -> StockItem:
     return inventory_out(await store.query(_row, item_id))
 
 
-async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
+async def create_inventory_item(store: Store, data: InventoryIn, staff_id: int | None = None) -> StockItem:
     def unit(tx: Tx) -> StockItem:
         if _name_taken(tx.conn, data.item_name):
             raise Conflict(f"{data.item_name!r} is already in the inventory", {"item_name": "already exists"})
@@ -54,6 +55,16 @@ async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
             "last_updated": tx.now,
         }
         item_id = tx.conn.execute(insert(inventory).values(values).returning(inventory.c.id)).scalar_one()
+        opening = {
+            "inventory_id": item_id,
+            "kind": "count",
+            "delta_milli": values["quantity_milli"],
+            "quantity_milli": values["quantity_milli"],
+            "staff_id": staff_id,
+            "note": "opening stock",
+            "created_at": tx.now,
+        }
+        tx.conn.execute(insert(stock_movements).values(opening))
         item = inventory_out(_row(tx.conn, item_id))
         tx.emit("inventory.created", item)
         return item
@@ -61,7 +72,22 @@ async def create_inventory_item(store: Store, data: InventoryIn) -> StockItem:
     return await store.write(unit)
 
 
-async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch) -> StockItem:
+def _movement_kind(data: InventoryPatch, delta_milli: int) -> str:
+    """What a stock change is, for its movement: as stated, or read from what was sent."""
+    if data.reason is not None:
+        return data.reason
+    if data.quantity is not None:
+        return "count"
+    return "restock" if delta_milli > 0 else "waste"
+
+
+async def change_inventory_item(
+    store: Store, item_id: int, data: InventoryPatch, staff_id: int | None = None
+) -> StockItem:
+    """Rename, re-unit, set the low-stock level, or change the quantity: a count (`quantity`) or a
+    restock or waste (`delta`), recorded as a movement; what the new stock can or cannot make
+    comes back on, or sells out, in the same transaction."""
+
     def unit(tx: Tx) -> StockItem:
         row = _row(tx.conn, item_id)
         changes: dict[str, Any] = {}
@@ -71,29 +97,29 @@ async def change_inventory_item(store: Store, item_id: int, data: InventoryPatch
             changes["item_name"] = data.item_name
         if data.unit is not None and data.unit != row.unit:
             changes["unit"] = data.unit
-        if data.quantity is not None:
-            changes["quantity_milli"] = number_to_milli(data.quantity)
-        if data.delta is not None:
-            new_milli = row.quantity_milli + number_to_milli(data.delta)
-            if new_milli > number_to_milli(Decimal(MAX_STOCK)):
-                raise Conflict(f"{row.item_name} would hold more than {MAX_STOCK} {row.unit}", {"delta": "too large"})
-            if new_milli < 0:
-                raise Conflict(
-                    f"only {milli_to_number(row.quantity_milli)} {row.unit} of {row.item_name} in stock",
-                    {"delta": "would take stock below zero"},
-                )
-            changes["quantity_milli"] = new_milli
         if data.changes_low_stock:
             low_stock_milli = None if data.low_stock is None else number_to_milli(data.low_stock)
             if low_stock_milli != row.low_stock_milli:
                 changes["low_stock_milli"] = low_stock_milli
-        if changes.get("quantity_milli") == row.quantity_milli:
-            del changes["quantity_milli"]
-        if not changes:
+        delta_milli = 0
+        if data.quantity is not None:
+            delta_milli = number_to_milli(data.quantity) - row.quantity_milli
+        if data.delta is not None:
+            delta_milli = number_to_milli(data.delta)
+            if row.quantity_milli + delta_milli > number_to_milli(Decimal(MAX_STOCK)):
+                raise Conflict(f"{row.item_name} would hold more than {MAX_STOCK} {row.unit}", {"delta": "too large"})
+        if not changes and not delta_milli:
             return inventory_out(row)
-        tx.conn.execute(update(inventory).where(inventory.c.id == item_id).values(changes | {"last_updated": tx.now}))
-        item = inventory_out(_row(tx.conn, item_id))
-        tx.emit("inventory.updated", item)
-        return item
+        if changes:
+            tx.conn.execute(
+                update(inventory).where(inventory.c.id == item_id).values(changes | {"last_updated": tx.now})
+            )
+        if delta_milli:
+            kind = _movement_kind(data, delta_milli)
+            move_stock(tx, item_id, kind, delta_milli, staff_id=staff_id, note=data.note)
+            refresh_availability(tx, inventory_ids=[item_id])
+        else:
+            tx.emit("inventory.updated", inventory_out(_row(tx.conn, item_id)))
+        return inventory_out(_row(tx.conn, item_id))
 
     return await store.write(unit)

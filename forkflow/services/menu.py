@@ -11,6 +11,7 @@ from ..models import MenuItemIn, MenuItemUpdate
 from ..schema import menu_items
 from ..store import Store, Tx
 from .representation import menu_item_out
+from .stock import covered
 
 MenuItem = dict[str, Any]
 
@@ -37,7 +38,8 @@ async def get_menu_item(store: Store, item_id: int) -> MenuItem:
 
 async def create_menu_item(store: Store, data: MenuItemIn) -> MenuItem:
     def unit(tx: Tx) -> MenuItem:
-        values = data.model_dump() | {"created_at": tx.now, "updated_at": tx.now}
+        # A new item has no recipe yet, so only the switch decides.
+        values = data.model_dump() | {"switched_off": not data.available, "created_at": tx.now, "updated_at": tx.now}
         item_id = tx.conn.execute(insert(menu_items).values(values).returning(menu_items.c.id)).scalar_one()
         item = _load(tx.conn, item_id)
         tx.emit("menu.created", item)
@@ -47,7 +49,13 @@ async def create_menu_item(store: Store, data: MenuItemIn) -> MenuItem:
 
 
 def _change(tx: Tx, item_id: int, changes: dict[str, Any], event_type: str) -> MenuItem:
+    """Apply `changes`; `available` in them is a manager's switch: off stays off through restocks,
+    and on means available only if stock covers a portion (else it comes on when restocked)."""
     before = _load(tx.conn, item_id)
+    if "available" in changes:
+        switched_on = changes.pop("available")
+        changes["switched_off"] = not switched_on
+        changes["available"] = switched_on and covered(tx.conn, item_id)
     if all(before[key] == value for key, value in changes.items()):
         return before  # nothing changed: nothing to tell anyone
     tx.conn.execute(update(menu_items).where(menu_items.c.id == item_id).values(changes | {"updated_at": tx.now}))

@@ -17,6 +17,7 @@ from ..models import OrderIn
 from ..schema import ACTIVE_STATUSES, order_lines, orders
 from ..store import Store, Tx
 from .representation import Encoded, order_out
+from .stock import return_for_order, take_for_order
 
 Order = dict[str, Any]
 
@@ -190,7 +191,12 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, row["id"], now))
         # Built from what was just written, not read back: the same shape as order_out of the rows.
         order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines])
-        return Encoded(order, tx.emit("order.created", order).data), False
+        created = tx.emit("order.created", order)
+        portions: dict[int, int] = defaultdict(int)
+        for line in data.items:
+            portions[line.menu_item_id] += line.quantity
+        take_for_order(tx, row["id"], portions)  # 409 if stock cannot cover it: then nothing is written
+        return Encoded(order, created.data), False
 
     return await store.write(unit)
 
@@ -213,6 +219,8 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
     if status == "completed":
         values["completed_at"] = tx.now
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+    if status == "cancelled" and current["status"] == "new":
+        return_for_order(tx, order_id)  # nothing was cooked yet: its stock goes back on the shelf
     order = _load(tx.conn, order_id)
     return Encoded(order, tx.emit("order.updated", order).data)
 

@@ -38,6 +38,7 @@ def menu_item_out(row: Row[Any]) -> dict[str, Any]:
         "category": row.category,
         "station": row.station,
         "available": bool(row.available),
+        "switched_off": bool(row.switched_off),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }

@@ -1,0 +1,271 @@
+"""Stock that runs the menu: recipes, stock taken by orders, movements, and automatic 86.
+
+Every function here that changes stock runs inside a write unit (it takes the `Tx`), so the
+order, the stock it takes, the movements that record it and the menu items it sells out are one
+transaction, and their events go out together after its commit.
+
+A menu item is `available` when a manager has not switched it off (`switched_off`) and every
+ingredient of its recipe has at least one portion's worth in stock. Whatever changes stock or a
+recipe recomputes that, in the same transaction, for the items it touches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
+
+from ..errors import Conflict, Invalid, NotFound
+from ..models import RecipeIn
+from ..schema import inventory, menu_items, recipe_lines, staff, stock_movements
+from ..store import Store, Tx
+from .representation import inventory_out, iso, menu_item_out, milli_to_number, number_to_milli
+
+Recipe = dict[str, Any]
+
+
+# Recipes
+
+
+def _recipe(conn: Connection, menu_item_id: int) -> Recipe:
+    if conn.execute(select(menu_items.c.id).where(menu_items.c.id == menu_item_id)).first() is None:
+        raise NotFound(f"menu item {menu_item_id} does not exist")
+    query = (
+        select(recipe_lines.c.inventory_id, recipe_lines.c.quantity_milli, inventory.c.item_name, inventory.c.unit)
+        .join(inventory, inventory.c.id == recipe_lines.c.inventory_id)
+        .where(recipe_lines.c.menu_item_id == menu_item_id)
+        .order_by(inventory.c.item_name)
+    )
+    ingredients = [
+        {
+            "inventory_id": row.inventory_id,
+            "item_name": row.item_name,
+            "unit": row.unit,
+            "quantity": milli_to_number(row.quantity_milli),
+        }
+        for row in conn.execute(query)
+    ]
+    return {"menu_item_id": menu_item_id, "ingredients": ingredients}
+
+
+async def get_recipe(store: Store, menu_item_id: int) -> Recipe:
+    return await store.query(_recipe, menu_item_id)
+
+
+async def set_recipe(store: Store, menu_item_id: int, data: RecipeIn) -> Recipe:
+    """Replace what one portion takes from stock; the item's availability follows at once."""
+
+    def unit(tx: Tx) -> Recipe:
+        _recipe(tx.conn, menu_item_id)  # 404 for an unknown item
+        wanted = [line.inventory_id for line in data.ingredients]
+        found = set(tx.conn.execute(select(inventory.c.id).where(inventory.c.id.in_(wanted))).scalars())
+        missing = {
+            f"ingredients.{i}.inventory_id": f"no inventory item {line.inventory_id}"
+            for i, line in enumerate(data.ingredients)
+            if line.inventory_id not in found
+        }
+        if missing:
+            raise Invalid("the recipe names stock that is not in the inventory", missing)
+        tx.conn.execute(delete(recipe_lines).where(recipe_lines.c.menu_item_id == menu_item_id))
+        if data.ingredients:
+            rows = [
+                {"menu_item_id": menu_item_id, "inventory_id": line.inventory_id, "quantity_milli": milli}
+                for line in data.ingredients
+                if (milli := number_to_milli(line.quantity))
+            ]
+            tx.conn.execute(insert(recipe_lines), rows)
+        recipe = _recipe(tx.conn, menu_item_id)
+        tx.emit("inventory.recipe", recipe)  # recipes are the managers', like stock
+        refresh_availability(tx, menu_item_ids=[menu_item_id])
+        return recipe
+
+    return await store.write(unit)
+
+
+# Availability
+
+
+def refresh_availability(
+    tx: Tx, inventory_ids: Iterable[int] = (), menu_item_ids: Iterable[int] = ()
+) -> list[dict[str, Any]]:
+    """Bring `available` in line with the switch and the stock for the menu items that use these
+    inventory items (or are named), emitting `menu.availability` for each one that flips."""
+    inventory_ids, menu_item_ids = list(inventory_ids), list(menu_item_ids)
+    users = select(recipe_lines.c.menu_item_id).where(recipe_lines.c.inventory_id.in_(inventory_ids))
+    candidates = menu_items.c.id.in_(menu_item_ids) | menu_items.c.id.in_(users)
+    short = (
+        select(func.count())
+        .select_from(recipe_lines.join(inventory, inventory.c.id == recipe_lines.c.inventory_id))
+        .where(
+            recipe_lines.c.menu_item_id == menu_items.c.id, inventory.c.quantity_milli < recipe_lines.c.quantity_milli
+        )
+        .scalar_subquery()
+    )
+    rows = tx.conn.execute(
+        select(menu_items.c.id, menu_items.c.available, menu_items.c.switched_off, short).where(candidates)
+    )
+    flipped = []
+    for item_id, available, switched_off, short_count in rows.all():
+        should_be = not switched_off and short_count == 0
+        if bool(available) != should_be:
+            tx.conn.execute(
+                update(menu_items).where(menu_items.c.id == item_id).values(available=should_be, updated_at=tx.now)
+            )
+            row = tx.conn.execute(select(menu_items).where(menu_items.c.id == item_id)).one()
+            item = menu_item_out(row)
+            tx.emit("menu.availability", item)
+            flipped.append(item)
+    return flipped
+
+
+def _short_ingredients(menu_item_id: Any) -> Select[Any]:
+    """How many of an item's ingredients have less than one portion in stock."""
+    return (
+        select(func.count())
+        .select_from(recipe_lines.join(inventory, inventory.c.id == recipe_lines.c.inventory_id))
+        .where(recipe_lines.c.menu_item_id == menu_item_id)
+        .where(inventory.c.quantity_milli < recipe_lines.c.quantity_milli)
+    )
+
+
+def covered(conn: Connection, menu_item_id: int) -> bool:
+    """Whether stock holds one portion of every ingredient of the item's recipe."""
+    return conn.execute(_short_ingredients(menu_item_id)).scalar_one() == 0
+
+
+# Movements
+
+
+def move_stock(
+    tx: Tx,
+    inventory_id: int,
+    kind: str,
+    delta_milli: int,
+    *,
+    order_id: int | None = None,
+    staff_id: int | None = None,
+    note: str = "",
+) -> None:
+    """Change one item's stock by `delta_milli` and record it; refuses to go below zero. Emits
+    `inventory.updated`, and `inventory.low` when this change takes it to its low-stock level."""
+    before = tx.conn.execute(select(inventory).where(inventory.c.id == inventory_id)).first()
+    if before is None:
+        raise NotFound(f"inventory item {inventory_id} does not exist")
+    after_milli = before.quantity_milli + delta_milli
+    if after_milli < 0:
+        raise Conflict(
+            f"only {milli_to_number(before.quantity_milli)} {before.unit} of {before.item_name} in stock",
+            {"delta": "would take stock below zero"},
+        )
+    # Conditional on the quantity read: with several writers (PostgreSQL) a concurrent change makes
+    # this update miss instead of overwriting it.
+    changed = tx.conn.execute(
+        update(inventory)
+        .where(inventory.c.id == inventory_id, inventory.c.quantity_milli == before.quantity_milli)
+        .values(quantity_milli=after_milli, last_updated=tx.now)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(f"the stock of {before.item_name} changed meanwhile; try again")
+    tx.conn.execute(
+        insert(stock_movements).values(
+            inventory_id=inventory_id,
+            kind=kind,
+            delta_milli=delta_milli,
+            quantity_milli=after_milli,
+            order_id=order_id,
+            staff_id=staff_id,
+            note=note,
+            created_at=tx.now,
+        )
+    )
+    after = tx.conn.execute(select(inventory).where(inventory.c.id == inventory_id)).one()
+    item = inventory_out(after)
+    tx.emit("inventory.updated", item)
+    threshold = after.low_stock_milli
+    if threshold is not None and after_milli <= threshold < before.quantity_milli:
+        tx.emit("inventory.low", item)
+
+
+def take_for_order(tx: Tx, order_id: int, portions: dict[int, int]) -> None:
+    """Take the recipes of `portions` ({menu item id: count}) off stock for an order, or refuse
+    the whole order with 409 naming what ran out (nothing taken). Sells out what can no longer
+    be made."""
+    rows = tx.sql(
+        "SELECT r.menu_item_id, r.inventory_id, r.quantity_milli, i.item_name, i.unit, i.quantity_milli "
+        "FROM recipe_lines r JOIN inventory i ON i.id = r.inventory_id "
+        f"WHERE r.menu_item_id IN ({', '.join('?' * len(portions))})",
+        list(portions),
+    ).fetchall()
+    if not rows:
+        return
+    needed: dict[int, int] = defaultdict(int)
+    stock: dict[int, tuple[str, str, int]] = {}
+    for menu_item_id, inventory_id, per_portion, name, unit_name, quantity in rows:
+        needed[inventory_id] += per_portion * portions[menu_item_id]
+        stock[inventory_id] = (name, unit_name, quantity)
+    short = [(stock[i], needed[i]) for i in sorted(needed) if needed[i] > stock[i][2]]
+    if short:
+        ran_out = ", ".join(
+            f"{name} (needs {milli_to_number(need)} {unit_name}, {milli_to_number(have)} left)"
+            for (name, unit_name, have), need in short
+        )
+        raise Conflict(
+            f"not enough stock for this order: {ran_out}",
+            {"items": "not enough stock"},
+            out_of_stock=[
+                {"item_name": name, "unit": unit_name, "needed": milli_to_number(need), "left": milli_to_number(have)}
+                for (name, unit_name, have), need in short
+            ],
+        )
+    for inventory_id in sorted(needed):
+        move_stock(tx, inventory_id, "order", -needed[inventory_id], order_id=order_id)
+    refresh_availability(tx, inventory_ids=needed)
+
+
+def return_for_order(tx: Tx, order_id: int, staff_id: int | None = None) -> None:
+    """Put back exactly what an order took (whatever its recipes say now)."""
+    taken = tx.conn.execute(
+        select(stock_movements.c.inventory_id, func.sum(stock_movements.c.delta_milli))
+        .where(stock_movements.c.order_id == order_id, stock_movements.c.kind.in_(("order", "cancel")))
+        .group_by(stock_movements.c.inventory_id)
+        .order_by(stock_movements.c.inventory_id)
+    ).all()
+    returned = []
+    for inventory_id, net in taken:
+        if net < 0:
+            move_stock(tx, inventory_id, "cancel", -net, order_id=order_id, staff_id=staff_id)
+            returned.append(inventory_id)
+    refresh_availability(tx, inventory_ids=returned)
+
+
+def _movements(conn: Connection, inventory_id: int, limit: int) -> list[dict[str, Any]]:
+    if conn.execute(select(inventory.c.id).where(inventory.c.id == inventory_id)).first() is None:
+        raise NotFound(f"inventory item {inventory_id} does not exist")
+    query = (
+        select(stock_movements, staff.c.name.label("staff_name"))
+        .outerjoin(staff, staff.c.id == stock_movements.c.staff_id)
+        .where(stock_movements.c.inventory_id == inventory_id)
+        .order_by(stock_movements.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": row.id,
+            "inventory_id": row.inventory_id,
+            "kind": row.kind,
+            "delta": milli_to_number(row.delta_milli),
+            "quantity": milli_to_number(row.quantity_milli),
+            "order_id": row.order_id,
+            "staff": row.staff_name,
+            "note": row.note,
+            "created_at": iso(row.created_at),
+        }
+        for row in conn.execute(query)
+    ]
+
+
+async def list_movements(store: Store, inventory_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """Newest first."""
+    return await store.query(_movements, inventory_id, limit)
