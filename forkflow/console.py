@@ -51,8 +51,9 @@ def duration(seconds: float | None) -> str:
 def glance(today: reports.Today) -> dict[str, Any]:
     """Today's figures, and the geometry of their charts."""
     hours = today.hours
+    day = date.fromisoformat(today.business_date)
     return {
-        "day": date.fromisoformat(today.business_date).strftime("%A %-d %B %Y"),
+        "day": f"{day:%A} {day.day} {day:%B %Y}",
         "today": today,
         "revenue": money(today.revenue_cents),
         "prep_avg": duration(today.prep_avg_seconds),

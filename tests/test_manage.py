@@ -409,6 +409,32 @@ def test_plain_form_posts_work_without_javascript(server: Server, menu: list[dic
 # The console's stream
 
 
+async def test_sections_are_re_rendered_at_most_once_an_interval() -> None:
+    from forkflow.routes.manage import MIN_INTERVAL, Sections
+
+    rendered: list[str] = []
+    queued = False
+
+    async def render(name: str) -> str:
+        rendered.append(name)
+        return f"<p>{name}</p>"
+
+    sections = Sections(lambda: not queued)
+    sections.stale.add("charts")
+    assert len(await sections.frames(False, render)) == 1  # never sent: at once, even mid-burst
+    sections.stale.add("charts")
+    assert await sections.frames(False, render) == []  # too soon, and more events are coming
+    started = time.monotonic()
+    frames = await sections.frames(True, render)  # the burst is over: once the interval is up
+    assert len(frames) == 1 and time.monotonic() - started >= MIN_INTERVAL["charts"] - 0.1
+    assert rendered == ["charts", "charts"] and not sections.stale
+
+    sections.stale.update({"charts", "menu"})
+    queued = True  # an event is waiting: it takes over the charts; the menu goes at once
+    frames = await sections.frames(True, render)
+    assert [frame.event for frame in frames] == ["menu"] and sections.stale == {"charts"}
+
+
 async def _frames(server: Server, into: list[tuple[str, str, float]], opened: asyncio.Event) -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None), headers=server.auth("manager")) as client:
         async with aconnect_sse(client, "GET", f"{server.url}/manage/stream") as source:
