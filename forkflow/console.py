@@ -28,7 +28,11 @@ SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"
 
 def fragment(request: Request, name: str, **context: Any) -> str:
     """The partial `manage/_{name}.html`, with what every form in it needs from the request."""
-    shared = {"csrf_token": csrf_token(request.session), "principal": principal_of(request)}
+    principal = principal_of(request)
+    # A bearer-token client needs no CSRF token, and must not be handed a session cookie for one
+    # (with a cookie, its next request would need the token).
+    token = "" if principal is not None and principal.via == "token" else csrf_token(request.session)
+    shared = {"csrf_token": token, "principal": principal}
     return templates.get_template(f"manage/_{name}.html").render(**shared, **context)
 
 
@@ -47,8 +51,9 @@ def duration(seconds: float | None) -> str:
 def glance(today: reports.Today) -> dict[str, Any]:
     """Today's figures, and the geometry of their charts."""
     hours = today.hours
+    day = date.fromisoformat(today.business_date)
     return {
-        "day": date.fromisoformat(today.business_date).strftime("%A %-d %B %Y"),
+        "day": f"{day:%A} {day.day} {day:%B %Y}",
         "today": today,
         "revenue": money(today.revenue_cents),
         "prep_avg": duration(today.prep_avg_seconds),

@@ -52,7 +52,7 @@ def price_cents(text: str) -> int:
 
 
 def amount(text: str) -> Decimal:
-    """A stock amount: positive, at most three decimals."""
+    """A stock amount as typed: a number, not negative, at most three decimals (the sign comes from the button)."""
     text = text.strip()
     if not _AMOUNT.match(text):
         raise ValueError("Enter an amount like 2 or 0.25")

@@ -89,22 +89,29 @@ async def console_page(request: Request) -> Response:
 
 class Sections:
     """Which live sections an event made stale, and when each was last sent: each is re-rendered
-    at most every MIN_INTERVAL seconds, and always after the last event of a burst."""
+    at most every MIN_INTERVAL seconds, and always after the last event of a burst.
 
-    def __init__(self) -> None:
+    `idle()` says whether no event is waiting: while waiting out an interval the stream reads no
+    events, so it waits only as long as none arrives (a newer one takes the re-render over)."""
+
+    def __init__(self, idle: Callable[[], bool]) -> None:
+        self.idle = idle
         self.stale: set[str] = set()
         self.sent_at = dict.fromkeys(console.LIVE_SECTIONS, float("-inf"))
+
+    def _wait(self, name: str) -> float:
+        return self.sent_at[name] + MIN_INTERVAL[name] - time.monotonic()
 
     async def frames(self, settled: bool, render: Callable[[str], Awaitable[str]]) -> Frames:
         frames: Frames = []
         for name in console.LIVE_SECTIONS:
             if name not in self.stale:
                 continue
-            wait = self.sent_at[name] + MIN_INTERVAL[name] - time.monotonic()
-            if wait > 0:
-                if not settled:
-                    continue  # more events are queued: a later one re-renders it
-                await asyncio.sleep(wait)  # the burst is over: send it once the interval is up
+            if self._wait(name) > 0 and settled:  # the burst is over: send it once the interval is up
+                while self._wait(name) > 0 and self.idle():
+                    await asyncio.sleep(min(self._wait(name), 0.05))
+            if self._wait(name) > 0:
+                continue  # more events are queued: a later one re-renders it
             self.stale.discard(name)
             self.sent_at[name] = time.monotonic()
             frames.append(ServerSentEvent(await render(name), event=name))
@@ -119,7 +126,7 @@ async def console_stream(request: Request) -> Response:
     store = store_of(request)
     topics = set(console.SECTION_OF_TOPIC)
     sub = store.bus.subscribe(topics)
-    sections = Sections()
+    sections = Sections(lambda: sub.idle)
     try:
         # Subscribed first, then read the head, then the sections: any event after the head is in
         # the replay or the queue, and re-rendering a section twice is harmless.
