@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from .models import InventoryIn, MenuItemIn, StaffIn
+from .models import InventoryIn, MenuItemIn, RecipeIn, StaffIn
 from .schema import inventory, menu_items, staff
-from .services import create_inventory_item, create_menu_item
+from .services import create_inventory_item, create_menu_item, set_recipe
 from .services.staff import add_staff
 from .store import Store
 
@@ -43,19 +43,33 @@ MENU: list[tuple[str, str, int, str, str]] = [
     ("Espresso", "Double shot", 300, "Drinks", "bar"),
 ]
 
-# (item name, quantity, unit)
-STOCK: list[tuple[str, str, str]] = [
-    ("Beef patties", "60", "pcs"),
-    ("Brioche buns", "80", "pcs"),
-    ("Ribeye steaks", "12", "pcs"),
-    ("Salmon fillets", "18", "pcs"),
-    ("Haddock fillets", "20", "pcs"),
-    ("Potatoes", "40", "kg"),
-    ("Chicken wings", "15.5", "kg"),
-    ("Pizza dough balls", "30", "pcs"),
-    ("Burrata", "10", "pcs"),
-    ("Lager keg", "48.5", "l"),
+# (item name, quantity, unit, low-stock level)
+STOCK: list[tuple[str, str, str, str]] = [
+    ("Beef patties", "60", "pcs", "15"),
+    ("Brioche buns", "80", "pcs", "20"),
+    ("Ribeye steaks", "12", "pcs", "4"),
+    ("Salmon fillets", "18", "pcs", "5"),
+    ("Haddock fillets", "20", "pcs", "5"),
+    ("Potatoes", "40", "kg", "8"),
+    ("Chicken wings", "15.5", "kg", "3"),
+    ("Pizza dough balls", "30", "pcs", "8"),
+    ("Burrata", "10", "pcs", "3"),
+    ("Lager keg", "48.5", "l", "10"),
 ]
+
+# menu item -> what one portion takes from stock
+RECIPES: dict[str, dict[str, str]] = {
+    "Classic Burger": {"Beef patties": "1", "Brioche buns": "1", "Potatoes": "0.2"},
+    "Mushroom Burger": {"Brioche buns": "1", "Potatoes": "0.2"},
+    "Ribeye Steak": {"Ribeye steaks": "1", "Potatoes": "0.2"},
+    "Grilled Salmon": {"Salmon fillets": "1", "Potatoes": "0.15"},
+    "Fish and Chips": {"Haddock fillets": "1", "Potatoes": "0.25"},
+    "Chicken Wings": {"Chicken wings": "0.4"},
+    "Margherita Pizza": {"Pizza dough balls": "1"},
+    "Burrata": {"Burrata": "1"},
+    "Fries": {"Potatoes": "0.25"},
+    "Craft Lager": {"Lager keg": "0.568"},
+}
 
 
 async def seed_demo(store: Store) -> bool:
@@ -65,14 +79,20 @@ async def seed_demo(store: Store) -> bool:
         has_stock = (await conn.execute(select(func.count()).select_from(inventory))).scalar_one() > 0
     if has_menu or has_stock:
         return False
+    dishes = {}
     for name, description, price, category, station in MENU:
-        await create_menu_item(
+        dishes[name] = await create_menu_item(
             store,
             MenuItemIn(name=name, description=description, price_cents=price, category=category, station=station),
         )
-    for item_name, quantity, unit in STOCK:
-        await create_inventory_item(store, InventoryIn(item_name=item_name, quantity=Decimal(quantity), unit=unit))
-    log.info("demo data added: %d menu items, %d stock items", len(MENU), len(STOCK))
+    stock = {}
+    for item_name, quantity, unit, low in STOCK:
+        data = InventoryIn(item_name=item_name, quantity=Decimal(quantity), unit=unit, low_stock=Decimal(low))
+        stock[item_name] = await create_inventory_item(store, data)
+    for dish, ingredients in RECIPES.items():
+        lines = [{"inventory_id": stock[name]["id"], "quantity": Decimal(qty)} for name, qty in ingredients.items()]
+        await set_recipe(store, dishes[dish]["id"], RecipeIn(ingredients=lines))
+    log.info("demo data added: %d menu items, %d stock items, %d recipes", len(MENU), len(STOCK), len(RECIPES))
     return True
 
 

@@ -191,7 +191,9 @@ def test_low_stock_threshold_through_the_api(client: httpx.Client) -> None:
     assert client.get(f"/inventory/{potatoes['id']}").json() == again
 
 
-async def test_migration_0004_adds_the_threshold_to_existing_stock(tmp_path: Path) -> None:
+async def test_migrations_0004_and_0005_carry_an_old_database_over(tmp_path: Path) -> None:
+    """Stock gets no threshold; an item that was off was switched off by hand; stock counted so far
+    opens each item's movements."""
     url = sqlite_url(tmp_path / "old.db")
     engine = create_engine(url.replace("+aiosqlite", ""))
     with engine.begin() as conn:
@@ -202,6 +204,13 @@ async def test_migration_0004_adds_the_threshold_to_existing_stock(tmp_path: Pat
                 " VALUES ('Flour', 2500, 'kg', '2026-01-01 10:00:00.000000')"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO menu_items (name, description, price_cents, category, station, available,"
+                " created_at, updated_at) VALUES ('Pie', '', 900, 'Mains', 'grill', 0,"
+                " '2026-01-01 10:00:00.000000', '2026-01-01 10:00:00.000000')"
+            )
+        )
     engine.dispose()
 
     store = Store(Settings(database_url=url), Bus())
@@ -209,9 +218,13 @@ async def test_migration_0004_adds_the_threshold_to_existing_stock(tmp_path: Pat
     try:
         async with store.read() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert version == "0004"
+        assert version == "0005"
         (flour,) = await services.list_inventory(store)
         assert (flour["quantity"], flour["low_stock"], flour["low"]) == (2.5, None, False)
+        (pie,) = await services.list_menu(store)
+        assert (pie["available"], pie["switched_off"]) == (False, True)
+        (opening,) = await services.list_movements(store, flour["id"])
+        assert (opening["kind"], opening["delta"], opening["quantity"]) == ("count", 2.5, 2.5)
     finally:
         await store.close()
 
