@@ -32,7 +32,7 @@ def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
 def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(server: Server, menu: list[dict]) -> None:
     with browser(server) as web:
         response = sign_in(web, "cashier", PASSWORDS["cashier"])
-        assert response.status_code == 303 and response.headers["location"] == "/"
+        assert response.status_code == 303 and response.headers["location"] == "/pos"
         cookie = response.headers["set-cookie"].lower()
         assert "forkflow_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
         kitchen = web.get("/kitchen/orders", headers={"accept": "application/json"})
@@ -44,9 +44,12 @@ def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(server: Server,
         assert web.get("/kitchen/orders", headers={"accept": "application/json"}).status_code == 401
 
 
-def test_the_kitchen_lands_on_its_display(server: Server) -> None:
+@pytest.mark.parametrize(
+    ("role", "screen"), [("kitchen", "/kitchen/display"), ("cashier", "/pos"), ("manager", "/manage")]
+)
+def test_each_role_lands_on_its_own_screen(server: Server, role: str, screen: str) -> None:
     with browser(server) as web:
-        assert sign_in(web, "kitchen", PASSWORDS["kitchen"]).headers["location"] == "/kitchen/display"
+        assert sign_in(web, role, PASSWORDS[role]).headers["location"] == screen
 
 
 def test_wrong_password_shows_an_inline_error(server: Server) -> None:
@@ -65,7 +68,7 @@ def test_sign_in_never_redirects_off_site(server: Server) -> None:
                 "/login",
                 data={"username": "cashier", "password": PASSWORDS["cashier"], "csrf_token": token, "next": target},
             )
-            assert response.headers["location"] == "/"
+            assert response.headers["location"] == "/pos"  # the cashier's own screen, never off site
             token = csrf_from(web.get("/").text)
 
 

@@ -48,8 +48,8 @@ async def login(request: Request) -> Response:
     request.session.clear()
     request.session.update({"staff_id": principal.staff_id, "marker": marker})
     csrf_token(request.session)
-    if target == "/" and principal.role == "kitchen":
-        target = "/kitchen/display"  # a cook signs in to see the tickets
+    if target == "/":  # each role lands on its own screen
+        target = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}[principal.role]
     return RedirectResponse(target, status_code=303)
 
 
