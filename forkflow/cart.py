@@ -1,25 +1,35 @@
-"""An online customer's cart: kept in their signed session cookie, priced by the server.
+"""An online customer's cart: kept in the browser in a signed cookie, priced by the server.
 
-The session holds only what the customer chose (menu item, quantity, notes), never a price: every
-render prices the cart from the menu as it is now, so a price change or a sold-out item shows at
-once, and the order itself is priced again by the order service.
+The cookie holds only what the customer chose (menu item, quantity, notes), the idempotency key of
+the checkout they started, and the link of the last order they placed; never a price: every render
+prices the cart from the menu as it is now, and the order itself is priced again by the order
+service.
+
+It is a cookie of its own rather than the session's: the session cookie is sent back with every
+response (pages, static files, event streams), so a slow response carrying an older session could
+put back an older cart. Only the shop's own answers set this one.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .errors import Invalid
 
-SESSION_KEY = "cart"
+COOKIE = "forkflow_cart"
+MAX_AGE_SECONDS = 12 * 3600
 MAX_LINES = 30
 MAX_QUANTITY = 99
 MAX_NOTES = 200
-# A cookie holds about 4 KB, and the session signs and base64-encodes the cart with the rest of it.
-MAX_STORED_BYTES = 2400
+MAX_KEY = 200
+# Browsers keep cookies up to about 4 KB, name and attributes included.
+MAX_COOKIE_CHARS = 3800
+# A cart change leaves room for the checkout key and the last order's link to join it later.
+CHECKOUT_HEADROOM = 300
 
 
 @dataclass(frozen=True)
@@ -29,30 +39,65 @@ class CartLine:
     notes: str = ""
 
 
-def load(session: MutableMapping[str, Any]) -> list[CartLine]:
-    """The cart in the session; anything malformed in it is dropped rather than trusted."""
+@dataclass
+class ShopState:
+    """Everything the shop remembers for one browser."""
+
+    lines: list[CartLine] = field(default_factory=list)
+    checkout_key: str | None = None  # made when checkout starts, kept until an order goes through
+    placed_key: str | None = None  # the key of the last order placed, and its tracking link
+    placed_url: str | None = None
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="forkflow.cart")
+
+
+def _text(value: object, most: int) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= most else None
+
+
+def load(cookie: str | None, secret: str) -> ShopState:
+    """The state in the cookie; a cookie that is forged, expired or malformed counts as empty."""
+    if not cookie:
+        return ShopState()
+    try:
+        raw = _serializer(secret).loads(cookie, max_age=MAX_AGE_SECONDS)
+    except (BadSignature, ValueError):
+        return ShopState()
+    if not isinstance(raw, dict):
+        return ShopState()
     lines: list[CartLine] = []
-    raw = session.get(SESSION_KEY)
-    if not isinstance(raw, list):
-        return lines
-    for entry in raw[:MAX_LINES]:
+    entries = raw.get("lines")
+    for entry in entries[:MAX_LINES] if isinstance(entries, list) else []:
         if not (isinstance(entry, list) and len(entry) == 3):
             continue
         item_id, quantity, notes = entry
         valid = isinstance(item_id, int) and item_id >= 1 and isinstance(quantity, int) and isinstance(notes, str)
         if valid and 1 <= quantity <= MAX_QUANTITY and len(notes) <= MAX_NOTES:
             lines.append(CartLine(item_id, quantity, notes))
-    return lines
+    return ShopState(
+        lines=lines,
+        checkout_key=_text(raw.get("key"), MAX_KEY),
+        placed_key=_text(raw.get("placed_key"), MAX_KEY),
+        placed_url=_text(raw.get("placed_url"), 300),
+    )
 
 
-def save(session: MutableMapping[str, Any], lines: Iterable[CartLine]) -> None:
-    stored = [[line.menu_item_id, line.quantity, line.notes] for line in lines]
-    if len(json.dumps(stored, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_STORED_BYTES:
+def dump(state: ShopState, secret: str, headroom: int = 0) -> str:
+    """The cookie's value; Invalid (nothing is kept) when the cart has grown too big for a cookie."""
+    raw: dict[str, Any] = {"lines": [[line.menu_item_id, line.quantity, line.notes] for line in state.lines]}
+    for name, value in (
+        ("key", state.checkout_key),
+        ("placed_key", state.placed_key),
+        ("placed_url", state.placed_url),
+    ):
+        if value:
+            raw[name] = value
+    value = _serializer(secret).dumps(raw)
+    if len(value) > MAX_COOKIE_CHARS - headroom:
         raise Invalid("the cart is full: remove something or shorten the notes", {"_": "cart too large"})
-    if stored:
-        session[SESSION_KEY] = stored
-    else:
-        session.pop(SESSION_KEY, None)
+    return value
 
 
 def add(lines: list[CartLine], menu_item_id: int, quantity: int) -> list[CartLine]:

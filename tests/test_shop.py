@@ -161,6 +161,20 @@ def test_cart_add_update_and_remove_priced_by_the_server(server: Server, menu: l
     assert all_orders(server) == [], "a cart is not an order"
 
 
+def test_the_cart_cookie_is_set_only_by_the_shop_and_cannot_be_forged(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    """Pages, static files and streams answer with the session cookie; the cart has its own, set
+    only by cart changes and checkout, so a slow answer can never put back an older cart."""
+    added = customer.add(menu[0])
+    assert "forkflow_cart=" in added.headers.get("set-cookie", "")
+    for path in ("/", "/static/shop.css", "/track/nobody.json", "/login"):
+        assert "forkflow_cart=" not in customer.http.get(path).headers.get("set-cookie", ""), path
+    customer.http.cookies.clear()
+    customer.http.cookies.set("forkflow_cart", "eyJsaW5lcyI6W1sxLDk5LCIiXV19.forged.signature")
+    assert cart_lines(customer.cart()) == [], "a forged cart counts as empty"
+
+
 def test_without_javascript_cart_forms_go_back_to_the_page(
     server: Server, menu: list[dict], customer: Customer
 ) -> None:
