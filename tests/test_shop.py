@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,8 +20,9 @@ import pytest
 from httpx_sse import connect_sse
 from sqlalchemy import update
 
-from forkflow import services
+from forkflow import cart, services
 from forkflow.config import Settings, sqlite_url
+from forkflow.errors import Invalid
 from forkflow.events import Bus
 from forkflow.models import MenuItemIn, OrderIn
 from forkflow.schema import orders
@@ -173,6 +175,20 @@ def test_the_cart_cookie_is_set_only_by_the_shop_and_cannot_be_forged(
     customer.http.cookies.clear()
     customer.http.cookies.set("forkflow_cart", "eyJsaW5lcyI6W1sxLDk5LCIiXV19.forged.signature")
     assert cart_lines(customer.cart()) == [], "a forged cart counts as empty"
+
+
+def test_the_cart_cookie_round_trips_and_refuses_to_outgrow_a_cookie() -> None:
+    state = cart.ShopState([cart.CartLine(1, 2, "no onions"), cart.CartLine(7, 1)], "web-key", "k0", "/track/t")
+    assert cart.load(cart.dump(state, "secret"), "secret") == state
+    assert cart.load(cart.dump(state, "secret"), "another secret") == cart.ShopState(), "signed"
+    assert cart.load("not a cookie", "secret") == cart.ShopState()
+    # Random notes: the serializer compresses, so repeated ones would fit.
+    notes = [secrets.token_urlsafe(cart.MAX_NOTES)[: cart.MAX_NOTES] for _ in range(cart.MAX_LINES)]
+    full = cart.ShopState([cart.CartLine(i, 99, note) for i, note in enumerate(notes, 1)])
+    with pytest.raises(Invalid):
+        cart.dump(full, "secret")
+    with pytest.raises(Invalid):
+        cart.add(full.lines, 999, 1)  # at most MAX_LINES dishes
 
 
 def test_without_javascript_cart_forms_go_back_to_the_page(

@@ -178,6 +178,7 @@ async def _changed(request: Request, state: cart.ShopState, **extra: Any) -> Res
     try:
         value = cart.dump(state, _secret(request), headroom=cart.CHECKOUT_HEADROOM)
     except Invalid as error:
+        extra.pop("cart_message", None)
         return await _cart_answer(request, shop_state(request), error.status, cart_error=error.message, **extra)
     return _set_cookie(request, await _cart_answer(request, state, **extra), value)
 
