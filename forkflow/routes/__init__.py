@@ -4,7 +4,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, docs, kitchen, manage, pages, staff_api, stream, track
+from . import api, docs, kitchen, manage, pages, shop, staff_api, stream, track
 
 routes = [
     *api.routes,
@@ -14,6 +14,7 @@ routes = [
     *docs.routes,
     *kitchen.routes,
     *manage.routes,
+    *shop.routes,
     *pages.routes,
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

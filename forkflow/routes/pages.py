@@ -1,14 +1,11 @@
-"""Pages: the public menu, and signing in and out."""
+"""Pages: signing in and out. (The public menu and online ordering are routes/shop.py.)"""
 
 from __future__ import annotations
-
-from itertools import groupby
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import services
 from ..auth.middleware import csrf_token
 from ..errors import TooManyRequests, Unauthorized
 from ..services.staff import sign_in
@@ -21,12 +18,6 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-async def home(request: Request) -> Response:
-    menu = await services.list_menu(store_of(request))
-    categories = [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])]
-    return templates.TemplateResponse(request, "home.html", {"categories": categories})
 
 
 async def login_page(request: Request) -> Response:
@@ -59,7 +50,6 @@ async def logout(request: Request) -> Response:
 
 
 routes = [
-    Route("/", home, methods=["GET"]),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),

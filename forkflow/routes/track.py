@@ -1,8 +1,16 @@
-"""A customer's view of their own order, keyed by the unguessable token in their tracking link."""
+"""A customer's view of their own order, keyed by the unguessable token in their tracking link.
+
+Two streams follow one order: `/track/{token}/events` sends its state as JSON (for programs), and
+`/track/{token}/live` sends the tracking page's status panel as HTML, rendered with the same
+partial as the page. Both start with the order's current state, so every (re)connection resyncs.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from sse_starlette import ServerSentEvent
 from starlette.requests import Request
@@ -12,9 +20,13 @@ from starlette.routing import Route
 from .. import services
 from ..events import Event
 from ..services.representation import tracked_order_out
+from ..store import Store
+from ..tracking import TrackStatus, track_status
 from ..web import templates
 from .http import store_of
 from .stream import Frames, event_stream
+
+OrderFrame = Callable[[dict[str, Any], int], Awaitable[ServerSentEvent]]
 
 
 async def track_json(request: Request) -> Response:
@@ -22,17 +34,24 @@ async def track_json(request: Request) -> Response:
     return JSONResponse(tracked_order_out(order))
 
 
+async def status_of(store: Store, order: dict[str, Any]) -> TrackStatus:
+    prep = await services.prep_time(store)
+    return track_status(order, prep, datetime.now(UTC), store.settings.timezone)
+
+
+def render_status(status: TrackStatus) -> str:
+    return templates.get_template("shop/_track_status.html").render(s=status)
+
+
 async def track_page(request: Request) -> Response:
-    order = await services.get_tracked_order(store_of(request), request.path_params["token"])
-    return templates.TemplateResponse(request, "track.html", {"order": tracked_order_out(order)})
+    store = store_of(request)
+    token = request.path_params["token"]
+    order = await services.get_tracked_order(store, token)
+    context = {"order": tracked_order_out(order), "s": await status_of(store, order), "token": token}
+    return templates.TemplateResponse(request, "track.html", context)
 
 
-def _order_frame(order: dict, event_id: int) -> ServerSentEvent:
-    data = json.dumps(tracked_order_out(order), separators=(",", ":"), ensure_ascii=False)
-    return ServerSentEvent(data, event="order", id=str(event_id))
-
-
-async def track_events(request: Request) -> Response:
+async def _follow(request: Request, frame: OrderFrame) -> Response:
     """The order's state now, then again each time it changes. A tracker has one order to show,
     so every (re)connection simply starts from its current state: nothing to replay."""
     store = store_of(request)
@@ -40,22 +59,43 @@ async def track_events(request: Request) -> Response:
     sub = store.bus.subscribe(topics)
     try:
         head, order = await services.tracked_snapshot(store, request.path_params["token"])
+        prelude = [await frame(order, head)]
     except BaseException:
         store.bus.unsubscribe(sub)
         raise
     order_id = order["id"]
 
     async def render(event: Event, settled: bool) -> Frames:
-        return [_order_frame(event.payload, event.id)] if event.subject_id == order_id else []
+        return [await frame(event.payload, event.id)] if event.subject_id == order_id else []
 
     async def nothing_more(last_sent: int) -> Frames:
         return []
 
-    return event_stream(request, sub, topics, head, render, nothing_more, [_order_frame(order, head)])
+    return event_stream(request, sub, topics, head, render, nothing_more, prelude)
+
+
+async def track_events(request: Request) -> Response:
+    async def order_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent:
+        data = json.dumps(tracked_order_out(order), separators=(",", ":"), ensure_ascii=False)
+        return ServerSentEvent(data, event="order", id=str(event_id))
+
+    return await _follow(request, order_frame)
+
+
+async def track_live(request: Request) -> Response:
+    """The tracking page's stream: a `status` fragment (progress, estimate, ready alert) per change."""
+    store = store_of(request)
+
+    async def status_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent:
+        html = render_status(await status_of(store, order))
+        return ServerSentEvent(html, event="status", id=str(event_id))
+
+    return await _follow(request, status_frame)
 
 
 routes = [
     Route("/track/{token}.json", track_json, methods=["GET"]),
     Route("/track/{token}/events", track_events, methods=["GET"]),
+    Route("/track/{token}/live", track_live, methods=["GET"]),
     Route("/track/{token}", track_page, methods=["GET"]),
 ]

@@ -1,5 +1,6 @@
 """The one write path: the JSON API, the htmx pages and the CLI all call these functions."""
 
+from .estimates import estimate_for, prep_time
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
 from .menu import create_menu_item, get_menu_item, list_menu, set_availability, update_menu_item
 from .orders import (
@@ -24,6 +25,7 @@ __all__ = [
     "create_inventory_item",
     "create_menu_item",
     "create_order",
+    "estimate_for",
     "get_inventory_item",
     "get_menu_item",
     "get_order",
@@ -36,6 +38,7 @@ __all__ = [
     "list_movements",
     "list_orders",
     "mark_lines_done",
+    "prep_time",
     "recall_last",
     "tracked_snapshot",
     "set_availability",

@@ -1,0 +1,361 @@
+"""Online ordering: the public live menu, the cart in a signed cookie, and an idempotent checkout.
+
+- `/` renders the menu and the cart; `/menu/stream` keeps the menu live (menu state only, never an
+  order) with fragments rendered by the same partials: the whole menu (`menu`) when the page may be
+  out of date or a dish is added or edited, one dish (`item`) when it sells out or comes back.
+- The cart lives in a signed cookie of the shop's own (forkflow/cart.py says why not the session's)
+  and is priced from the menu on every render.
+- `/checkout` carries an idempotency key made when checkout started, kept in that cookie until an
+  order goes through, so a double tap or a resubmit after a network error makes one order.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from itertools import groupby
+from typing import Any
+
+from sse_starlette import ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import cart, services
+from ..auth.roles import principal_of
+from ..errors import Conflict, Invalid, ServiceError, TooManyRequests
+from ..events import Event
+from ..models import OrderIn
+from ..store import Store
+from ..web import templates
+from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
+from .api import _check_public_rate
+from .http import parse_model, store_of
+from .kitchen import FrameCache
+from .stream import Frames, event_stream, parse_last_event_id
+
+_KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")  # what POST /orders takes as an Idempotency-Key
+MAX_ID = 2**63 - 1
+
+_frames = FrameCache(size=256)
+
+
+# The menu
+
+
+def _categories(menu: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    return [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])]
+
+
+def render_menu(menu: list[dict[str, Any]]) -> str:
+    return templates.get_template("shop/_menu.html").render(categories=_categories(menu))
+
+
+def render_item(item: dict[str, Any]) -> str:
+    return templates.get_template("shop/_item.html").render(item=item)
+
+
+async def _menu_frame(store: Store, event_id: int) -> bytes:
+    async def encoded() -> bytes:
+        html = render_menu(await services.list_menu(store))
+        return ServerSentEvent(html, event="menu", id=str(event_id)).encode()
+
+    return await _frames.get((event_id, "shop", "menu"), encoded)
+
+
+async def menu_stream(request: Request) -> Response:
+    """Public: menu state only. A page that may have missed a change gets the whole menu first."""
+    store = store_of(request)
+    last_id = parse_last_event_id(request)
+    topics = {"menu"}
+    sub = store.bus.subscribe(topics)
+    try:
+        head = await store.last_event_id()
+        missed = last_id is None or last_id > head or bool(await store.events_after(last_id, topics, 1))
+        prelude: Frames = [await _menu_frame(store, head)] if missed else []
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+
+    async def render(event: Event, settled: bool) -> Frames:
+        if event.type != "menu.availability":  # a new or edited dish may move between categories
+            return [await _menu_frame(store, event.id)]
+
+        async def encoded() -> bytes:
+            return ServerSentEvent(render_item(event.payload), event="item", id=str(event.id)).encode()
+
+        return [await _frames.get((event.id, "shop", "item"), encoded)]
+
+    async def nothing_more(last_sent: int) -> Frames:
+        return []
+
+    return event_stream(request, sub, topics, head, render, nothing_more, prelude)
+
+
+# The shop's cookie
+
+
+def _secret(request: Request) -> str:
+    return request.app.state.session_secret
+
+
+def shop_state(request: Request) -> cart.ShopState:
+    return cart.load(request.cookies.get(cart.COOKIE), _secret(request))
+
+
+def _set_cookie(request: Request, response: Response, value: str) -> Response:
+    response.set_cookie(
+        cart.COOKIE,
+        value,
+        max_age=cart.MAX_AGE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=store_of(request).settings.secure_cookies,
+    )
+    return response
+
+
+def remember(request: Request, response: Response, state: cart.ShopState) -> Response:
+    """Keep `state` in the shop's cookie (only the shop's own answers set it: see forkflow/cart.py)."""
+    return _set_cookie(request, response, cart.dump(state, _secret(request)))
+
+
+# The cart
+
+
+def _wants_fragment(request: Request) -> bool:
+    return "hx-request" in request.headers
+
+
+def _at_checkout(value: object) -> bool:
+    return value == "checkout"
+
+
+async def _cart_context(store: Store, state: cart.ShopState, **extra: Any) -> dict[str, Any]:
+    menu = await services.list_menu(store)
+    context: dict[str, Any] = {
+        "cart": cart.price(state.lines, menu),
+        "cart_errors": {},
+        "cart_typed": {},
+        "cart_message": None,
+        "cart_error": None,
+        "at_checkout": False,
+    }
+    context.update(extra)
+    context["menu"] = menu
+    return context
+
+
+async def _menu_page(request: Request, state: cart.ShopState, status: int = 200, **extra: Any) -> Response:
+    store = store_of(request)
+    head = await store.last_event_id()  # read first: a change after it is resent by the stream
+    context = await _cart_context(store, state, **extra)
+    context.update({"categories": _categories(context["menu"]), "head": head, "last_order": state.placed_url})
+    return templates.TemplateResponse(request, "shop/menu.html", context, status_code=status)
+
+
+async def home(request: Request) -> Response:
+    return await _menu_page(request, shop_state(request))
+
+
+async def _cart_answer(request: Request, state: cart.ShopState, status: int = 200, **extra: Any) -> Response:
+    """htmx gets the cart panel (also on 409/422: it shows the error inline); a plain form post gets
+    the whole page back on an error, or is sent back to it."""
+    at_checkout = bool(extra.get("at_checkout"))
+    if not _wants_fragment(request):
+        if status == 200:
+            return RedirectResponse("/checkout" if at_checkout else "/", status_code=303)
+        if at_checkout:
+            return await _checkout_page(request, state, status, **extra)
+        return await _menu_page(request, state, status, **extra)
+    context = await _cart_context(store_of(request), state, **extra)
+    return templates.TemplateResponse(request, "shop/_cart.html", context, status_code=status)
+
+
+async def _changed(request: Request, state: cart.ShopState, **extra: Any) -> Response:
+    """Answer a cart change that worked, and keep the new cart; one too big for the cookie is refused."""
+    try:
+        value = cart.dump(state, _secret(request), headroom=cart.CHECKOUT_HEADROOM)
+    except Invalid as error:
+        extra.pop("cart_message", None)
+        return await _cart_answer(request, shop_state(request), error.status, cart_error=error.message, **extra)
+    return _set_cookie(request, await _cart_answer(request, state, **extra), value)
+
+
+async def cart_panel(request: Request) -> Response:
+    at_checkout = _at_checkout(request.query_params.get("view"))
+    if not _wants_fragment(request):
+        return RedirectResponse("/checkout" if at_checkout else "/", status_code=303)
+    return await _cart_answer(request, shop_state(request), at_checkout=at_checkout)
+
+
+async def add_to_cart(request: Request) -> Response:
+    form = await request.form()
+    at_checkout = _at_checkout(form.get("view"))
+    state = shop_state(request)
+    try:
+        item_id = cart.whole_number(form.get("menu_item_id"), "menu_item_id", 1, MAX_ID)
+        raw_quantity = form.get("quantity")
+        quantity = (
+            1 if raw_quantity in (None, "") else cart.whole_number(raw_quantity, "quantity", 1, cart.MAX_QUANTITY)
+        )
+        menu = {item["id"]: item for item in await services.list_menu(store_of(request))}
+        dish = menu.get(item_id)
+        if dish is None:
+            raise Invalid("that dish is not on the menu", {"menu_item_id": "not on the menu"})
+        if not dish["available"]:
+            raise Conflict(f"{dish['name']} is sold out", {"menu_item_id": "sold out"})
+        lines = cart.add(state.lines, item_id, quantity)
+    except ServiceError as error:
+        return await _cart_answer(request, state, error.status, cart_error=error.message, at_checkout=at_checkout)
+    state.lines = lines
+    return await _changed(request, state, cart_message=f"Added {quantity} × {dish['name']}", at_checkout=at_checkout)
+
+
+async def change_cart_line(request: Request) -> Response:
+    form = await request.form()
+    at_checkout = _at_checkout(form.get("view"))
+    item_id = request.path_params["id"]
+    typed = {"quantity": str(form.get("quantity", ""))[:10], "notes": str(form.get("notes", ""))[:1000]}
+    state = shop_state(request)
+    if not any(line.menu_item_id == item_id for line in state.lines):
+        error = "that dish is no longer in your cart"
+        return await _cart_answer(request, state, 409, cart_error=error, at_checkout=at_checkout)
+    errors: dict[str, str] = {}
+    quantity, notes = 0, ""
+    try:
+        quantity = cart.whole_number(typed["quantity"], "quantity", 1, cart.MAX_QUANTITY)
+    except Invalid as error:
+        errors.update(error.fields or {})
+    try:
+        notes = cart.notes_field(typed["notes"])
+    except Invalid as error:
+        errors.update(error.fields or {})
+    if errors:
+        return await _cart_answer(
+            request,
+            state,
+            422,
+            cart_errors={item_id: errors},
+            cart_typed={item_id: typed},
+            cart_error="check the highlighted line",
+            at_checkout=at_checkout,
+        )
+    state.lines = cart.replace(state.lines, cart.CartLine(item_id, quantity, notes))
+    return await _changed(request, state, cart_message="Cart updated", at_checkout=at_checkout)
+
+
+async def remove_cart_line(request: Request) -> Response:
+    form = await request.form()
+    state = shop_state(request)
+    state.lines = cart.remove(state.lines, request.path_params["id"])
+    return await _changed(
+        request, state, cart_message="Removed from your cart", at_checkout=_at_checkout(form.get("view"))
+    )
+
+
+# Checkout
+
+
+def _new_key() -> str:
+    return "web-" + secrets.token_urlsafe(18)
+
+
+async def _checkout_page(
+    request: Request,
+    state: cart.ShopState,
+    status: int = 200,
+    *,
+    values: dict[str, str] | None = None,
+    fields: dict[str, str] | None = None,
+    error: str | None = None,
+    headers: dict[str, str] | None = None,
+    **cart_extra: Any,
+) -> Response:
+    """The checkout page. Its form carries the checkout's idempotency key: made when checkout
+    starts (the first time this page is shown with a cart), kept until an order goes through."""
+    store = store_of(request)
+    head = await store.last_event_id()
+    fresh_key = state.checkout_key is None or not _KEY_FORMAT.match(state.checkout_key)
+    if fresh_key:
+        state.checkout_key = _new_key()
+    cart_extra["at_checkout"] = True
+    context = await _cart_context(store, state, **cart_extra)
+    context.update(
+        {
+            "head": head,
+            "key": state.checkout_key,
+            "values": values or {"customer_name": "", "notes": ""},
+            "fields": fields or {},
+            "error": error,
+        }
+    )
+    response = templates.TemplateResponse(request, "shop/checkout.html", context, status_code=status, headers=headers)
+    return remember(request, response, state) if fresh_key else response
+
+
+async def checkout_page(request: Request) -> Response:
+    return await _checkout_page(request, shop_state(request))
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def _form_fields(error: ServiceError) -> dict[str, str]:
+    """pydantic's field names to the form's; the lines' errors belong to the cart, not the form."""
+    return {name: text for name, text in (error.fields or {}).items() if name in ("customer_name", "notes")}
+
+
+async def place_order(request: Request) -> Response:
+    form = await request.form()
+    values = {"customer_name": str(form.get("customer_name", ""))[:200], "notes": str(form.get("notes", ""))[:2000]}
+    key = str(form.get("idempotency_key", ""))
+    state = shop_state(request)
+    if state.placed_url and state.placed_key == key:
+        return RedirectResponse(state.placed_url, status_code=303)  # the same checkout, sent again
+    try:
+        if principal_of(request) is None:
+            _check_public_rate(request)  # the same allowance as POST /orders
+        if not _KEY_FORMAT.match(key):
+            state.checkout_key = None  # the page shows a fresh one
+            raise Invalid("this checkout form is out of date: check your order and place it again")
+        if not state.lines:
+            raise Invalid("your cart is empty: add something from the menu first")
+        data = parse_model(
+            OrderIn,
+            {
+                "customer_name": values["customer_name"],
+                "notes": values["notes"],
+                "channel": "online",
+                "items": [
+                    {"menu_item_id": x.menu_item_id, "quantity": x.quantity, "notes": x.notes} for x in state.lines
+                ],
+            },
+        )
+        order, _ = await services.create_order(store_of(request), data, key)
+    except ServiceError as error:
+        if error.extra.get("reason") == "idempotency_key_reused":
+            state.checkout_key = None
+        message = _sentence(error.message)
+        if isinstance(error, Conflict):
+            message += ". Remove it from your cart, then place your order."
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+        return await _checkout_page(
+            request, state, error.status, values=values, fields=_form_fields(error), error=message, headers=headers
+        )
+    done = cart.ShopState(placed_key=key, placed_url=order["tracking_url"])
+    return remember(request, RedirectResponse(order["tracking_url"], status_code=303), done)
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/menu/stream", menu_stream, methods=["GET"]),
+    Route("/cart", cart_panel, methods=["GET"]),
+    Route("/cart/items", add_to_cart, methods=["POST"]),
+    Route("/cart/items/{id:id}", change_cart_line, methods=["POST"]),
+    Route("/cart/items/{id:id}/remove", remove_cart_line, methods=["POST"]),
+    Route("/checkout", checkout_page, methods=["GET"]),
+    Route("/checkout", place_order, methods=["POST"]),
+]

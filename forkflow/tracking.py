@@ -1,0 +1,89 @@
+"""What a customer's tracking page shows: where their order is, and when it should be ready.
+
+The same function serves the first page load and every fragment sent over the page's stream, so
+the status looks the same however it arrived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .services.estimates import PrepTime, estimate_for
+
+# The customer's words for the kitchen's statuses, in the order an order moves through them.
+STEPS = (("new", "Received"), ("preparing", "Preparing"), ("ready", "Ready"), ("completed", "Collected"))
+HEADLINES = {
+    "new": "We have your order",
+    "preparing": "The kitchen is making your order",
+    "ready": "Your order is ready",
+    "completed": "Collected: enjoy your meal",
+    "cancelled": "This order was cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    state: str  # "done", "current" or "todo"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A moment shown as the restaurant's local clock time, with its exact UTC value for <time>."""
+
+    local: str
+    iso: str
+
+
+@dataclass(frozen=True)
+class TrackStatus:
+    status: str
+    headline: str
+    steps: tuple[Step, ...]
+    expected: Clock | None  # expected ready time while it is being made
+    overdue: bool
+    typical_minutes: int
+    from_history: bool
+    ready_at: Clock | None
+    completed_at: Clock | None
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _clock(moment: datetime | None, zone: ZoneInfo) -> Clock | None:
+    if moment is None:
+        return None
+    iso = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return Clock(moment.astimezone(zone).strftime("%H:%M"), iso)
+
+
+def _steps(status: str) -> tuple[Step, ...]:
+    keys = [key for key, _ in STEPS]
+    reached = keys.index(status) if status in keys else -1
+    return tuple(
+        Step(key, label, "done" if i < reached or status == "completed" else "current" if i == reached else "todo")
+        for i, (key, label) in enumerate(STEPS)
+    )
+
+
+def track_status(order: dict[str, Any], prep: PrepTime, now: datetime, zone: ZoneInfo) -> TrackStatus:
+    """The status panel of a tracking page for `order` (the full order, as the services return it)."""
+    status = order["status"]
+    estimate = estimate_for(order, prep, now)
+    return TrackStatus(
+        status=status,
+        headline=HEADLINES.get(status, status),
+        steps=() if status == "cancelled" else _steps(status),
+        expected=_clock(estimate.ready_by, zone),
+        overdue=estimate.overdue,
+        typical_minutes=max(1, round(prep.typical.total_seconds() / 60)),
+        from_history=prep.from_history,
+        ready_at=_clock(_moment(order.get("ready_at")), zone) if status == "ready" else None,
+        completed_at=_clock(_moment(order.get("completed_at")), zone) if status == "completed" else None,
+    )

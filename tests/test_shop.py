@@ -1,0 +1,594 @@
+"""Online ordering over HTTP against a real server: the cart in the session, priced by the server;
+bad input shown inline and changing nothing; an idempotent, rate-limited checkout; the public menu
+stream (menu state only) and the tracking page's stream; and the estimates service on a real store."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+from sqlalchemy import update
+
+from forkflow import cart, services
+from forkflow.config import Settings, sqlite_url
+from forkflow.errors import Invalid
+from forkflow.events import Bus
+from forkflow.models import MenuItemIn, OrderIn
+from forkflow.schema import orders
+from forkflow.services.estimates import DEFAULT_PREP, estimate_for, prep_time, typical_prep
+from forkflow.store import Store, Tx
+from forkflow.tracking import track_status
+
+from .conftest import Server, order_body
+
+HX = {"HX-Request": "true"}
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+
+
+# Helpers
+
+
+class Customer:
+    """A browser without a browser: one cookie jar, the CSRF token from the page, form posts."""
+
+    def __init__(self, server: Server, headers: dict[str, str] | None = None) -> None:
+        self.http = httpx.Client(base_url=server.url, timeout=10, headers=headers or {})
+        self.csrf = ""
+        self.open("/")
+
+    def open(self, path: str) -> httpx.Response:
+        response = self.http.get(path)
+        assert response.status_code == 200, response.text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, path: str, data: dict[str, str], htmx: bool = True) -> httpx.Response:
+        return self.http.post(path, data={"csrf_token": self.csrf, **data}, headers=HX if htmx else {})
+
+    def add(self, item: dict, quantity: int | None = None, **extra: str) -> httpx.Response:
+        data = {"menu_item_id": str(item["id"]), **extra}
+        if quantity is not None:
+            data["quantity"] = str(quantity)
+        return self.post("/cart/items", data)
+
+    def cart(self) -> httpx.Response:
+        return self.http.get("/cart", headers=HX)
+
+    def checkout_form(self) -> dict[str, str]:
+        page = self.open("/checkout").text
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+        assert key, "the checkout form carries an idempotency key"
+        return {"idempotency_key": key.group(1)}
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture
+def customer(server: Server) -> Iterator[Customer]:
+    c = Customer(server)
+    yield c
+    c.close()
+
+
+def total_of(page: httpx.Response) -> str:
+    found = re.search(r'id="cart-total">([0-9.]+)<', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def cart_lines(page: httpx.Response) -> list[str]:
+    return [html.unescape(name) for name in re.findall(r'<span class="cart-name">([^<]+)</span>', page.text)]
+
+
+def all_orders(server: Server) -> list[dict]:
+    return httpx.get(f"{server.url}/orders", headers=server.auth("manager"), timeout=10).json()
+
+
+def sell_out(server: Server, item: dict, available: bool = False) -> None:
+    response = httpx.put(
+        f"{server.url}/menu/{item['id']}/availability",
+        json={"available": available},
+        headers=server.auth("manager"),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+# The menu page
+
+
+def test_the_menu_shows_dishes_by_category_with_prices_and_sold_out_ones(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    burger, fries, salad, lemonade = menu
+    sell_out(server, fries)
+    page = customer.open("/").text
+    for category in ("Drinks", "Mains", "Sides"):
+        assert f">{category}</h2>" in page
+    assert "15.50" in page and "3.50" in page
+    fries_li = re.search(rf'<li id="item-{fries["id"]}" class="dish sold-out".*?</li>', page, re.S)
+    assert fries_li and "Sold out" in fries_li.group(0) and "<form" not in fries_li.group(0)
+    burger_li = re.search(rf'<li id="item-{burger["id"]}" class="dish".*?</li>', page, re.S)
+    assert burger_li and 'action="/cart/items"' in burger_li.group(0)
+    assert not INLINE_SCRIPT.search(page) and " style=" not in page and "<style" not in page
+
+
+# The cart
+
+
+def test_cart_add_update_and_remove_priced_by_the_server(server: Server, menu: list[dict], customer: Customer) -> None:
+    burger, fries, salad, lemonade = menu
+    first = customer.add(burger)
+    assert first.status_code == 200
+    assert cart_lines(first) == ["1 × Classic Burger"] and total_of(first) == "15.50"
+    assert "Added 1 × Classic Burger" in first.text
+    again = customer.add(burger)
+    assert cart_lines(again) == ["2 × Classic Burger"] and total_of(again) == "31.00"
+    # A price sent by the client is never read.
+    with_price = customer.add(fries, 3, price_cents="1", unit_price_cents="1")
+    assert cart_lines(with_price) == ["2 × Classic Burger", "3 × Fries"] and total_of(with_price) == "44.50"
+
+    # The cart is priced from the menu as it is now.
+    changed = httpx.put(
+        f"{server.url}/menu/{burger['id']}",
+        json={"name": "Classic Burger", "price_cents": 1600, "category": "Mains", "station": "grill"},
+        headers=server.auth("manager"),
+    )
+    assert changed.status_code == 200
+    assert total_of(customer.cart()) == "45.50"
+
+    updated = customer.post(f"/cart/items/{fries['id']}", {"quantity": "1", "notes": "extra salt"})
+    assert updated.status_code == 200
+    assert cart_lines(updated) == ["2 × Classic Burger", "1 × Fries"] and total_of(updated) == "36.50"
+    assert 'value="extra salt"' in updated.text
+
+    removed = customer.post(f"/cart/items/{burger['id']}/remove", {})
+    assert cart_lines(removed) == ["1 × Fries"] and total_of(removed) == "4.50"
+    emptied = customer.post(f"/cart/items/{fries['id']}/remove", {})
+    assert cart_lines(emptied) == [] and "Your cart is empty" in emptied.text
+    assert all_orders(server) == [], "a cart is not an order"
+
+
+def test_the_cart_cookie_is_set_only_by_the_shop_and_cannot_be_forged(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    """Pages, static files and streams answer with the session cookie; the cart has its own, set
+    only by cart changes and checkout, so a slow answer can never put back an older cart."""
+    added = customer.add(menu[0])
+    assert "forkflow_cart=" in added.headers.get("set-cookie", "")
+    for path in ("/", "/static/shop.css", "/track/nobody.json", "/login"):
+        assert "forkflow_cart=" not in customer.http.get(path).headers.get("set-cookie", ""), path
+    customer.http.cookies.clear()
+    customer.http.cookies.set("forkflow_cart", "eyJsaW5lcyI6W1sxLDk5LCIiXV19.forged.signature")
+    assert cart_lines(customer.cart()) == [], "a forged cart counts as empty"
+
+
+def test_the_cart_cookie_round_trips_and_refuses_to_outgrow_a_cookie() -> None:
+    state = cart.ShopState([cart.CartLine(1, 2, "no onions"), cart.CartLine(7, 1)], "web-key", "k0", "/track/t")
+    assert cart.load(cart.dump(state, "secret"), "secret") == state
+    assert cart.load(cart.dump(state, "secret"), "another secret") == cart.ShopState(), "signed"
+    assert cart.load("not a cookie", "secret") == cart.ShopState()
+    # Random notes: the serializer compresses, so repeated ones would fit.
+    notes = [secrets.token_urlsafe(cart.MAX_NOTES)[: cart.MAX_NOTES] for _ in range(cart.MAX_LINES)]
+    full = cart.ShopState([cart.CartLine(i, 99, note) for i, note in enumerate(notes, 1)])
+    with pytest.raises(Invalid):
+        cart.dump(full, "secret")
+    with pytest.raises(Invalid):
+        cart.add(full.lines, 999, 1)  # at most MAX_LINES dishes
+
+
+def test_without_javascript_cart_forms_go_back_to_the_page(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    response = customer.post("/cart/items", {"menu_item_id": str(menu[0]["id"])}, htmx=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert cart_lines(customer.cart()) == ["1 × Classic Burger"]
+    at_checkout = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "2", "view": "checkout"}, htmx=False)
+    assert at_checkout.status_code == 303 and at_checkout.headers["location"] == "/checkout"
+    bad = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "0"}, htmx=False)
+    assert bad.status_code == 422 and "<h1>Order online</h1>" in bad.text and 'aria-invalid="true"' in bad.text
+    assert customer.http.get("/cart").status_code == 303, "the panel alone is for htmx"
+
+
+def test_bad_cart_input_is_shown_inline_and_changes_nothing(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    burger, fries, *_ = menu
+    customer.add(burger, 2)
+    before = customer.cart().text
+
+    for quantity in ("0", "abc", "100", "-1", "1.5", ""):
+        response = customer.post(f"/cart/items/{burger['id']}", {"quantity": quantity, "notes": "medium"})
+        assert response.status_code == 422, quantity
+        assert "Quantity: 1 to 99" in response.text and 'aria-invalid="true"' in response.text
+        assert f'value="{quantity}"' in response.text, "what was typed stays in the field"
+        assert 'value="medium"' in response.text
+    too_long = customer.post(f"/cart/items/{burger['id']}", {"quantity": "1", "notes": "x" * 201})
+    assert too_long.status_code == 422 and "Notes: at most 200 characters" in too_long.text
+    assert "x" * 201 in too_long.text
+
+    assert customer.add({"id": 999_999}).status_code == 422
+    assert customer.post("/cart/items", {"menu_item_id": "burger"}).status_code == 422
+    assert customer.add(burger, 98).status_code == 422, "at most 99 of one dish"
+    sell_out(server, fries)
+    refused = customer.add(fries)
+    assert refused.status_code == 409 and "Fries is sold out" in refused.text
+    gone = customer.post(f"/cart/items/{fries['id']}", {"quantity": "1"})
+    assert gone.status_code == 409 and "no longer in your cart" in gone.text
+
+    # Without the CSRF token nothing happens either.
+    forged = customer.http.post("/cart/items", data={"menu_item_id": str(burger["id"])}, headers=HX)
+    assert forged.status_code == 403
+    assert customer.cart().text == before
+
+
+def test_what_a_customer_types_is_escaped_in_the_cart(server: Server, menu: list[dict], customer: Customer) -> None:
+    attack = '<img src=x onerror=alert(1)>"'
+    customer.add(menu[0])
+    response = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "1", "notes": attack})
+    assert response.status_code == 200
+    assert "<img src=x" not in response.text and "&lt;img src=x onerror=alert(1)&gt;&#34;" in response.text
+
+
+# Checkout
+
+
+def test_checkout_places_an_online_order_and_sends_the_customer_to_tracking(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    burger, fries, *_ = menu
+    customer.add(burger, 2)
+    customer.add(fries)
+    customer.post(f"/cart/items/{fries['id']}", {"quantity": "1", "notes": "no salt"})
+    form = customer.checkout_form()
+    response = customer.post("/checkout", {**form, "customer_name": "Ada", "notes": "at 7"}, htmx=False)
+    assert response.status_code == 303
+    tracking = response.headers["location"]
+    assert tracking.startswith("/track/")
+    (order,) = all_orders(server)
+    assert order["tracking_url"] == tracking and order["channel"] == "online" and order["customer_name"] == "Ada"
+    assert order["total_cents"] == 2 * 1550 + 450 and order["notes"] == "at 7"
+    assert [(line["name"], line["quantity"], line["notes"]) for line in order["lines"]] == [
+        ("Classic Burger", 2, ""),
+        ("Fries", 1, "no salt"),
+    ]
+    assert cart_lines(customer.cart()) == [], "the cart is emptied"
+    assert "Track your last order" in customer.open("/").text
+    page = customer.open(tracking)
+    assert "Ada" in page.text and 'data-status="new"' in page.text
+    assert "Expected ready around" in page.text
+
+
+def test_checkout_makes_one_order_however_often_it_is_sent(
+    server: Server, menu: list[dict], customer: Customer
+) -> None:
+    customer.add(menu[0])
+    form = {**customer.checkout_form(), "customer_name": "Grace"}
+    # A double tap: the same form, twice at once, from the same session.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: customer.post("/checkout", form, htmx=False), range(4)))
+    assert [a.status_code for a in answers] == [303] * 4
+    assert len({a.headers["location"] for a in answers}) == 1
+    # And again later (a resubmit after a network error, or the back button).
+    later = customer.post("/checkout", form, htmx=False)
+    assert later.status_code == 303 and later.headers["location"] == answers[0].headers["location"]
+    assert len(all_orders(server)) == 1
+
+
+def test_a_lost_answer_then_a_resubmit_makes_one_order(server: Server, menu: list[dict]) -> None:
+    """The order went through but the answer (and its cookie) never arrived: the resubmit carries
+    the same key from the same session state, and gets the same order back."""
+    customer = Customer(server)
+    customer.add(menu[0])
+    form = {**customer.checkout_form(), "customer_name": "Linus"}
+    cookies_before = dict(customer.http.cookies)
+    first = customer.post("/checkout", form, htmx=False)
+    assert first.status_code == 303
+    customer.http.cookies.clear()
+    customer.http.cookies.update(cookies_before)  # as if the first answer was lost
+    again = customer.post("/checkout", form, htmx=False)
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    assert len(all_orders(server)) == 1
+    customer.close()
+
+
+def test_checkout_errors_keep_the_form_and_change_nothing(server: Server, menu: list[dict], customer: Customer) -> None:
+    customer.add(menu[0])
+    form = customer.checkout_form()
+    customer.post(f"/cart/items/{menu[0]['id']}/remove", {})  # emptied in another tab
+    empty = customer.post("/checkout", {**form, "customer_name": "Ada"}, htmx=False)
+    assert empty.status_code == 422 and "Your cart is empty" in empty.text
+    assert "Your cart is empty. <a" in customer.open("/checkout").text, "no form without a cart"
+
+    customer.add(menu[0])
+    assert customer.checkout_form() == form, "one key per checkout, until an order goes through"
+    no_name = customer.post("/checkout", {**form, "customer_name": "  ", "notes": "ring <twice>"}, htmx=False)
+    assert no_name.status_code == 422
+    assert 'id="name-error"' in no_name.text and 'aria-invalid="true"' in no_name.text
+    assert "ring &lt;twice&gt;</textarea>" in no_name.text, "the notes typed are kept (escaped)"
+    long_name = customer.post("/checkout", {**form, "customer_name": "N" * 81}, htmx=False)
+    assert long_name.status_code == 422 and 'value="' + "N" * 81 + '"' in long_name.text
+    long_notes = customer.post("/checkout", {**form, "customer_name": "Ada", "notes": "n" * 501}, htmx=False)
+    assert long_notes.status_code == 422 and 'id="notes-error"' in long_notes.text
+    bad_key = customer.post("/checkout", {"idempotency_key": "has spaces in it", "customer_name": "Ada"}, htmx=False)
+    assert bad_key.status_code == 422 and "out of date" in bad_key.text
+    forged = customer.http.post("/checkout", data={**form, "customer_name": "Ada"})
+    assert forged.status_code == 403
+    assert all_orders(server) == []
+    assert cart_lines(customer.cart()) == ["1 × Classic Burger"]
+    for answer in (no_name, long_name):
+        assert not INLINE_SCRIPT.search(answer.text) and " style=" not in answer.text
+
+
+def test_checkout_refuses_a_dish_that_sold_out_inline(server: Server, menu: list[dict], customer: Customer) -> None:
+    burger, fries, *_ = menu
+    customer.add(burger)
+    customer.add(fries)
+    form = customer.checkout_form()
+    sell_out(server, fries)
+    cart = customer.cart()
+    assert "Sold out — remove it" in cart.text and total_of(cart) == "15.50"
+    refused = customer.post("/checkout", {**form, "customer_name": "Ada", "notes": "thanks"}, htmx=False)
+    assert refused.status_code == 409
+    assert "Not available right now: Fries. Remove it from your cart" in refused.text
+    assert 'value="Ada"' in refused.text and ">thanks</textarea>" in refused.text
+    assert "Sold out — remove it" in refused.text
+    assert all_orders(server) == []
+    # Removing it lets the same checkout through, with the same key.
+    customer.post(f"/cart/items/{fries['id']}/remove", {"view": "checkout"})
+    placed = customer.post("/checkout", {**form, "customer_name": "Ada", "notes": "thanks"}, htmx=False)
+    assert placed.status_code == 303
+    (order,) = all_orders(server)
+    assert [line["name"] for line in order["lines"]] == ["Classic Burger"]
+
+
+@pytest.fixture
+def limited_server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "limited.db", env={"FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "3"}).start()
+    yield srv
+    srv.stop()
+
+
+def test_the_public_rate_limit_applies_to_checkout(limited_server: Server) -> None:
+    server = limited_server
+    dish = httpx.post(
+        f"{server.url}/menu",
+        json={"name": "Soup", "price_cents": 500, "category": "Starters", "station": "cold"},
+        headers=server.auth("manager"),
+    ).json()
+    # The page and POST /orders draw on the same allowance per address.
+    assert httpx.post(f"{server.url}/orders", json=order_body([dish, dish], channel="online")).status_code == 201
+    customer = Customer(server)
+    for name in ("Ada", "Grace"):
+        customer.add(dish)
+        placed = customer.post("/checkout", {**customer.checkout_form(), "customer_name": name}, htmx=False)
+        assert placed.status_code == 303
+    customer.add(dish)
+    refused = customer.post("/checkout", {**customer.checkout_form(), "customer_name": "Linus"}, htmx=False)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "Too many orders from this address" in refused.text and 'value="Linus"' in refused.text
+    assert len(all_orders(server)) == 3
+    assert cart_lines(customer.cart()) == ["1 × Soup"], "the cart is kept for later"
+    # Staff signed in are not limited, as on the API.
+    staff = Customer(server, headers=server.auth("cashier"))
+    staff.add(dish)
+    assert staff.post("/checkout", {**staff.checkout_form(), "customer_name": "Till"}, htmx=False).status_code == 303
+    customer.close()
+    staff.close()
+
+
+# Streams
+
+
+class Stream:
+    """Reads a Server-Sent Events stream in a thread of its own: (event, id, data) per frame."""
+
+    def __init__(self, server: Server, path: str) -> None:
+        self.server = server
+        self.frames: list[tuple[str, str, str]] = []
+        self.arrived = threading.Condition()
+        self.stop = threading.Event()
+        listeners = self._listeners()
+        self.thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while self._listeners() <= listeners:  # subscribed to the bus before the answer starts
+            assert time.monotonic() < deadline, "the stream did not open"
+            time.sleep(0.02)
+
+    def _listeners(self) -> int:
+        return httpx.get(f"{self.server.url}/health", timeout=10).json()["bus"]["subscribers"]
+
+    def _run(self, path: str) -> None:
+        with httpx.Client(timeout=httpx.Timeout(10, read=30)) as http:
+            with connect_sse(http, "GET", self.server.url + path) as source:
+                for sse in source.iter_sse():
+                    if self.stop.is_set():
+                        return
+                    if sse.event == "message" and not sse.data:
+                        continue
+                    with self.arrived:
+                        self.frames.append((sse.event, sse.id, sse.data))
+                        self.arrived.notify_all()
+
+    def wait(self, count: int, timeout: float = 15) -> list[tuple[str, str, str]]:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.frames) >= count, timeout), self.frames
+            return list(self.frames)
+
+    def close(self) -> None:
+        self.stop.set()
+
+
+def test_the_public_menu_stream_sends_the_menu_and_never_an_order(server: Server, menu: list[dict]) -> None:
+    burger, fries, *_ = menu
+    stream = Stream(server, "/menu/stream")
+    ((kind, head, prelude),) = stream.wait(1)
+    assert kind == "menu" and "Classic Burger" in prelude and "Lemonade" in prelude and "Sold out" not in prelude
+    assert "csrf_token" not in prelude, "frames are shared by every listener: no session's token in them"
+    httpx.post(f"{server.url}/orders", json=order_body(menu, channel="online", customer_name="Zed"))
+    sell_out(server, fries)
+    frames = stream.wait(2)
+    stream.close()
+    assert len(frames) == 2, "nothing about the order"
+    kind, event_id, item = frames[1]
+    assert kind == "item" and int(event_id) > int(head)
+    assert f'id="item-{fries["id"]}"' in item and "Sold out" in item and "csrf_token" not in item
+    assert "Zed" not in prelude + item
+
+    # A page up to date (it knows the last event id) is not sent the menu again: the next frame is
+    # the next change. A page that missed a change gets the whole menu first.
+    current = Stream(server, f"/menu/stream?last_event_id={event_id}")
+    sell_out(server, fries, available=True)
+    ((kind, _, data),) = current.wait(1)
+    current.close()
+    assert kind == "item" and "Sold out" not in data
+    behind = Stream(server, f"/menu/stream?last_event_id={head}")
+    ((kind, _, data),) = behind.wait(1)
+    behind.close()
+    assert kind == "menu" and "Sold out" not in data and "Fries" in data
+
+    # A new or edited dish may change categories: the whole menu is sent again.
+    watching = Stream(server, f"/menu/stream?last_event_id={event_id}")
+    httpx.post(
+        f"{server.url}/menu",
+        json={"name": "Churros", "price_cents": 600, "category": "Desserts", "station": "fry"},
+        headers=server.auth("manager"),
+    )
+    frames = watching.wait(2)  # the sell-out undone above was missed: the menu, then the new dish
+    watching.close()
+    assert [kind for kind, _, _ in frames] == ["menu", "menu"]
+    assert ">Desserts</h2>" in frames[1][2] and "Churros" in frames[1][2]
+
+
+def test_the_tracking_page_streams_its_status_panel(server: Server, menu: list[dict], customer: Customer) -> None:
+    customer.add(menu[0])
+    placed = customer.post("/checkout", {**customer.checkout_form(), "customer_name": "Ada"}, htmx=False)
+    tracking = placed.headers["location"]
+    (order,) = all_orders(server)
+    other = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    stream = Stream(server, f"{tracking}/live")
+    stream.wait(1)
+    for target, status in ((other, "preparing"), (order, "preparing"), (order, "ready")):
+        response = httpx.patch(
+            f"{server.url}/orders/{target['id']}", json={"status": status}, headers=server.auth("kitchen")
+        )
+        assert response.status_code == 200
+    frames = stream.wait(3)
+    stream.close()
+    assert [kind for kind, _, _ in frames] == ["status"] * 3
+    statuses = [re.search(r'data-status="(\w+)"', data).group(1) for _, _, data in frames]  # type: ignore[union-attr]
+    assert statuses == ["new", "preparing", "ready"]
+    assert 'aria-current="step"' in frames[1][2] and "Expected ready around" in frames[1][2]
+    assert "Your order is ready!" in frames[2][2] and 'role="alert"' in frames[2][2]
+    assert httpx.get(f"{server.url}/track/not-a-token/live").status_code == 404
+    # The JSON of the link is unchanged.
+    assert httpx.get(f"{server.url}{tracking}.json").json()["status"] == "ready"
+
+
+# The estimates service, on a real store
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = Store(Settings(database_url=sqlite_url(tmp_path / "estimates.db")), Bus())
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def _ready_order(store: Store, dish: dict, prep_minutes: float) -> dict:
+    order, _ = await services.create_order(
+        store, OrderIn(customer_name="Ada", channel="online", items=[{"menu_item_id": dish["id"], "quantity": 1}])
+    )
+    await services.change_status(store, order["id"], "preparing")
+    ready = await services.change_status(store, order["id"], "ready")
+    placed = datetime.fromisoformat(ready["ready_at"].replace("Z", "+00:00")) - timedelta(minutes=prep_minutes)
+
+    def backdate(tx: Tx) -> None:
+        tx.conn.execute(update(orders).where(orders.c.id == order["id"]).values(created_at=placed))
+
+    await store.write(backdate)
+    return order
+
+
+async def test_estimates_without_history_use_the_default(store: Store) -> None:
+    prep = await prep_time(store, max_age=0)
+    assert prep.typical == DEFAULT_PREP and prep.samples == 0 and not prep.from_history
+    dish = await services.create_menu_item(
+        store, MenuItemIn(name="Soup", price_cents=500, category="Starters", station="cold")
+    )
+    # Two orders ready are not history enough; orders not ready yet do not count at all.
+    for minutes in (4, 40):
+        await _ready_order(store, dish, minutes)
+    await services.create_order(
+        store, OrderIn(customer_name="Bo", channel="online", items=[{"menu_item_id": dish["id"], "quantity": 1}])
+    )
+    assert (await prep_time(store, max_age=0)).samples == 0
+
+
+async def test_estimates_take_the_median_of_recent_prep_times(store: Store) -> None:
+    dish = await services.create_menu_item(
+        store, MenuItemIn(name="Soup", price_cents=500, category="Starters", station="cold")
+    )
+    for minutes in (6, 8, 10, 12, 95):  # one forgotten ticket does not swing it
+        await _ready_order(store, dish, minutes)
+    prep = await prep_time(store, max_age=0)
+    assert prep.samples == 5 and prep.from_history
+    assert abs(prep.typical.total_seconds() - 10 * 60) <= 1
+    # Cached for a moment: many trackers, one query.
+    await _ready_order(store, dish, 60)
+    assert await prep_time(store) == prep
+    assert (await prep_time(store, max_age=0)).samples == 6
+
+    order, _ = await services.create_order(
+        store, OrderIn(customer_name="Cy", channel="online", items=[{"menu_item_id": dish["id"], "quantity": 1}])
+    )
+    placed = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
+    estimate = estimate_for(order, prep, now=placed + timedelta(minutes=1))
+    assert estimate.ready_by == placed + prep.typical and not estimate.overdue
+    assert estimate_for(order, prep, now=placed + timedelta(minutes=11)).overdue
+    # Shown as the restaurant's local clock time.
+    shown = track_status(order, prep, placed, ZoneInfo("Europe/Paris"))
+    assert shown.expected is not None
+    assert shown.expected.local == (placed + prep.typical).astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    assert [step.state for step in shown.steps] == ["current", "todo", "todo", "todo"]
+    ready = await services.change_status(store, order["id"], "cancelled")
+    assert estimate_for(ready, prep, now=placed).ready_by is None
+
+
+def test_typical_prep_is_a_median_of_non_negative_durations() -> None:
+    minutes = [timedelta(minutes=m) for m in (5, 7, 30)]
+    assert typical_prep(minutes).typical == timedelta(minutes=7)
+    assert typical_prep(minutes[:2]).typical == DEFAULT_PREP
+    assert typical_prep([*minutes, timedelta(minutes=-3)]).samples == 3
+    assert typical_prep([]).samples == 0
+    now = datetime.now(UTC)
+    assert (
+        track_status(
+            {
+                "status": "completed",
+                "created_at": "2024-01-01T12:00:00.000Z",
+                "completed_at": "2024-01-01T12:20:00.000Z",
+            },
+            typical_prep(minutes),
+            now,
+            ZoneInfo("UTC"),
+        ).completed_at.local
+        == "12:20"
+    )  # type: ignore[union-attr]
