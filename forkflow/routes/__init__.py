@@ -4,7 +4,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, docs, kitchen, pages, staff_api, stream, track
+from . import api, docs, kitchen, pages, pos, staff_api, stream, track
 
 routes = [
     *api.routes,
@@ -13,6 +13,7 @@ routes = [
     *track.routes,
     *docs.routes,
     *kitchen.routes,
+    *pos.routes,
     *pages.routes,
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]
