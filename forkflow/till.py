@@ -9,6 +9,7 @@ form carries no price: a total is only ever computed here. Sending the ticket bu
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ MAX_QUANTITY = 99
 # The same rule as the API's Idempotency-Key header.
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _QUANTITY = re.compile(r"^[0-9]{1,3}$")
-_OP = re.compile(r"^(inc|dec|remove):([0-9]{1,3})$")
+_OP = re.compile(r"^(inc|dec|remove):([0-9a-f]{8})$")
+_UID = re.compile(r"^[0-9a-f]{8}$")
 # Where the API names a field of an order line, and where the ticket shows it.
 _LINE_FIELDS = {"menu_item_id": "item", "quantity": "quantity", "notes": "notes"}
 
@@ -35,6 +37,7 @@ Menu = Mapping[int, dict[str, Any]]
 
 @dataclass
 class Line:
+    uid: str  # names the line in a tap: a tap queued behind another still finds its line
     item: str  # the menu item id, as the form sent it
     quantity: str  # as typed, so a bad value is shown back rather than lost
     notes: str = ""
@@ -69,12 +72,12 @@ class Ticket:
 
     @classmethod
     def from_form(cls, form: FormData) -> Ticket:
-        """The ticket as the page holds it. Lines come as three parallel lists; lists of different
-        lengths mean the form was not ours."""
-        items, quantities, notes = (
-            [str(value) for value in form.getlist(name)] for name in ("item", "quantity", "line_notes")
+        """The ticket as the page holds it. Lines come as four parallel lists; lists of different
+        lengths, or line names that are not ours, mean the form was not made here."""
+        uids, items, quantities, notes = (
+            [str(value) for value in form.getlist(name)] for name in ("line", "item", "quantity", "line_notes")
         )
-        if not len(items) == len(quantities) == len(notes):
+        if not len(uids) == len(items) == len(quantities) == len(notes) or not all(map(_UID.match, uids)):
             raise BadRequest("the ticket's lines are garbled; start a new ticket", {"lines": "mismatched"})
         return cls(
             key=str(form.get("idempotency_key") or ""),
@@ -82,7 +85,7 @@ class Ticket:
             channel=str(form.get("channel") or "counter"),
             table=str(form.get("table") or ""),
             notes=str(form.get("notes") or ""),
-            lines=[Line(item, quantity, note) for item, quantity, note in zip(items, quantities, notes, strict=True)],
+            lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, strict=True)],
         )
 
     # Taps. Each checks first and changes nothing when it refuses.
@@ -102,15 +105,19 @@ class Ticket:
                 return
         if len(self.lines) >= MAX_LINES:
             raise Invalid(f"a ticket holds at most {MAX_LINES} lines", {"add": "too many lines"})
-        self.lines.append(Line(str(item["id"]), "1"))
+        uid = secrets.token_hex(4)
+        while uid in {line.uid for line in self.lines}:
+            uid = secrets.token_hex(4)
+        self.lines.append(Line(uid, str(item["id"]), "1"))
 
     def step(self, op: str) -> None:
-        """`inc:N` / `dec:N` change line N's quantity (down to nothing removes it); `remove:N` drops it."""
+        """`inc:LINE` / `dec:LINE` change a line's quantity (down to nothing removes it); `remove:LINE`
+        takes it off."""
         match = _OP.match(op)
-        if match is None or int(match.group(2)) >= len(self.lines):
-            raise Invalid("that line is not on the ticket", {"op": "unknown line"})
-        action, index = match.group(1), int(match.group(2))
-        line = self.lines[index]
+        index = next((i for i, line in enumerate(self.lines) if match and line.uid == match.group(2)), None)
+        if match is None or index is None:
+            raise Invalid("that line is no longer on the ticket", {"op": "unknown line"})
+        action, line = match.group(1), self.lines[index]
         count = line.count or 0
         if action == "remove" or (action == "dec" and count <= 1):
             del self.lines[index]

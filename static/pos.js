@@ -1,5 +1,7 @@
 // The till's client side. htmx posts the ticket and swaps the server's answer; the SSE extension
-// holds the stream. This file only
+// holds the stream. This file
+// - sends each tap on the ticket (a dish, +, −, Remove, New ticket, a quantity or order type
+//   changed) from the form itself, in order (see `tap`);
 // - shows a banner while the stream is down;
 // - puts a failure htmx does not swap (the server unreachable, a timeout, a refusal answered as
 //   JSON) on the ticket itself, which stays as it is: sending again reuses the ticket's key, so a
@@ -7,6 +9,26 @@
 // - keeps Enter in a text field from sending the order (a cashier presses Enter after a note).
 (function () {
   "use strict";
+
+  // Every change to the ticket is posted by the form (`htmx.ajax` with the form as its source), never
+  // by the button tapped: each answer replaces the ticket's buttons, and htmx drops a queued request
+  // whose element has left the page. Sent from the form, a second tap on "+" made before the first
+  // one's answer waits in the form's queue (hx-sync="this:queue all") and is applied to the ticket
+  // that answer leaves; the form's fields are read when the request leaves, the tap's own values now.
+  function tap(values) {
+    htmx.ajax("POST", "/pos/ticket", { source: "#till", target: "#ticket", swap: "innerHTML", values: values })
+      .catch(() => { /* shown on the ticket by the error handlers below */ });
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("#till button[data-add], #till button[data-op]");
+    if (!button || button.disabled) return;
+    tap(button.dataset.add ? { add: button.dataset.add } : { op: button.dataset.op });
+  });
+
+  document.addEventListener("change", (event) => {
+    if (event.target.matches && event.target.matches("#till [data-reprice]")) tap({});
+  });
 
   function showError(text) {
     const box = document.getElementById("ticket-error");
@@ -42,6 +64,42 @@
   });
   document.addEventListener("htmx:sseOpen", () => {
     document.getElementById("connection").hidden = true;
+  });
+
+  // Keystrokes typed while a tap was on its way: the answer echoes the text as it was sent, so
+  // without this a cashier typing a name just after tapping a dish would lose the last letters.
+  // Only text the server echoed unchanged is put back; a fresh ticket (sent, or New ticket) stays empty.
+  const TEXT = "#ticket input[id]:not([type=hidden]):not([type=radio]), #ticket textarea[id]";
+  const sentText = new WeakMap(); // xhr -> {id: value as sent}
+  let typed = null; // {id: {value, start, end}} read just before the swap
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const values = {};
+    document.querySelectorAll(TEXT).forEach((field) => { values[field.id] = field.value; });
+    sentText.set(event.detail.xhr, values);
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    typed = null;
+    const sent = sentText.get(event.detail.xhr);
+    if (!sent || !event.detail.shouldSwap || event.detail.target.id !== "ticket") return;
+    typed = {};
+    document.querySelectorAll(TEXT).forEach((field) => {
+      if (field.id in sent && field.value !== sent[field.id]) {
+        typed[field.id] = { sent: sent[field.id], value: field.value, start: field.selectionStart, end: field.selectionEnd };
+      }
+    });
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (!typed || event.detail.target.id !== "ticket") return;
+    for (const [id, kept] of Object.entries(typed)) {
+      const field = document.getElementById(id);
+      if (!field || field.value !== kept.sent) continue;
+      field.value = kept.value;
+      if (field === document.activeElement && kept.start !== null) field.setSelectionRange(kept.start, kept.end);
+    }
+    typed = null;
   });
 
   document.addEventListener("keydown", (event) => {
