@@ -6,7 +6,8 @@
 // - puts a failure htmx does not swap (the server unreachable, a timeout, a refusal answered as
 //   JSON) on the ticket itself, which stays as it is: sending again reuses the ticket's key, so a
 //   retry can never make a second order;
-// - keeps Enter in a text field from sending the order (a cashier presses Enter after a note).
+// - keeps Enter in a field from sending the order (a cashier presses Enter after a note); Send
+//   order is the one way to send.
 (function () {
   "use strict";
 
@@ -30,6 +31,11 @@
     if (event.target.matches && event.target.matches("#till [data-reprice]")) tap({});
   });
 
+  // Whether a swap event is about the ticket (the stream's swaps carry no target in their detail).
+  function intoTicket(event) {
+    return Boolean(event.detail && event.detail.target && event.detail.target.id === "ticket");
+  }
+
   function showError(text) {
     const box = document.getElementById("ticket-error");
     if (!box) return;
@@ -41,16 +47,32 @@
     return event.detail.requestConfig && event.detail.requestConfig.path === "/pos/orders";
   }
 
-  document.addEventListener("htmx:sendError", (event) => {
-    showError(sending(event)
-      ? "Could not reach the server: the order was not confirmed. The ticket is kept; press Send order again (it will not be sent twice)."
-      : "Could not reach the server; try again.");
-  });
+  // A send whose answer never came may or may not have made the order. Until this ticket is sent
+  // again (same key: made once at most), say so, even after the ticket is re-rendered meanwhile.
+  const UNCONFIRMED = "The last send of this ticket was not confirmed. Press Send order again: it will not be sent twice.";
+  let unconfirmedKey = null;
 
-  document.addEventListener("htmx:timeout", (event) => {
-    showError(sending(event)
-      ? "The server did not answer in time. The ticket is kept; press Send order again (it will not be sent twice)."
-      : "The server did not answer in time; try again.");
+  function ticketKey() {
+    const input = document.querySelector("#ticket input[name=idempotency_key]");
+    return input ? input.value : null;
+  }
+
+  function failed(event, reason) {
+    if (sending(event)) {
+      unconfirmedKey = ticketKey();
+      showError(reason + " The order was not confirmed: the ticket is kept; press Send order again (it will not be sent twice).");
+    } else {
+      showError(reason + " Try again.");
+    }
+  }
+
+  document.addEventListener("htmx:sendError", (event) => failed(event, "Could not reach the server."));
+  document.addEventListener("htmx:timeout", (event) => failed(event, "The server did not answer in time."));
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (!intoTicket(event) || unconfirmedKey === null) return;
+    if (ticketKey() !== unconfirmedKey) unconfirmedKey = null; // sent, or a new ticket
+    else if (document.getElementById("ticket-error").hidden) showError(UNCONFIRMED);
   });
 
   document.addEventListener("htmx:responseError", (event) => {
@@ -82,7 +104,7 @@
   document.addEventListener("htmx:beforeSwap", (event) => {
     typed = null;
     const sent = sentText.get(event.detail.xhr);
-    if (!sent || !event.detail.shouldSwap || event.detail.target.id !== "ticket") return;
+    if (!sent || !event.detail.shouldSwap || !intoTicket(event)) return;
     typed = {};
     document.querySelectorAll(TEXT).forEach((field) => {
       if (field.id in sent && field.value !== sent[field.id]) {
@@ -92,7 +114,7 @@
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
-    if (!typed || event.detail.target.id !== "ticket") return;
+    if (!typed || !intoTicket(event)) return;
     for (const [id, kept] of Object.entries(typed)) {
       const field = document.getElementById(id);
       if (!field || field.value !== kept.sent) continue;
@@ -104,10 +126,10 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" || !event.target.closest) return;
-    const field = event.target.closest("#till input:not([type=radio]):not([type=checkbox])");
+    const field = event.target.closest("#till input");
     if (!field) return;
     event.preventDefault();
     // A typed quantity is applied at once (its change event re-prices the ticket).
-    field.dispatchEvent(new Event("change", { bubbles: true }));
+    if (field.matches("[data-reprice]:not([type=radio])")) field.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();

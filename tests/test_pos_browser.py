@@ -321,10 +321,17 @@ def test_a_send_while_the_server_is_down_keeps_the_ticket_and_a_retry_makes_one_
     expect(page.locator("#send")).to_be_enabled()
     assert page.input_value("input[name=idempotency_key]") == key
 
-    server.start()
+    # Back up: the till's stream reconnects, its prelude re-renders the ticket, and the ticket still
+    # says its last send was not confirmed.
+    with page.expect_response("**/pos/ticket", timeout=30_000):
+        server.start()
+    expect(till.error).to_contain_text("not confirmed")
+    till.expect_lines([("Classic Burger", "2"), ("Fries", "1")])
+    expect(page.locator("#connection")).to_be_hidden()
     page.click("#send")
     expect(till.placed).to_have_text("#1")
     expect(till.lines).to_have_count(0)
+    expect(till.error).to_be_hidden()
     (order,) = orders(server)
     assert order["customer_name"] == "Ada" and order["total_cents"] == 3550
     assert till.same_document()
