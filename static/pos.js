@@ -76,9 +76,12 @@
   });
 
   document.addEventListener("htmx:responseError", (event) => {
-    let text = "The server refused this (" + event.detail.xhr.status + ").";
+    const status = event.detail.xhr.status;
+    let text = "The server refused this (" + status + ").";
     try { text = JSON.parse(event.detail.xhr.responseText).error.message; } catch (_) { /* not JSON */ }
-    showError(text.charAt(0).toUpperCase() + text.slice(1));
+    text = text.charAt(0).toUpperCase() + text.slice(1);
+    if (status >= 500) failed(event, text.endsWith(".") ? text : text + ".");
+    else showError(text);
   });
 
   document.addEventListener("htmx:sseError", () => {

@@ -368,6 +368,27 @@ def test_an_answer_lost_after_the_order_was_made_is_replayed_not_doubled(
     assert len(orders(server)) == 1
 
 
+def test_a_server_error_on_send_is_shown_on_the_ticket_and_a_retry_makes_one_order(
+    server: Server, menu: dict, tills: Tills
+) -> None:
+    till = tills.open(server)
+    # Chrome logs the answer's status, and htmx logs the error event it raises for it.
+    till.watch.allow(r"^console\.error: Failed to load resource: .* 503 \(Service Unavailable\) \(at .*/pos/orders\)$")
+    till.watch.allow(r"^console\.error: Response Status Error Code 503 from /pos/orders, \[object HTMLElement\]")
+    page = till.page
+    build_ticket(till)
+    unavailable = {"error": {"code": "unavailable", "message": "the database cannot be reached"}}
+    page.route("**/pos/orders", lambda route: route.fulfill(status=503, json=unavailable))
+    page.click("#send")
+    expect(till.error).to_contain_text("The database cannot be reached. The order was not confirmed")
+    till.expect_lines([("Classic Burger", "2"), ("Fries", "1")])
+    page.unroute("**/pos/orders")
+    page.click("#send")
+    expect(till.placed).to_have_text("#1")
+    expect(till.error).to_be_hidden()
+    assert len(orders(server)) == 1
+
+
 # 3. Sold out, live
 
 

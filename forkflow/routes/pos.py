@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from .. import services
 from ..auth.roles import require
-from ..errors import BadRequest, ServiceError
+from ..errors import BadRequest, Conflict, Invalid, ServiceError
 from ..events import Event
 from ..store import Store
 from ..till import KEY, Ticket, bill
@@ -147,7 +147,7 @@ async def send_ticket(request: Request) -> Response:
         raise BadRequest("this ticket has no valid key; start a new ticket", {"idempotency_key": "malformed"})
     try:
         order, replayed = await services.create_order(store, ticket.order(), ticket.key)
-    except ServiceError as error:
+    except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
         if error.extra.get("reason") == "idempotency_key_reused":
             error = type(error)(
                 "this ticket was already sent before it was changed (see Recent orders); "
