@@ -4,7 +4,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, docs, kitchen, manage, pages, shop, staff_api, stream, track
+from . import api, docs, kitchen, manage, pages, pos, shop, staff_api, stream, track
 
 routes = [
     *api.routes,
@@ -13,6 +13,7 @@ routes = [
     *track.routes,
     *docs.routes,
     *kitchen.routes,
+    *pos.routes,
     *manage.routes,
     *shop.routes,
     *pages.routes,

@@ -1,0 +1,206 @@
+"""The cashier's till (`/pos`): the page, the ticket the server re-prices on every change, sending
+it as an order, and the till's stream.
+
+The ticket is a form (see `forkflow.till`). Each tap posts it to `/pos/ticket`, which answers the
+ticket re-rendered; `/pos/orders` sends it through `services.create_order` with the idempotency key
+the server put in the form when the ticket was started, so a double tap or a retry after a lost
+answer replays the first order instead of making a second.
+
+`/pos/stream` starts with the menu buttons and the recent-orders panel as they are now (a new
+EventSource sends no Last-Event-ID, so every (re)connect resyncs the page), then sends a panel again
+at the end of each burst of menu or order events. A `menu` event also makes the page post its ticket
+back, so a ticket holding a dish that just sold out says so before it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sse_starlette import ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import services
+from ..auth.roles import require
+from ..errors import BadRequest, Conflict, Invalid, ServiceError
+from ..events import Event
+from ..store import Store
+from ..till import KEY, Ticket, bill
+from ..web import templates
+from .http import store_of
+from .kitchen import FrameCache
+from .stream import Frames, event_stream, ready_frame
+
+RECENT = 20  # orders in the recent-orders panel
+PERMISSION = "orders.place"  # cashier or manager
+PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
+PANELS = ("menu", "recent")  # the SSE event names, and the ids of the elements they fill
+
+MenuItems = list[dict[str, Any]]
+
+
+# What the till shows
+
+
+def categories(menu: MenuItems) -> list[tuple[str, MenuItems]]:
+    """The menu as (category, items); `list_menu` already sorts by category, then name."""
+    return [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])]
+
+
+def recent_rows(orders: list[dict[str, Any]], zone: ZoneInfo) -> list[tuple[dict[str, Any], str]]:
+    """Each order with its time of day where the restaurant is (orders are stored in UTC)."""
+    return [(order, datetime.fromisoformat(order["created_at"]).astimezone(zone).strftime("%H:%M")) for order in orders]
+
+
+def render_menu(menu: MenuItems) -> str:
+    return templates.get_template("pos/_menu.html").render(categories=categories(menu))
+
+
+def render_recent(orders: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    return templates.get_template("pos/_recent.html").render(recent=recent_rows(orders, zone))
+
+
+async def _recent(store: Store) -> list[dict[str, Any]]:
+    return await services.list_orders(store, None, RECENT)
+
+
+async def render_panel(store: Store, panel: str) -> str:
+    if panel == "menu":
+        return render_menu(await services.list_menu(store))
+    return render_recent(await _recent(store), store.settings.timezone)
+
+
+def _is_htmx(request: Request) -> bool:
+    return "hx-request" in request.headers
+
+
+async def _respond(
+    request: Request,
+    ticket: Ticket,
+    menu: MenuItems,
+    status: int = 200,
+    placed: dict[str, Any] | None = None,
+    replayed: bool = False,
+    whole_page: bool = False,
+) -> Response:
+    """htmx gets the ticket (and, after a send, the placed ticket number out of band); a plain form
+    post without script gets the whole till."""
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "bill": bill(ticket, {item["id"]: item for item in menu}),
+        "placed": placed,
+        "replayed": replayed,
+    }
+    if _is_htmx(request) and not whole_page:
+        return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
+    store = store_of(request)
+    context |= {"categories": categories(menu), "recent": recent_rows(await _recent(store), store.settings.timezone)}
+    return templates.TemplateResponse(request, "pos/till.html", context, status_code=status)
+
+
+# Routes
+
+
+async def till(request: Request) -> Response:
+    require(request, PERMISSION)
+    menu = await services.list_menu(store_of(request))
+    return await _respond(request, Ticket.new(), menu, whole_page=True)
+
+
+async def change_ticket(request: Request) -> Response:
+    """Apply one tap (`add`, or `op`: inc/dec/remove of a line, clear) and re-price the ticket.
+    A refused tap leaves the ticket as it was and says why (409 sold out, 422 bad input)."""
+    require(request, PERMISSION)
+    form = await request.form()
+    op = str(form.get("op") or "")
+    ticket = Ticket.new() if op == "clear" else Ticket.from_form(form)
+    menu = await services.list_menu(store_of(request))
+    by_id = {item["id"]: item for item in menu}
+    status = 200
+    try:
+        if "add" in form:
+            ticket.add(str(form.get("add")), by_id)
+        elif op and op != "clear":
+            ticket.step(op)
+    except ServiceError as error:
+        ticket.fail(error)
+        status = error.status
+    ticket.check_lines(by_id)
+    if ticket.errors and status == 200:
+        status = 422
+    return await _respond(request, ticket, menu, status)
+
+
+async def send_ticket(request: Request) -> Response:
+    """Send the ticket as an order, exactly as `POST /orders` with an Idempotency-Key would: the
+    same key and ticket again returns the first order (200) rather than making another (201)."""
+    require(request, PERMISSION)
+    store = store_of(request)
+    form = await request.form()
+    ticket = Ticket.from_form(form)
+    if not KEY.match(ticket.key):
+        raise BadRequest("this ticket has no valid key; start a new ticket", {"idempotency_key": "malformed"})
+    try:
+        order, replayed = await services.create_order(store, ticket.order(), ticket.key)
+    except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
+        if error.extra.get("reason") == "idempotency_key_reused":
+            error = type(error)(
+                "this ticket was already sent before it was changed (see Recent orders); "
+                "start a new ticket to send the changes as another order"
+            )
+        ticket.fail(error)
+        return await _respond(request, ticket, await services.list_menu(store), error.status)
+    menu = await services.list_menu(store)
+    return await _respond(request, Ticket.new(), menu, 200 if replayed else 201, order, replayed)
+
+
+_frames = FrameCache(256)
+
+
+async def till_stream(request: Request) -> Response:
+    require(request, PERMISSION)
+    store = store_of(request)
+    topics = set(PANEL_OF_TOPIC)
+    sub = store.bus.subscribe(topics)
+    try:
+        # Read after subscribing: whatever commits from here on is replayed or arrives live.
+        head = await store.last_event_id()
+        prelude: Frames = [ServerSentEvent(await render_panel(store, panel), event=panel) for panel in PANELS]
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+    stale: set[str] = set()  # panels changed by events not sent on yet
+
+    def encoder(panel: str) -> Callable[[], Awaitable[bytes]]:
+        async def encoded() -> bytes:
+            return ServerSentEvent(await render_panel(store, panel), event=panel).encode()
+
+        return encoded
+
+    async def panels(event_id: int) -> Frames:
+        """The stale panels, once per burst; tills at the same event share each rendered frame."""
+        frames: Frames = [await _frames.get((event_id, "pos", panel), encoder(panel)) for panel in sorted(stale)]
+        stale.clear()
+        return frames
+
+    async def render(event: Event, settled: bool) -> Frames:
+        stale.add(PANEL_OF_TOPIC[event.topic])
+        return await panels(event.id) if settled else []
+
+    async def caught_up(last_sent: int) -> Frames:
+        return [*await panels(last_sent), ready_frame(last_sent)]
+
+    return event_stream(request, sub, topics, head, render, caught_up, prelude)
+
+
+routes = [
+    Route("/pos", till, methods=["GET"]),
+    Route("/pos/ticket", change_ticket, methods=["POST"]),
+    Route("/pos/orders", send_ticket, methods=["POST"]),
+    Route("/pos/stream", till_stream, methods=["GET"]),
+]
