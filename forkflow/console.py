@@ -7,7 +7,7 @@ the same however it arrived.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
@@ -17,6 +17,8 @@ from . import services
 from .auth.middleware import csrf_token
 from .auth.roles import principal_of
 from .charts import columns, rows
+from .events import Event
+from .forms import RecipeForm
 from .services import reports
 from .services.staff import list_staff
 from .store import Store
@@ -24,6 +26,14 @@ from .web import templates
 
 LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
+MOVEMENTS_SHOWN = 20
+
+
+def sections_of(event: Event) -> set[str]:
+    """The live sections an event makes stale: a recipe change shows in the menu list."""
+    if event.type == "inventory.recipe":
+        return {"menu"}
+    return {SECTION_OF_TOPIC[event.topic]}
 
 
 def fragment(request: Request, name: str, **context: Any) -> str:
@@ -84,8 +94,11 @@ async def charts_context(store: Store) -> dict[str, Any]:
 
 
 async def menu_context(store: Store) -> dict[str, Any]:
+    """The menu by category, with each item's recipe (by item id) for its summary."""
     menu = await services.list_menu(store)
+    recipes = {item["id"]: (await services.get_recipe(store, item["id"]))["ingredients"] for item in menu}
     return {
+        "recipes": recipes,
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
         "station_names": sorted({item["station"] for item in menu}),
@@ -97,6 +110,30 @@ async def inventory_context(
 ) -> dict[str, Any]:
     """The stock table; `errors` and `typed` (by item id) show a refused adjustment in its row."""
     return {"stock": await services.list_inventory(store), "row_errors": errors or {}, "row_typed": typed or {}}
+
+
+async def recipe_context(store: Store, item: dict[str, Any], form: RecipeForm | None = None) -> dict[str, Any]:
+    """The recipe editor of one menu item: as saved (plus an empty row to add to), or `form` as typed."""
+    if form is None:
+        ingredients = (await services.get_recipe(store, item["id"]))["ingredients"]
+        rows = [{"inventory_id": str(line["inventory_id"]), "quantity": str(line["quantity"])} for line in ingredients]
+        form = RecipeForm(rows + [{"inventory_id": "", "quantity": ""}])
+    return {"recipe_item": item, "recipe_form": form, "stock_choices": await services.list_inventory(store)}
+
+
+def local_time(store: Store, moment: str) -> str:
+    """An ISO UTC timestamp as the restaurant's local date and time, to the second."""
+    when = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(store.settings.timezone)
+    return f"{when:%Y-%m-%d %H:%M:%S}"
+
+
+async def movements_context(store: Store, item_id: int) -> dict[str, Any]:
+    """One stock item's last movements, newest first, with local times."""
+    item = await services.get_inventory_item(store, item_id)
+    moves = await services.list_movements(store, item_id, MOVEMENTS_SHOWN)
+    for move in moves:
+        move["when"] = local_time(store, move["created_at"])
+    return {"movements_item": item, "movements": moves}
 
 
 async def staff_context(store: Store) -> dict[str, Any]:

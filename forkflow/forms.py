@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .models import StaffIn
+from .models import RecipeIn, StaffIn
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -104,6 +104,74 @@ def menu_item(data: Mapping[str, Any], model: type[M]) -> M:
         form.errors["price"] = str(exc)
         values["price_cents"] = 0  # a stand-in, so the other fields are still checked
     return validate(model, values, form, {"price_cents": "price"})
+
+
+@dataclass
+class RecipeForm:
+    """The recipe editor's rows as typed (`inventory_id`, `quantity` each), and errors keyed
+    `{row}.inventory_id` / `{row}.quantity` (`_` for the recipe as a whole)."""
+
+    rows: list[dict[str, str]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    notice: str | None = None
+
+    @classmethod
+    def typed(cls, data: Any) -> RecipeForm:
+        """The rows from a posted form: `inventory_id` and `quantity` repeated, in row order."""
+        ids, quantities = data.getlist("inventory_id"), data.getlist("quantity")
+        count = max(len(ids), len(quantities))
+        ids, quantities = ids + [""] * (count - len(ids)), quantities + [""] * (count - len(quantities))
+        pairs = zip(ids, quantities, strict=True)
+        rows = [{"inventory_id": str(i).strip(), "quantity": str(q).strip()} for i, q in pairs]
+        return cls(rows)
+
+
+def recipe(form: RecipeForm, stock_ids: set[int]) -> tuple[RecipeIn, list[int]]:
+    """The recipe from the editor's rows (blank rows left out), and which row each ingredient came
+    from (to put a service's error back on its row); RecipeInvalid with an error per row if refused."""
+    lines: list[dict[str, Any]] = []
+    origin: list[int] = []
+    seen: set[int] = set()
+    for i, row in enumerate(form.rows):
+        typed_id, typed_quantity = row["inventory_id"], row["quantity"]
+        if not typed_id and not typed_quantity:
+            continue  # an empty row: nothing to add
+        stock_id = int(typed_id) if typed_id.isdigit() else None
+        if not typed_id:
+            form.errors[f"{i}.inventory_id"] = "Choose a stock item"
+        elif stock_id is None or stock_id not in stock_ids:
+            form.errors[f"{i}.inventory_id"] = "No such stock item"
+        elif stock_id in seen:
+            form.errors[f"{i}.inventory_id"] = "Already in this recipe: one row per stock item"
+        try:
+            quantity = amount(typed_quantity)
+            if quantity == 0:
+                form.errors[f"{i}.quantity"] = "More than 0"
+        except ValueError:
+            form.errors[f"{i}.quantity"] = "Enter a quantity like 1 or 0.25" if typed_quantity else "Required"
+            quantity = Decimal(0)
+        if stock_id is not None:
+            seen.add(stock_id)
+        lines.append({"inventory_id": stock_id or 0, "quantity": quantity})
+        origin.append(i)
+    if form.errors:
+        raise RecipeInvalid(form)
+    try:
+        return RecipeIn.model_validate({"ingredients": lines}), origin
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = error["loc"]
+            if len(loc) >= 3 and loc[0] == "ingredients" and isinstance(loc[1], int):
+                form.errors.setdefault(f"{origin[loc[1]]}.{loc[2]}", _reworded(error))
+            else:
+                form.errors.setdefault("_", _reworded(error).capitalize())
+        raise RecipeInvalid(form) from exc
+
+
+class RecipeInvalid(Exception):
+    def __init__(self, form: RecipeForm) -> None:
+        super().__init__(form.errors)
+        self.form = form
 
 
 def staff_member(data: Mapping[str, Any]) -> StaffIn:

@@ -1,6 +1,7 @@
 // The manager's console. htmx and its SSE extension do the work; this file only
 // - shows a banner while the console's stream is down,
 // - shows a refused request's message (403, 404, a dropped connection) as a toast,
+// - dismisses a low-stock alert (the server renders and sends them) and closes the movements panel,
 // - keeps what a manager is typing when the stream re-renders the section around that input
 //   (htmx keeps focus on an element with an id; the typed value it cannot know).
 (function () {
@@ -46,5 +47,27 @@
       try { input.setSelectionRange(typing.start, typing.end); } catch (_) { /* not a text input */ }
     }
     typing = null;
+  });
+
+  // Low-stock alerts: newest on top, at most five kept; each stays until dismissed.
+  const MAX_ALERTS = 5;
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.target.id !== "stock-alerts") return;
+    const alerts = event.target.querySelectorAll(".stock-alert");
+    for (let i = MAX_ALERTS; i < alerts.length; i++) alerts[i].remove();
+  });
+  document.addEventListener("click", (event) => {
+    const dismiss = event.target.closest(".stock-alert .dismiss");
+    if (dismiss) {
+      dismiss.closest(".stock-alert").remove();
+      return;
+    }
+    const close = event.target.closest(".movements .close");
+    if (close) {
+      event.preventDefault();
+      document.getElementById("movements").replaceChildren();
+      const link = document.getElementById("movements-link-" + close.closest(".movements").dataset.item);
+      if (link) link.focus();
+    }
   });
 })();

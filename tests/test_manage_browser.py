@@ -245,7 +245,7 @@ def test_menu_editor_shows_errors_inline_then_adds_and_edits(server: Server, men
     page.fill("#menu-price", "12.5.0")
     page.fill("#menu-category", "Mains")
     page.fill("#menu-station", "grill")
-    page.click("#menu-editor button[type=submit]")
+    page.click("#menu-editor form.editor button[type=submit]")
     expect(page.locator("#menu-name-error")).to_have_text("Required")
     expect(page.locator("#menu-price-error")).to_have_text("Enter a price like 12.50")
     expect(page.locator("#menu-name")).to_have_attribute("aria-invalid", "true")
@@ -258,13 +258,13 @@ def test_menu_editor_shows_errors_inline_then_adds_and_edits(server: Server, men
     # A price over the limit is refused in the same way.
     page.fill("#menu-name", "Fish Tacos")
     page.fill("#menu-price", "20000")
-    page.click("#menu-editor button[type=submit]")
+    page.click("#menu-editor form.editor button[type=submit]")
     expect(page.locator("#menu-price-error")).to_have_text("At most 10000.00")
     expect(page.locator("#menu-name-error")).to_have_count(0)
     assert public_menu(server) == before
 
     page.fill("#menu-price", "13.5")
-    page.click("#menu-editor button[type=submit]")
+    page.click("#menu-editor form.editor button[type=submit]")
     expect(page.locator("#menu-editor .notice")).to_have_text("Added Fish Tacos.")
     expect(page.locator("#menu-name")).to_have_value("")  # a fresh form, ready for the next one
     added = public_menu(server)["Fish Tacos"]
@@ -280,18 +280,18 @@ def test_menu_editor_shows_errors_inline_then_adds_and_edits(server: Server, men
 
     # Edit: the form fills with the item; a bad price is refused, a good one saved.
     page.click(f"#edit-{added['id']}")
-    expect(page.locator("#menu-editor h3")).to_have_text("Edit item")
+    expect(page.locator("#menu-editor form.editor h3")).to_have_text("Edit item")
     expect(page.locator("#menu-name")).to_have_value("Fish Tacos")
     expect(page.locator("#menu-price")).to_have_value("13.50")
     expect(page.locator("#menu-name")).to_be_focused()
     page.fill("#menu-price", "-3")
-    page.click("#menu-editor button[type=submit]")
+    page.click("#menu-editor form.editor button[type=submit]")
     expect(page.locator("#menu-price-error")).to_have_text("Enter a price like 12.50")
-    expect(page.locator("#menu-editor h3")).to_have_text("Edit item")
+    expect(page.locator("#menu-editor form.editor h3")).to_have_text("Edit item")
     assert public_menu(server)["Fish Tacos"]["price_cents"] == 1350
     page.fill("#menu-name", "Fish Tacos (2)")
     page.fill("#menu-price", "14")
-    page.click("#menu-editor button[type=submit]")
+    page.click("#menu-editor form.editor button[type=submit]")
     expect(page.locator("#menu-editor .notice")).to_have_text("Saved Fish Tacos (2).")
     expect(row.locator("td.num")).to_have_text("14.00")
     expect(row).to_contain_text("Fish Tacos (2)")
@@ -316,25 +316,29 @@ def test_stock_adjusts_and_highlights_low_items(server: Server, consoles: Consol
     expect(row).to_have_class("ok")
     expect(row.locator(".qty")).to_have_text("10")
 
+    page.select_option(f"#stock-reason-{potatoes['id']}", "waste")
     page.fill(f"#stock-amount-{potatoes['id']}", "6.5")
-    row.get_by_role("button", name="− Use").click()
+    row.get_by_role("button", name="Record Potatoes").click()
     expect(row.locator(".qty")).to_have_text("3.5")
     expect(row).to_have_class("low")
     expect(row.locator(".badge-low")).to_have_text("Low")
 
     # Taking more than there is: refused in the row, what was typed kept, nothing changed.
+    page.select_option(f"#stock-reason-{potatoes['id']}", "waste")
     page.fill(f"#stock-amount-{potatoes['id']}", "5")
-    row.get_by_role("button", name="− Use").click()
+    row.get_by_role("button", name="Record Potatoes").click()
     expect(row.locator(".field-error")).to_have_text("Only 3.5 kg of Potatoes in stock")
     expect(page.locator(f"#stock-amount-{potatoes['id']}")).to_have_value("5")
     with api(server, "manager") as manager:
         assert manager.get(f"/inventory/{potatoes['id']}").json()["quantity"] == 3.5
+    expect(page.locator(f"#stock-reason-{potatoes['id']}")).to_have_value("waste")
+    page.select_option(f"#stock-reason-{potatoes['id']}", "restock")
     page.fill(f"#stock-amount-{potatoes['id']}", "lots")
-    row.get_by_role("button", name="+ Add").click()
+    row.get_by_role("button", name="Record Potatoes").click()
     expect(row.locator(".field-error")).to_have_text("Enter an amount like 2 or 0.25")
 
     page.fill(f"#stock-amount-{potatoes['id']}", "2")
-    row.get_by_role("button", name="+ Add").click()
+    row.get_by_role("button", name="Record Potatoes").click()
     expect(row.locator(".qty")).to_have_text("5.5")
     expect(row).to_have_class("ok")
     expect(row.locator(".field-error")).to_have_count(0)
@@ -426,11 +430,22 @@ def test_screenshot_of_the_console(server: Server, menu: dict, consoles: Console
     ]
     for lines, status in spec:
         place(server, *lines, status=status)
+    with api(server, "manager") as manager:  # recipes, and one item sold out on stock
+        stock = {item["item_name"]: item["id"] for item in manager.get("/inventory").json()}
+        mint = manager.post("/inventory", json={"item_name": "Mint", "quantity": 0, "unit": "bunch"}).json()
+        for item, lines in (
+            (burger, [(stock["Burger buns"], 1)]),
+            (fries, [(stock["Potatoes"], 0.25)]),
+            (lemonade, [(stock["Lemons"], 1), (mint["id"], 0.1)]),
+        ):
+            body = {"ingredients": [{"inventory_id": i, "quantity": q} for i, q in lines]}
+            manager.put(f"/menu/{item['id']}/recipe", json=body).raise_for_status()
 
     page = consoles.open(server, viewport={"width": 1280, "height": 1500})
     expect(page.locator("#stat-orders")).to_have_text("5")
     expect(page.locator("#chart-top g.bar")).to_have_count(3)
     expect(page.locator(".stock-table tr.low")).to_have_count(2)
+    expect(page.locator(".badge-sold-out")).to_have_count(1)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "manage.png", animations="disabled", full_page=True)
     assert (ARTIFACTS / "manage.png").stat().st_size > 20_000

@@ -26,9 +26,9 @@ from starlette.routing import Route
 
 from .. import console, forms, services
 from ..auth.roles import Principal, principal_of, require
-from ..errors import Conflict
+from ..errors import Conflict, Invalid
 from ..events import Event
-from ..forms import Form, FormInvalid
+from ..forms import Form, FormInvalid, RecipeForm, RecipeInvalid
 from ..models import InventoryPatch, MenuItemIn, MenuItemUpdate, StaffPatch
 from ..services.staff import add_staff, change_staff
 from ..web import templates
@@ -70,7 +70,13 @@ async def _page(request: Request, status: int = 200, **overrides: Any) -> Respon
     if edit.isdigit() and "menu_form" not in overrides:  # the editor without JavaScript
         item = await services.get_menu_item(store, int(edit))
         context.update(menu_form=_filled(item), editing=item["id"])
+    moves = request.query_params.get("movements", "")
+    if moves.isdigit():  # an item's movements without JavaScript
+        context.update(await console.movements_context(store, int(moves)))
     context.update(overrides)
+    editing = context["editing"]
+    if editing is not None and "recipe_item" not in context:
+        context.update(await console.recipe_context(store, await services.get_menu_item(store, editing)))
     return templates.TemplateResponse(request, "manage/console.html", context, status_code=status)
 
 
@@ -143,8 +149,12 @@ async def console_stream(request: Request) -> Response:
         return await console.live_section(request, store, name)
 
     async def render(event: Event, settled: bool) -> Frames:
-        sections.stale.add(console.SECTION_OF_TOPIC[event.topic])
-        return await sections.frames(settled, render_section)
+        sections.stale.update(console.sections_of(event))
+        alert: Frames = []
+        if event.type == "inventory.low":  # at once, not throttled: each one is news
+            html = console.fragment(request, "low_alert", item=event.payload)
+            alert.append(ServerSentEvent(html, event="stock-alert"))
+        return alert + await sections.frames(settled, render_section)
 
     async def caught_up(last_sent: int) -> Frames:
         return await sections.frames(True, render_section)
@@ -175,6 +185,8 @@ async def _menu_editor(
         return await _page(request, status, menu_form=form, editing=editing)
     store = store_of(request)
     menu = await console.menu_context(store)
+    if editing is not None:
+        menu.update(await console.recipe_context(store, await services.get_menu_item(store, editing)))
     html = console.fragment(request, "menu_form", menu_form=form, editing=editing, notice=notice, focus=True, **menu)
     if notice:  # saved: the list too, at once (the stream brings it as well, to every console)
         html += console.fragment(request, "menu_list", oob=True, **menu)
@@ -229,6 +241,56 @@ async def set_availability(request: Request) -> Response:
     return HTMLResponse(console.fragment(request, "menu_list", **await console.menu_context(store)))
 
 
+# Recipes
+
+
+async def save_recipe(request: Request) -> Response:
+    """The recipe editor's buttons: add a row, remove one (nothing saved), or save through
+    services.set_recipe; a refused recipe comes back with what was typed and its errors by row."""
+    require(request, "menu.write")
+    store = store_of(request)
+    item = await services.get_menu_item(store, request.path_params["id"])  # 404 before anything else
+    data = await request.form()
+    form = RecipeForm.typed(data)
+    action = str(data.get("action") or "save")
+    status = 200
+    if action == "add":
+        form.rows.append({"inventory_id": "", "quantity": ""})
+    elif action.startswith("remove-") and action[7:].isdigit():
+        index = int(action[7:])
+        if index < len(form.rows):
+            del form.rows[index]
+        if not form.rows:
+            form.rows.append({"inventory_id": "", "quantity": ""})
+    else:
+        stock_ids = {stock["id"] for stock in await services.list_inventory(store)}
+        try:
+            recipe, origin = forms.recipe(form, stock_ids)
+            await services.set_recipe(store, item["id"], recipe)
+        except RecipeInvalid:
+            status = 422
+        except Invalid as refused:  # a stock item deleted meanwhile: the service names its line
+            for name, message in (refused.fields or {}).items():
+                parts = name.split(".")
+                row = origin[int(parts[1])] if len(parts) == 3 and parts[1].isdigit() else None
+                form.errors[f"{row}.{parts[2]}" if row is not None else "_"] = message.capitalize()
+            form.errors.setdefault("_", refused.message.capitalize())
+            status = 422
+        else:
+            if not _htmx(request):
+                return RedirectResponse(f"/manage?edit={item['id']}#recipe-editor", status_code=303)
+            context = await console.recipe_context(store, item)
+            context["recipe_form"].notice = f"Saved the recipe of {item['name']}."
+            html = console.fragment(request, "recipe_form", **context)
+            html += console.fragment(request, "menu_list", oob=True, **await console.menu_context(store))
+            return HTMLResponse(html)
+    if not _htmx(request):
+        context = await console.recipe_context(store, item, form)
+        return await _page(request, status, menu_form=_filled(item), editing=item["id"], **context)
+    context = await console.recipe_context(store, item, form)
+    return HTMLResponse(console.fragment(request, "recipe_form", **context), status_code=status)
+
+
 # Stock
 
 
@@ -243,13 +305,16 @@ async def _stock_table(
     return HTMLResponse(console.fragment(request, "inventory_list", **context), status_code=status)
 
 
-async def _change_stock(request: Request, patch: Callable[[], InventoryPatch], typed: dict[str, str]) -> Response:
-    """Apply one stock change; a refused one shows its reason in the item's row, and changes nothing."""
+async def _change_stock(
+    request: Request, patch: Callable[[], InventoryPatch], typed: dict[str, str], staff_id: int
+) -> Response:
+    """Apply one stock change as `staff_id` (the movement records who); a refused one shows its
+    reason in the item's row, and changes nothing."""
     item_id = request.path_params["id"]
     store = store_of(request)
     await services.get_inventory_item(store, item_id)  # 404 before anything else
     try:
-        await services.change_inventory_item(store, item_id, patch())
+        await services.change_inventory_item(store, item_id, patch(), staff_id)
     except (ValueError, ValidationError) as invalid:  # a ValidationError is a ValueError too
         return await _stock_table(request, item_id, _first_error(invalid), typed, 422)
     except Conflict as refused:
@@ -268,20 +333,39 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
+REASONS = ("restock", "waste", "count")
+
+
 async def adjust_stock(request: Request) -> Response:
-    require(request, "inventory")
+    """A restock (adds the amount), waste (takes it away) or count (sets the quantity to it), with a
+    note. A post without a reason (an older form) says add or remove with `direction`."""
+    staff_id = require(request, "inventory").staff_id
     form = await request.form()
-    typed = {"amount": str(form.get("amount") or "")}
-    sign = -1 if form.get("direction") == "remove" else 1
+    direction = form.get("direction")
+    default = "waste" if direction == "remove" else "restock"
+    typed = {
+        "amount": str(form.get("amount") or ""),
+        "reason": str(form.get("reason") or default),
+        "note": str(form.get("note") or "").strip(),
+    }
 
     def patch() -> InventoryPatch:
-        return InventoryPatch(delta=sign * forms.amount(typed["amount"]))
+        reason = typed["reason"]
+        if reason not in REASONS:
+            raise ValueError("Choose restock, waste or count")
+        number = forms.amount(typed["amount"])
+        if reason == "count":
+            return InventoryPatch(quantity=number, reason="count", note=typed["note"])
+        if number == 0:
+            raise ValueError("Enter an amount more than 0")
+        delta = -number if reason == "waste" else number
+        return InventoryPatch.model_validate({"delta": delta, "reason": reason, "note": typed["note"]})
 
-    return await _change_stock(request, patch, typed)
+    return await _change_stock(request, patch, typed, staff_id)
 
 
 async def set_low_stock(request: Request) -> Response:
-    require(request, "inventory")
+    staff_id = require(request, "inventory").staff_id
     form = await request.form()
     typed = {"low_stock": str(form.get("low_stock") or "").strip()}
 
@@ -289,7 +373,17 @@ async def set_low_stock(request: Request) -> Response:
         threshold: Decimal | None = forms.amount(typed["low_stock"]) if typed["low_stock"] else None
         return InventoryPatch(low_stock=threshold)
 
-    return await _change_stock(request, patch, typed)
+    return await _change_stock(request, patch, typed, staff_id)
+
+
+async def stock_movements(request: Request) -> Response:
+    """One stock item's last movements (a fragment for htmx; the console with them open otherwise)."""
+    require(request, "inventory")
+    item_id = request.path_params["id"]
+    if not _htmx(request):
+        return RedirectResponse(f"/manage?movements={item_id}#movements", status_code=303)
+    context = await console.movements_context(store_of(request), item_id)
+    return HTMLResponse(console.fragment(request, "movements", **context))
 
 
 # Staff
@@ -342,6 +436,8 @@ routes = [
     Route("/manage/menu/{id:id}/availability", set_availability, methods=["POST"]),
     Route("/manage/inventory/{id:id}/adjust", adjust_stock, methods=["POST"]),
     Route("/manage/inventory/{id:id}/low", set_low_stock, methods=["POST"]),
+    Route("/manage/inventory/{id:id}/movements", stock_movements, methods=["GET"]),
+    Route("/manage/menu/{id:id}/recipe", save_recipe, methods=["POST"]),
     Route("/manage/staff", add_staff_member, methods=["POST"]),
     Route("/manage/staff/{id:id}/active", set_staff_active, methods=["POST"]),
 ]
