@@ -91,7 +91,7 @@ async def seed_demo(store: Store) -> bool:
         stock[item_name] = await create_inventory_item(store, data)
     for dish, ingredients in RECIPES.items():
         lines = [{"inventory_id": stock[name]["id"], "quantity": Decimal(qty)} for name, qty in ingredients.items()]
-        await set_recipe(store, dishes[dish]["id"], RecipeIn(ingredients=lines))
+        await set_recipe(store, dishes[dish]["id"], RecipeIn.model_validate({"ingredients": lines}))
     log.info("demo data added: %d menu items, %d stock items, %d recipes", len(MENU), len(STOCK), len(RECIPES))
     return True
 
