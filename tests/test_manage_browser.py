@@ -322,6 +322,10 @@ def test_stock_adjusts_and_highlights_low_items(server: Server, consoles: Consol
     expect(row.locator(".qty")).to_have_text("3.5")
     expect(row).to_have_class("low")
     expect(row.locator(".badge-low")).to_have_text("Low")
+    # The stream re-renders the stock table for that change within a quarter second; let it land,
+    # or it would replace the row (and the refusal shown in it below) a moment later.
+    expect(page.locator("#stock-alerts .stock-alert")).to_have_count(1)
+    page.wait_for_timeout(500)
 
     # Taking more than there is: refused in the row, what was typed kept, nothing changed.
     page.select_option(f"#stock-reason-{potatoes['id']}", "waste")
