@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import shutil
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +25,10 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator
 from .conftest import PASSWORDS, Server, seed_staff
 
 CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+# The README shows the screenshots kept in docs/; a run with FORKFLOW_UPDATE_DOCS=1 refreshes them.
+UPDATE_DOCS = os.environ.get("FORKFLOW_UPDATE_DOCS") == "1"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 15_000
 expect.set_options(timeout=TIMEOUT_MS)
@@ -213,3 +219,14 @@ class Screens:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+
+
+def screenshot(page: Page, name: str, full_page: bool = False, min_bytes: int = 10_000) -> Path:
+    """A screenshot in artifacts/ (and in docs/ for the README when FORKFLOW_UPDATE_DOCS=1)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=path, animations="disabled", full_page=full_page)
+    assert path.stat().st_size > min_bytes, f"{name} looks empty"
+    if UPDATE_DOCS:
+        shutil.copyfile(path, ROOT / "docs" / name)
+    return path

@@ -5,7 +5,6 @@ Every test also fails on a JS error, a CSP violation or a request off the server
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,11 +16,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, chromium, start_server
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, chromium, screenshot, start_server
 from .conftest import MENU, PASSWORDS, Server
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
 # A zone 5:45 off UTC: an hour bucket in UTC time would be visibly wrong.
 ZONE = "Asia/Kathmandu"
 
@@ -450,8 +447,5 @@ def test_screenshot_of_the_console(server: Server, menu: dict, consoles: Console
     expect(page.locator("#chart-top g.bar")).to_have_count(3)
     expect(page.locator(".stock-table tr.low")).to_have_count(2)
     expect(page.locator(".badge-sold-out")).to_have_count(1)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / "manage.png", animations="disabled", full_page=True)
-    assert (ARTIFACTS / "manage.png").stat().st_size > 20_000
-    shutil.copyfile(ARTIFACTS / "manage.png", ROOT / "docs" / "manage.png")
+    screenshot(page, "manage.png", full_page=True, min_bytes=20_000)
     consoles.check()

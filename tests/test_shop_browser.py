@@ -6,7 +6,6 @@ Every test also fails on a JS error, a CSP violation or a request off the server
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,12 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, chromium, start_server
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, chromium, screenshot, start_server
 from .conftest import MENU, Server, seed_staff
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-DOCS = ROOT / "docs"
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 1000}
 
@@ -172,12 +168,7 @@ def step_states(page: Page) -> list[str]:
 
 
 def keep(page: Page, name: str, full_page: bool = False) -> None:
-    """A screenshot in artifacts/, copied to docs/ for the README."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / name, animations="disabled", full_page=full_page)
-    assert (ARTIFACTS / name).stat().st_size > 10_000
-    shutil.copyfile(ARTIFACTS / name, DOCS / name)
+    screenshot(page, name, full_page=full_page)
 
 
 # 1. Order online, then watch it through the kitchen
