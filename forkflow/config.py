@@ -20,6 +20,9 @@ def normalise_database_url(url: str) -> str:
     """Accept the URLs people type (`sqlite:///x.db`) and pick the async driver."""
     if url.startswith("sqlite:"):
         return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    for plain in ("postgresql:", "postgres:"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg:" + url[len(plain) :]
     return url
 
 

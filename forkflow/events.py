@@ -110,6 +110,7 @@ class Bus:
         self.published = 0
         self.dropped = 0
         self.last_event_id = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def subscribe(self, topics: Iterable[str] = TOPICS) -> Subscription:
         sub = Subscription(frozenset(topics), self.queue_size)
@@ -126,6 +127,28 @@ class Bus:
         for sub in list(self._subscribers):
             if topic in sub.topics and not sub._offer(event):
                 self._drop(sub)
+        if self._waiters:
+            self._wake(self.last_event_id)
+
+    async def published_through(self, event_id: int, timeout: float) -> bool:
+        """Wait until the event `event_id` has been published here (on PostgreSQL events arrive
+        through LISTEN, after the commit); False if it did not come within `timeout` seconds."""
+        if self.last_event_id >= event_id:
+            return True
+        arrived = asyncio.get_running_loop().create_future()
+        self._waiters.append((event_id, arrived))
+        try:
+            await asyncio.wait_for(asyncio.shield(arrived), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiters = [(i, f) for i, f in self._waiters if f is not arrived]
+
+    def _wake(self, last: int) -> None:
+        for event_id, arrived in self._waiters:
+            if event_id <= last and not arrived.done():
+                arrived.set_result(None)
 
     def _drop(self, sub: Subscription) -> None:
         self.dropped += 1

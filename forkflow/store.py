@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .config import Settings
 from .errors import StoreUnavailable
 from .events import Bus, Event
+from .pg import PgListener, PgWriter
 from .schema import events, idempotency_keys, utcnow
 from .writer import Tx, Writer, WriteUnit
 
@@ -33,6 +34,7 @@ log = logging.getLogger("forkflow.store")
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK = 7_263_002
 
 
 def _is_sqlite(url: str) -> bool:
@@ -75,10 +77,11 @@ def _make_write_engine(url: str) -> Engine:
 
 def _make_read_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=8, max_overflow=8)
+    if _is_sqlite(url):
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        _set_pragmas(dbapi_connection, query_only=True)
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            _set_pragmas(dbapi_connection, query_only=True)
 
     return engine
 
@@ -95,9 +98,21 @@ class Store:
         self.settings = settings
         self.url = settings.database_url
         self.bus = bus
-        self.write_engine = _make_write_engine(self.url)
         self.read_engine = _make_read_engine(self.url)
-        self.writer = Writer(self.write_engine, bus, settings.max_batch)
+        self.listener: PgListener | None = None
+        self.writer: Writer
+        if _is_sqlite(self.url):
+            self.write_engine = _make_write_engine(self.url)
+            self.writer = Writer(self.write_engine, bus, settings.max_batch)
+        else:  # PostgreSQL: see pg.py
+            self.async_write_engine = create_async_engine(self.url, pool_size=2, max_overflow=2)
+            self.write_engine = self.async_write_engine.sync_engine
+            self.writer = PgWriter(self.async_write_engine, bus, settings.max_batch)
+            self.listener = PgListener(self.url, bus, self.events_after)
+
+    @property
+    def postgres(self) -> bool:
+        return self.listener is not None
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -109,14 +124,30 @@ class Store:
         if migrate:
             await self.migrate()
         self.bus.last_event_id = await self.last_event_id()
+        if self.listener is not None:
+            await self.listener.start()
         await self.writer.start()
 
     async def close(self) -> None:
         await self.writer.stop()
-        self.write_engine.dispose()
+        if self.listener is not None:
+            await self.listener.stop()
+            await self.async_write_engine.dispose()
+        else:
+            self.write_engine.dispose()
         await self.read_engine.dispose()
 
     async def migrate(self) -> None:
+        if self.postgres:
+            # Several workers start at once: the first migrates, the others wait on its lock.
+            def upgrade_locked(conn: Connection) -> None:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+                command.upgrade(_alembic_config(conn), "head")
+
+            async with self.async_write_engine.begin() as conn:
+                await conn.run_sync(upgrade_locked)
+            return
+
         def upgrade() -> None:
             with self.write_engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), "head")

@@ -14,6 +14,7 @@ to and from the event loop, instead of one per statement.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import queue
@@ -42,16 +43,21 @@ class Tx:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.now = utcnow()
-        # `now` as the database stores it, for statements run with `sql`.
-        self.stored_now = stored_timestamp(self.now)
         self.events: list[Event] = []
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        self._driver = driver
+        self.postgres = conn.dialect.name == "postgresql"
+        # `now` as the database takes it in statements run with `sql`.
+        self.stored_now: Any = self.now if self.postgres else stored_timestamp(self.now)
+        if not self.postgres:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            self._driver = driver
 
     def sql(self, statement: str, parameters: Sequence[Any] = ()) -> Any:
-        """Run plain SQL on the driver's own connection, inside this transaction: for the hottest
-        statements, where SQLAlchemy's execution would cost more than SQLite's work."""
+        """Run plain SQL (`?` placeholders) inside this transaction: for the hottest statements,
+        where SQLAlchemy's execution would cost more than the database's work. On SQLite it goes
+        straight to the driver's connection."""
+        if self.postgres:
+            return self.conn.exec_driver_sql(_numbered(statement), tuple(parameters))
         return self._driver.execute(statement, parameters)
 
     def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
@@ -59,8 +65,30 @@ class Tx:
         row = (event_type, topic_of(event_type), data, self.stored_now)
         event_id = self.sql(_INSERT_EVENT, row).fetchone()[0]
         emitted = Event(event_id, event_type, data, self.now, payload.get("id"))
+        if self.postgres:
+            # Sent by PostgreSQL exactly when this transaction commits, to every process (pg.py).
+            self.sql("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, notification(emitted)))
         self.events.append(emitted)
         return emitted
+
+
+NOTIFY_CHANNEL = "forkflow_events"
+# PostgreSQL refuses NOTIFY payloads from 8000 bytes; a bigger event is sent by id and read back.
+NOTIFY_LIMIT = 7900
+
+
+def notification(event: Event) -> str:
+    """The NOTIFY payload of an event: all of it when it fits, else only its id."""
+    created = event.created_at.isoformat()
+    whole = f'{{"id":{event.id},"type":"{event.type}","created_at":"{created}","data":{event.data}}}'
+    return whole if len(whole.encode()) <= NOTIFY_LIMIT else f'{{"id":{event.id}}}'
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(statement: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, ...` (our plain SQL has no `?` in literals)."""
+    parts = statement.split("?")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))
 
 
 WriteUnit = Callable[[Tx], T]
@@ -92,6 +120,9 @@ class _BareUnitFailed(Exception):
 
 class Writer:
     """The process's one serialized write path, with group commit, on a thread of its own."""
+
+    # Statements that open every write transaction (PostgreSQL's writer takes its lock there).
+    on_begin: tuple[str, ...] = ()
 
     def __init__(self, engine: Engine, bus: Bus, max_batch: int) -> None:
         self._engine = engine
@@ -193,9 +224,11 @@ class Writer:
     ) -> list[_Outcome]:
         outcomes = []
         with conn.begin():
-            # Savepoints straight on the driver's connection: SQLAlchemy does not need to know of them.
-            driver = conn.connection.driver_connection
-            assert driver is not None
+            for statement in self.on_begin:
+                conn.exec_driver_sql(statement)
+            # Savepoints straight on SQLite's driver connection: SQLAlchemy does not need to know of them.
+            driver = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+            raw: Callable[[str], Any] = driver.execute if driver is not None else conn.exec_driver_sql
             for index, job in enumerate(jobs):
                 if index in known:
                     outcomes.append(known[index])
@@ -207,15 +240,15 @@ class Writer:
                     except Exception as exc:  # rolls the whole transaction back; see _commit
                         raise _BareUnitFailed(index, exc) from exc
                 else:
-                    driver.execute("SAVEPOINT unit")
+                    raw("SAVEPOINT unit")
                     try:
                         result = job.work(tx)
                     except Exception as exc:  # the unit's own failure: only it is rolled back
-                        driver.execute("ROLLBACK TO SAVEPOINT unit")
-                        driver.execute("RELEASE SAVEPOINT unit")
+                        raw("ROLLBACK TO SAVEPOINT unit")
+                        raw("RELEASE SAVEPOINT unit")
                         outcomes.append(_Outcome(job, error=exc))
                         continue
-                    driver.execute("RELEASE SAVEPOINT unit")
+                    raw("RELEASE SAVEPOINT unit")
                 outcomes.append(_Outcome(job, result=result, events=tuple(tx.events)))
         return outcomes
 
@@ -226,6 +259,11 @@ class Writer:
         for outcome in outcomes:
             for event in outcome.events:
                 self._bus.publish(event)
+        self._answer(outcomes)
+
+    @staticmethod
+    def _answer(outcomes: list[_Outcome]) -> None:
+        for outcome in outcomes:
             future = outcome.job.future
             if future.done():
                 continue

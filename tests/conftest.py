@@ -6,12 +6,19 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -32,16 +39,59 @@ def free_port() -> int:
 PASSWORDS = {"kitchen": "kitchen-password", "cashier": "cashier-password", "manager": "manager-password"}
 
 
-def seed_staff(db: Path) -> None:
-    """One account per role (name = role), through the same service the CLI uses."""
+# The PostgreSQL server this machine kind runs (trust auth); each test server gets a database of
+# its own, made here and dropped afterwards.
+POSTGRES = os.environ.get("FORKFLOW_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgres")
+
+
+def _in_own_loop(make: Any) -> Any:
+    """asyncio.run in a thread of its own, so it works from async tests and Playwright's loop too."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, make()).result()
+
+
+def new_postgres_database() -> str:
+    """A fresh, empty PostgreSQL database; returns its SQLAlchemy URL."""
+    name = f"forkflow_test_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(POSTGRES)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+
+    _in_own_loop(create)
+    return POSTGRES.rsplit("/", 1)[0].replace("postgresql:", "postgresql+asyncpg:", 1) + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(POSTGRES)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    _in_own_loop(drop)
+
+
+def seed_staff(db: Path | str) -> None:
+    """One account per role (name = role), through the same service the CLI uses. `db` is a SQLite
+    file or a database URL."""
     from forkflow.config import Settings, sqlite_url
     from forkflow.events import Bus
     from forkflow.models import StaffIn
     from forkflow.services.staff import add_staff
     from forkflow.store import Store
 
+    url = db if isinstance(db, str) else sqlite_url(db)
+
     async def seed() -> None:
-        store = Store(Settings(database_url=sqlite_url(db)), Bus())
+        store = Store(Settings(database_url=url), Bus())
         await store.open()
         try:
             for role, password in PASSWORDS.items():
@@ -49,7 +99,7 @@ def seed_staff(db: Path) -> None:
         finally:
             await store.close()
 
-    asyncio.run(seed())
+    _in_own_loop(seed)
 
 
 class Server:
@@ -58,11 +108,19 @@ class Server:
     A new database gets one staff account per role; `tokens[role]` holds a bearer token for each.
     """
 
-    def __init__(self, db: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db: Path, port: int | None = None, env: dict[str, str] | None = None, database_url: str | None = None
+    ) -> None:
+        """On SQLite the database is the file `db`; with `database_url` (PostgreSQL) it is that
+        database, and `db` only names where the log goes."""
         self.db = db
+        self.database_url = database_url
         self.port = port or free_port()
         self.env = {**os.environ, "FORKFLOW_SSE_PING_SECONDS": "1", **(env or {})}
         self.env.pop("FORKFLOW_DATABASE_URL", None)
+        if database_url is not None:
+            self.env["FORKFLOW_DATABASE_URL"] = database_url
+        self._seeded = False
         self.process: subprocess.Popen[bytes] | None = None
         self.log = db.with_suffix(".log")
         self.tokens: dict[str, str] = {}
@@ -75,9 +133,16 @@ class Server:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def start(self, *extra: str, staff: bool = True) -> Server:
-        if staff and not self.db.exists():
-            seed_staff(self.db)
-        command = [sys.executable, "-m", "forkflow", "serve", "--port", str(self.port), "--db", str(self.db), *extra]
+        if self.database_url is None:
+            if staff and not self.db.exists():
+                seed_staff(self.db)
+            where = ["--db", str(self.db)]
+        else:
+            if staff and not self._seeded:
+                seed_staff(self.database_url)
+            where = []
+        self._seeded = True
+        command = [sys.executable, "-m", "forkflow", "serve", "--port", str(self.port), *where, *extra]
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -92,6 +157,28 @@ class Server:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def execute(self, statement: str, *parameters: Any) -> None:
+        """Plain SQL (`?` placeholders) on the server's database behind its back, for tests that
+        need a state the API cannot make (an order completed long ago). Datetimes are UTC."""
+        if self.database_url is None:
+            stored = [stored_timestamp(p) if isinstance(p, datetime) else p for p in parameters]
+            with sqlite3.connect(self.db) as db:
+                db.execute(statement, stored)
+            return
+        numbered = statement
+        for i in range(1, len(parameters) + 1):
+            numbered = numbered.replace("?", f"${i}", 1)
+        dsn = self.database_url.replace("postgresql+asyncpg:", "postgresql:", 1)
+
+        async def run() -> None:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute(numbered, *parameters)
+            finally:
+                await conn.close()
+
+        _in_own_loop(run)
 
     def _token(self, role: str) -> str:
         response = httpx.post(f"{self.url}/auth/token", json={"username": role, "password": PASSWORDS[role]})
@@ -114,12 +201,29 @@ class Server:
         return time.monotonic() - started
 
 
+@contextmanager
+def running_server(directory: Path, backend: str = "sqlite", **options: Any) -> Iterator[Server]:
+    """A started server on SQLite (a file in `directory`) or on a fresh PostgreSQL database."""
+    url = new_postgres_database() if backend == "postgres" else None
+    srv = Server(directory / "forkflow.db", database_url=url, **options)
+    try:
+        yield srv.start()
+    finally:
+        if srv.process is not None:
+            srv.stop()
+        if url is not None:
+            drop_postgres_database(url)
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "forkflow.db").start()
-    yield srv
-    if srv.process is not None:
-        srv.stop()
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """SQLite, unless a module asks for both backends with `on_both_backends`."""
+    with running_server(tmp_path, getattr(request, "param", "sqlite")) as srv:
+        yield srv
+
+
+# `pytestmark = on_both_backends` runs a module's tests that use `server` on SQLite and PostgreSQL.
+on_both_backends = pytest.mark.parametrize("server", BACKENDS, indirect=True)
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import MENU, Server, order_body
+from .conftest import BACKENDS, MENU, Server, order_body, running_server
 
 
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(Path(tmp_path_factory.mktemp("api")) / "forkflow.db").start()
-    yield srv
-    srv.stop()
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
+    with running_server(Path(tmp_path_factory.mktemp("api")), request.param) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

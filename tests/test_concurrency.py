@@ -7,8 +7,10 @@ import random
 
 import httpx
 
-from .conftest import Server, order_body
+from .conftest import Server, on_both_backends, order_body
 from .sse import Listener
+
+pytestmark = on_both_backends
 
 
 async def test_500_orders_from_100_clients_reach_every_listener_in_commit_order(

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from .conftest import Server, order_body
+from .conftest import Server, on_both_backends, order_body
+
+pytestmark = on_both_backends
 
 HX = {"HX-Request": "true"}
 
@@ -171,12 +172,10 @@ def test_recall_brings_back_the_last_bumped_ticket_within_ten_minutes(server: Se
     assert statuses == {made[1]["id"]: "ready"}, "the last one bumped comes back, as ready"
 
     # Completed more than ten minutes ago: no longer recallable, by the display or the API.
-    eleven_minutes_ago = (datetime.now(UTC) - timedelta(minutes=11)).replace(tzinfo=None).isoformat(sep=" ")
-    with sqlite3.connect(server.db) as db:
-        db.execute("UPDATE orders SET completed_at = ? WHERE id = ?", (eleven_minutes_ago, made[0]["id"]))
+    eleven_minutes_ago = datetime.now(UTC) - timedelta(minutes=11)
+    server.execute("UPDATE orders SET completed_at = ? WHERE id = ?", eleven_minutes_ago, made[0]["id"])
     assert tap(server, f"/kitchen/tickets/{made[1]['id']}/bump", status="ready").status_code == 204
-    with sqlite3.connect(server.db) as db:
-        db.execute("UPDATE orders SET completed_at = ? WHERE id = ?", (eleven_minutes_ago, made[1]["id"]))
+    server.execute("UPDATE orders SET completed_at = ? WHERE id = ?", eleven_minutes_ago, made[1]["id"])
     assert tap(server, "/kitchen/recall").status_code == 404
     late = httpx.patch(f"{server.url}/orders/{made[0]['id']}", json={"status": "ready"}, headers=server.auth("kitchen"))
     assert late.status_code == 409 and late.json()["error"]["allowed"] == []

@@ -8,8 +8,10 @@ import time
 
 import httpx
 
-from .conftest import Server, order_body
+from .conftest import Server, on_both_backends, order_body
 from .sse import Listener
+
+pytestmark = on_both_backends
 
 
 async def _post_orders(server: Server, menu: list[dict], count: int, prefix: str) -> list[dict]:
