@@ -161,6 +161,8 @@ class Server:
     def execute(self, statement: str, *parameters: Any) -> None:
         """Plain SQL (`?` placeholders) on the server's database behind its back, for tests that
         need a state the API cannot make (an order completed long ago). Datetimes are UTC."""
+        from forkflow.schema import stored_timestamp
+
         if self.database_url is None:
             stored = [stored_timestamp(p) if isinstance(p, datetime) else p for p in parameters]
             with sqlite3.connect(self.db) as db:
