@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,16 +32,19 @@ from forkflow.services import (
 )
 from forkflow.store import Store
 
-from .conftest import Server
+from .conftest import BACKENDS, Server, drop_postgres_database, new_postgres_database, on_both_backends
 from .sse import Listener
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(Settings(database_url=sqlite_url(tmp_path / "stock.db")), Bus())
+@pytest.fixture(params=BACKENDS)
+async def store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    url = new_postgres_database() if request.param == "postgres" else sqlite_url(tmp_path / "stock.db")
+    s = Store(Settings(database_url=url), Bus())
     await s.open()
     yield s
     await s.close()
+    if request.param == "postgres":
+        drop_postgres_database(url)
 
 
 BURGER = MenuItemIn(name="Burger", price_cents=1200, category="Mains", station="grill")
@@ -191,13 +194,7 @@ async def test_a_recipe_names_real_stock_once(store: Store) -> None:
 # The race, against a real server
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "forkflow.db").start()
-    yield srv
-    srv.stop()
-
-
+@on_both_backends
 async def test_100_concurrent_orders_race_for_the_last_10_portions(server: Server) -> None:
     manager = server.auth("manager")
     async with httpx.AsyncClient(base_url=server.url, headers=manager, timeout=30) as client:
@@ -231,6 +228,7 @@ async def test_100_concurrent_orders_race_for_the_last_10_portions(server: Serve
         assert sum(m["delta"] for m in moves) == 0
 
 
+@on_both_backends
 async def test_movements_say_who_and_when(server: Server) -> None:
     async with httpx.AsyncClient(base_url=server.url, headers=server.auth("manager"), timeout=10) as client:
         oil = (await client.post("/inventory", json={"item_name": "Oil", "quantity": 3, "unit": "l"})).json()

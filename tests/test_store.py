@@ -24,13 +24,23 @@ from forkflow.services.orders import business_date
 from forkflow.store import Store, Tx
 from forkflow.writer import _Job
 
+from .conftest import BACKENDS, drop_postgres_database, new_postgres_database
+
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(Settings(database_url=sqlite_url(tmp_path / "store.db")), Bus())
+async def store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """SQLite; tests marked `both` run on PostgreSQL too."""
+    postgres = getattr(request, "param", "sqlite") == "postgres"
+    url = new_postgres_database() if postgres else sqlite_url(tmp_path / "store.db")
+    s = Store(Settings(database_url=url), Bus())
     await s.open()
     yield s
     await s.close()
+    if postgres:
+        drop_postgres_database(url)
+
+
+both = pytest.mark.parametrize("store", BACKENDS, indirect=True)
 
 
 async def _event_count(store: Store) -> int:
@@ -79,6 +89,7 @@ async def test_write_transactions_begin_immediate(store: Store, tmp_path: Path) 
         other.close()
 
 
+@both
 async def test_a_rolled_back_write_emits_nothing(store: Store) -> None:
     published = store.bus.subscribe()
 
@@ -108,6 +119,7 @@ async def test_a_rolled_back_write_emits_nothing(store: Store) -> None:
     assert (first.type, first.payload) == ("menu.created", dish), "the failed unit published nothing"
 
 
+@both
 async def test_failed_validation_emits_nothing(store: Store) -> None:
     dish = await _dish(store)
     await set_availability(store, dish["id"], False)
@@ -124,6 +136,7 @@ async def test_failed_validation_emits_nothing(store: Store) -> None:
     assert store.bus.published == before
 
 
+@both
 async def test_group_commit_fails_only_the_failing_unit(store: Store) -> None:
     """Units queued together share one commit, but each is all-or-nothing on its own."""
     dish = await _dish(store)
@@ -253,6 +266,7 @@ async def test_migrations_are_applied_and_idempotent(tmp_path: Path) -> None:
     assert {"recipe_lines", "stock_movements"} <= tables
 
 
+@both
 async def test_idempotency_keys_are_kept_a_day_then_purged(store: Store) -> None:
     dish = await _dish(store)
     body = OrderIn(customer_name="A", channel="counter", items=[{"menu_item_id": dish["id"], "quantity": 1}])
@@ -274,6 +288,7 @@ async def test_idempotency_keys_are_kept_a_day_then_purged(store: Store) -> None
     assert not replayed and fresh["id"] != old["id"]
 
 
+@both
 async def test_a_snapshot_sees_one_moment(store: Store) -> None:
     await _dish(store, "Before")
     async with store.snapshot() as conn:
