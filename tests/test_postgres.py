@@ -1,0 +1,172 @@
+"""Beyond one process: two ForkFlow servers on different ports sharing one PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from .conftest import MENU, POSTGRES, Server, drop_postgres_database, new_postgres_database, order_body
+from .sse import Listener
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes on one fresh PostgreSQL database."""
+    url = new_postgres_database()
+    first = Server(tmp_path / "first.db", database_url=url)
+    second = Server(tmp_path / "second.db", database_url=url)
+    try:
+        first.start()
+        second._seeded = True  # the same staff accounts, already made for the first
+        second.start()
+        yield first, second
+    finally:
+        for srv in (first, second):
+            if srv.process is not None:
+                srv.stop()
+        drop_postgres_database(url)
+
+
+def _menu(server: Server) -> list[dict]:
+    with httpx.Client(base_url=server.url, headers=server.auth("manager"), timeout=10) as client:
+        return [client.post("/menu", json=item).json() for item in MENU]
+
+
+async def _place(server: Server, bodies: list[dict], keys: list[str] | None = None) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=server.url, headers=server.auth("cashier"), timeout=30) as client:
+        return await asyncio.gather(
+            *[
+                client.post("/orders", json=body, headers={"Idempotency-Key": keys[i]} if keys else {})
+                for i, body in enumerate(bodies)
+            ]
+        )
+
+
+def _assert_every_event_once_in_order(listener: Listener, expected_ids: set[int]) -> None:
+    ids = [event.id for event in listener.events]
+    assert ids == sorted(ids), "in id order"
+    assert len(ids) == len(set(ids)), "each event once"
+    assert expected_ids <= set(ids), f"missing {sorted(expected_ids - set(ids))[:10]}"
+
+
+async def test_orders_posted_to_both_reach_listeners_on_both_once_each_in_id_order(pair: tuple[Server, Server]) -> None:
+    first, second = pair
+    menu = _menu(first)
+    listeners = [
+        Listener(srv.url, topics="orders", token=srv.tokens["kitchen"]) for srv in (first, second) for _ in range(3)
+    ]
+    for listener in listeners:
+        await listener.__aenter__()
+    try:
+        answers = await asyncio.gather(
+            _place(first, [order_body(menu, customer_name=f"A{n}") for n in range(60)]),
+            _place(second, [order_body(menu, customer_name=f"B{n}") for n in range(60)]),
+        )
+        made = [response for batch in answers for response in batch]
+        assert [response.status_code for response in made] == [201] * 120
+        orders = {response.json()["id"] for response in made}
+        for listener in listeners:
+            await listener.wait_for(120, "order.created", timeout=20)
+        # The events' ids, as the table holds them: every listener on either process saw all of them.
+        with httpx.Client(base_url=first.url, headers=first.auth("manager"), timeout=10) as client:
+            assert {o["id"] for o in client.get("/orders", params={"limit": 1000}).json()} == orders
+        expected = {event.id for event in listeners[0].events}
+        for listener in listeners:
+            assert {event.payload["id"] for event in listener.of_type("order.created")} == orders
+            _assert_every_event_once_in_order(listener, expected)
+        # Replay works on either process: resuming from the middle gives exactly the rest.
+        middle = sorted(expected)[len(expected) // 2]
+        for srv in (first, second):
+            async with Listener(srv.url, "orders", last_event_id=middle, token=srv.tokens["kitchen"]) as late:
+                await late.wait_for(len([i for i in expected if i > middle]), timeout=10)
+                assert [e.id for e in late.events] == sorted(i for i in expected if i > middle)
+    finally:
+        for listener in listeners:
+            await listener.close()
+
+
+async def test_one_idempotency_key_sent_to_both_processes_at_once_makes_one_order(pair: tuple[Server, Server]) -> None:
+    first, second = pair
+    menu = _menu(first)
+    keys = [f"till-{n}" for n in range(40)]
+    bodies = [order_body(menu, customer_name=f"K{n}") for n in range(40)]
+    answers = await asyncio.gather(_place(first, bodies, keys), _place(second, bodies, keys))
+    for a, b in zip(*answers, strict=True):
+        assert (a.status_code, b.status_code) == (201, 201)
+        assert a.json()["id"] == b.json()["id"], "the same order from both"
+        assert sorted([a.headers.get("Idempotent-Replayed"), b.headers.get("Idempotent-Replayed")], key=str) == [
+            None,
+            "true",
+        ]
+    with httpx.Client(base_url=second.url, headers=second.auth("manager"), timeout=10) as client:
+        assert len(client.get("/orders", params={"limit": 1000}).json()) == 40
+
+
+async def test_the_stock_race_holds_across_processes(pair: tuple[Server, Server]) -> None:
+    first, second = pair
+    with httpx.Client(base_url=first.url, headers=first.auth("manager"), timeout=10) as client:
+        dish = client.post("/menu", json=MENU[0]).json()
+        patty = client.post("/inventory", json={"item_name": "Patty", "quantity": 10, "unit": "pcs"}).json()
+        recipe = {"ingredients": [{"inventory_id": patty["id"], "quantity": 1}]}
+        client.put(f"/menu/{dish['id']}/recipe", json=recipe).raise_for_status()
+    body = {"customer_name": "Rush", "channel": "counter", "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+    answers = await asyncio.gather(_place(first, [body] * 50), _place(second, [body] * 50))
+    codes = sorted(response.status_code for batch in answers for response in batch)
+    assert codes == [201] * 10 + [409] * 90
+    with httpx.Client(base_url=second.url, headers=second.auth("manager"), timeout=10) as client:
+        assert client.get(f"/inventory/{patty['id']}").json()["quantity"] == 0
+        assert client.get(f"/menu/{dish['id']}").json()["available"] is False
+
+
+async def _terminate_listen_connections(database: str) -> int:
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        pids = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'", database
+        )
+        for row in pids:
+            await admin.execute("SELECT pg_terminate_backend($1)", row["pid"])
+        return len(pids)
+    finally:
+        await admin.close()
+
+
+async def test_killing_the_listen_connection_during_a_stream_of_orders_loses_nothing(
+    pair: tuple[Server, Server],
+) -> None:
+    first, second = pair
+    menu = _menu(first)
+    database = first.database_url.rsplit("/", 1)[1] if first.database_url else ""
+    listeners = [Listener(srv.url, topics="orders", token=srv.tokens["kitchen"]) for srv in (first, second)]
+    for listener in listeners:
+        await listener.__aenter__()
+    try:
+
+        async def stream_of_orders() -> list[httpx.Response]:
+            made = []
+            for n in range(40):
+                made += await _place(first if n % 2 else second, [order_body(menu, customer_name=f"S{n}")] * 2)
+                await asyncio.sleep(0.02)
+            return made
+
+        placing = asyncio.create_task(stream_of_orders())
+        killed = 0
+        for _ in range(3):  # kill both processes' LISTEN connections, three times, mid-stream
+            await asyncio.sleep(0.25)
+            killed += await _terminate_listen_connections(database)
+        made = await placing
+        assert killed >= 2, "the LISTEN connections were found and ended"
+        assert [response.status_code for response in made] == [201] * 80
+        orders = {response.json()["id"] for response in made}
+        for listener in listeners:
+            await listener.wait_for(80, "order.created", timeout=30)
+            assert {event.payload["id"] for event in listener.of_type("order.created")} == orders
+            _assert_every_event_once_in_order(listener, {event.id for event in listeners[0].events})
+    finally:
+        for listener in listeners:
+            await listener.close()
