@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import logging.config
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,8 +79,20 @@ def serve(args: argparse.Namespace) -> int:
         # wait for anything else still open.
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
+    with _stopped_by_signal():
+        uvicorn.Server(config).run()
     return 0
+
+
+@contextlib.contextmanager
+def _stopped_by_signal() -> Iterator[None]:
+    """uvicorn shuts down cleanly on Ctrl-C (or SIGINT), then raises it again: the server
+    stopped as it was asked to, so end quietly rather than with a traceback (which would also
+    break a JSON log into lines that are not JSON)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
 
 
 def _serve_workers(args: argparse.Namespace, settings: Settings, log_config: dict[str, Any]) -> int:
@@ -104,16 +117,17 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, log_config: dic
     asyncio.run(_with_store(args, prepare))
     os.environ["FORKFLOW_DATABASE_URL"] = settings.database_url
     os.environ["FORKFLOW_LOG_FORMAT"] = args.log_format or settings.log_format
-    uvicorn.run(
-        "forkflow.app:app_from_env",
-        factory=True,
-        workers=args.workers,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        log_config=log_config,
-        timeout_graceful_shutdown=5,
-    )
+    with _stopped_by_signal():
+        uvicorn.run(
+            "forkflow.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            log_config=log_config,
+            timeout_graceful_shutdown=5,
+        )
     return 0
 
 
