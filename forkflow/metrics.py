@@ -66,8 +66,9 @@ class _StoreCollector(Collector):
             "forkflow_events_lag",
             "Events committed to the database that this process's bus had not published when scraped: "
             "the newest event id in the events table minus the last event id published. Events are "
-            "published right after their commit, so this is 0 or a few for an instant; a lasting gap "
-            "means commit-to-publish is stuck, or another process writes to this database.",
+            "published right after their commit (on PostgreSQL, every process's events arrive by "
+            "LISTEN/NOTIFY), so this is 0 or a few for an instant; a lasting gap means events are "
+            "committed but not reaching this process's streams.",
             value=max(0, self._metrics.committed_event_id - bus.last_event_id),
         )
         yield GaugeMetricFamily(
