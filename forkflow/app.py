@@ -19,6 +19,7 @@ from .config import Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
+from .metrics import Metrics, MetricsMiddleware
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
 from .services.staff import app_secret
@@ -50,6 +51,7 @@ async def _close_bus_on_shutdown(shutting_down: anyio.Event, bus: Bus) -> None:
 
 def create_app(settings: Settings | None = None, demo: bool = False) -> Starlette:
     settings = settings or Settings.from_env()
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
                 lines = "\n".join(f"  {name:8} {password}" for name, password in passwords.items())
                 print(f"Demo staff accounts (shown this once; name = role):\n{lines}", flush=True)
         app.state.store = store
+        metrics.attach(store)
         app.state.session_secret = settings.secret_key or await app_secret(store, "session")
         app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
         # Everything made at start-up lives as long as the server: keep it out of the collector's
@@ -80,12 +83,15 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             purger.cancel()
             closer.cancel()
             bus.close()
+            metrics.detach()
             await store.close()
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            # Outermost: counts and times every answer, including the inner middleware's refusals.
+            Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(Sessions, https_only=settings.secure_cookies),
@@ -98,3 +104,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             Exception: on_unexpected_error,
         },
     )
+    app.state.metrics = metrics
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The app as `uvicorn --factory` makes it in each worker process: settings from the
+    environment (`forkflow serve --workers N` passes its options through FORKFLOW_* variables)."""
+    return create_app(Settings.from_env())

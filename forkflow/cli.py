@@ -1,21 +1,27 @@
-"""`forkflow serve` and `forkflow migrate`."""
+"""The `forkflow` command: serve, migrate, users, backup."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
+import logging.config
+import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
 from pydantic import ValidationError
 
-from .config import Settings, sqlite_url
+from .backup import BackupError, backup_sqlite
+from .config import LOG_FORMATS, Settings, sqlite_url
 from .errors import ServiceError
 from .events import Bus
+from .logs import logging_config
 from .models import StaffIn, StaffPatch, field_errors
 from .schema import ROLES
 from .services import staff
@@ -36,20 +42,111 @@ def _add_db_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+SQLITE_ONE_WORKER = """\
+forkflow: --workers {workers} needs PostgreSQL; this database is SQLite ({url}).
+SQLite lets one writer at a time into a database file, and ForkFlow's single write path (with
+its group commit) and its event bus live inside one process: several worker processes would
+fight over the write lock, and an order committed in one would never reach the event streams
+held by the others.
+Either run one worker (the default): one process takes a restaurant's rush, thousands of orders
+a second (see the Benchmarks in README.md); or move to PostgreSQL:
+  FORKFLOW_DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST/forkflow forkflow serve --workers {workers}"""
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
 def serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
-    app = create_app(_settings(args), demo=args.demo)
+    settings = _settings(args)
+    log_config = logging_config(args.log_format or settings.log_format)
+    logging.config.dictConfig(log_config)
+    if args.workers > 1:
+        if _is_sqlite(settings.database_url):
+            print(SQLITE_ONE_WORKER.format(workers=args.workers, url=settings.database_url), file=sys.stderr)
+            return 2
+        return _serve_workers(args, settings, log_config)
+    app = create_app(settings, demo=args.demo)
     config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=log_config,
         # Streams end on shutdown (sse-starlette watches uvicorn's exit flag); this bounds the
         # wait for anything else still open.
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
+    with _stopped_by_signal():
+        uvicorn.Server(config).run()
+    return 0
+
+
+@contextlib.contextmanager
+def _stopped_by_signal() -> Iterator[None]:
+    """uvicorn shuts down cleanly on Ctrl-C (or SIGINT), then raises it again: the server
+    stopped as it was asked to, so end quietly rather than with a traceback (which would also
+    break a JSON log into lines that are not JSON)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings, log_config: dict[str, Any]) -> int:
+    """N uvicorn worker processes on one socket, each making its app with `app_from_env`.
+
+    This process prepares the database first (migrations, demo data, the session secret), so
+    the workers do not race each other to do it, then hands its options down as FORKFLOW_*
+    variables, which the workers read through Settings.from_env().
+    """
+    from .demo import seed_demo, seed_demo_staff
+    from .services.staff import app_secret
+
+    async def prepare(store: Store) -> None:
+        if args.demo:
+            await seed_demo(store)
+            passwords = await seed_demo_staff(store)
+            if passwords:
+                lines = "\n".join(f"  {name:8} {password}" for name, password in passwords.items())
+                print(f"Demo staff accounts (shown this once; name = role):\n{lines}", flush=True)
+        await app_secret(store, "session")
+
+    asyncio.run(_with_store(args, prepare))
+    os.environ["FORKFLOW_DATABASE_URL"] = settings.database_url
+    os.environ["FORKFLOW_LOG_FORMAT"] = args.log_format or settings.log_format
+    with _stopped_by_signal():
+        uvicorn.run(
+            "forkflow.app:app_from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            log_config=log_config,
+            timeout_graceful_shutdown=5,
+        )
+    return 0
+
+
+def backup(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not _is_sqlite(settings.database_url):
+        print(
+            "forkflow: backup copies SQLite databases; for PostgreSQL use pg_dump, e.g.\n"
+            "  pg_dump --format=custom --file=forkflow.dump postgresql://USER@HOST/forkflow",
+            file=sys.stderr,
+        )
+        return 2
+    source = Path(settings.database_url.split("///", 1)[-1])
+    try:
+        result = backup_sqlite(source, Path(args.path), force=args.force)
+    except BackupError as error:
+        print(f"forkflow: {error}", file=sys.stderr)
+        return 1
+    print(result.describe())
     return 0
 
 
@@ -124,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_option(serve_cmd)
     serve_cmd.add_argument("--demo", action="store_true", help="fill an empty database with a demo menu and stock")
     serve_cmd.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve_cmd.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text (default) or json: one JSON object per line (default: FORKFLOW_LOG_FORMAT)",
+    )
+    serve_cmd.add_argument(
+        "--workers", type=_positive_int, default=1, help="worker processes (more than 1 needs PostgreSQL)"
+    )
     serve_cmd.set_defaults(handler=serve)
 
     migrate_cmd = commands.add_parser("migrate", help="bring the database schema up to date")
@@ -146,7 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
         toggle_cmd.add_argument("name")
         _add_db_option(toggle_cmd)
         toggle_cmd.set_defaults(handler=_users_set_active(active))
+
+    backup_cmd = commands.add_parser("backup", help="copy the live SQLite database to PATH, safely while serving")
+    backup_cmd.add_argument("path", metavar="PATH", help="the file to write")
+    backup_cmd.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    _add_db_option(backup_cmd)
+    backup_cmd.set_defaults(handler=backup)
     return parser
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,6 +39,20 @@ def _local_zone() -> ZoneInfo:
         raise SystemExit(f"unknown time zone {name!r}: set FORKFLOW_TIMEZONE to an IANA name") from exc
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format() -> str:
+    raw = os.environ.get("FORKFLOW_LOG_FORMAT", "text").lower()
+    if raw not in LOG_FORMATS:
+        raise SystemExit(f"FORKFLOW_LOG_FORMAT must be text or json, got {raw!r}")
+    return raw
+
+
 def _day_starts_at() -> time:
     # Late services run past midnight: ticket numbers restart at this local time, not at 00:00.
     raw = os.environ.get("FORKFLOW_DAY_STARTS_AT", "04:00")
@@ -70,6 +84,9 @@ class Settings:
     # Kitchen display: a ticket turns amber, then red, after this many minutes.
     kitchen_warn_minutes: float = 8.0
     kitchen_late_minutes: float = 15.0
+    # Operations: who may read /metrics (managers only, unless public), and the log format.
+    metrics_public: bool = False
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -84,5 +101,7 @@ class Settings:
             secret_key=os.environ.get("FORKFLOW_SECRET_KEY") or None,
             kitchen_warn_minutes=_env_float("FORKFLOW_KITCHEN_WARN_MINUTES", 8.0),
             kitchen_late_minutes=_env_float("FORKFLOW_KITCHEN_LATE_MINUTES", 15.0),
+            metrics_public=_env_flag("FORKFLOW_METRICS_PUBLIC"),
+            log_format=_log_format(),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -4,7 +4,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, docs, kitchen, manage, pages, pos, shop, staff_api, stream, track
+from . import api, docs, kitchen, manage, ops, pages, pos, shop, staff_api, stream, track
 
 routes = [
     *api.routes,
@@ -17,5 +17,6 @@ routes = [
     *manage.routes,
     *shop.routes,
     *pages.routes,
+    *ops.routes,
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -1,0 +1,28 @@
+# ForkFlow in a container: one process on the SQLite file in /data by default, or on PostgreSQL
+# with FORKFLOW_DATABASE_URL=postgresql+asyncpg://... and --workers N (see compose.yaml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY . /app
+# templates/ and static/ sit beside the package, not inside it, so a wheel would leave them
+# behind: install in place (-e), which keeps /app/forkflow next to /app/templates and /app/static.
+# asyncpg is the PostgreSQL driver of postgresql+asyncpg:// URLs; unused on SQLite.
+RUN pip install -e . asyncpg
+
+# Never run as root; the database (and its -wal/-shm files) live in the /data volume.
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin forkflow \
+    && mkdir -p /data && chown forkflow:forkflow /data
+USER forkflow
+VOLUME ["/data"]
+ENV FORKFLOW_DATABASE_URL=sqlite:////data/forkflow.db
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+
+CMD ["forkflow", "serve", "--host", "0.0.0.0", "--port", "8000"]
