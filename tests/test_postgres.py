@@ -170,3 +170,34 @@ async def test_killing_the_listen_connection_during_a_stream_of_orders_loses_not
     finally:
         for listener in listeners:
             await listener.close()
+
+
+async def test_serve_with_two_workers_shares_every_event(tmp_path: Path) -> None:
+    """`forkflow serve --workers 2`: two processes on one port; each stream, whichever worker it
+    landed on, gets every order placed through either."""
+    url = new_postgres_database()
+    server = Server(tmp_path / "workers.db", database_url=url)
+    try:
+        server.start("--workers", "2")
+        assert server.process is not None
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        assert len(children) == 2, "uvicorn's parent and two worker processes"
+        menu = _menu(server)
+        listeners = [Listener(server.url, topics="orders", token=server.tokens["kitchen"]) for _ in range(6)]
+        for listener in listeners:
+            await listener.__aenter__()
+        try:
+            answers = await _place(server, [order_body(menu, customer_name=f"W{n}") for n in range(60)])
+            assert [response.status_code for response in answers] == [201] * 60
+            orders = {response.json()["id"] for response in answers}
+            for listener in listeners:
+                await listener.wait_for(60, "order.created", timeout=20)
+                assert {event.payload["id"] for event in listener.of_type("order.created")} == orders
+                _assert_every_event_once_in_order(listener, {event.id for event in listeners[0].events})
+        finally:
+            for listener in listeners:
+                await listener.close()
+    finally:
+        if server.process is not None:
+            server.stop()
+        drop_postgres_database(url)
