@@ -181,7 +181,7 @@ async def test_serve_with_two_workers_shares_every_event(tmp_path: Path) -> None
         server.start("--workers", "2")
         assert server.process is not None
         children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-        assert len(children) == 2, "uvicorn's parent and two worker processes"
+        assert len(children) >= 2, "two worker processes (and multiprocessing's resource tracker)"
         menu = _menu(server)
         listeners = [Listener(server.url, topics="orders", token=server.tokens["kitchen"]) for _ in range(6)]
         for listener in listeners:
