@@ -201,3 +201,26 @@ async def test_serve_with_two_workers_shares_every_event(tmp_path: Path) -> None
         if server.process is not None:
             server.stop()
         drop_postgres_database(url)
+
+
+async def test_an_event_too_big_for_a_notification_is_read_back(pair: tuple[Server, Server]) -> None:
+    """NOTIFY payloads stop at 8,000 bytes: a big order goes by id and is read from the table."""
+    first, second = pair
+    menu = _menu(first)
+    lines = [{"menu_item_id": menu[n % len(menu)]["id"], "quantity": 1, "notes": "x" * 190} for n in range(60)]
+    big = {"customer_name": "Big table", "channel": "table", "table": "40", "notes": "y" * 500, "items": lines}
+    listeners = [Listener(srv.url, topics="orders", token=srv.tokens["kitchen"]) for srv in (first, second)]
+    for listener in listeners:
+        await listener.__aenter__()
+    try:
+        (small,) = await _place(second, [order_body(menu)])
+        (made,) = await _place(first, [big])
+        (after,) = await _place(second, [order_body(menu)])
+        assert len(made.content) > 8000
+        for listener in listeners:
+            events = await listener.wait_for(3, "order.created", timeout=10)
+            assert [e.payload["id"] for e in events] == [small.json()["id"], made.json()["id"], after.json()["id"]]
+            assert events[1].payload == made.json()
+    finally:
+        for listener in listeners:
+            await listener.close()
