@@ -412,8 +412,17 @@ def compare_section(results: dict[str, Any]) -> list[str]:
 
 
 def _busy_warning(results: dict[str, Any]) -> list[str]:
-    """Name the runs during which other processes took over a tenth of a core."""
-    scen = results["scenarios"]
+    """Name the runs during which other processes took over a tenth of a core (on PostgreSQL,
+    "other" leaves out every `postgres` process, which is counted apart)."""
+    runs = _timed_runs(results["scenarios"])
+    runs |= {f"pg {name}": r for name, r in _timed_runs(results.get("postgres", {}).get("scenarios", {})).items()}
+    busy = [f"{name} {r['other_cpu_pct']:.0f}%" for name, r in runs.items() if r and r.get("other_cpu_pct", 0) > 10]
+    if not busy:
+        return []
+    return [f"WARNING: other processes used CPU during: {', '.join(busy)} (of one core); figures are not clean", ""]
+
+
+def _timed_runs(scen: dict[str, Any]) -> dict[str, Any]:
     runs: dict[str, Any] = {f"burst {r['concurrency']}": r for r in (scen.get("burst") or {}).get("runs", [])}
     runs |= {
         "ceiling A": (scen.get("ceilings") or {}).get("a"),
@@ -423,14 +432,12 @@ def _busy_warning(results: dict[str, Any]) -> list[str]:
     runs |= {f"ceiling B {b['name']}": b for b in (scen.get("ceilings") or {}).get("b", [])}
     runs |= {f"retry {r['concurrency']}": r for r in (scen.get("retry") or {}).get("runs", [])}
     runs |= {f"growth {r['history_orders']:,}": r for r in (scen.get("growth") or {}).get("runs", [])}
-    busy = [f"{name} {r['other_cpu_pct']:.0f}%" for name, r in runs.items() if r and r.get("other_cpu_pct", 0) > 10]
-    if not busy:
-        return []
-    return [f"WARNING: other processes used CPU during: {', '.join(busy)} (of one core); figures are not clean", ""]
+    return runs
 
 
 def _calibration(results: dict[str, Any]) -> str:
-    figures = [f"{r['calibration_ms']:.1f}" for r in results["scenarios"].values() if r.get("calibration_ms")]
+    every = [*results["scenarios"].values(), *results.get("postgres", {}).get("scenarios", {}).values()]
+    figures = [f"{r['calibration_ms']:.1f}" for r in every if r.get("calibration_ms")]
     if not figures:
         return "not taken (smoke run)"
     return "/".join(figures) + " ms (lower is a faster machine; see README)"
