@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from .pg import postgres_cpu_seconds
 from .servers import ServerProcess
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -27,18 +28,27 @@ class CpuMeter:
 
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
-        self._start = (time.perf_counter(), *server.cpu_times(), time.process_time(), machine_busy_seconds())
+        self.postgres = server.database_url is not None
+        self._start = self._now()
+
+    def _now(self) -> tuple[float, ...]:
+        pg = postgres_cpu_seconds() if self.postgres else 0.0
+        return (time.perf_counter(), *self.server.cpu_times(), time.process_time(), machine_busy_seconds(), pg)
 
     def percent(self) -> dict[str, float]:
-        now = (time.perf_counter(), *self.server.cpu_times(), time.process_time(), machine_busy_seconds())
-        wall, user, system, driver, machine = (b - a for a, b in zip(self._start, now, strict=True))
+        wall, user, system, driver, machine, pg = (b - a for a, b in zip(self._start, self._now(), strict=True))
         server = user + system
-        return {
+        figures = {
+            # ForkFlow's own processes: on PostgreSQL the uvicorn supervisor and its workers, summed.
             "server_cpu_pct": 100 * server / wall,
             "server_sys_cpu_pct": 100 * system / wall,  # of which in the kernel: syscalls, thread wake-ups
             "driver_cpu_pct": 100 * driver / wall,
-            "other_cpu_pct": max(0.0, 100 * (machine - server - driver) / wall),
+            "other_cpu_pct": max(0.0, 100 * (machine - server - driver - pg) / wall),
         }
+        if self.postgres:
+            # Every `postgres` process on the machine (other databases' backends too), not pinned.
+            figures["postgres_cpu_pct"] = 100 * pg / wall
+        return figures
 
 
 def wait_until_quiet(most_seconds: float, threshold_pct: float = 15.0) -> float:

@@ -20,6 +20,9 @@ PLOT_W = WIDTH - LABEL_W - 170  # room on the right for the figures
 ROW_H = 22
 FORKFLOW, CEILING, TARGET = "#2b6cb0", "#a0aec0", "#c53030"
 BANDS = ("#1a365d", "#2b6cb0", "#63b3ed")  # up to p50, p50-p95, p95-p99
+PG_BAR = "#c05621"  # ForkFlow on PostgreSQL: the same rows in orange, right under SQLite's
+PG_BANDS = ("#7b341e", "#c05621", "#f6ad55")
+PG = " [PG]"
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Bar:
     value: float
     ceiling: bool = False
     target: float | None = None
+    pg: bool = False
 
 
 @dataclass
@@ -38,6 +42,7 @@ class Spread:
     p99: float
     max: float
     target: float | None = None
+    pg: bool = False
 
 
 def _throughput(scen: dict[str, Any]) -> list[Bar]:
@@ -152,7 +157,7 @@ def _throughput_panel(bars: list[Bar], top: float) -> tuple[list[str], float]:
         y = top + i * ROW_H
         x0, x1 = axis.x(10.0**axis.lo), axis.x(bar.value)
         out.append(_text(LABEL_W - 8, y + 15, bar.label, 12, "end"))
-        color = CEILING if bar.ceiling else FORKFLOW
+        color = CEILING if bar.ceiling else PG_BAR if bar.pg else FORKFLOW
         out.append(_rect(x0, y + 4, max(1.0, x1 - x0), ROW_H - 8, color))
         out.append(_text(x1 + 5, y + 15, f"{bar.value:,.0f}", 11, fill="#2d3748"))
         if bar.target is not None:
@@ -184,7 +189,7 @@ def _latency_panel(rows: list[Spread], top: float) -> tuple[list[str], float]:
         x0, x50, x95, x99, xmax = (axis.x(v) for v in (10.0**axis.lo, r.p50, r.p95, r.p99, r.max))
         out.append(_line(x99, mid, xmax, mid, "#718096", 1.5))
         out.append(_line(xmax, mid - 4, xmax, mid + 4, "#718096", 1.5))
-        for (a, b), color in zip(((x0, x50), (x50, x95), (x95, x99)), BANDS, strict=True):
+        for (a, b), color in zip(((x0, x50), (x50, x95), (x95, x99)), PG_BANDS if r.pg else BANDS, strict=True):
             out.append(_rect(a, y + 5, max(0.5, b - a), ROW_H - 10, color))
         right = xmax
         if r.target is not None:
@@ -204,6 +209,19 @@ def _latency_panel(rows: list[Spread], top: float) -> tuple[list[str], float]:
     return out, legend_y + 10
 
 
+def _beside(lite: list[Any], pg: list[Any]) -> list[Any]:
+    """PostgreSQL's rows (marked, labelled " [PG]") each right under SQLite's of the same label."""
+    for row in pg:
+        row.pg, row.label = True, row.label + PG
+    by_label = {row.label[: -len(PG)]: row for row in pg}
+    out = []
+    for row in lite:
+        out.append(row)
+        if row.label in by_label:
+            out.append(by_label.pop(row.label))
+    return out + list(by_label.values())
+
+
 def write_svg(results: dict[str, Any]) -> str:
     """The whole picture as SVG text."""
     meta, scen = results["meta"], results["scenarios"]
@@ -211,9 +229,15 @@ def write_svg(results: dict[str, Any]) -> str:
     body = [_text(20, 24, f"ForkFlow bench{kind}, {meta['started']}: {meta['forkflow']}", 15, weight="bold")]
     body.append(_text(20, 42, f"{meta['cpus']} CPUs, {meta['cpu_layout']}", 11, fill="#4a5568"))
     ok = {name: r for name, r in scen.items() if "error" not in r}
-    panel, y = _throughput_panel(_throughput(ok), 56)
+    pg = {name: r for name, r in results.get("postgres", {}).get("scenarios", {}).items() if "error" not in r}
+    if pg:
+        workers = results["postgres"]["workers"]
+        body.append(
+            _text(20, 56, f"blue: SQLite, 1 process; orange [PG]: PostgreSQL, {workers} workers", 11, fill=PG_BAR)
+        )
+    panel, y = _throughput_panel(_beside(_throughput(ok), _throughput(pg)), 62 if pg else 56)
     body += panel
-    panel, y = _latency_panel(_latencies(ok), y + 10)
+    panel, y = _latency_panel(_beside(_latencies(ok), _latencies(pg)), y + 10)
     body += panel
     height = int(y + 16)
     return (

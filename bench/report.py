@@ -74,8 +74,12 @@ def burst_section(burst: dict[str, Any] | None, ceilings: dict[str, Any] | None)
             f" duplicates {c['duplicates']}, replayed {c['replayed']},"
             f" duplicate tickets {c['duplicate_ticket_numbers']}, wrong totals {c['wrong_totals']},"
             f" kitchen {c['kitchen_orders']}/{c['kitchen_expected']} (missing {c['missing_from_kitchen']});"
-            f" {w['units']} write units in {w['commits']} commits ({_f(w['units_per_commit'])} per commit);"
-            f" shutdown {_f(r['shutdown_s'], 2)} s"
+            + (
+                f" {w['units']} write units in {w['commits']} commits ({_f(w['units_per_commit'])} per commit);"
+                if w
+                else " write units per commit: per worker, not shown;"
+            )
+            + f" shutdown {_f(r['shutdown_s'], 2)} s"
         )
         for sample in r["error_samples"]:
             out.append(f"  error: {sample}")
@@ -325,16 +329,100 @@ def targets_section(results: dict[str, Any]) -> list[str]:
     ]
     failed = sum(1 for v in verdicts if v["kind"] == "correctness" and not v["ok"])
     missed = sum(1 for v in verdicts if v["kind"] == "speed" and not v["ok"])
+    info = sum(1 for v in verdicts if v["kind"] == "speed, info" and not v["ok"])
     return [
-        "Targets",
+        'Targets ("pg ...": ForkFlow on PostgreSQL; its speed figures are informational, not judged)',
         *_table(["figure", "value", "target", "kind", "verdict"], rows),
-        f"correctness misses: {failed}; speed misses: {missed}",
+        f"correctness misses: {failed}; speed misses: {missed}"
+        + (f"; PostgreSQL speed, informational: {info} over" if info else ""),
+    ]
+
+
+def _headline(scen: dict[str, Any]) -> dict[str, str]:
+    """The figures compared side by side, by label; what a backend did not run is absent."""
+    out: dict[str, str] = {}
+    ok = {name: r for name, r in scen.items() if "error" not in r}
+    for name, r in scen.items():
+        if "error" in r:
+            out[f"{name}: ran"] = "CRASHED"
+    for r in (ok.get("burst") or {}).get("runs", []):
+        c, at = r["checks"], f"burst, {r['concurrency']} clients"
+        out[f"{at}: orders/s"] = _f(r["orders_per_s"], 0)
+        out[f"{at}: p50 / p99 / max ms"] = " / ".join(_f(r["latency_ms"][k]) for k in ("p50", "p99", "max"))
+        out[f"{at}: errors, duplicates, missing"] = f"{r['errors']}, {c['duplicates']}, {c['missing_from_kitchen']}"
+        out[f"{at}: CPU ForkFlow / postgres / load"] = _cpu(r)
+    for r in (ok.get("retry") or {}).get("runs", []):
+        c, at = r["checks"], f"retry storm, {r['concurrency']} clients"
+        out[f"{at}: keys/s (requests/s)"] = f"{_f(r['keys_per_s'], 0)} ({_f(r['requests_per_s'], 0)})"
+        out[f"{at}: several orders, non-201, flags wrong"] = (
+            f"{c['keys_with_several_orders']}, {c['keys_not_answered_201_thrice']}, {c['keys_with_wrong_replay_flags']}"
+        )
+    if "sse" in ok:
+        r = ok["sse"]
+        d = r["delivery_ms"]
+        out["sse: receipt - created_at p50 / p99 / max ms"] = " / ".join(_f(d[k]) for k in ("p50", "p99", "max"))
+        out["sse: missing, duplicates, out of order"] = f"{r['missing']}, {r['duplicates']}, {r['out_of_order']}"
+    if "rush" in ok:
+        r = ok["rush"]
+        for label, s in (
+            ("displays + trackers", r["delivery_ms"]),
+            ("kitchen displays", r["by_client"]["display"]["latency_ms"]),
+            ("tracking pages", r["by_client"]["tracker"]["latency_ms"]),
+        ):
+            out[f"rush: {label} p50 / p99 / max ms"] = " / ".join(_f(s[k]) for k in ("p50", "p99", "max"))
+        out["rush: missing, dup + wrong, request errors"] = (
+            f"{r['missing']}, {r['duplicates'] + r['wrong']}, {r['errors']}"
+        )
+        out["rush: CPU ForkFlow / postgres / load"] = _cpu(r)
+    if "fanout" in ok:
+        r = ok["fanout"]
+        out["fan-out: connections, all events within 1 s"] = f"{r['largest_passed']:,}"
+        out["fan-out: server memory per connection"] = _f(r["kib_per_connection"]) + " KiB"
+    if "idle" in ok:
+        r = ok["idle"]["ours"]
+        out["idle: requests/min besides the stream, bytes/min"] = (
+            f"{_f(r['requests_per_min'])}, {r['bytes_per_min']:,.0f}"
+        )
+    for r in (ok.get("growth") or {}).get("runs", []):
+        at = f"growth, {r['history_orders']:,} orders"
+        out[f"{at}: orders/s; kitchen p50 ms"] = f"{_f(r['orders_per_s'], 0)}; {_f(r['kitchen_quiet_ms']['p50'])}"
+        out[f"{at}: fill s, DB MiB"] = f"{_f(r['prefill']['seconds'])}, {_f(r['prefill']['db_mib'], 0)}"
+    return out
+
+
+def _cpu(r: dict[str, Any]) -> str:
+    pg = r.get("postgres_cpu_pct")
+    return f"{_pct(r, 'server_cpu_pct')} / {'-' if pg is None else _f(pg, 0) + '%'} / {_pct(r, 'driver_cpu_pct')}"
+
+
+def compare_section(results: dict[str, Any]) -> list[str]:
+    """SQLite and PostgreSQL next to each other, for every scenario both ran."""
+    pg = results.get("postgres")
+    if not pg:
+        return []
+    lite, post = _headline(results["scenarios"]), _headline(pg["scenarios"])
+    labels = [*lite, *(k for k in post if k not in lite)]
+    rows = [[label, lite.get(label, "-"), post.get(label, "-")] for label in labels]
+    return [
+        f"SQLite (1 process) and PostgreSQL ({pg['workers']} uvicorn workers) side by side. CPU in % of one core:"
+        " ForkFlow's processes (pinned as the run says), every `postgres` process on the machine (not pinned),"
+        " the load generator. Ceilings are SQLite's only",
+        *_table(["figure", "SQLite", f"PostgreSQL, {pg['workers']} workers"], rows),
     ]
 
 
 def _busy_warning(results: dict[str, Any]) -> list[str]:
-    """Name the runs during which other processes took over a tenth of a core."""
-    scen = results["scenarios"]
+    """Name the runs during which other processes took over a tenth of a core (on PostgreSQL,
+    "other" leaves out every `postgres` process, which is counted apart)."""
+    runs = _timed_runs(results["scenarios"])
+    runs |= {f"pg {name}": r for name, r in _timed_runs(results.get("postgres", {}).get("scenarios", {})).items()}
+    busy = [f"{name} {r['other_cpu_pct']:.0f}%" for name, r in runs.items() if r and r.get("other_cpu_pct", 0) > 10]
+    if not busy:
+        return []
+    return [f"WARNING: other processes used CPU during: {', '.join(busy)} (of one core); figures are not clean", ""]
+
+
+def _timed_runs(scen: dict[str, Any]) -> dict[str, Any]:
     runs: dict[str, Any] = {f"burst {r['concurrency']}": r for r in (scen.get("burst") or {}).get("runs", [])}
     runs |= {
         "ceiling A": (scen.get("ceilings") or {}).get("a"),
@@ -344,17 +432,23 @@ def _busy_warning(results: dict[str, Any]) -> list[str]:
     runs |= {f"ceiling B {b['name']}": b for b in (scen.get("ceilings") or {}).get("b", [])}
     runs |= {f"retry {r['concurrency']}": r for r in (scen.get("retry") or {}).get("runs", [])}
     runs |= {f"growth {r['history_orders']:,}": r for r in (scen.get("growth") or {}).get("runs", [])}
-    busy = [f"{name} {r['other_cpu_pct']:.0f}%" for name, r in runs.items() if r and r.get("other_cpu_pct", 0) > 10]
-    if not busy:
-        return []
-    return [f"WARNING: other processes used CPU during: {', '.join(busy)} (of one core); figures are not clean", ""]
+    return runs
 
 
 def _calibration(results: dict[str, Any]) -> str:
-    figures = [f"{r['calibration_ms']:.1f}" for r in results["scenarios"].values() if r.get("calibration_ms")]
+    every = [*results["scenarios"].values(), *results.get("postgres", {}).get("scenarios", {}).values()]
+    figures = [f"{r['calibration_ms']:.1f}" for r in every if r.get("calibration_ms")]
     if not figures:
         return "not taken (smoke run)"
     return "/".join(figures) + " ms (lower is a faster machine; see README)"
+
+
+def _sections(scen: dict[str, Any]) -> list[list[str]]:
+    ok = {name: r for name, r in scen.items() if "error" not in r}
+    sections = [burst_section(ok.get("burst"), ok.get("ceilings"))]
+    sections += [render_one(ok[name]) for name, render_one in SECTIONS.items() if name in ok]
+    sections += [[f"{name}: CRASHED: {r['error']}"] for name, r in scen.items() if "error" in r]
+    return sections
 
 
 SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
@@ -378,11 +472,14 @@ def render(results: dict[str, Any]) -> str:
         "",
         *_busy_warning(results),
     ]
-    scen = results["scenarios"]
-    ok = {name: r for name, r in scen.items() if "error" not in r}
-    sections = [burst_section(ok.get("burst"), ok.get("ceilings"))]
-    sections += [render_one(ok[name]) for name, render_one in SECTIONS.items() if name in ok]
-    sections += [[f"{name}: CRASHED: {r['error']}"] for name, r in scen.items() if "error" in r]
+    sections = _sections(results["scenarios"])
+    pg = results.get("postgres")
+    if pg:
+        if results["scenarios"]:
+            sections.insert(0, ["=== SQLite: one process ==="])
+        sections += [[f"=== PostgreSQL: a fresh database per server, {pg['workers']} uvicorn workers ==="]]
+        sections += _sections(pg["scenarios"])
+        sections.append(compare_section(results))
     sections.append(targets_section(results))
     for section in sections:
         if section:

@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ if str(REPO) not in sys.path:  # run as a script: make `bench` importable as a p
 
 from bench.client import CLIENT_KINDS  # noqa: E402
 from bench.cpu import calibrate, wait_until_quiet  # noqa: E402
+from bench.pg import WORKERS as PG_WORKERS  # noqa: E402
 from bench.plot import write_svg  # noqa: E402
 from bench.report import render  # noqa: E402
 from bench.scenarios import Config, burst, ceilings, fanout, growth, idle, retry, rush, sse_latency  # noqa: E402
@@ -47,6 +48,8 @@ SCENARIOS: dict[str, Scenario] = {  # run in this order
     "growth": growth.run,
 }
 SMOKE_SKIPS = {"ceilings"}  # says nothing about correctness
+SQLITE_ONLY = {"ceilings"}  # ceilings A and B are SQLite's: bare aiosqlite, raw sqlite3
+BACKENDS = {"sqlite": ("sqlite",), "postgres": ("postgres",), "both": ("sqlite", "postgres")}
 
 
 def _event_loop() -> str:
@@ -125,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         help="concurrent clients in the burst, comma-separated, each on a fresh server (default 50,200);"
         " ceiling A runs at the first",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="sqlite",
+        help="sqlite (default: one process), postgres (a fresh database per server, 2 uvicorn workers),"
+        " or both: every scenario on SQLite, then on PostgreSQL",
+    )
     args = parser.parse_args(argv)
 
     default = [name for name in SCENARIOS if not (args.smoke and name in SMOKE_SKIPS)]
@@ -150,12 +160,21 @@ def main(argv: list[str] | None = None) -> int:
             "quick": cfg.quick,
             "smoke": cfg.smoke,
             "config": asdict(cfg),
+            "backends": list(BACKENDS[args.backend]),
         },
-        "scenarios": {},
+        "scenarios": {},  # SQLite's
     }
     started = time.perf_counter()
     try:
-        run_scenarios(cfg, chosen, args.wait_quiet, results)
+        for backend in BACKENDS[args.backend]:
+            if backend == "sqlite":
+                run_scenarios(cfg, chosen, args.wait_quiet, results["scenarios"])
+            else:
+                # Same scenarios and sizes; ForkFlow's processes pinned as on SQLite, PostgreSQL's not.
+                results["postgres"] = {"workers": PG_WORKERS, "scenarios": {}}
+                pg_cfg = replace(cfg, backend="postgres")
+                pg_chosen = [name for name in chosen if name not in SQLITE_ONLY]
+                run_scenarios(pg_cfg, pg_chosen, args.wait_quiet, results["postgres"]["scenarios"])
     except BaseException:
         print(f"stopped; databases and server logs kept in: {', '.join(map(str, WORKDIRS))}", file=sys.stderr)
         raise
@@ -163,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = evaluate(results)
     results["targets"] = as_json(verdicts)
     failed = [v for v in verdicts if v.kind == CORRECTNESS and not v.ok]
-    crashed = any("error" in r for r in results["scenarios"].values())
+    crashed = any(
+        "error" in r
+        for r in [*results["scenarios"].values(), *results.get("postgres", {}).get("scenarios", {}).values()]
+    )
     if crashed or failed:
         print(f"databases and server logs kept in: {', '.join(map(str, WORKDIRS))}", file=sys.stderr)
     elif not args.keep:
@@ -192,14 +214,15 @@ def run_scenarios(cfg: Config, chosen: list[str], wait_quiet: float, results: di
         busy = None if cfg.smoke else wait_until_quiet(wait_quiet)
         speed = None if cfg.smoke else calibrate()
         note = "" if busy is None else f" (machine busy {busy:.0f}% of a core just before; calibration {speed:.1f} ms)"
-        print(f"running {name}{note} ...", file=sys.stderr, flush=True)
+        on = "" if cfg.backend == "sqlite" else f" on {cfg.backend}"
+        print(f"running {name}{on}{note} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
             figures = asyncio.run(SCENARIOS[name](cfg))
         except Exception as exc:
             traceback.print_exc()
             figures = {"error": f"{type(exc).__name__}: {exc}"}
-        results["scenarios"][name] = figures | {
+        results[name] = figures | {
             "machine_busy_before_pct": busy,
             "calibration_ms": speed,
             "scenario_s": time.perf_counter() - started,

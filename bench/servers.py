@@ -17,6 +17,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .pg import WORKERS as PG_WORKERS
+from .pg import create_database, drop_database
+
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # /proc reports CPU time in these
@@ -33,9 +36,19 @@ class ServerProcess:
     """Start a server command, wait for its GET /health, stop it with SIGINT like Ctrl-C would."""
 
     def __init__(
-        self, name: str, argv: list[str], port: int, workdir: Path, cwd: Path = REPO, cpus: tuple[int, ...] = ()
+        self,
+        name: str,
+        argv: list[str],
+        port: int,
+        workdir: Path,
+        cwd: Path = REPO,
+        cpus: tuple[int, ...] = (),
+        database_url: str | None = None,
     ) -> None:
         self.name = name
+        # A PostgreSQL database made for this server: handed to it as FORKFLOW_DATABASE_URL and
+        # dropped once the server has stopped. None on SQLite.
+        self.database_url = database_url
         self.cpus = cpus  # CPUs the server (every thread it will start) may run on; () for any
         self.argv = argv
         self.port = port
@@ -59,6 +72,7 @@ class ServerProcess:
             cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=os.environ | {"FORKFLOW_DATABASE_URL": self.database_url} if self.database_url else None,
             # Set in the child before exec: every thread the server starts inherits it.
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
@@ -76,24 +90,59 @@ class ServerProcess:
         self.stop()
         raise RuntimeError(f"{self.name} did not answer /health within {timeout}s:\n{self.log_tail()}")
 
-    def cpu_times(self) -> tuple[float, float]:
-        """User and system CPU seconds the server process (all its threads) has used so far."""
+    def pids(self) -> list[int]:
+        """The server process and every process under it (uvicorn's workers with --workers)."""
         assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS  # utime, stime
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def cpu_times(self) -> tuple[float, float]:
+        """User and system CPU seconds the server's processes (all their threads) have used so far."""
+        user = system = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            user, system = user + int(fields[11]), system + int(fields[12])
+        return user / CLOCK_TICKS, system / CLOCK_TICKS
 
     def cpu_seconds(self) -> float:
         return sum(self.cpu_times())
 
     def rss_kib(self) -> int:
-        """Resident memory of the server process now (VmRSS), in KiB."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS in /proc/PID/status")
+        """Resident memory of the server's processes now (VmRSS, summed), in KiB."""
+        total = 0
+        for pid in self.pids():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            total += next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
+        if not total:
+            raise RuntimeError("no VmRSS in /proc/PID/status")
+        return total
 
     def stop(self, timeout: float = 15.0) -> None:
+        try:
+            self._stop(timeout)
+        finally:
+            if self.database_url is not None and (self.proc is None or self.proc.poll() is not None):
+                url, self.database_url = self.database_url, None
+                drop_database(url)
+
+    def _stop(self, timeout: float) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         started = time.monotonic()
@@ -155,49 +204,68 @@ def forkflow_source(ref: str) -> tuple[Path, str]:
     return dest, f"{ref} = {sha[:12]}"
 
 
-def migrate(source: Path, db: Path) -> None:
+def _where(db: Path | str) -> tuple[list[str], dict[str, str] | None]:
+    """How a forkflow command is told its database: `--db PATH` for SQLite, the environment
+    variable FORKFLOW_DATABASE_URL for PostgreSQL (as `forkflow serve --workers N` needs)."""
+    if isinstance(db, str) and db.startswith("postgresql"):
+        return [], os.environ | {"FORKFLOW_DATABASE_URL": db}
+    return ["--db", str(db)], None
+
+
+def migrate(source: Path, db: Path | str) -> None:
     """Make (or bring up to date) a database the operator's way: `forkflow migrate`."""
+    option, env = _where(db)
     subprocess.run(
-        [sys.executable, "-m", "forkflow", "migrate", "--db", str(db)], cwd=source, check=True, capture_output=True
+        [sys.executable, "-m", "forkflow", "migrate", *option], cwd=source, check=True, capture_output=True, env=env
     )
 
 
 def forkflow_server(
-    source: Path, cpus: tuple[int, ...] = (), log_level: str = "warning", db_path: Path | None = None
+    source: Path,
+    cpus: tuple[int, ...] = (),
+    log_level: str = "warning",
+    db_path: Path | None = None,
+    backend: str = "sqlite",
+    database_url: str | None = None,
 ) -> ServerProcess:
     """The real thing, started exactly as the operator would, from the code in `source`, on a
-    fresh database (or on `db_path`, e.g. one pre-filled with history)."""
-    where = db_path.parent if db_path is not None else workdir("forkflow")
+    fresh database (or on `db_path` / `database_url`, e.g. one pre-filled with history).
+
+    On PostgreSQL: a fresh database (CREATE DATABASE; dropped when the server stops, also one
+    passed in), and `forkflow serve --workers 2` with FORKFLOW_DATABASE_URL, no --db.
+    """
+    where = db_path.parent if db_path is not None else workdir(backend if backend != "sqlite" else "forkflow")
     port = free_port()
-    db = str(db_path or where / "bench.db")
-    argv = [
-        sys.executable,
-        "-m",
-        "forkflow",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--db",
-        db,
-        "--log-level",
-        log_level,
-    ]
-    server = ServerProcess("forkflow", argv, port, where, cwd=source, cpus=cpus)
-    server.credentials = _add_manager(source, db)
+    argv = [sys.executable, "-m", "forkflow", "serve", "--host", HOST, "--port", str(port)]
+    if backend == "postgres":
+        url = database_url or create_database()
+        argv += ["--workers", str(PG_WORKERS)]
+        db: str | Path = url
+    else:
+        url = None
+        db = db_path or where / "bench.db"
+        argv += ["--db", str(db)]
+    argv += ["--log-level", log_level]
+    server = ServerProcess("forkflow", argv, port, where, cwd=source, cpus=cpus, database_url=url)
+    try:
+        server.credentials = _add_manager(source, db)
+    except BaseException:
+        server.stop()  # drops the database
+        raise
     return server
 
 
-def _add_manager(source: Path, db: str) -> tuple[str, str] | None:
+def _add_manager(source: Path, db: Path | str) -> tuple[str, str] | None:
     """A manager account for the bench, made the operator's way (`forkflow users add`).
 
     None for versions of ForkFlow from before staff accounts, which need no sign-in.
     """
     name, password = "bench", secrets.token_urlsafe(18)
+    option, env = _where(db)
     added = subprocess.run(
-        [sys.executable, "-m", "forkflow", "users", "add", name, "--role", "manager", "--password-stdin", "--db", db],
+        [sys.executable, "-m", "forkflow", "users", "add", name, "--role", "manager", "--password-stdin", *option],
         cwd=source,
+        env=env,
         input=password + "\n",
         text=True,
         capture_output=True,

@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 CORRECTNESS, SPEED = "correctness", "speed"
+# A speed figure on PostgreSQL: printed against the same target, never judged (the targets are
+# SQLite's, one process on one core); its correctness figures are judged like SQLite's.
+INFO = "speed, info"
 BURST_P99_MS = {50: 50.0, 200: 200.0}
 RATIO_TO_CEILING_A = 0.60
 RUSH_P99_MS = 25.0
@@ -132,17 +135,27 @@ def _growth(r: dict[str, Any]) -> Iterator[Verdict]:
 
 
 def evaluate(results: dict[str, Any]) -> list[Verdict]:
-    """Every target that the scenarios run can say something about; speed only on non-smoke runs."""
-    scen, meta = results["scenarios"], results["meta"]
+    """Every target that the scenarios run can say something about; speed only on non-smoke runs.
+    PostgreSQL's figures (scenarios named "pg ...") are judged for correctness; their speed
+    figures are shown against the same targets as INFO, not judged."""
+    meta = results["meta"]
+    verdicts = _evaluate(results["scenarios"], meta, results["scenarios"].get("ceilings"))
+    pg = results.get("postgres")
+    if pg:
+        for v in _evaluate(pg["scenarios"], meta, results["scenarios"].get("ceilings")):
+            kind = INFO if v.kind == SPEED else v.kind
+            verdicts.append(Verdict(f"pg {v.scenario}", v.figure, v.value, v.target, v.ok, kind))
+    return verdicts
+
+
+def _evaluate(scen: dict[str, Any], meta: dict[str, Any], ceilings: dict[str, Any] | None) -> list[Verdict]:
     full = not meta["quick"] and not meta.get("smoke")
     verdicts: list[Verdict] = []
     for name, r in scen.items():
         if "error" in r:
             verdicts.append(Verdict(name, "scenario ran to the end", "crashed", "ran", False, CORRECTNESS))
     judged = {
-        "burst": lambda r: (
-            v for run in r["runs"] for v in _burst(run, scen.get("ceilings"), meta["config"]["concurrencies"][0])
-        ),
+        "burst": lambda r: (v for run in r["runs"] for v in _burst(run, ceilings, meta["config"]["concurrencies"][0])),
         "retry": lambda r: (v for run in r["runs"] for v in _retry(run)),
         "sse": _sse,
         "rush": _rush,

@@ -1,5 +1,6 @@
 """The benchmark suite's smoke run: tiny sizes, correctness only (0 errors, 0 duplicates, 0 missing
-events), against the code in this checkout. Speed is not judged here; `python bench/run.py` does."""
+events), against the code in this checkout, on SQLite and then on PostgreSQL (a fresh database per
+server, 2 uvicorn workers). Speed is not judged here; `python bench/run.py` does."""
 
 from __future__ import annotations
 
@@ -14,13 +15,30 @@ REPO = Path(__file__).resolve().parent.parent
 def test_bench_smoke(tmp_path: Path) -> None:
     results = tmp_path / "smoke.json"
     done = subprocess.run(
-        [sys.executable, "bench/run.py", "--smoke", "--ref", "worktree", "--no-pin", "--json", str(results)],
+        [
+            sys.executable,
+            "bench/run.py",
+            "--smoke",
+            "--backend",
+            "both",
+            "--ref",
+            "worktree",
+            "--no-pin",
+            "--json",
+            str(results),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     assert done.returncode == 0, f"bench smoke run failed:\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
-    verdicts = json.loads(results.read_text())["targets"]
+    figures = json.loads(results.read_text())
+    verdicts = figures["targets"]
     assert verdicts and all(v["ok"] for v in verdicts), done.stdout[-6000:]
     assert {v["kind"] for v in verdicts} == {"correctness"}
+    # Every scenario but the (SQLite-only) ceilings ran on PostgreSQL too, and was judged.
+    ran = set(figures["scenarios"]) - {"ceilings"}
+    assert ran and set(figures["postgres"]["scenarios"]) == ran
+    judged = {v["scenario"].split()[1] for v in verdicts if v["scenario"].startswith("pg ")}
+    assert judged >= {"burst", "retry", "sse", "rush", "fanout", "idle", "growth"}, judged

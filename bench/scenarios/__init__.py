@@ -17,6 +17,7 @@ class Config:
     client: str  # "raw" or "httpx", see bench/client.py
     source_dir: str  # where `python -m forkflow` runs from: see servers.forkflow_source
     server_cpus: tuple[int, ...]  # CPUs the servers are pinned to; () lets the kernel place them
+    backend: str  # "sqlite" (one process) or "postgres" (a fresh database, 2 uvicorn workers)
     orders: int  # burst size
     concurrencies: tuple[int, ...]  # burst clients, each on a fresh server; ceiling A runs at the first
     menu_items: int
@@ -64,6 +65,7 @@ class Config:
             client=client,
             source_dir=source_dir,
             server_cpus=server_cpus,
+            backend="sqlite",
             orders=300 if smoke else 1000 if quick else 5000,
             concurrencies=(50, 200),
             menu_items=20,

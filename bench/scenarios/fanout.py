@@ -107,7 +107,7 @@ async def _step(
 
 
 async def run(cfg: Config) -> dict[str, Any]:
-    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, backend=cfg.backend)
     listeners: list[Listener] = []
     tasks: list[asyncio.Task[None]] = []
     steps: list[dict[str, Any]] = []

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..client import Client, make_client
 from ..cpu import CpuMeter
+from ..pg import create_database, drop_database, prefill_postgres
 from ..prefill import prefill
 from ..servers import HOST, forkflow_server, migrate, workdir
 from ..stats import summary
@@ -51,9 +52,23 @@ async def _sample_while(client: Client, path: str, running: asyncio.Event) -> li
 
 async def one_size(cfg: Config, size: int) -> dict[str, Any]:
     db = workdir(f"growth-{size}") / "bench.db"
-    await asyncio.to_thread(migrate, Path(cfg.source_dir), db)
-    filled = await asyncio.to_thread(prefill, db, size, cfg.growth_active, cfg.seed)
-    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, db_path=db)
+    if cfg.backend == "postgres":
+        # The same history, made inside PostgreSQL with set-based SQL (bench/pg.py); the server
+        # drops the database when it stops.
+        url = await asyncio.to_thread(create_database)
+        try:
+            await asyncio.to_thread(migrate, Path(cfg.source_dir), url)
+            filled = await asyncio.to_thread(prefill_postgres, url, size, cfg.growth_active, cfg.seed)
+        except BaseException:
+            await asyncio.to_thread(drop_database, url)
+            raise
+        server = forkflow_server(
+            Path(cfg.source_dir), cfg.server_cpus, db_path=db, backend="postgres", database_url=url
+        )
+    else:
+        await asyncio.to_thread(migrate, Path(cfg.source_dir), db)
+        filled = await asyncio.to_thread(prefill, db, size, cfg.growth_active, cfg.seed)
+        server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, db_path=db)
     concurrency = cfg.concurrency
     started = time.perf_counter()
     with server:

@@ -78,7 +78,7 @@ async def poller(port: int, headers: dict[str, str], every: float, seconds: floa
 
 
 async def run(cfg: Config) -> dict[str, Any]:
-    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, backend=cfg.backend)
     with server:
         client = make_client(cfg.client, HOST, server.port, 4)
         task: asyncio.Task[None] | None = None

@@ -82,7 +82,7 @@ def key_checks(orders: list[OrderRequest], sent: list[Sent]) -> dict[str, Any]:
 
 
 async def one_storm(cfg: Config, concurrency: int) -> dict[str, Any]:
-    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, backend=cfg.backend)
     rng = random.Random(cfg.seed + concurrency)
     with server:
         # A pair per client at once, plus room for the resends waiting on their delay.

@@ -120,7 +120,7 @@ async def _drain(streams: list[Stream], expected: dict[int, set[int]], last_id: 
 
 
 async def run(cfg: Config) -> dict[str, Any]:
-    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, backend=cfg.backend)
     server.start()
     client = make_client(cfg.client, HOST, server.port, cfg.sse_senders)  # orders
     mover = make_client(cfg.client, HOST, server.port, 4)  # status changes and toggles

@@ -55,7 +55,7 @@ def _epoch(iso_utc: str) -> float:
 
 async def run(cfg: Config) -> dict[str, Any]:
     count = int(cfg.sse_rate * cfg.sse_seconds)
-    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus)
+    server = forkflow_server(Path(cfg.source_dir), cfg.server_cpus, backend=cfg.backend)
     server.start()
     client = make_client(cfg.client, HOST, server.port, cfg.sse_senders)
     listeners = [Listener() for _ in range(cfg.listeners)]
