@@ -23,7 +23,6 @@ from ..store import Store
 from .http import store_of
 
 REPLAY_PAGE = 500
-MAX_CHUNK = 64 * 1024
 
 
 # What reading each topic takes; menu events are public.
@@ -101,23 +100,11 @@ async def _frames(
                 break
         for frame in await caught_up(sent):
             yield frame
-        # Live: while more events are already queued, their frames are gathered and sent as one
-        # chunk once the queue is empty (or the chunk is big): in a burst, one write per stream
-        # instead of one per event. Nothing waits for an event that has not happened yet.
-        pending: list[bytes] = []
-        size = 0
         async for event in sub:
             if event.id > sent:
                 for frame in await render(event, sub.idle):
-                    encoded = frame if isinstance(frame, bytes) else frame.encode()
-                    pending.append(encoded)
-                    size += len(encoded)
+                    yield frame
                 sent = event.id
-            if pending and (sub.idle or size >= MAX_CHUNK):
-                yield b"".join(pending)
-                pending, size = [], 0
-        if pending:
-            yield b"".join(pending)
         # The bus dropped us (too slow) or is shutting down: end the response; the client
         # reconnects with Last-Event-ID and replays what it missed.
     finally:
