@@ -65,6 +65,7 @@ class PgWriter(Writer):
         self._async_engine = engine
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._answering: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._stopping = False
@@ -90,6 +91,12 @@ class PgWriter(Writer):
     def queued(self) -> int:
         return self._queue.qsize()
 
+    async def _answer_when_published(self, outcomes: list[_Outcome]) -> None:
+        last = max((event.id for outcome in outcomes for event in outcome.events), default=0)
+        if last and not await self._bus.published_through(last, ECHO_TIMEOUT_SECONDS):
+            log.warning("events up to %d not back through LISTEN yet; answering anyway", last)
+        self._answer(outcomes)
+
     async def _run_batches(self) -> None:
         stopping = False
         while not stopping:
@@ -107,10 +114,11 @@ class PgWriter(Writer):
                 log.exception("write transaction failed; %d units not committed", len(jobs))
                 failed = StoreUnavailable("the database did not accept the write")
                 outcomes = [_Outcome(job, error=failed) for job in jobs]
-            last = max((event.id for outcome in outcomes for event in outcome.events), default=0)
-            if last and not await self._bus.published_through(last, ECHO_TIMEOUT_SECONDS):
-                log.warning("events up to %d not back through LISTEN yet; answering anyway", last)
-            self._answer(outcomes)
+            # The next batch need not wait for this one's events to come back: answer when they do.
+            answering = asyncio.create_task(self._answer_when_published(outcomes))
+            self._answering.add(answering)
+            answering.add_done_callback(self._answering.discard)
+        await asyncio.gather(*self._answering)
         while not self._queue.empty():  # anything queued after the stop: refused, never dropped
             job = self._queue.get_nowait()
             if job is not _STOP:
