@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from .. import services
 from ..auth.roles import principal_of, require
-from ..errors import BadRequest, Invalid, TooManyRequests, Unauthorized
+from ..errors import BadRequest, Invalid, Unauthorized
 from ..models import (
     AvailabilityIn,
     InventoryIn,
@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..schema import ORDER_STATUSES
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import client_address, json_response, parse_body, store_of
+from .http import check_public_rate, json_response, parse_body, store_of
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -102,20 +102,11 @@ async def list_orders(request: Request) -> Response:
     return JSONResponse(await services.list_orders(store_of(request), status, _limit(request)))
 
 
-def _check_public_rate(request: Request) -> None:
-    limiter = request.app.state.public_order_limiter
-    retry_after = limiter.hit(client_address(request))
-    if retry_after is not None:
-        raise TooManyRequests(
-            f"too many orders from this address; try again in {retry_after} s", retry_after=retry_after
-        )
-
-
 async def create_order(request: Request) -> Response:
     """Staff with the right may place any channel; the public only online orders, rate limited."""
     principal = principal_of(request)
     if principal is None:
-        _check_public_rate(request)
+        check_public_rate(request)
     elif not principal.can("orders.place"):
         require(request, "orders.place")
     key = _idempotency_key(request)

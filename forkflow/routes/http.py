@@ -149,3 +149,13 @@ def json_response(content: object, status_code: int = 200, headers: dict[str, st
     if isinstance(content, Encoded):
         return Response(content.json_text, status_code, headers, media_type="application/json")
     return JSONResponse(content, status_code, headers)
+
+
+def check_public_rate(request: Request) -> None:
+    """The public's order allowance per client address (POST /orders and the shop's checkout)."""
+    limiter = request.app.state.public_order_limiter
+    retry_after = limiter.hit(client_address(request))
+    if retry_after is not None:
+        raise TooManyRequests(
+            f"too many orders from this address; try again in {retry_after} s", retry_after=retry_after
+        )

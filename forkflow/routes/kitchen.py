@@ -9,9 +9,6 @@ the whole rail again (`rail`).
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,38 +29,10 @@ from ..store import Store
 from ..web import templates
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import store_of
-from .stream import Frames, event_stream, parse_last_event_id, ready_frame
+from .stream import FrameCache, Frames, event_stream, parse_last_event_id, ready_frame
 
 # A display further behind than this gets the whole rail rather than a replay.
 MAX_REPLAY = 1000
-
-
-FrameKey = tuple[int, str, str]  # (event id, view, kind)
-
-
-class FrameCache:
-    """Encoded SSE frames by (event id, view, kind): fifty displays on six views render and encode
-    each event six times, not fifty. While one display renders a frame, the others wait for it
-    rather than render it again (the all-day panel is a query)."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._frames: OrderedDict[FrameKey, bytes] = OrderedDict()
-        self._rendering: dict[FrameKey, asyncio.Future[bytes]] = {}
-
-    async def get(self, key: FrameKey, render: Callable[[], Awaitable[bytes]]) -> bytes:
-        frame = self._frames.get(key)
-        if frame is not None:
-            return frame
-        pending = self._rendering.get(key)
-        if pending is None:
-            pending = self._rendering[key] = asyncio.ensure_future(render())
-            pending.add_done_callback(lambda _: self._rendering.pop(key, None))
-        frame = await asyncio.shield(pending)
-        self._frames[key] = frame
-        if len(self._frames) > self.size:
-            self._frames.popitem(last=False)
-        return frame
 
 
 _frames = FrameCache()

@@ -33,8 +33,7 @@ from ..store import Store
 from ..till import KEY, Ticket, bill
 from ..web import templates
 from .http import store_of
-from .kitchen import FrameCache
-from .stream import Frames, event_stream, ready_frame
+from .stream import FrameCache, Frames, event_stream, ready_frame
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager

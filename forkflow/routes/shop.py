@@ -29,10 +29,8 @@ from ..models import OrderIn
 from ..store import Store
 from ..web import templates
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .api import _check_public_rate
-from .http import parse_model, store_of
-from .kitchen import FrameCache
-from .stream import Frames, event_stream, parse_last_event_id
+from .http import check_public_rate, parse_model, store_of
+from .stream import FrameCache, Frames, event_stream, parse_last_event_id
 
 _KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")  # what POST /orders takes as an Idempotency-Key
 MAX_ID = 2**63 - 1
@@ -317,7 +315,7 @@ async def place_order(request: Request) -> Response:
         return RedirectResponse(state.placed_url, status_code=303)  # the same checkout, sent again
     try:
         if principal_of(request) is None:
-            _check_public_rate(request)  # the same allowance as POST /orders
+            check_public_rate(request)  # the same allowance as POST /orders
         if not _KEY_FORMAT.match(key):
             state.checkout_key = None  # the page shows a fresh one
             raise Invalid("this checkout form is out of date: check your order and place it again")

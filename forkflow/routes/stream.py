@@ -8,6 +8,8 @@ no gap, no duplicate.
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -109,6 +111,35 @@ async def _frames(
         # reconnects with Last-Event-ID and replays what it missed.
     finally:
         store.bus.unsubscribe(sub)
+
+
+FrameKey = tuple[int, str, str]  # (event id, view, kind)
+
+
+class FrameCache:
+    """Encoded SSE frames by (event id, view, kind): shared by the streams of a page (the kitchen display,
+    the till, the public menu): fifty displays on six views render and encode each event six times,
+    not fifty. While one display renders a frame, the others wait for it
+    rather than render it again (the all-day panel is a query)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._frames: OrderedDict[FrameKey, bytes] = OrderedDict()
+        self._rendering: dict[FrameKey, asyncio.Future[bytes]] = {}
+
+    async def get(self, key: FrameKey, render: Callable[[], Awaitable[bytes]]) -> bytes:
+        frame = self._frames.get(key)
+        if frame is not None:
+            return frame
+        pending = self._rendering.get(key)
+        if pending is None:
+            pending = self._rendering[key] = asyncio.ensure_future(render())
+            pending.add_done_callback(lambda _: self._rendering.pop(key, None))
+        frame = await asyncio.shield(pending)
+        self._frames[key] = frame
+        if len(self._frames) > self.size:
+            self._frames.popitem(last=False)
+        return frame
 
 
 def ready_frame(last_event_id: int) -> ServerSentEvent:
