@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Request, expect, sync_playwright
 
-from .conftest import PASSWORDS, Server, seed_staff
+from .conftest import PASSWORDS, Server
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,10 +64,7 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def start_server(db: Path, env: dict[str, str] | None = None) -> Server:
-    """`Server(db, env).start()`, with the staff accounts seeded off this thread first."""
-    if not db.exists():
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(seed_staff, db).result()
+    """`Server(db, env).start()` (seeding its staff runs in a thread of its own, off Playwright's loop)."""
     return Server(db, env=env).start()
 
 

@@ -252,3 +252,22 @@ def order_body(menu: list[dict], **overrides: object) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def create_menu(server: Server) -> dict[str, dict]:
+    """MENU made on `server` by its manager, keyed by item name."""
+    made = {}
+    for item in MENU:
+        response = httpx.post(f"{server.url}/menu", json=item, headers=server.auth("manager"), timeout=10)
+        assert response.status_code == 201, response.text
+        made[item["name"]] = response.json()
+    return made
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, once per module of browser tests (tests/browser.py)."""
+    from .browser import chromium
+
+    with chromium() as launched:
+        yield launched

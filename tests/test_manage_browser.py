@@ -16,20 +16,14 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, chromium, screenshot, start_server
-from .conftest import MENU, PASSWORDS, Server
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot, start_server
+from .conftest import PASSWORDS, Server, create_menu
 
 # A zone 5:45 off UTC: an hour bucket in UTC time would be visibly wrong.
 ZONE = "Asia/Kathmandu"
 
 
 # Fixtures
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -45,12 +39,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def menu(server: Server) -> dict[str, dict]:
     """The conftest MENU, keyed by item name."""
-    made = {}
-    for item in MENU:
-        response = httpx.post(f"{server.url}/menu", json=item, headers=server.auth("manager"), timeout=10)
-        assert response.status_code == 201, response.text
-        made[item["name"]] = response.json()
-    return made
+    return create_menu(server)
 
 
 class Consoles:

@@ -9,9 +9,9 @@ import httpx
 from playwright.sync_api import expect
 
 from .conftest import Server
-from .test_manage_browser import Consoles, api, browser, consoles, menu, server, still_same_document  # noqa: F401
+from .test_manage_browser import Consoles, api, consoles, menu, server, still_same_document  # noqa: F401
 
-__all__ = ["browser", "consoles", "menu", "server"]  # fixtures, shared with the console's other tests
+__all__ = ["consoles", "menu", "server"]  # fixtures, shared with the console's other tests
 
 
 def order(server: Server, item: dict, quantity: int = 1) -> httpx.Response:

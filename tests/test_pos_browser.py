@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +15,8 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, e
 
 from forkflow.demo import MENU as DEMO_MENU
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, chromium, screenshot, start_server
-from .conftest import MENU, PASSWORDS, Server
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, screenshot
+from .conftest import PASSWORDS, Server, create_menu
 
 # While the server is down, the browser logs each refused request and htmx logs each error event.
 DOWN = (
@@ -115,12 +114,6 @@ class Tills:
 # Fixtures
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
 @pytest.fixture
 def screens(browser: Browser) -> Iterator[Screens]:
     opened = Screens(browser)
@@ -144,25 +137,9 @@ def tills(browser: Browser) -> Iterator[Tills]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """Like conftest's `server`, but seeded off the Playwright thread (see tests/browser.py)."""
-    srv = start_server(tmp_path / "forkflow.db")
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
-
-
-@pytest.fixture
 def menu(server: Server) -> dict[str, dict]:
     """The conftest MENU (Classic Burger, Fries, Caesar Salad, Lemonade), by name."""
-    made = {}
-    for item in MENU:
-        response = httpx.post(f"{server.url}/menu", json=item, headers=server.auth("manager"), timeout=10)
-        assert response.status_code == 201, response.text
-        made[item["name"]] = response.json()
-    return made
+    return create_menu(server)
 
 
 def orders(server: Server) -> list[dict]:

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, chromium, screenshot, start_server
-from .conftest import MENU, Server, seed_staff
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot
+from .conftest import Server, create_menu, seed_staff
 
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 1000}
@@ -35,32 +35,10 @@ Object.defineProperty(Navigator.prototype, "vibrate", {
 # Fixtures
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """Like conftest's `server`, but seeded off the Playwright thread (see tests/browser.py)."""
-    srv = start_server(tmp_path / "forkflow.db")
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
-
-
 @pytest.fixture
 def menu(server: Server) -> dict[str, dict]:
     """The conftest MENU, keyed by name."""
-    made = {}
-    for item in MENU:
-        response = httpx.post(f"{server.url}/menu", json=item, headers=server.auth("manager"), timeout=10)
-        assert response.status_code == 201, response.text
-        made[item["name"]] = response.json()
-    return made
+    return create_menu(server)
 
 
 class Customers:
