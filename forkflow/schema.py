@@ -221,6 +221,43 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    # Optional: a token stops working at this moment (NULL: until revoked).
+    Column("expires_at", UTCDateTime),
+    # When the token last signed a request in (updated at most once a minute).
+    Column("last_used_at", UTCDateTime),
+)
+
+# Browser sign-ins, kept server-side so that signing out (or a manager) can end exactly one.
+# The cookie carries the secret; only its hash is stored, like an API token's.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+SIGN_IN_OUTCOMES = ("pending", "failed", "ok")
+
+# Every sign-in attempt, recorded (as pending) in the same write that checks the limits, so that
+# parallel guesses are counted like sequential ones. `username` is the name as typed, known or not.
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(80), nullable=False),
+    Column("address", String(64), nullable=False),
+    # The nonce of a valid device cookie the browser sent for this username, if any.
+    Column("device", String(64)),
+    Column("outcome", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Index(None, "address", "created_at"),
+    Index(None, "username", "address", "created_at"),
+    Index(None, "device", "created_at"),
+    CheckConstraint(f"outcome IN {SIGN_IN_OUTCOMES!r}", name="outcome_known"),
 )
 
 secrets = Table(
