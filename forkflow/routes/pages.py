@@ -38,7 +38,8 @@ async def login(request: Request) -> Response:
         )
     except (Unauthorized, TooManyRequests) as error:
         context = {"next": target, "error": error.message, "username": name[:40]}
-        return templates.TemplateResponse(request, "login.html", context, status_code=error.status)
+        retry = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+        return templates.TemplateResponse(request, "login.html", context, status_code=error.status, headers=retry)
     # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     request.session.clear()
     principal = signed.principal
