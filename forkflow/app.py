@@ -7,12 +7,15 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from .auth import throttle
+from .auth.devices import DeviceCookies
 from .auth.middleware import Authenticate, CSRFProtect
 from .auth.ratelimit import RateLimiter
 from .config import Settings
@@ -32,14 +35,19 @@ PURGE_EVERY_SECONDS = 3600
 
 
 async def _purge_idempotency_keys(store: Store) -> None:
-    """Keys are kept at least 24 hours (48 in practice), then purged."""
+    """Keys are kept at least 24 hours (48 in practice), then purged; so are sign-in attempts
+    older than a day (or than the sign-in window, if that is longer)."""
+    keep_attempts = max(timedelta(days=1), timedelta(seconds=store.settings.sign_in_window_seconds))
     while True:
         try:
             removed = await store.purge_idempotency_keys()
             if removed:
                 log.info("purged %d idempotency keys older than 48 hours", removed)
+            removed = await store.write(lambda tx: throttle.purge(tx, keep_attempts))
+            if removed:
+                log.info("purged %d sign-in attempts older than %s", removed, keep_attempts)
         except ServiceError:
-            log.warning("could not purge idempotency keys; will try again")
+            log.warning("could not purge idempotency keys or sign-in attempts; will try again")
         await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
@@ -68,6 +76,9 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         metrics.attach(store)
         app.state.session_secret = settings.secret_key or await app_secret(store, "session")
         app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
+        app.state.device_cookies = DeviceCookies(
+            app.state.session_secret, settings.device_cookie_days, settings.secure_cookies
+        )
         # Everything made at start-up lives as long as the server: keep it out of the collector's
         # sweeps, whose pauses would otherwise land on whichever requests are in flight.
         gc.collect()

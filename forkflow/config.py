@@ -62,6 +62,23 @@ def _day_starts_at() -> time:
         raise SystemExit(f"FORKFLOW_DAY_STARTS_AT must be HH:MM, got {raw!r}") from exc
 
 
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    try:
+        return int(raw) if raw else default
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _password_hash_cost() -> int:
+    from .auth.passwords import DEFAULT_COST, MAX_COST, MIN_COST
+
+    cost = _env_int("FORKFLOW_PASSWORD_HASH_COST", DEFAULT_COST)
+    if not MIN_COST <= cost <= MAX_COST:
+        raise SystemExit(f"FORKFLOW_PASSWORD_HASH_COST must be {MIN_COST} to {MAX_COST}, got {cost}")
+    return cost
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DATABASE_FILE))
@@ -87,6 +104,19 @@ class Settings:
     # Operations: who may read /metrics (managers only, unless public), and the log format.
     metrics_public: bool = False
     log_format: str = "text"
+    # --- Sign-in: throttling failed sign-ins, device cookies, password hashing (issue 12: 2, 4, 12) ---
+    # Failures (and sign-ins still being checked) counted within this window, in seconds.
+    sign_in_window_seconds: float = 900.0
+    # Per (name as typed, client address), per client address (any name), per device cookie.
+    sign_in_failures_per_name_and_address: int = 5
+    sign_in_failures_per_address: int = 20
+    sign_in_failures_per_device: int = 5
+    # Per name, from every client without a device cookie for it (0: no such limit).
+    sign_in_failures_per_name_untrusted: int = 100
+    # How long a device cookie is kept, in days.
+    device_cookie_days: int = 365
+    # log2 of scrypt's N for new password hashes (17: OWASP's minimum; lower only for tests).
+    password_hash_cost: int = 17
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -103,5 +133,12 @@ class Settings:
             kitchen_late_minutes=_env_float("FORKFLOW_KITCHEN_LATE_MINUTES", 15.0),
             metrics_public=_env_flag("FORKFLOW_METRICS_PUBLIC"),
             log_format=_log_format(),
+            sign_in_window_seconds=_env_float("FORKFLOW_SIGN_IN_WINDOW_SECONDS", 900.0),
+            sign_in_failures_per_name_and_address=_env_int("FORKFLOW_SIGN_IN_FAILURES_PER_NAME_AND_ADDRESS", 5),
+            sign_in_failures_per_address=_env_int("FORKFLOW_SIGN_IN_FAILURES_PER_ADDRESS", 20),
+            sign_in_failures_per_device=_env_int("FORKFLOW_SIGN_IN_FAILURES_PER_DEVICE", 5),
+            sign_in_failures_per_name_untrusted=_env_int("FORKFLOW_SIGN_IN_FAILURES_PER_NAME_UNTRUSTED", 100),
+            device_cookie_days=_env_int("FORKFLOW_DEVICE_COOKIE_DAYS", 365),
+            password_hash_cost=_password_hash_cost(),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .auth.passwords import is_common
 
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
@@ -152,7 +154,16 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 
 Role = Literal["kitchen", "cashier", "manager"]
 StaffName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
-Password = Annotated[str, Field(min_length=8, max_length=200)]
+
+
+def _not_common(password: str) -> str:
+    """One owner for "not a common password": every path that sets one validates this type."""
+    if is_common(password):
+        raise ValueError("this password is one of the 10,000 most common; choose another")
+    return password
+
+
+Password = Annotated[str, Field(min_length=8, max_length=200), AfterValidator(_not_common)]
 
 
 class StaffIn(Input):

@@ -481,11 +481,14 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             out=out.TokenOut,
             description=(
                 "**Public.** Exchanges a staff name and password for an API token, shown this once. Every failed "
-                "sign-in is answered a second late; five in a row lock the account for a minute (429)."
+                "sign-in is answered a second late. Failures are limited per (name, client address), per address "
+                "and per name (429); a client that sends the `forkflow_device` cookie it got from an earlier "
+                "successful sign-in to that account is limited by its own failures only. The answer sets that "
+                "cookie afresh."
             ),
             errors={
                 401: "Wrong name or password, or the account is disabled; or an invalid `Authorization` header.",
-                429: "The account is locked after repeated failures: try again after `Retry-After` seconds.",
+                429: "Too many failed sign-ins from this client: try again after `Retry-After` seconds.",
             },
         ),
         staff_api.revoke_own_token: Op(

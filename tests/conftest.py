@@ -38,6 +38,11 @@ def free_port() -> int:
 
 PASSWORDS = {"kitchen": "kitchen-password", "cashier": "cashier-password", "manager": "manager-password"}
 
+# The test servers hash passwords at scrypt N=2^14 (FORKFLOW_PASSWORD_HASH_COST): the suite makes and
+# checks hundreds of passwords, and OWASP's N=2^17, the default, costs about a second each here.
+# Tests of the hashing itself start their server with the default (test_signin.py).
+TEST_HASH_COST = "14"
+
 
 # The PostgreSQL server this machine kind runs (trust auth); each test server gets a database of
 # its own, made here and dropped afterwards.
@@ -91,7 +96,7 @@ def seed_staff(db: Path | str) -> None:
     url = db if isinstance(db, str) else sqlite_url(db)
 
     async def seed() -> None:
-        store = Store(Settings(database_url=url), Bus())
+        store = Store(Settings(database_url=url, password_hash_cost=int(TEST_HASH_COST)), Bus())
         await store.open()
         try:
             for role, password in PASSWORDS.items():
@@ -116,7 +121,12 @@ class Server:
         self.db = db
         self.database_url = database_url
         self.port = port or free_port()
-        self.env = {**os.environ, "FORKFLOW_SSE_PING_SECONDS": "1", **(env or {})}
+        self.env = {
+            **os.environ,
+            "FORKFLOW_SSE_PING_SECONDS": "1",
+            "FORKFLOW_PASSWORD_HASH_COST": TEST_HASH_COST,
+            **(env or {}),
+        }
         self.env.pop("FORKFLOW_DATABASE_URL", None)
         if database_url is not None:
             self.env["FORKFLOW_DATABASE_URL"] = database_url

@@ -53,7 +53,13 @@ def fuzz_settings(examples: int) -> settings:
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "0"}  # public orders by the hundred; no rate limit here
+    # Public orders and failed sign-ins by the hundred: no rate limit or sign-in throttling here.
+    env = {
+        "FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "0",
+        "FORKFLOW_SIGN_IN_FAILURES_PER_NAME_AND_ADDRESS": "0",
+        "FORKFLOW_SIGN_IN_FAILURES_PER_ADDRESS": "0",
+        "FORKFLOW_SIGN_IN_FAILURES_PER_NAME_UNTRUSTED": "0",
+    }
     srv = Server(Path(tmp_path_factory.mktemp("fuzz")) / "forkflow.db", env=env).start()
     yield srv
     srv.stop()

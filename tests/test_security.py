@@ -1,4 +1,4 @@
-"""Sign-in, sessions, CSRF, tokens, lockout, rate limits, tracking links, headers and escaping."""
+"""Sign-in, sessions, CSRF, tokens, sign-in throttling, rate limits, tracking links, headers and escaping."""
 
 from __future__ import annotations
 
@@ -164,7 +164,9 @@ def test_malformed_authorization_is_401(server: Server) -> None:
 # Failed sign-ins
 
 
-def test_failed_sign_ins_are_slowed_logged_and_lock_the_account(server: Server) -> None:
+def test_failed_sign_ins_are_slowed_logged_and_held_back_per_address(server: Server) -> None:
+    """Five failures for a name from one address hold that name back there (not the account
+    everywhere: see test_signin.py for other addresses and device cookies)."""
     url = f"{server.url}/auth/token"
     started = time.monotonic()
     for _ in range(5):
@@ -172,13 +174,13 @@ def test_failed_sign_ins_are_slowed_logged_and_lock_the_account(server: Server) 
         assert response.status_code == 401
     assert time.monotonic() - started >= 4.5, "each failure is answered about a second late"
 
-    locked = httpx.post(url, json={"username": "manager", "password": PASSWORDS["manager"]})
-    assert locked.status_code == 429
-    assert 1 <= int(locked.headers["retry-after"]) <= 60
+    held = httpx.post(url, json={"username": "manager", "password": PASSWORDS["manager"]})
+    assert held.status_code == 429
+    assert 1 <= int(held.headers["retry-after"]) <= 900
     assert httpx.post(url, json={"username": "cashier", "password": PASSWORDS["cashier"]}).status_code == 201
     log = server.log.read_text()
     assert log.count("failed sign-in for 'manager' from 127.0.0.1") == 5
-    assert "locked" in log
+    assert "sign-in for 'manager' from 127.0.0.1 held back" in log
 
 
 def test_unknown_names_fail_like_wrong_passwords(server: Server) -> None:

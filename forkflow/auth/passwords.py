@@ -1,40 +1,82 @@
-"""Password hashing with the standard library's scrypt (memory-hard, no extra dependency)."""
+"""Password hashing with the standard library's scrypt (memory-hard, no extra dependency), and the
+bundled list of common passwords that no account may use.
+
+The cost is OWASP's Password Storage Cheat Sheet minimum for scrypt: N=2^17, r=8, p=1 (128 MiB of
+memory per hash). Each stored hash carries its own parameters, so a hash made at an older, lower cost
+still verifies, and `needs_rehash` says when to replace it (on the next successful sign-in).
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
+from importlib import resources
 
-# 16 MiB of memory and ~50 ms per hash on this machine: slow for a guesser, fine for a sign-in.
-N, R, P = 2**14, 8, 1
-MAX_MEMORY = 64 * 1024 * 1024
+DEFAULT_COST = 17  # log2 of scrypt's N
+R, P = 8, 1
+# The lowest cost `FORKFLOW_PASSWORD_HASH_COST` accepts; anything under 17 is for test servers only.
+MIN_COST, MAX_COST = 10, 20
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def hash_password(password: str) -> str:
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # scrypt needs 128 * N * r bytes; leave headroom, since OpenSSL counts a little more.
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=2 * 128 * n * r * p + 2**20)
+
+
+def hash_password(password: str, cost: int = DEFAULT_COST) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=N, r=R, p=P, maxmem=MAX_MEMORY)
-    return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(digest)}"
+    n = 2**cost
+    return f"scrypt${n}${R}${P}${_b64(salt)}${_b64(_scrypt(password, salt, n, R, P))}"
+
+
+def _parameters(stored: str) -> tuple[int, int, int]:
+    scheme, n, r, p, _salt, _digest = stored.split("$")
+    if scheme != "scrypt":
+        raise ValueError("not an scrypt hash")
+    return int(n), int(r), int(p)
 
 
 def verify_password(password: str, stored: str) -> bool:
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
+        n, r, p = _parameters(stored)
+        if n > 2**MAX_COST or r != R or p != P:
             return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), maxmem=MAX_MEMORY
-        )
+        salt, digest = stored.split("$")[4:]
+        actual = _scrypt(password, base64.b64decode(salt), n, r, p)
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(actual, expected)
+    return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
-# Checked against when the account does not exist, so a wrong name costs as long as a wrong password.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+def needs_rehash(stored: str, cost: int = DEFAULT_COST) -> bool:
+    """A hash made with weaker parameters than today's: replace it once the password is known."""
+    try:
+        n, r, p = _parameters(stored)
+    except ValueError:
+        return True
+    return n < 2**cost or r < R or p < P
+
+
+@functools.cache
+def dummy_hash(cost: int = DEFAULT_COST) -> str:
+    """Checked against when the account does not exist, so a wrong name costs as long as a wrong
+    password (made once per cost, on first use)."""
+    return hash_password(secrets.token_urlsafe(16), cost)
+
+
+@functools.cache
+def _common() -> frozenset[str]:
+    text = resources.files(__package__).joinpath("common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def is_common(password: str) -> bool:
+    """In the bundled list of the 10,000 most common passwords (compared in lower case)."""
+    return password.lower() in _common()

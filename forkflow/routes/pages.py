@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..auth.devices import device_cookie_of, devices_of
 from ..auth.middleware import csrf_token
 from ..errors import TooManyRequests, Unauthorized
-from ..services.staff import sign_in
+from ..services.signin import sign_in
 from ..web import templates
 from .http import client_address, store_of
 
@@ -31,17 +32,24 @@ async def login(request: Request) -> Response:
     try:
         if not name or not password:
             raise Unauthorized("enter your name and password")
-        principal, marker = await sign_in(store_of(request), name[:40], password[:200], client_address(request))
+        devices = devices_of(request)
+        signed = await sign_in(
+            store_of(request), name[:40], password[:200], client_address(request), devices, device_cookie_of(request)
+        )
     except (Unauthorized, TooManyRequests) as error:
         context = {"next": target, "error": error.message, "username": name[:40]}
-        return templates.TemplateResponse(request, "login.html", context, status_code=error.status)
+        retry = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+        return templates.TemplateResponse(request, "login.html", context, status_code=error.status, headers=retry)
     # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     request.session.clear()
-    request.session.update({"staff_id": principal.staff_id, "marker": marker})
+    principal = signed.principal
+    request.session.update({"staff_id": principal.staff_id, "marker": signed.marker})
     csrf_token(request.session)
     if target == "/":  # each role lands on its own screen
         target = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}[principal.role]
-    return RedirectResponse(target, status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    devices.set(response, signed.device_cookie)
+    return response
 
 
 async def logout(request: Request) -> Response:

@@ -6,10 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..auth.devices import device_cookie_of, devices_of
 from ..auth.roles import principal_of, require
 from ..errors import BadRequest
 from ..models import LoginIn, StaffIn, StaffPatch
 from ..services import staff as staff_service
+from ..services.signin import sign_in
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import client_address, parse_body, store_of
 
@@ -18,9 +20,15 @@ async def create_token(request: Request) -> Response:
     """`{"username", "password"}` -> `{"token", "role"}`; the token is shown this once."""
     data = await parse_body(request, LoginIn)
     store = store_of(request)
-    principal, _ = await staff_service.sign_in(store, data.username, data.password, client_address(request))
+    devices = devices_of(request)
+    signed = await sign_in(
+        store, data.username, data.password, client_address(request), devices, device_cookie_of(request)
+    )
+    principal = signed.principal
     token_id, token = await staff_service.issue_token(store, principal.staff_id)
-    return JSONResponse({"token": token, "role": principal.role, "id": token_id}, status_code=201)
+    response = JSONResponse({"token": token, "role": principal.role, "id": token_id}, status_code=201)
+    devices.set(response, signed.device_cookie)
+    return response
 
 
 async def revoke_own_token(request: Request) -> Response:

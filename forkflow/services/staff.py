@@ -1,4 +1,4 @@
-"""Staff accounts, sign-in with lockout, API tokens, and the app's own secrets."""
+"""Staff accounts, API tokens, and the app's own secrets. (Signing in is services/signin.py.)"""
 
 from __future__ import annotations
 
@@ -7,25 +7,20 @@ import hashlib
 import logging
 import secrets
 import time
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from ..auth.passwords import DUMMY_HASH, hash_password, verify_password
+from ..auth.passwords import hash_password
 from ..auth.roles import Principal
-from ..errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from ..errors import Conflict, NotFound
 from ..models import StaffIn, StaffPatch
-from ..schema import api_tokens, staff, utcnow
+from ..schema import api_tokens, staff
 from ..schema import secrets as secrets_table
 from ..store import Store, Tx
 from .representation import iso, iso_or_none
 
 log = logging.getLogger("forkflow.auth")
-
-LOCK_AFTER_FAILURES = 5
-LOCK_FOR = timedelta(minutes=1)
-FAILED_SIGN_IN_DELAY = 1.0  # seconds added to every failed sign-in
 
 StaffMember = dict[str, Any]
 
@@ -61,7 +56,7 @@ def _row_by_id(conn: Connection, staff_id: int) -> Row[Any]:
 
 
 async def add_staff(store: Store, data: StaffIn) -> StaffMember:
-    password_hash = await asyncio.to_thread(hash_password, data.password)
+    password_hash = await asyncio.to_thread(hash_password, data.password, store.settings.password_hash_cost)
 
     def unit(tx: Tx) -> StaffMember:
         if _row_by_name(tx.conn, data.name) is not None:
@@ -98,9 +93,9 @@ async def staff_id_by_name(store: Store, name: str) -> int:
 async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMember:
     changes: dict[str, Any] = data.model_dump(exclude_none=True, exclude={"password"})
     if data.password is not None:
-        changes["password_hash"] = await asyncio.to_thread(hash_password, data.password)
-        changes["failed_logins"] = 0
-        changes["locked_until"] = None
+        changes["password_hash"] = await asyncio.to_thread(
+            hash_password, data.password, store.settings.password_hash_cost
+        )
 
     def unit(tx: Tx) -> StaffMember:
         _row_by_id(tx.conn, staff_id)
@@ -112,43 +107,6 @@ async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMe
         return await store.write(unit)
     finally:
         forget_tokens()
-
-
-async def sign_in(store: Store, name: str, password: str, client: str) -> tuple[Principal, str]:
-    """Check a name and password; returns the principal and its session marker.
-
-    Every failure is logged and answered a second late; five in a row lock the account for a
-    minute, during which even the right password is refused.
-    """
-    row = await store.query(_row_by_name, name)
-    now = utcnow()
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        retry_after = max(1, int((row.locked_until - now).total_seconds()) + 1)
-        log.warning("sign-in refused for locked account %r from %s", name, client)
-        raise TooManyRequests("too many failed sign-ins; try again in a minute", retry_after)
-    good = await asyncio.to_thread(verify_password, password, row.password_hash if row else DUMMY_HASH)
-    if row is not None and good and row.active:
-        if row.failed_logins:
-            await store.write(
-                lambda tx: tx.conn.execute(update(staff).where(staff.c.id == row.id).values(failed_logins=0))
-            )
-        return Principal(row.id, row.name, row.role, "session"), session_marker(row.password_hash)
-
-    log.warning("failed sign-in for %r from %s", name, client)
-    if row is not None:
-        await store.write(lambda tx: _count_failure(tx, row.id))
-    await asyncio.sleep(FAILED_SIGN_IN_DELAY)
-    raise Unauthorized("wrong name or password")
-
-
-def _count_failure(tx: Tx, staff_id: int) -> None:
-    tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(failed_logins=staff.c.failed_logins + 1))
-    failures = tx.conn.execute(select(staff.c.failed_logins).where(staff.c.id == staff_id)).scalar_one()
-    if failures >= LOCK_AFTER_FAILURES:
-        log.warning("staff member %d locked for %s after %d failed sign-ins", staff_id, LOCK_FOR, failures)
-        tx.conn.execute(
-            update(staff).where(staff.c.id == staff_id).values(failed_logins=0, locked_until=tx.now + LOCK_FOR)
-        )
 
 
 async def session_principal(store: Store, staff_id: int, marker: str) -> Principal | None:
