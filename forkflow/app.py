@@ -13,8 +13,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
+from .auth.credentials import CredentialCache
 from .auth.middleware import Authenticate, CSRFProtect
 from .auth.ratelimit import RateLimiter
+from .auth.stream_guard import guard_streams
 from .config import Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
@@ -22,6 +24,7 @@ from .events import Bus
 from .metrics import Metrics, MetricsMiddleware
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
+from .services.sessions import purge_sessions
 from .services.staff import app_secret
 from .store import Store
 from .web import SecurityHeaders, Sessions
@@ -38,8 +41,11 @@ async def _purge_idempotency_keys(store: Store) -> None:
             removed = await store.purge_idempotency_keys()
             if removed:
                 log.info("purged %d idempotency keys older than 48 hours", removed)
+            removed = await purge_sessions(store)
+            if removed:
+                log.info("purged %d sessions that ended over a day ago", removed)
         except ServiceError:
-            log.warning("could not purge idempotency keys; will try again")
+            log.warning("could not purge idempotency keys or old sessions; will try again")
         await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
@@ -65,6 +71,9 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
                 lines = "\n".join(f"  {name:8} {password}" for name, password in passwords.items())
                 print(f"Demo staff accounts (shown this once; name = role):\n{lines}", flush=True)
         app.state.store = store
+        # Checked sessions and tokens; every `auth` event (any process) empties it.
+        app.state.credentials = CredentialCache()
+        bus.auth_listeners.append(app.state.credentials.clear)
         metrics.attach(store)
         app.state.session_secret = settings.secret_key or await app_secret(store, "session")
         app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
@@ -77,9 +86,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         app.state.shutting_down = anyio.Event()
         closer = asyncio.create_task(_close_bus_on_shutdown(app.state.shutting_down, bus))
         purger = asyncio.create_task(_purge_idempotency_keys(store))
+        guard = asyncio.create_task(guard_streams(store))
         try:
             yield
         finally:
+            guard.cancel()
             purger.cancel()
             closer.cancel()
             bus.close()

@@ -31,6 +31,16 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_positive(name: str, default: float) -> float:
+    try:
+        value = _env_float(name, default)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise SystemExit(f"{name} must be a number of seconds above 0, got {os.environ.get(name)!r}")
+    return value
+
+
 def _local_zone() -> ZoneInfo:
     name = os.environ.get("FORKFLOW_TIMEZONE") or os.environ.get("TZ") or "UTC"
     try:
@@ -87,6 +97,11 @@ class Settings:
     # Operations: who may read /metrics (managers only, unless public), and the log format.
     metrics_public: bool = False
     log_format: str = "text"
+    # Streams and credentials (issue 12, "streams"): every event stream re-checks its caller's
+    # session or token at least this often, and ends after at most this long (the browser
+    # reconnects and is authenticated again); revocations end streams at once regardless.
+    stream_recheck_seconds: float = 60.0
+    stream_max_seconds: float = 12 * 3600.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -103,5 +118,8 @@ class Settings:
             kitchen_late_minutes=_env_float("FORKFLOW_KITCHEN_LATE_MINUTES", 15.0),
             metrics_public=_env_flag("FORKFLOW_METRICS_PUBLIC"),
             log_format=_log_format(),
+            # Streams and credentials
+            stream_recheck_seconds=_env_positive("FORKFLOW_STREAM_RECHECK_SECONDS", 60.0),
+            stream_max_seconds=_env_positive("FORKFLOW_STREAM_MAX_SECONDS", 12 * 3600.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

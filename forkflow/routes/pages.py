@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..auth.middleware import csrf_token
+from ..auth.middleware import SESSION_SECRET, csrf_token
 from ..errors import TooManyRequests, Unauthorized
+from ..services.sessions import end_session, start_session
 from ..services.staff import sign_in
 from ..web import templates
 from .http import client_address, store_of
@@ -31,13 +32,13 @@ async def login(request: Request) -> Response:
     try:
         if not name or not password:
             raise Unauthorized("enter your name and password")
-        principal, marker = await sign_in(store_of(request), name[:40], password[:200], client_address(request))
+        principal, _ = await sign_in(store_of(request), name[:40], password[:200], client_address(request))
     except (Unauthorized, TooManyRequests) as error:
         context = {"next": target, "error": error.message, "username": name[:40]}
         return templates.TemplateResponse(request, "login.html", context, status_code=error.status)
     # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     request.session.clear()
-    request.session.update({"staff_id": principal.staff_id, "marker": marker})
+    request.session[SESSION_SECRET] = await start_session(store_of(request), principal.staff_id)
     csrf_token(request.session)
     if target == "/":  # each role lands on its own screen
         target = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}[principal.role]
@@ -45,6 +46,10 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Ends this session server-side (a copy of the cookie stops working too), and its streams."""
+    secret = request.session.get(SESSION_SECRET)
+    if secret:
+        await end_session(store_of(request), str(secret))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
