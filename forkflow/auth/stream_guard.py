@@ -82,11 +82,11 @@ async def guard_streams(store: Store) -> None:
     next_check = time.monotonic() + settings.stream_recheck_seconds
     while True:
         await asyncio.sleep(tick)
-        end_overdue(store.bus)
-        if time.monotonic() < next_check:
-            continue
-        next_check = time.monotonic() + settings.stream_recheck_seconds
         try:
+            end_overdue(store.bus)
+            if time.monotonic() < next_check:
+                continue
+            next_check = time.monotonic() + settings.stream_recheck_seconds
             ended = await recheck(store)
             if ended:
                 log.info("ended %d event streams whose credentials are no longer valid", ended)
