@@ -15,9 +15,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 
 from .auth import throttle
+from .auth.credentials import CredentialCache
 from .auth.devices import DeviceCookies
 from .auth.middleware import Authenticate, CSRFProtect
 from .auth.ratelimit import RateLimiter
+from .auth.stream_guard import guard_streams
 from .config import Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
@@ -25,6 +27,7 @@ from .events import Bus
 from .metrics import Metrics, MetricsMiddleware
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
+from .services.sessions import purge_sessions
 from .services.staff import app_secret
 from .store import Store
 from .web import SecurityHeaders, Sessions
@@ -34,9 +37,10 @@ log = logging.getLogger("forkflow")
 PURGE_EVERY_SECONDS = 3600
 
 
-async def _purge_idempotency_keys(store: Store) -> None:
-    """Keys are kept at least 24 hours (48 in practice), then purged; so are sign-in attempts
-    older than a day (or than the sign-in window, if that is longer)."""
+async def _purge_expired(store: Store) -> None:
+    """Idempotency keys are kept at least 24 hours (48 in practice), then purged; so are sign-in
+    attempts older than a day (or than the sign-in window, if that is longer), and sessions that
+    ended over a day ago."""
     keep_attempts = max(timedelta(days=1), timedelta(seconds=store.settings.sign_in_window_seconds))
     while True:
         try:
@@ -46,8 +50,11 @@ async def _purge_idempotency_keys(store: Store) -> None:
             removed = await store.write(lambda tx: throttle.purge(tx, keep_attempts))
             if removed:
                 log.info("purged %d sign-in attempts older than %s", removed, keep_attempts)
+            removed = await purge_sessions(store)
+            if removed:
+                log.info("purged %d sessions that ended over a day ago", removed)
         except ServiceError:
-            log.warning("could not purge idempotency keys or sign-in attempts; will try again")
+            log.warning("could not purge idempotency keys, sign-in attempts or old sessions; will try again")
         await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
@@ -73,6 +80,9 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
                 lines = "\n".join(f"  {name:8} {password}" for name, password in passwords.items())
                 print(f"Demo staff accounts (shown this once; name = role):\n{lines}", flush=True)
         app.state.store = store
+        # Checked sessions and tokens; every `auth` event (any process) empties it.
+        app.state.credentials = CredentialCache()
+        bus.auth_listeners.append(app.state.credentials.clear)
         metrics.attach(store)
         app.state.session_secret = settings.secret_key or await app_secret(store, "session")
         app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
@@ -87,10 +97,12 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         # every open stream finish cleanly instead of holding the server open.
         app.state.shutting_down = anyio.Event()
         closer = asyncio.create_task(_close_bus_on_shutdown(app.state.shutting_down, bus))
-        purger = asyncio.create_task(_purge_idempotency_keys(store))
+        purger = asyncio.create_task(_purge_expired(store))
+        guard = asyncio.create_task(guard_streams(store))
         try:
             yield
         finally:
+            guard.cancel()
             purger.cancel()
             closer.cancel()
             bus.close()

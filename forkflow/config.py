@@ -31,6 +31,16 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _env_positive(name: str, default: float) -> float:
+    try:
+        value = _env_float(name, default)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise SystemExit(f"{name} must be a number of seconds above 0, got {os.environ.get(name)!r}")
+    return value
+
+
 def _local_zone() -> ZoneInfo:
     name = os.environ.get("FORKFLOW_TIMEZONE") or os.environ.get("TZ") or "UTC"
     try:
@@ -117,6 +127,11 @@ class Settings:
     device_cookie_days: int = 365
     # log2 of scrypt's N for new password hashes (17: OWASP's minimum; lower only for tests).
     password_hash_cost: int = 17
+    # Streams and credentials (issue 12, "streams"): every event stream re-checks its caller's
+    # session or token at least this often, and ends after at most this long (the browser
+    # reconnects and is authenticated again); revocations end streams at once regardless.
+    stream_recheck_seconds: float = 60.0
+    stream_max_seconds: float = 12 * 3600.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -140,5 +155,8 @@ class Settings:
             sign_in_failures_per_name_untrusted=_env_int("FORKFLOW_SIGN_IN_FAILURES_PER_NAME_UNTRUSTED", 100),
             device_cookie_days=_env_int("FORKFLOW_DEVICE_COOKIE_DAYS", 365),
             password_hash_cost=_password_hash_cost(),
+            # Streams and credentials
+            stream_recheck_seconds=_env_positive("FORKFLOW_STREAM_RECHECK_SECONDS", 60.0),
+            stream_max_seconds=_env_positive("FORKFLOW_STREAM_MAX_SECONDS", 12 * 3600.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

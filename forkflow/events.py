@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+import math
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sse_starlette import ServerSentEvent
 
+# The topics clients may ask for (`?topics=`, replay): the client-visible list.
 TOPICS = ("orders", "menu", "inventory")
-_TOPIC_OF_PREFIX = {"order": "orders", "menu": "menu", "inventory": "inventory"}
+# Internal: credentials that ended (sign-out, revoked token, disabled account, changed password or
+# role). Written like every event, so it reaches every process, but no stream ever sends it.
+AUTH_TOPIC = "auth"
+ALL_TOPICS = (*TOPICS, AUTH_TOPIC)
+_TOPIC_OF_PREFIX = {"order": "orders", "menu": "menu", "inventory": "inventory", "auth": AUTH_TOPIC}
+
+SESSION_ENDED = "auth.session_ended"  # {staff_id, session_id}: signed out
+TOKEN_REVOKED = "auth.token_revoked"  # {staff_id, token_id}
+STAFF_CHANGED = "auth.staff_changed"  # {staff_id}: disabled, password or role changed
 
 
 def topic_of(event_type: str) -> str:
@@ -69,13 +80,41 @@ class Event:
 _CLOSED = object()
 
 
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose credential a stream rides on: a staff member's session (`via="session"`) or token."""
+
+    staff_id: int
+    via: str
+    credential_id: int
+    role: str
+
+    def ended_by(self, event: Event) -> bool:
+        """Does this auth event end this credential?"""
+        payload = event.payload
+        if payload.get("staff_id") != self.staff_id:
+            return False
+        if event.type == SESSION_ENDED:
+            return self.via == "session" and payload.get("session_id") == self.credential_id
+        if event.type == TOKEN_REVOKED:
+            return self.via == "token" and payload.get("token_id") == self.credential_id
+        return True  # STAFF_CHANGED, or any later kind: every credential of that staff member
+
+
 class Subscription:
-    """One listener's bounded queue. Iterating ends when the bus drops or closes it."""
+    """One listener's bounded queue. Iterating ends when the bus drops or closes it.
+
+    A stream for a signed-in caller carries its `owner`, so that revoking the credential ends it,
+    and every stream has a `deadline` (wall-clock seconds) after which the bus's sweep ends it."""
+
+    __slots__ = ("topics", "_queue", "dropped", "owner", "deadline")
 
     def __init__(self, topics: frozenset[str], maxsize: int) -> None:
         self.topics = topics
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
         self.dropped = False
+        self.owner: Owner | None = None
+        self.deadline = math.inf
 
     def _offer(self, event: Event) -> bool:
         try:
@@ -107,10 +146,15 @@ class Bus:
     def __init__(self, queue_size: int = 2000) -> None:
         self.queue_size = queue_size
         self._subscribers: set[Subscription] = set()
+        # Streams of signed-in callers by staff id: an auth event looks at that person's only.
+        self._owned: dict[int, set[Subscription]] = {}
         self.published = 0
         self.dropped = 0
+        self.ended = 0  # streams ended because their credential ended, changed or expired
         self.last_event_id = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        # Called with every auth event (after the streams it ends are ended): caches forget.
+        self.auth_listeners: list[Callable[[Event], None]] = []
 
     def subscribe(self, topics: Iterable[str] = TOPICS) -> Subscription:
         sub = Subscription(frozenset(topics), self.queue_size)
@@ -119,11 +163,41 @@ class Bus:
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
+        if sub.owner is not None:
+            owned = self._owned.get(sub.owner.staff_id)
+            if owned is not None:
+                owned.discard(sub)
+                if not owned:
+                    del self._owned[sub.owner.staff_id]
+
+    def own(self, sub: Subscription, owner: Owner | None, deadline: float) -> None:
+        """Say whose credential `sub` rides on, and when it must end at the latest."""
+        sub.deadline = deadline
+        if owner is None or sub not in self._subscribers:
+            return
+        sub.owner = owner
+        self._owned.setdefault(owner.staff_id, set()).add(sub)
+
+    def end(self, sub: Subscription) -> None:
+        """End a stream cleanly (its credential ended, or its time is up): the client reconnects
+        and is authenticated again."""
+        self.ended += 1
+        self.unsubscribe(sub)
+        sub._end()
+
+    def owned(self) -> list[Subscription]:
+        """The streams of signed-in callers."""
+        return [sub for subs in self._owned.values() for sub in subs]
+
+    def subscriptions(self) -> list[Subscription]:
+        return list(self._subscribers)
 
     def publish(self, event: Event) -> None:
         self.published += 1
         self.last_event_id = max(self.last_event_id, event.id)
         topic = event.topic
+        if topic == AUTH_TOPIC:
+            self._credential_ended(event)
         for sub in list(self._subscribers):
             if topic in sub.topics and not sub._offer(event):
                 self._drop(sub)
@@ -145,6 +219,14 @@ class Bus:
         finally:
             self._waiters = [(i, f) for i, f in self._waiters if f is not arrived]
 
+    def _credential_ended(self, event: Event) -> None:
+        staff_id = event.payload.get("staff_id")
+        for sub in list(self._owned.get(staff_id, ())):  # type: ignore[arg-type]
+            if sub.owner is not None and sub.owner.ended_by(event):
+                self.end(sub)
+        for listener in self.auth_listeners:
+            listener(event)
+
     def _wake(self, last: int) -> None:
         for event_id, arrived in self._waiters:
             if event_id <= last and not arrived.done():
@@ -153,12 +235,12 @@ class Bus:
     def _drop(self, sub: Subscription) -> None:
         self.dropped += 1
         sub.dropped = True
-        self._subscribers.discard(sub)
+        self.unsubscribe(sub)
         sub._end()
 
     def close(self) -> None:
         for sub in list(self._subscribers):
-            self._subscribers.discard(sub)
+            self.unsubscribe(sub)
             sub._end()
 
     @property

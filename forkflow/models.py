@@ -190,3 +190,20 @@ class LoginIn(Input):
 
     username: Annotated[str, Field(min_length=1, max_length=40)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+TOKEN_MAX_EXPIRES_IN = 366 * 24 * 3600
+
+
+class TokenIn(LoginIn):
+    """`POST /auth/token`: a sign-in, and optionally how long the token may live."""
+
+    expires_in: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=TOKEN_MAX_EXPIRES_IN,
+            strict=True,
+            description="seconds until the token stops working (at most a year and a day); left out: until revoked",
+        ),
+    ] = None

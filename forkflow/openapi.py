@@ -476,11 +476,12 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "Sign in for a bearer token",
             "auth",
             "none",
-            body=models.LoginIn,
+            body=models.TokenIn,
             status=201,
             out=out.TokenOut,
             description=(
-                "**Public.** Exchanges a staff name and password for an API token, shown this once. Every failed "
+                "**Public.** Exchanges a staff name and password for an API token, shown this once; with "
+                "`expires_in` (seconds) it stops working then, and its open streams end. Every failed "
                 "sign-in is answered a second late. Failures are limited per (name, client address), per address "
                 "and per name (429); a client that sends the `forkflow_device` cookie it got from an earlier "
                 "successful sign-in to that account is limited by its own failures only. The answer sets that "
@@ -506,8 +507,10 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "staff",
             out=out.TokenInfo,
             many=True,
-            description="Tokens are never shown again, only who they belong to and when they were made or "
-            "revoked. **Roles:** " + _roles("staff") + " (permission `staff`).",
+            description="Tokens are never shown again, only who they belong to, when they were made, revoked "
+            "or expire, and when they were last used (to within a minute). **Roles:** "
+            + _roles("staff")
+            + " (permission `staff`).",
         ),
         staff_api.revoke_token: Op(
             "Revoke an API token",

@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .errors import StoreUnavailable
-from .events import TOPICS, Bus, Event
+from .events import ALL_TOPICS, Bus, Event
 from .writer import _STOP, NOTIFY_CHANNEL, Writer, WriteUnit, _Job, _Outcome
 
 log = logging.getLogger("forkflow.pg")
@@ -225,7 +225,8 @@ class PgListener:
 
     async def _catch_up(self, through: int | None = None) -> None:
         while True:
-            missed = await self._read_after(self._bus.last_event_id, TOPICS, 500)
+            # Every topic, the internal one too: the gap check counts on seeing every id.
+            missed = await self._read_after(self._bus.last_event_id, ALL_TOPICS, 500)
             for event in missed:
                 if through is not None and event.id > through:
                     return  # later ones come with their own notifications

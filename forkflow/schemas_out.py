@@ -150,6 +150,7 @@ class TokenOut(Output):
     token: str = Field(description="send as `Authorization: Bearer TOKEN`; shown this once, only its hash is kept")
     role: Role
     id: int = Field(description="the token's id, for `DELETE /auth/tokens/{id}`")
+    expires_at: Timestamp | None = Field(description="when the token stops working; null: until revoked")
 
 
 class TokenInfo(Output):
@@ -158,6 +159,8 @@ class TokenInfo(Output):
     role: Role
     created_at: Timestamp
     revoked_at: Timestamp | None
+    expires_at: Timestamp | None = Field(description="when the token stops working; null: until revoked")
+    last_used_at: Timestamp | None = Field(description="when it last signed a request in (to within a minute)")
 
 
 class UnavailableItem(Output):

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth.middleware import SESSION_COOKIE, csrf_token
 from .auth.roles import can, principal_of
+from .services.sessions import SESSION_LIFETIME
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -79,7 +80,8 @@ def _bearer_without_cookie(scope: Scope) -> bool:
 
 class Sessions:
     """Starlette's signed-cookie sessions, keyed by a secret that is read from the database at
-    start-up (so it survives restarts and is shared by every worker)."""
+    start-up (so it survives restarts and is shared by every worker). The cookie holds the CSRF
+    token and the secret of a server-side session (services/sessions.py), which is what signs in."""
 
     def __init__(self, app: ASGIApp, https_only: bool = False) -> None:
         self.app = app
@@ -99,7 +101,7 @@ class Sessions:
                 self.app,
                 secret_key=scope["app"].state.session_secret,
                 session_cookie=SESSION_COOKIE,
-                max_age=12 * 3600,
+                max_age=int(SESSION_LIFETIME.total_seconds()),
                 same_site="lax",
                 https_only=self.https_only,
             )

@@ -1,4 +1,4 @@
-"""ASGI middleware: who is asking (session cookie or bearer token), and CSRF protection."""
+"""ASGI middleware: who is asking (server-side session or bearer token), and CSRF protection."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import Forbidden, Unauthorized, error_response
-from ..services.staff import session_principal, token_principal
+from ..services.sessions import session_principal
+from ..services.staff import token_principal
 
 SESSION_COOKIE = "forkflow_session"
+SESSION_SECRET = "sid"  # the key, in the signed cookie, of the server-side session's secret
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -42,7 +44,8 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        store = scope["app"].state.store
+        state = scope["app"].state
+        store, cache = state.store, state.credentials
         principal = None
         authorization = conn.headers.get("authorization")
         if authorization is not None:
@@ -50,16 +53,15 @@ class Authenticate:
             if scheme.lower() != "bearer" or not token.strip():
                 await self._refuse(scope, receive, send, "send Authorization: Bearer TOKEN")
                 return
-            principal = await token_principal(store, token.strip())
+            principal = await token_principal(store, token.strip(), cache)
             if principal is None:
                 await self._refuse(scope, receive, send, "this token is not valid, or was revoked")
                 return
-        elif "staff_id" in conn.session:
+        elif SESSION_SECRET in conn.session:
             session = conn.session
-            principal = await session_principal(store, session["staff_id"], session.get("marker", ""))
-            if principal is None:  # disabled, or the password changed: signed out
-                session.pop("staff_id", None)
-                session.pop("marker", None)
+            principal = await session_principal(store, str(session[SESSION_SECRET]), cache)
+            if principal is None:  # signed out, expired, disabled, or the password changed
+                session.pop(SESSION_SECRET, None)
         scope["forkflow.principal"] = principal
         await self.app(scope, receive, send)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..errors import Forbidden, Unauthorized
 
@@ -30,6 +31,9 @@ class Principal:
     name: str
     role: str
     via: str  # "session" or "token"
+    # The session's or token's id (streams end when it is revoked), and when it stops working.
+    credential_id: int | None = None
+    expires_at: datetime | None = None
 
     def can(self, permission: str) -> bool:
         return self.role in PERMISSIONS[permission]

@@ -7,8 +7,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..auth.devices import device_cookie_of, devices_of
-from ..auth.middleware import csrf_token
+from ..auth.middleware import SESSION_SECRET, csrf_token
 from ..errors import TooManyRequests, Unauthorized
+from ..services.sessions import end_session, start_session
 from ..services.signin import sign_in
 from ..web import templates
 from .http import client_address, store_of
@@ -43,7 +44,7 @@ async def login(request: Request) -> Response:
     # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     request.session.clear()
     principal = signed.principal
-    request.session.update({"staff_id": principal.staff_id, "marker": signed.marker})
+    request.session[SESSION_SECRET] = await start_session(store_of(request), principal.staff_id)
     csrf_token(request.session)
     if target == "/":  # each role lands on its own screen
         target = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}[principal.role]
@@ -53,6 +54,10 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Ends this session server-side (a copy of the cookie stops working too), and its streams."""
+    secret = request.session.get(SESSION_SECRET)
+    if secret:
+        await end_session(store_of(request), str(secret))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -9,24 +9,27 @@ from starlette.routing import Route
 from ..auth.devices import device_cookie_of, devices_of
 from ..auth.roles import principal_of, require
 from ..errors import BadRequest
-from ..models import LoginIn, StaffIn, StaffPatch
+from ..models import StaffIn, StaffPatch, TokenIn
 from ..services import staff as staff_service
+from ..services.representation import iso_or_none
 from ..services.signin import sign_in
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import client_address, parse_body, store_of
 
 
 async def create_token(request: Request) -> Response:
-    """`{"username", "password"}` -> `{"token", "role"}`; the token is shown this once."""
-    data = await parse_body(request, LoginIn)
+    """`{"username", "password", "expires_in"?}` -> `{"token", "role", "id", "expires_at"}`; the
+    token is shown this once."""
+    data = await parse_body(request, TokenIn)
     store = store_of(request)
     devices = devices_of(request)
     signed = await sign_in(
         store, data.username, data.password, client_address(request), devices, device_cookie_of(request)
     )
     principal = signed.principal
-    token_id, token = await staff_service.issue_token(store, principal.staff_id)
-    response = JSONResponse({"token": token, "role": principal.role, "id": token_id}, status_code=201)
+    token_id, token, expires_at = await staff_service.issue_token(store, principal.staff_id, data.expires_in)
+    body = {"token": token, "role": principal.role, "id": token_id, "expires_at": iso_or_none(expires_at)}
+    response = JSONResponse(body, status_code=201)
     devices.set(response, signed.device_cookie)
     return response
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..auth.roles import can, principal_of, require
+from ..auth.stream_guard import attach
 from ..errors import BadRequest
 from ..events import TOPICS, Event, Subscription
 from ..store import Store
@@ -157,9 +158,11 @@ def event_stream(
     prelude: Sequence[bytes | ServerSentEvent] = (),
 ) -> Response:
     """A Server-Sent Events response: `prelude` (a view's full state as of event `after`, if it
-    sends one), the stored events after `after`, what `caught_up` adds, then live events."""
+    sends one), the stored events after `after`, what `caught_up` adds, then live events. It ends
+    when the caller's session or token ends, and after at most `stream_max_seconds`."""
     store = store_of(request)
     settings = store.settings
+    attach(store.bus, sub, principal_of(request), settings.stream_max_seconds)
     return EventSourceResponse(
         _frames(store, sub, topics, after, render, caught_up, list(prelude)),
         ping=settings.sse_ping_seconds,

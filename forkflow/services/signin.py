@@ -22,7 +22,7 @@ from ..auth.roles import Principal
 from ..errors import Unauthorized
 from ..schema import staff
 from ..store import Store, Tx
-from .staff import _row_by_name, session_marker
+from .staff import _row_by_name
 
 log = logging.getLogger("forkflow.auth")
 
@@ -33,7 +33,6 @@ WRONG = "wrong name or password"
 @dataclass(frozen=True)
 class SignedIn:
     principal: Principal
-    marker: str  # the session marker of the (possibly re-hashed) password
     device_cookie: str  # the renewed device cookie, to set on the answer
 
 
@@ -57,9 +56,9 @@ async def sign_in(
         ok = row is not None and good and bool(row.active)
         if ok:
             assert row is not None
-            marker = await _settle_success(store, attempt, row, password, settings.password_hash_cost)
+            await _settle_success(store, attempt, row, password, settings.password_hash_cost)
             principal = Principal(row.id, row.name, row.role, "session")
-            return SignedIn(principal, marker, devices.renewed(device_cookie, name))
+            return SignedIn(principal, devices.renewed(device_cookie, name))
     finally:
         if not ok:
             await store.write(lambda tx: throttle.settle(tx, attempt, ok=False))
@@ -68,17 +67,17 @@ async def sign_in(
     raise Unauthorized(WRONG)
 
 
-async def _settle_success(store: Store, attempt: int, row: Row[Any], password: str, cost: int) -> str:
+async def _settle_success(store: Store, attempt: int, row: Row[Any], password: str, cost: int) -> None:
     """Record the success; a hash made at a lower cost than today's is replaced now that the
     password is known (unless the password was changed meanwhile)."""
     fresh = None
     if needs_rehash(row.password_hash, cost):
         fresh = await asyncio.to_thread(hash_password, password, cost)
 
-    def unit(tx: Tx) -> str:
+    def unit(tx: Tx) -> None:
         throttle.settle(tx, attempt, ok=True)
         if fresh is None:
-            return row.password_hash
+            return
         changed = tx.conn.execute(
             update(staff)
             .where(staff.c.id == row.id, staff.c.password_hash == row.password_hash)
@@ -86,7 +85,5 @@ async def _settle_success(store: Store, attempt: int, row: Row[Any], password: s
         )
         if changed.rowcount:
             log.info("re-hashed the password of %r at today's cost", row.name)
-            return fresh
-        return row.password_hash
 
-    return session_marker(await store.write(unit))
+    await store.write(unit)

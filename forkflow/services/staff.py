@@ -5,22 +5,29 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import secrets
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, insert, or_, select, update
 
+from ..auth.credentials import CredentialCache
 from ..auth.passwords import hash_password
 from ..auth.roles import Principal
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, ServiceError
+from ..events import STAFF_CHANGED, TOKEN_REVOKED
 from ..models import StaffIn, StaffPatch
-from ..schema import api_tokens, staff
+from ..schema import api_tokens, staff, utcnow
 from ..schema import secrets as secrets_table
 from ..store import Store, Tx
 from .representation import iso, iso_or_none
+from .sessions import revoke_sessions_of
 
 log = logging.getLogger("forkflow.auth")
+
+LAST_USE_EVERY = timedelta(minutes=1)  # a token's last use is written at most this often
 
 StaffMember = dict[str, Any]
 
@@ -33,11 +40,6 @@ def staff_out(row: Row[Any]) -> StaffMember:
         "active": bool(row.active),
         "created_at": iso(row.created_at),
     }
-
-
-def session_marker(password_hash: str) -> str:
-    """Stored in the session cookie: a password change signs every old session out."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def _token_hash(token: str) -> str:
@@ -98,70 +100,107 @@ async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMe
         )
 
     def unit(tx: Tx) -> StaffMember:
-        _row_by_id(tx.conn, staff_id)
+        before = _row_by_id(tx.conn, staff_id)
         if changes:
             tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(changes))
+        disabled = before.active and data.active is False
+        if disabled or data.password is not None:
+            revoke_sessions_of(tx, staff_id)
+        if disabled or data.password is not None or data.role not in (None, before.role):
+            # Ends every open stream of theirs on every process; caches forget their credentials.
+            tx.emit(STAFF_CHANGED, {"staff_id": staff_id})
         return staff_out(_row_by_id(tx.conn, staff_id))
 
-    try:
-        return await store.write(unit)
-    finally:
-        forget_tokens()
+    return await store.write(unit)
 
 
-async def session_principal(store: Store, staff_id: int, marker: str) -> Principal | None:
-    async with store.read() as conn:
-        row = (await conn.execute(select(staff).where(staff.c.id == staff_id))).first()
-    if row is None or not row.active or session_marker(row.password_hash) != marker:
-        return None
-    return Principal(row.id, row.name, row.role, "session")
-
-
-# Bearer tokens already checked, by hash: a till sending hundreds of orders a minute is not looked
-# up in the database each time. Any change to accounts or tokens in this process empties it; other
-# processes (several workers) see a revocation within TOKEN_CACHE_SECONDS.
-TOKEN_CACHE_SECONDS = 5.0
-# Keyed by the token itself, which the request holds in memory anyway: no hash per request.
-_known_tokens: dict[str, tuple[Principal | None, float]] = {}
-
-
-def forget_tokens() -> None:
-    _known_tokens.clear()
-
-
-async def token_principal(store: Store, token: str) -> Principal | None:
-    known = _known_tokens.get(token)
-    if known is not None and known[1] > time.monotonic():
-        return known[0]
-    token_hash = _token_hash(token)
-    query = (
-        select(staff.c.id, staff.c.name, staff.c.role)
-        .select_from(api_tokens.join(staff))
-        .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None), staff.c.active)
-    )
-    async with store.read() as conn:
-        row = (await conn.execute(query)).first()
-    principal = None if row is None else Principal(row.id, row.name, row.role, "token")
-    if len(_known_tokens) > 10_000:
-        forget_tokens()
-    _known_tokens[token] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+async def token_principal(store: Store, token: str, cache: CredentialCache) -> Principal | None:
+    """The staff member a bearer token signs in: not revoked, not expired, the account active."""
+    key = ("token", token)
+    known, principal = cache.get(key)
+    if not known:
+        generation = cache.generation
+        now = utcnow()
+        query = (
+            select(staff.c.id, staff.c.name, staff.c.role, api_tokens.c.id.label("token_id"), api_tokens.c.expires_at)
+            .select_from(api_tokens.join(staff))
+            .where(api_tokens.c.token_hash == _token_hash(token), *_token_valid(now))
+        )
+        async with store.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is not None:
+            principal = Principal(row.id, row.name, row.role, "token", row.token_id, row.expires_at)
+        cache.put(key, principal, generation)
+    if principal is not None:
+        _note_use(store, cache, principal)
     return principal
 
 
-async def issue_token(store: Store, staff_id: int) -> tuple[int, str]:
-    """A new API token; only its hash is stored, so this is the one time it is seen."""
+def _token_valid(now: datetime) -> tuple[Any, ...]:
+    return (
+        api_tokens.c.revoked_at.is_(None),
+        or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
+        staff.c.active,
+    )
+
+
+def valid_tokens(conn: Connection, ids: list[int], now: datetime) -> dict[int, str]:
+    """Of these tokens, the ones still valid, with their staff member's role now."""
+    query = (
+        select(api_tokens.c.id, staff.c.role)
+        .select_from(api_tokens.join(staff))
+        .where(api_tokens.c.id.in_(ids), *_token_valid(now))
+    )
+    return {row.id: row.role for row in conn.execute(query)}
+
+
+def _note_use(store: Store, cache: CredentialCache, principal: Principal) -> None:
+    """Record the token's last use, at most once a minute per token per process (and the update
+    itself skips a row written less than a minute ago by another): no event, off the request's path."""
+    token_id = principal.credential_id
+    assert token_id is not None
+    now = time.monotonic()
+    if cache.used.get(token_id, -math.inf) > now - LAST_USE_EVERY.total_seconds():
+        return
+    if len(cache.used) >= 10_000:
+        cache.used.clear()
+    cache.used[token_id] = now
+
+    def unit(tx: Tx) -> None:
+        recent = tx.now - LAST_USE_EVERY
+        tx.conn.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.id == token_id,
+                or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at <= recent),
+            )
+            .values(last_used_at=tx.now)
+        )
+
+    async def write() -> None:
+        try:
+            await store.write(unit)
+        except ServiceError:  # shutting down, or the database is away: the next use writes it
+            cache.used.pop(token_id, None)
+
+    task = asyncio.ensure_future(write())
+    cache.tasks.add(task)
+    task.add_done_callback(cache.tasks.discard)
+
+
+async def issue_token(store: Store, staff_id: int, expires_in: int | None = None) -> tuple[int, str, datetime | None]:
+    """A new API token (id, token, expiry); only its hash is stored, so this is the one time it is
+    seen. With `expires_in` (seconds) it stops working then, like a revoked one."""
     token = "ff_" + secrets.token_urlsafe(32)
 
-    def unit(tx: Tx) -> int:
-        return (
-            tx.conn.execute(
-                insert(api_tokens)
-                .values(staff_id=staff_id, token_hash=_token_hash(token), created_at=tx.now)
-                .returning(api_tokens.c.id)
-            )
-        ).scalar_one()
+    def unit(tx: Tx) -> tuple[int, str, datetime | None]:
+        expires_at = None if expires_in is None else tx.now + timedelta(seconds=expires_in)
+        values = {"staff_id": staff_id, "token_hash": _token_hash(token), "created_at": tx.now}
+        values["expires_at"] = expires_at
+        token_id = tx.conn.execute(insert(api_tokens).values(values).returning(api_tokens.c.id)).scalar_one()
+        return token_id, token, expires_at
 
-    return await store.write(unit), token
+    return await store.write(unit)
 
 
 async def list_tokens(store: Store) -> list[dict[str, Any]]:
@@ -174,27 +213,29 @@ async def list_tokens(store: Store) -> list[dict[str, Any]]:
                 "role": row.role,
                 "created_at": iso(row.created_at),
                 "revoked_at": iso_or_none(row.revoked_at),
+                "expires_at": iso_or_none(row.expires_at),
+                "last_used_at": iso_or_none(row.last_used_at),
             }
             for row in await conn.execute(query)
         ]
 
 
 async def revoke_token(store: Store, token_id: int | None = None, token: str | None = None) -> None:
+    """Revoke a token; its open streams end on every process (`auth.token_revoked`)."""
     where = api_tokens.c.id == token_id if token is None else api_tokens.c.token_hash == _token_hash(token)
 
     def unit(tx: Tx) -> None:
-        result = tx.conn.execute(
-            update(api_tokens).where(where, api_tokens.c.revoked_at.is_(None)).values(revoked_at=tx.now)
-        )
-        if result.rowcount == 0 and token is None:
-            exists = tx.conn.execute(select(api_tokens.c.id).where(where)).first()
-            if exists is None:
+        columns = (api_tokens.c.id, api_tokens.c.staff_id, api_tokens.c.revoked_at)
+        row = tx.conn.execute(select(*columns).where(where)).first()
+        if row is None:
+            if token is None:
                 raise NotFound(f"token {token_id} does not exist")
+            return
+        if row.revoked_at is None:
+            tx.conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(revoked_at=tx.now))
+            tx.emit(TOKEN_REVOKED, {"staff_id": row.staff_id, "token_id": row.id})
 
-    try:
-        await store.write(unit)
-    finally:
-        forget_tokens()
+    await store.write(unit)
 
 
 async def app_secret(store: Store, name: str) -> str:

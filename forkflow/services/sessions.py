@@ -1,0 +1,125 @@
+"""Browser sessions, kept server-side so that signing out ends exactly that session.
+
+The session cookie carries a random secret; the `staff_sessions` table keeps only its sha256 (a
+stolen database hands out no working sessions). Every request checks the row: not signed out, not
+expired, the account active. Signing out revokes the row and emits `auth.session_ended`, which
+ends that session's open streams on every process; disabling an account or changing its password
+revokes all of its sessions (services/staff.py, `auth.staff_changed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+
+from ..auth.credentials import CredentialCache
+from ..auth.roles import Principal
+from ..events import SESSION_ENDED
+from ..schema import staff, staff_sessions, utcnow
+from ..store import Store, Tx
+
+SESSION_LIFETIME = timedelta(hours=12)
+# Ended sessions are kept a day (for a look at who was signed in), then purged.
+KEEP_ENDED = timedelta(days=1)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def start_session(store: Store, staff_id: int) -> str:
+    """A new session for a staff member whose password was just checked; returns the secret the
+    cookie keeps (seen only here)."""
+    secret = secrets.token_urlsafe(32)
+
+    def unit(tx: Tx) -> None:
+        values = {
+            "staff_id": staff_id,
+            "secret_hash": secret_hash(secret),
+            "created_at": tx.now,
+            "expires_at": tx.now + SESSION_LIFETIME,
+        }
+        tx.conn.execute(insert(staff_sessions).values(values))
+
+    await store.write(unit)
+    return secret
+
+
+async def end_session(store: Store, secret: str) -> None:
+    """Sign out: this session only (the same person's other browsers stay signed in)."""
+    hashed = secret_hash(secret)
+
+    def unit(tx: Tx) -> None:
+        where = (staff_sessions.c.secret_hash == hashed, staff_sessions.c.revoked_at.is_(None))
+        row = tx.conn.execute(select(staff_sessions.c.id, staff_sessions.c.staff_id).where(*where)).first()
+        if row is None:
+            return
+        tx.conn.execute(update(staff_sessions).where(staff_sessions.c.id == row.id).values(revoked_at=tx.now))
+        tx.emit(SESSION_ENDED, {"staff_id": row.staff_id, "session_id": row.id})
+
+    await store.write(unit)
+
+
+def revoke_sessions_of(tx: Tx, staff_id: int) -> None:
+    """Every open session of a staff member (disabled, or the password changed); the caller emits
+    `auth.staff_changed` in the same transaction."""
+    tx.conn.execute(
+        update(staff_sessions)
+        .where(staff_sessions.c.staff_id == staff_id, staff_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=tx.now)
+    )
+
+
+async def session_principal(store: Store, secret: str, cache: CredentialCache) -> Principal | None:
+    key = ("session", secret)
+    known, principal = cache.get(key)
+    if known:
+        return principal
+    generation = cache.generation
+    session = staff_sessions.c
+    columns = (staff.c.id, staff.c.name, staff.c.role, session.id.label("session"), session.expires_at)
+    query = (
+        select(*columns)
+        .select_from(staff_sessions.join(staff))
+        .where(
+            staff_sessions.c.secret_hash == secret_hash(secret),
+            staff_sessions.c.revoked_at.is_(None),
+            staff_sessions.c.expires_at > utcnow(),
+            staff.c.active,
+        )
+    )
+    async with store.read() as conn:
+        row = (await conn.execute(query)).first()
+    if row is not None:
+        principal = Principal(row.id, row.name, row.role, "session", row.session, row.expires_at)
+    cache.put(key, principal, generation)
+    return principal
+
+
+def valid_sessions(conn: Connection, ids: list[int], now: datetime) -> dict[int, str]:
+    """Of these sessions, the ones still valid, with their staff member's role now."""
+    query = (
+        select(staff_sessions.c.id, staff.c.role)
+        .select_from(staff_sessions.join(staff))
+        .where(
+            staff_sessions.c.id.in_(ids),
+            staff_sessions.c.revoked_at.is_(None),
+            staff_sessions.c.expires_at > now,
+            staff.c.active,
+        )
+    )
+    return {row.id: row.role for row in conn.execute(query)}
+
+
+async def purge_sessions(store: Store) -> int:
+    """Delete sessions that ended (signed out or expired) more than a day ago."""
+    cutoff = utcnow() - KEEP_ENDED
+
+    def purge(tx: Tx) -> int:
+        ended = or_(staff_sessions.c.expires_at < cutoff, staff_sessions.c.revoked_at < cutoff)
+        return tx.conn.execute(delete(staff_sessions).where(ended)).rowcount
+
+    return await store.write(purge)
