@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..auth.roles import can, principal_of, require
 from ..errors import BadRequest
 from ..events import TOPICS, Event, Subscription
+from ..limits import HoldingSlot, claim_stream_slot
 from ..store import Store
 from .http import store_of
 
@@ -160,7 +161,12 @@ def event_stream(
     sends one), the stored events after `after`, what `caught_up` adds, then live events."""
     store = store_of(request)
     settings = store.settings
-    return EventSourceResponse(
+    try:
+        release = claim_stream_slot(request)  # 429/503 before the stream opens
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+    response = EventSourceResponse(
         _frames(store, sub, topics, after, render, caught_up, list(prelude)),
         ping=settings.sse_ping_seconds,
         send_timeout=30,
@@ -170,6 +176,7 @@ def event_stream(
         # Also runs when the body never starts (HEAD, or a client gone before the first byte).
         background=BackgroundTask(store.bus.unsubscribe, sub),
     )
+    return HoldingSlot(response, release)
 
 
 async def _as_stored(event: Event, settled: bool) -> Frames:
