@@ -24,6 +24,7 @@ from .config import Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
+from .limits import StreamSlots
 from .metrics import Metrics, MetricsMiddleware
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         app.state.device_cookies = DeviceCookies(
             app.state.session_secret, settings.device_cookie_days, settings.secure_cookies
         )
+        app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_client)
         # Everything made at start-up lives as long as the server: keep it out of the collector's
         # sweeps, whose pauses would otherwise land on whichever requests are in flight.
         gc.collect()
@@ -116,7 +118,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             # Outermost: counts and times every answer, including the inner middleware's refusals.
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(SecurityHeaders),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
             Middleware(Sessions, https_only=settings.secure_cookies),
             Middleware(CSRFProtect),
             Middleware(Authenticate),

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from .backup import BackupError, backup_sqlite
 from .config import LOG_FORMATS, Settings, sqlite_url
+from .deadlines import http_protocol
 from .errors import ServiceError
 from .events import Bus
 from .logs import logging_config
@@ -69,19 +70,31 @@ def serve(args: argparse.Namespace) -> int:
             return 2
         return _serve_workers(args, settings, log_config)
     app = create_app(settings, demo=args.demo)
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        log_config=log_config,
-        # Streams end on shutdown (sse-starlette watches uvicorn's exit flag); this bounds the
-        # wait for anything else still open.
-        timeout_graceful_shutdown=5,
-    )
+    config = uvicorn.Config(app, **_server_options(args, settings, log_config))
     with _stopped_by_signal():
         uvicorn.Server(config).run()
     return 0
+
+
+def _server_options(args: argparse.Namespace, settings: Settings, log_config: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn's options, the same with and without --workers."""
+    trusted = args.forwarded_allow_ips if args.forwarded_allow_ips is not None else settings.forwarded_allow_ips
+    trusted = ",".join(part.strip() for part in trusted.split(",") if part.strip())
+    return {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "log_config": log_config,
+        # Streams end on shutdown (sse-starlette watches uvicorn's exit flag); this bounds the
+        # wait for anything else still open.
+        "timeout_graceful_shutdown": 5,
+        # X-Forwarded-For/-Proto are believed only from the proxies named; by default from nobody
+        # (uvicorn's own default trusts 127.0.0.1, so any local client could claim any address).
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+        # uvicorn's protocol with a deadline on incomplete request headers (slowloris).
+        "http": http_protocol(args.http, settings.header_timeout_seconds),
+    }
 
 
 @contextlib.contextmanager
@@ -122,11 +135,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, log_config: dic
             "forkflow.app:app_from_env",
             factory=True,
             workers=args.workers,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            log_config=log_config,
-            timeout_graceful_shutdown=5,
+            **_server_options(args, settings, log_config),
         )
     return 0
 
@@ -228,6 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument(
         "--workers", type=_positive_int, default=1, help="worker processes (more than 1 needs PostgreSQL)"
+    )
+    serve_cmd.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        help="reverse proxies whose X-Forwarded-For to believe: addresses or networks, comma-separated, "
+        "e.g. 127.0.0.1 or 172.28.0.0/24 (default: FORWARDED_ALLOW_IPS, else none)",
+    )
+    serve_cmd.add_argument(
+        "--http", choices=["auto", "h11", "httptools"], default="auto", help="uvicorn's HTTP implementation"
     )
     serve_cmd.set_defaults(handler=serve)
 

@@ -132,6 +132,13 @@ class Settings:
     # reconnects and is authenticated again); revocations end streams at once regardless.
     stream_recheck_seconds: float = 60.0
     stream_max_seconds: float = 12 * 3600.0
+    # Edges (issue 12, findings 6 and 7): whose X-Forwarded-For to believe, how many event streams
+    # stay open, and how long a request may take to arrive. Bounds of 0 turn that bound off.
+    forwarded_allow_ips: str = ""  # proxies (addresses or CIDR networks, comma-separated); none by default
+    max_streams: int = 1000  # open event streams per server process, everyone's together
+    max_streams_per_client: int = 20  # open anonymous streams per client address (staff are not counted here)
+    header_timeout_seconds: float = 10.0  # a request's line and headers must be complete by then
+    body_timeout_seconds: float = 10.0  # and its body this long after the headers
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -158,5 +165,10 @@ class Settings:
             # Streams and credentials
             stream_recheck_seconds=_env_positive("FORKFLOW_STREAM_RECHECK_SECONDS", 60.0),
             stream_max_seconds=_env_positive("FORKFLOW_STREAM_MAX_SECONDS", 12 * 3600.0),
+            forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "").strip(),
+            max_streams=int(_env_float("FORKFLOW_MAX_STREAMS", 1000)),
+            max_streams_per_client=int(_env_float("FORKFLOW_MAX_STREAMS_PER_CLIENT", 20)),
+            header_timeout_seconds=_env_float("FORKFLOW_HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_env_float("FORKFLOW_BODY_TIMEOUT_SECONDS", 10.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -194,7 +194,9 @@ def test_unknown_names_fail_like_wrong_passwords(server: Server) -> None:
 
 @pytest.fixture
 def limited_server(tmp_path) -> Server:
-    srv = Server(tmp_path / "limited.db", env={"FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "5"}).start()
+    # Behind a proxy on the same host, named to ForkFlow: its X-Forwarded-For is believed.
+    env = {"FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "5", "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+    srv = Server(tmp_path / "limited.db", env=env).start()
     yield srv
     srv.stop()
 

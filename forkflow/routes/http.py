@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TypeVar
 from urllib.parse import quote
 
+import anyio
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -28,6 +29,7 @@ _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     413: "too_large",
     415: "unsupported_media_type",
 }
@@ -80,7 +82,8 @@ def parse_model(model: type[M], data: object) -> M:
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    retry_after = getattr(exc, "retry_after", None)  # TooManyRequests, Busy
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if wants_page(request) and isinstance(exc, Unauthorized | Forbidden):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
@@ -108,11 +111,15 @@ async def on_unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with a JSON 413, whether or not they declare a length."""
+    """Refuse request bodies over `max_bytes` with a JSON 413, whether or not they declare a length,
+    and bodies still incomplete `timeout` seconds after the app first asks for them with a JSON 408
+    (a slow body would otherwise hold its connection for ever; uvicorn has no such deadline).
+    0 turns the deadline off."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,15 +130,31 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > self.max_bytes:
             await error_response(413, "too_large", too_large)(scope, receive, send)
             return
-        if declared.isdigit():  # the server reads exactly the declared length: nothing more to count
-            await self.app(scope, receive, send)
-            return
+        # With a declared length the server reads exactly that much: nothing more to count.
+        counting = not declared.isdigit()
         received = 0
+        body_done = False
+        deadline: float | None = None
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
+            nonlocal received, body_done, deadline
+            if body_done:  # later reads only wait for the client to go away: no deadline
+                return await receive()
+            now = anyio.current_time()
+            if deadline is None:
+                deadline = now + self.timeout
+            try:
+                with anyio.fail_after(max(deadline - now, 0) if self.timeout > 0 else None):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(
+                    408,
+                    f"the request body did not arrive within {self.timeout:g} s",
+                    headers={"Connection": "close"},
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            if counting and message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise HTTPException(413, too_large)

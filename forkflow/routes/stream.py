@@ -22,6 +22,7 @@ from ..auth.roles import can, principal_of, require
 from ..auth.stream_guard import attach
 from ..errors import BadRequest
 from ..events import TOPICS, Event, Subscription
+from ..limits import HoldingSlot, claim_stream_slot
 from ..store import Store
 from .http import store_of
 
@@ -162,8 +163,13 @@ def event_stream(
     when the caller's session or token ends, and after at most `stream_max_seconds`."""
     store = store_of(request)
     settings = store.settings
+    try:
+        release = claim_stream_slot(request)  # 429/503 before the stream opens
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
     attach(store.bus, sub, principal_of(request), settings.stream_max_seconds)
-    return EventSourceResponse(
+    response = EventSourceResponse(
         _frames(store, sub, topics, after, render, caught_up, list(prelude)),
         ping=settings.sse_ping_seconds,
         send_timeout=30,
@@ -173,6 +179,7 @@ def event_stream(
         # Also runs when the body never starts (HEAD, or a client gone before the first byte).
         background=BackgroundTask(store.bus.unsubscribe, sub),
     )
+    return HoldingSlot(response, release)
 
 
 async def _as_stored(event: Event, settled: bool) -> Frames:
