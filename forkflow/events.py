@@ -219,6 +219,11 @@ class Bus:
         finally:
             self._waiters = [(i, f) for i, f in self._waiters if f is not arrived]
 
+    def credential_ended(self, event: Event) -> None:
+        """Apply an `auth` event that another process wrote (the CLI, on SQLite) and this bus
+        will never publish: ending streams and forgetting credentials twice is harmless."""
+        self._credential_ended(event)
+
     def _credential_ended(self, event: Event) -> None:
         staff_id = event.payload.get("staff_id")
         for sub in list(self._owned.get(staff_id, ())):  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -254,6 +255,36 @@ async def test_streams_recheck_their_credential_and_end_after_their_lifetime(tmp
             # The principal is still valid: reconnecting simply works.
             async with Stream(server.url, "/pos/stream", **subject.credentials("session")) as again:
                 assert not again.ended.is_set()
+        finally:
+            subject.close()
+
+
+async def test_disabling_from_the_command_line_ends_streams_on_sqlite(tmp_path: Path) -> None:
+    """On SQLite the CLI is another process with a writer of its own: the server's bus never
+    publishes its `auth` event, so the server reads such events back within a second."""
+    with running_server(tmp_path) as server:
+        subject = await asyncio.to_thread(Subject, server)
+        try:
+            async with (
+                Stream(server.url, "/kitchen/stream", **subject.credentials("token")) as by_token,
+                Stream(server.url, "/pos/stream", **subject.credentials("session")) as by_session,
+            ):
+                disabled = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "forkflow",
+                    "users",
+                    "disable",
+                    subject.name,
+                    "--db",
+                    str(server.db),
+                    stdout=asyncio.subprocess.DEVNULL,
+                )
+                assert await disabled.wait() == 0
+                assert await by_token.ends_within(2.5), "the token's stream ends"
+                assert await by_session.ends_within(1.0), "the session's stream ends"
+            refused = httpx.get(f"{server.url}/kitchen/orders", **subject.credentials("token"))  # type: ignore[arg-type]
+            assert refused.status_code == 401
         finally:
             subject.close()
 

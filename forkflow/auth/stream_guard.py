@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from ..events import Bus, Owner, Subscription
+from ..events import AUTH_TOPIC, Bus, Owner, Subscription
 from ..schema import utcnow
 from ..services.sessions import valid_sessions
 from ..services.staff import valid_tokens
@@ -75,15 +75,37 @@ async def recheck(store: Store) -> int:
     return ended
 
 
+class ForeignRevocations:
+    """On SQLite, `forkflow users disable` (or any other process) writes its `auth` event into the
+    table, but only the server's own writer publishes on the server's bus. Reading the `auth`
+    events after the last one seen, once a tick (an indexed query that finds nothing almost
+    always), ends those streams within a second too. On PostgreSQL every process already gets
+    every event through LISTEN/NOTIFY."""
+
+    def __init__(self) -> None:
+        self.seen: int | None = None
+
+    async def apply(self, store: Store) -> None:
+        if self.seen is None:
+            self.seen = await store.last_event_id()
+            return
+        for event in await store.events_after(self.seen, [AUTH_TOPIC], CHUNK):
+            store.bus.credential_ended(event)
+            self.seen = event.id
+
+
 async def guard_streams(store: Store) -> None:
     """Runs for the life of the app."""
     settings = store.settings
     tick = min(1.0, settings.stream_recheck_seconds, settings.stream_max_seconds / 4)
     next_check = time.monotonic() + settings.stream_recheck_seconds
+    foreign = None if store.postgres else ForeignRevocations()
     while True:
         await asyncio.sleep(tick)
         try:
             end_overdue(store.bus)
+            if foreign is not None:
+                await foreign.apply(store)
             if time.monotonic() < next_check:
                 continue
             next_check = time.monotonic() + settings.stream_recheck_seconds
