@@ -18,6 +18,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from . import numbers
 from .errors import Invalid
 
 COOKIE = "forkflow_cart"
@@ -123,10 +124,10 @@ def remove(lines: list[CartLine], menu_item_id: int) -> list[CartLine]:
 
 def whole_number(raw: object, field: str, low: int, high: int) -> int:
     """A form field that must be a whole number in [low, high]; Invalid names the field otherwise."""
-    text = str(raw if raw is not None else "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = numbers.whole_number(str(raw if raw is not None else "").strip(), low, high)
+    if number is None:
         raise Invalid(f"{field} must be a whole number from {low} to {high}", {field: f"{low} to {high}"})
-    return int(text)
+    return number
 
 
 def notes_field(raw: object) -> str:

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from .numbers import MAX_ID
+
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Label = Annotated[str, Field(min_length=1, max_length=40)]
 MAX_STOCK = 1_000_000_000
-# Row ids are SQLite/PostgreSQL 64-bit integers; anything larger is no id at all.
-Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+# Row ids are what the database holds (see forkflow.numbers); anything larger is no id at all.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
 
 def _a_number(value: object) -> object:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
 from ..models import field_errors
+from ..numbers import whole_number
 from ..services.representation import Encoded
 from ..store import Store
 
@@ -119,11 +120,11 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         too_large = f"the request body is over the limit of {self.max_bytes} bytes"
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        declared = whole_number(Headers(scope=scope).get("content-length"))
+        if declared is not None and declared > self.max_bytes:
             await error_response(413, "too_large", too_large)(scope, receive, send)
             return
-        if declared.isdigit():  # the server reads exactly the declared length: nothing more to count
+        if declared is not None:  # the server reads exactly the declared length: nothing more to count
             await self.app(scope, receive, send)
             return
         received = 0
