@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from . import numbers
 from .errors import Invalid
+from .models import refused_character
 
 COOKIE = "forkflow_cart"
 MAX_AGE_SECONDS = 12 * 3600
@@ -134,6 +135,9 @@ def notes_field(raw: object) -> str:
     text = str(raw if raw is not None else "").strip()
     if len(text) > MAX_NOTES:
         raise Invalid(f"notes are at most {MAX_NOTES} characters", {"notes": f"at most {MAX_NOTES} characters"})
+    problem = refused_character(text)  # the same rule as an order line's notes
+    if problem is not None:
+        raise Invalid(f"notes: {problem}", {"notes": problem})
     return text
 
 

@@ -22,8 +22,8 @@ M = TypeVar("M", bound=BaseModel)
 
 MENU_FIELDS = ("name", "description", "price", "category", "station")
 STAFF_FIELDS = ("name", "role")  # the password is never sent back into a page
-_PRICE = re.compile(r"^\d{1,7}(?:[.,]\d{1,2})?$")
-_AMOUNT = re.compile(r"^\d{1,10}(?:[.,]\d{1,3})?$")
+_PRICE = re.compile(r"^[0-9]{1,7}(?:[.,][0-9]{1,2})?$")  # ASCII digits only, as everywhere
+_AMOUNT = re.compile(r"^[0-9]{1,10}(?:[.,][0-9]{1,3})?$")
 
 
 @dataclass

@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .numbers import MAX_ID
 
+# What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
+# read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
+# which can make "no nuts" display as something else. Written once as a JSON Schema pattern (the
+# OpenAPI document shows it) that Python's `re` reads too.
+_BIDI = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_ONE_LINE_REFUSED = rf"\u0000-\u001f\u007f-\u009f{_BIDI}"
+# Multi-line notes (the UI has textareas for them) may also hold tabs and line breaks.
+_MULTI_LINE_REFUSED = rf"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}"
+ONE_LINE_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*$"
+MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_REFUSED}]*$"
+_REFUSED = {False: re.compile(f"[{_ONE_LINE_REFUSED}]"), True: re.compile(f"[{_MULTI_LINE_REFUSED}]")}
+
+
+def refused_character(text: str, multi_line: bool = False) -> str | None:
+    """Why `text` cannot be taken (naming the first character refused), or None when it can."""
+    found = _REFUSED[multi_line].search(text)
+    if found is None:
+        return None
+    return f"control and text-direction characters are not allowed (found U+{ord(found.group()):04X})"
+
+
+def _printable(multi_line: bool) -> AfterValidator:
+    def check(text: str) -> str:
+        problem = refused_character(text, multi_line)
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    return AfterValidator(check)
+
+
+# Every free-text field a person types is one of these two.
+OneLine = Annotated[str, _printable(False), Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})]
+MultiLine = Annotated[str, _printable(True), Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})]
+
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
-Name = Annotated[str, Field(min_length=1, max_length=80)]
-Label = Annotated[str, Field(min_length=1, max_length=40)]
+Name = Annotated[OneLine, Field(min_length=1, max_length=80)]
+Label = Annotated[OneLine, Field(min_length=1, max_length=40)]
+Unit = Annotated[OneLine, Field(min_length=1, max_length=20)]
 MAX_STOCK = 1_000_000_000
 # Row ids are what the database holds (see forkflow.numbers); anything larger is no id at all.
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
@@ -39,7 +76,7 @@ class Input(BaseModel):
 
 class MenuItemIn(Input):
     name: Name
-    description: Annotated[str, Field(max_length=500)] = ""
+    description: Annotated[MultiLine, Field(max_length=500)] = ""
     price_cents: Cents
     category: Label
     station: Label
@@ -59,14 +96,14 @@ class AvailabilityIn(Input):
 class OrderLineIn(Input):
     menu_item_id: Id
     quantity: Quantity
-    notes: Annotated[str, Field(max_length=200)] = ""
+    notes: Annotated[OneLine, Field(max_length=200)] = ""
 
 
 class OrderIn(Input):
     customer_name: Name
     channel: Channel
-    table: Annotated[str | None, Field(min_length=1, max_length=20)] = None
-    notes: Annotated[str, Field(max_length=500)] = ""
+    table: Annotated[OneLine, Field(min_length=1, max_length=20)] | None = None
+    notes: Annotated[MultiLine, Field(max_length=500)] = ""
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
@@ -101,7 +138,7 @@ class StatusIn(Input):
 class InventoryIn(Input):
     item_name: Name
     quantity: Stock
-    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    unit: Unit
     low_stock: Stock | None = None  # at or below this quantity the item is low on stock
 
 
@@ -110,14 +147,14 @@ class InventoryPatch(Input):
     set the low-stock threshold (`low_stock`; an explicit null removes it)."""
 
     item_name: Name | None = None
-    unit: Annotated[str | None, Field(min_length=1, max_length=20)] = None
+    unit: Unit | None = None
     quantity: Stock | None = None
     delta: StockChange | None = None
     low_stock: Stock | None = None
     reason: Literal["restock", "count", "waste"] | None = (
         None  # for the stock movement; read from the change if left out
     )
-    note: Annotated[str, Field(max_length=200)] = ""
+    note: Annotated[OneLine, Field(max_length=200)] = ""
 
     @property
     def changes_low_stock(self) -> bool:
@@ -179,5 +216,5 @@ class LoginIn(Input):
     # Not stripped or length-checked beyond a bound: a wrong password is just wrong.
     model_config = ConfigDict(str_strip_whitespace=False, extra="ignore", frozen=True)
 
-    username: Annotated[str, Field(min_length=1, max_length=40)]
+    username: Annotated[OneLine, Field(min_length=1, max_length=40)]
     password: Annotated[str, Field(min_length=1, max_length=200)]
