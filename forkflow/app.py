@@ -19,12 +19,13 @@ from .config import Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
+from .headers import AnswerHeaders
 from .metrics import Metrics, MetricsMiddleware
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
 from .services.staff import app_secret
 from .store import Store
-from .web import SecurityHeaders, Sessions
+from .web import Sessions
 
 log = logging.getLogger("forkflow")
 
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         middleware=[
             # Outermost: counts and times every answer, including the inner middleware's refusals.
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(SecurityHeaders),
+            Middleware(AnswerHeaders),  # security headers and no-store (also on 500s: see on_unexpected_error)
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(Sessions, https_only=settings.secure_cookies),
             Middleware(CSRFProtect),

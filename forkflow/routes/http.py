@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
+from ..headers import missing_headers
 from ..models import field_errors
 from ..numbers import whole_number
 from ..services.representation import Encoded
@@ -104,8 +105,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Starlette's ServerErrorMiddleware sends this outside every middleware: it adds the headers
+    that every other answer gets from `AnswerHeaders`."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal", "the server hit an unexpected error")
+    response = error_response(500, "internal", "the server hit an unexpected error")
+    response.raw_headers.extend(missing_headers(request.scope, response.raw_headers))
+    return response
 
 
 class BodyLimit:
