@@ -434,7 +434,12 @@ async def set_staff_active(request: Request) -> Response:
     if staff_id == principal.staff_id and not active:
         form = Form(errors={"_": "You cannot disable your own account while signed in with it."})
         return await _staff_panel(request, form, 409)
-    member = await change_staff(store_of(request), staff_id, StaffPatch(active=active))
+    try:
+        member = await change_staff(store_of(request), staff_id, StaffPatch(active=active))
+    except Conflict as refused:  # it would leave no active manager
+        return await _staff_panel(
+            request, Form(errors={"_": refused.message[:1].upper() + refused.message[1:]}), refused.status
+        )
     state = "enabled" if member["active"] else "disabled"
     return await _staff_panel(request, Form(), notice=f"{member['name']} is {state}.")
 

@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ..auth.passwords import DUMMY_HASH, hash_password, verify_password
 from ..auth.roles import Principal
@@ -103,15 +103,32 @@ async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMe
         changes["locked_until"] = None
 
     def unit(tx: Tx) -> StaffMember:
-        _row_by_id(tx.conn, staff_id)
+        before = _row_by_id(tx.conn, staff_id)
         if changes:
             tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(changes))
+        _keep_a_manager(tx.conn, before, "active" if changes.get("active") is False else "role")
         return staff_out(_row_by_id(tx.conn, staff_id))
 
     try:
         return await store.write(unit)
     finally:
         forget_tokens()
+
+
+def _keep_a_manager(conn: Connection, before: Row[Any], field: str) -> None:
+    """Refuse a change that leaves no active manager (nobody could manage staff any more). Checked
+    after the change, in its write unit: writes run one after another (one writer; on PostgreSQL
+    one lock), so two managers demoting each other at once cannot both succeed."""
+    if before.role != "manager" or not before.active:
+        return  # the change cannot have removed a manager
+    remaining = conn.execute(
+        select(func.count()).select_from(staff).where(staff.c.role == "manager", staff.c.active)
+    ).scalar_one()
+    if remaining == 0:
+        raise Conflict(
+            f"{before.name} is the last active manager: make another account a manager first",
+            {field: "the last active manager"},
+        )
 
 
 async def sign_in(store: Store, name: str, password: str, client: str) -> tuple[Principal, str]:
