@@ -18,4 +18,18 @@ class IdConvertor(Convertor[int]):
         return str(value)
 
 
+class TokenConvertor(Convertor[str]):
+    """`{token:token}`: a tracking link's token is URL-safe base64; anything else (a NUL, which
+    PostgreSQL cannot even compare) matches no route, so it is a 404 like an unknown token."""
+
+    regex = "[A-Za-z0-9_-]{1,100}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("id", IdConvertor())
+register_url_convertor("token", TokenConvertor())
