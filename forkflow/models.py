@@ -15,9 +15,11 @@ from .numbers import MAX_ID
 # which can make "no nuts" display as something else. Written once as a JSON Schema pattern (the
 # OpenAPI document shows it) that Python's `re` reads too.
 _BIDI = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_ONE_LINE_REFUSED = rf"\u0000-\u001f\u007f-\u009f{_BIDI}"
+# Lone surrogates (from a JSON escape like "\ud800") are no text at all: UTF-8 cannot hold them.
+_SURROGATES = r"\ud800-\udfff"
+_ONE_LINE_REFUSED = rf"\u0000-\u001f\u007f-\u009f{_BIDI}{_SURROGATES}"
 # Multi-line notes (the UI has textareas for them) may also hold tabs and line breaks.
-_MULTI_LINE_REFUSED = rf"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}"
+_MULTI_LINE_REFUSED = rf"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}{_SURROGATES}"
 ONE_LINE_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*$"
 MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_REFUSED}]*$"
 _REFUSED = {False: re.compile(f"[{_ONE_LINE_REFUSED}]"), True: re.compile(f"[{_MULTI_LINE_REFUSED}]")}
