@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -43,15 +43,23 @@ def _printable(multi_line: bool) -> AfterValidator:
     return AfterValidator(check)
 
 
-# Every free-text field a person types is one of these two.
-OneLine = Annotated[str, _printable(False), Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})]
-MultiLine = Annotated[str, _printable(True), Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})]
+def Text(max_length: int, min_length: int = 0, multi_line: bool = False) -> Any:  # noqa: N802 (a type)
+    """Free text a person types: every such field of every input model is one of these. The length
+    comes first so pydantic checks it (and that the text is valid Unicode) natively."""
+    pattern = MULTI_LINE_PATTERN if multi_line else ONE_LINE_PATTERN
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length),
+        _printable(multi_line),
+        Field(json_schema_extra={"pattern": pattern}),
+    ]
+
 
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
-Name = Annotated[OneLine, Field(min_length=1, max_length=80)]
-Label = Annotated[OneLine, Field(min_length=1, max_length=40)]
-Unit = Annotated[OneLine, Field(min_length=1, max_length=20)]
+Name = Text(80, min_length=1)
+Label = Text(40, min_length=1)
+Unit = Text(20, min_length=1)
 MAX_STOCK = 1_000_000_000
 # Row ids are what the database holds (see forkflow.numbers); anything larger is no id at all.
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
@@ -78,7 +86,7 @@ class Input(BaseModel):
 
 class MenuItemIn(Input):
     name: Name
-    description: Annotated[MultiLine, Field(max_length=500)] = ""
+    description: Text(500, multi_line=True) = ""
     price_cents: Cents
     category: Label
     station: Label
@@ -98,14 +106,14 @@ class AvailabilityIn(Input):
 class OrderLineIn(Input):
     menu_item_id: Id
     quantity: Quantity
-    notes: Annotated[OneLine, Field(max_length=200)] = ""
+    notes: Text(200) = ""
 
 
 class OrderIn(Input):
     customer_name: Name
     channel: Channel
-    table: Annotated[OneLine, Field(min_length=1, max_length=20)] | None = None
-    notes: Annotated[MultiLine, Field(max_length=500)] = ""
+    table: Text(20, min_length=1) | None = None
+    notes: Text(500, multi_line=True) = ""
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
@@ -156,7 +164,7 @@ class InventoryPatch(Input):
     reason: Literal["restock", "count", "waste"] | None = (
         None  # for the stock movement; read from the change if left out
     )
-    note: Annotated[OneLine, Field(max_length=200)] = ""
+    note: Text(200) = ""
 
     @property
     def changes_low_stock(self) -> bool:
@@ -218,5 +226,5 @@ class LoginIn(Input):
     # Not stripped or length-checked beyond a bound: a wrong password is just wrong.
     model_config = ConfigDict(str_strip_whitespace=False, extra="ignore", frozen=True)
 
-    username: Annotated[OneLine, Field(min_length=1, max_length=40)]
+    username: Text(40, min_length=1)
     password: Annotated[str, Field(min_length=1, max_length=200)]
