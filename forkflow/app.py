@@ -24,6 +24,7 @@ from .config import Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
+from .headers import AnswerHeaders
 from .limits import StreamSlots
 from .metrics import Metrics, MetricsMiddleware
 from .routes import routes
@@ -31,7 +32,7 @@ from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpect
 from .services.sessions import purge_sessions
 from .services.staff import app_secret
 from .store import Store
-from .web import SecurityHeaders, Sessions
+from .web import Sessions
 
 log = logging.getLogger("forkflow")
 
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         middleware=[
             # Outermost: counts and times every answer, including the inner middleware's refusals.
             Middleware(MetricsMiddleware, metrics=metrics),
-            Middleware(SecurityHeaders),
+            Middleware(AnswerHeaders),  # security headers and no-store (also on 500s: see on_unexpected_error)
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
             Middleware(Sessions, https_only=settings.secure_cookies),
             Middleware(CSRFProtect),

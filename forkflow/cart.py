@@ -18,7 +18,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from . import numbers
 from .errors import Invalid
+from .models import refused_character
 
 COOKIE = "forkflow_cart"
 MAX_AGE_SECONDS = 12 * 3600
@@ -123,16 +125,19 @@ def remove(lines: list[CartLine], menu_item_id: int) -> list[CartLine]:
 
 def whole_number(raw: object, field: str, low: int, high: int) -> int:
     """A form field that must be a whole number in [low, high]; Invalid names the field otherwise."""
-    text = str(raw if raw is not None else "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = numbers.whole_number(str(raw if raw is not None else "").strip(), low, high)
+    if number is None:
         raise Invalid(f"{field} must be a whole number from {low} to {high}", {field: f"{low} to {high}"})
-    return int(text)
+    return number
 
 
 def notes_field(raw: object) -> str:
     text = str(raw if raw is not None else "").strip()
     if len(text) > MAX_NOTES:
         raise Invalid(f"notes are at most {MAX_NOTES} characters", {"notes": f"at most {MAX_NOTES} characters"})
+    problem = refused_character(text)  # the same rule as an order line's notes
+    if problem is not None:
+        raise Invalid(f"notes: {problem}", {"notes": problem})
     return text
 
 

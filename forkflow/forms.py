@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .models import RecipeIn, StaffIn
+from .numbers import whole_number
 
 M = TypeVar("M", bound=BaseModel)
 
 MENU_FIELDS = ("name", "description", "price", "category", "station")
 STAFF_FIELDS = ("name", "role")  # the password is never sent back into a page
-_PRICE = re.compile(r"^\d{1,7}(?:[.,]\d{1,2})?$")
-_AMOUNT = re.compile(r"^\d{1,10}(?:[.,]\d{1,3})?$")
+_PRICE = re.compile(r"^[0-9]{1,7}(?:[.,][0-9]{1,2})?$")  # ASCII digits only, as everywhere
+_AMOUNT = re.compile(r"^[0-9]{1,10}(?:[.,][0-9]{1,3})?$")
 
 
 @dataclass
@@ -136,7 +137,7 @@ def recipe(form: RecipeForm, stock_ids: set[int]) -> tuple[RecipeIn, list[int]]:
         typed_id, typed_quantity = row["inventory_id"], row["quantity"]
         if not typed_id and not typed_quantity:
             continue  # an empty row: nothing to add
-        stock_id = int(typed_id) if typed_id.isdigit() else None
+        stock_id = whole_number(typed_id, 1)
         if not typed_id:
             form.errors[f"{i}.inventory_id"] = "Choose a stock item"
         elif stock_id is None or stock_id not in stock_ids:

@@ -2,20 +2,68 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .auth.passwords import is_common
+from .numbers import MAX_ID
+
+# What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
+# read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
+# which can make "no nuts" display as something else. Written once as a JSON Schema pattern (the
+# OpenAPI document shows it) that Python's `re` reads too.
+_BIDI = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Lone surrogates (from a JSON escape like "\ud800") are no text at all: UTF-8 cannot hold them.
+_SURROGATES = r"\ud800-\udfff"
+_ONE_LINE_REFUSED = rf"\u0000-\u001f\u007f-\u009f{_BIDI}{_SURROGATES}"
+# Multi-line notes (the UI has textareas for them) may also hold tabs and line breaks.
+_MULTI_LINE_REFUSED = rf"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}{_SURROGATES}"
+ONE_LINE_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*$"
+MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_REFUSED}]*$"
+_REFUSED = {False: re.compile(f"[{_ONE_LINE_REFUSED}]"), True: re.compile(f"[{_MULTI_LINE_REFUSED}]")}
+
+
+def refused_character(text: str, multi_line: bool = False) -> str | None:
+    """Why `text` cannot be taken (naming the first character refused), or None when it can."""
+    found = _REFUSED[multi_line].search(text)
+    if found is None:
+        return None
+    return f"control and text-direction characters are not allowed (found U+{ord(found.group()):04X})"
+
+
+def _printable(multi_line: bool) -> AfterValidator:
+    def check(text: str) -> str:
+        problem = refused_character(text, multi_line)
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    return AfterValidator(check)
+
+
+def Text(max_length: int, min_length: int = 0, multi_line: bool = False) -> Any:  # noqa: N802 (a type)
+    """Free text a person types: every such field of every input model is one of these. The length
+    comes first so pydantic checks it (and that the text is valid Unicode) natively."""
+    pattern = MULTI_LINE_PATTERN if multi_line else ONE_LINE_PATTERN
+    return Annotated[
+        str,
+        Field(min_length=min_length, max_length=max_length),
+        _printable(multi_line),
+        Field(json_schema_extra={"pattern": pattern}),
+    ]
+
 
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
-Name = Annotated[str, Field(min_length=1, max_length=80)]
-Label = Annotated[str, Field(min_length=1, max_length=40)]
+Name = Text(80, min_length=1)
+Label = Text(40, min_length=1)
+Unit = Text(20, min_length=1)
 MAX_STOCK = 1_000_000_000
-# Row ids are SQLite/PostgreSQL 64-bit integers; anything larger is no id at all.
-Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+# Row ids are what the database holds (see forkflow.numbers); anything larger is no id at all.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
 
 def _a_number(value: object) -> object:
@@ -39,7 +87,7 @@ class Input(BaseModel):
 
 class MenuItemIn(Input):
     name: Name
-    description: Annotated[str, Field(max_length=500)] = ""
+    description: Text(500, multi_line=True) = ""
     price_cents: Cents
     category: Label
     station: Label
@@ -59,14 +107,14 @@ class AvailabilityIn(Input):
 class OrderLineIn(Input):
     menu_item_id: Id
     quantity: Quantity
-    notes: Annotated[str, Field(max_length=200)] = ""
+    notes: Text(200) = ""
 
 
 class OrderIn(Input):
     customer_name: Name
     channel: Channel
-    table: Annotated[str | None, Field(min_length=1, max_length=20)] = None
-    notes: Annotated[str, Field(max_length=500)] = ""
+    table: Text(20, min_length=1) | None = None
+    notes: Text(500, multi_line=True) = ""
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
@@ -101,7 +149,7 @@ class StatusIn(Input):
 class InventoryIn(Input):
     item_name: Name
     quantity: Stock
-    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    unit: Unit
     low_stock: Stock | None = None  # at or below this quantity the item is low on stock
 
 
@@ -110,14 +158,14 @@ class InventoryPatch(Input):
     set the low-stock threshold (`low_stock`; an explicit null removes it)."""
 
     item_name: Name | None = None
-    unit: Annotated[str | None, Field(min_length=1, max_length=20)] = None
+    unit: Unit | None = None
     quantity: Stock | None = None
     delta: StockChange | None = None
     low_stock: Stock | None = None
     reason: Literal["restock", "count", "waste"] | None = (
         None  # for the stock movement; read from the change if left out
     )
-    note: Annotated[str, Field(max_length=200)] = ""
+    note: Text(200) = ""
 
     @property
     def changes_low_stock(self) -> bool:
@@ -188,7 +236,7 @@ class LoginIn(Input):
     # Not stripped or length-checked beyond a bound: a wrong password is just wrong.
     model_config = ConfigDict(str_strip_whitespace=False, extra="ignore", frozen=True)
 
-    username: Annotated[str, Field(min_length=1, max_length=40)]
+    username: Text(40, min_length=1)
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 

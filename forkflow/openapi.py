@@ -31,6 +31,7 @@ from .auth.middleware import SESSION_COOKIE
 from .auth.roles import PERMISSIONS
 from .config import Settings
 from .events import TOPICS
+from .numbers import MAX_ID
 from .schema import ROLES
 
 OPENAPI_VERSION = "3.1.0"
@@ -587,7 +588,7 @@ def _path_parameters(route: Route) -> list[dict[str, Any]]:
     params = []
     for name, convertor in route.param_convertors.items():
         if isinstance(convertor, IdConvertor):
-            schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+            schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         elif isinstance(convertor, IntegerConvertor):
             schema = {"type": "integer", "minimum": 0}
         elif isinstance(convertor, FloatConvertor):

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from .errors import BadRequest, Conflict, Invalid, ServiceError
 from .models import OrderIn, field_errors
+from .numbers import whole_number
 
 CHANNELS = ("counter", "table")
 MAX_LINES = 100
@@ -44,7 +45,7 @@ class Line:
 
     @property
     def item_id(self) -> int | None:
-        return int(self.item) if self.item.isascii() and self.item.isdigit() and len(self.item) < 19 else None
+        return whole_number(self.item, 1)
 
     @property
     def count(self) -> int | None:
@@ -92,7 +93,8 @@ class Ticket:
 
     def add(self, raw_id: str, menu: Menu) -> None:
         """One more of a dish: on its line without notes if there is one, else on a new line."""
-        item = menu.get(int(raw_id)) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 19 else None
+        item_id = whole_number(raw_id, 1)
+        item = menu.get(item_id) if item_id is not None else None
         if item is None:
             raise Invalid("that item is not on the menu", {"add": "unknown item"})
         if not item["available"]:

@@ -1,4 +1,4 @@
-"""What every page shares: templates, static files, sessions and security headers."""
+"""What every page shares: templates, static files and sessions (headers: forkflow/headers.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth.middleware import SESSION_COOKIE, csrf_token
 from .auth.roles import can, principal_of
@@ -16,27 +16,6 @@ from .services.sessions import SESSION_LIFETIME
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",  # no inline script anywhere: htmx and our scripts come from /static
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    # Tracking links carry their secret in the path: never send it on as a referrer.
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
 
 
 def _template_globals(request: Request) -> dict[str, object]:
@@ -51,26 +30,6 @@ def _template_globals(request: Request) -> dict[str, object]:
 templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[_template_globals])
 # Templates are files of the release, not edited while it runs: no stat() per render.
 templates.env.auto_reload = False
-
-
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    header for header in SECURITY_HEADERS if header[0] not in present
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _bearer_without_cookie(scope: Scope) -> bool:

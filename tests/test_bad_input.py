@@ -26,7 +26,8 @@ from .conftest import Server
 
 SQL = "'; DROP TABLE orders; --"
 HTML = "<script>alert(1)</script>"
-UNICODE = "a\x00b \u2615 \u05e9\u05dc\u05d5\u05dd \U0001d11e"  # NUL, emoji, right-to-left, astral plane
+UNICODE = "a b \u2615 \u05e9\u05dc\u05d5\u05dd \U0001d11e"  # emoji, right-to-left letters, astral plane
+CONTROL = "a\x00b \u202e stop"  # NUL and a bidi override: refused in what people type, not in passwords
 LONG = "x" * 10_000
 MIB = 1 << 20
 OLD = "2000-01-01T00:00:00.000Z"
@@ -681,6 +682,9 @@ def field_cases(route: Route) -> Iterator[tuple[Case, str | None]]:
                 fits = field.kind == "text" and len(text) <= field.max_len
                 expect = (route.text_outcome or VALID) if fits else INVALID
                 yield Case(f"{label} in {p}", mutate(field, text), expect), None
+            control = CONTROL + route.text_suffix
+            expect = (route.text_outcome or VALID) if p.endswith("password") else INVALID
+            yield Case(f"NUL and bidi override in {p}", mutate(field, control), expect), None
         if field.kind == "enum":
             for label, text in (("SQL", SQL), ("HTML", HTML)):
                 yield Case(f"{label} in {p}", mutate(field, text), INVALID), None

@@ -21,6 +21,7 @@ from ..models import (
     RecipeIn,
     StatusIn,
 )
+from ..numbers import whole_number
 from ..schema import ORDER_STATUSES
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import check_public_rate, json_response, parse_body, store_of
@@ -89,9 +90,10 @@ def _limit(request: Request, default: int = 100, most: int = 1000) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    limit = whole_number(raw, 1, most)
+    if limit is None:
         raise Invalid(f"limit must be a whole number from 1 to {most}", {"limit": "out of range"})
-    return int(raw)
+    return limit
 
 
 async def list_orders(request: Request) -> Response:

@@ -17,7 +17,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
+from ..headers import missing_headers
 from ..models import field_errors
+from ..numbers import whole_number
 from ..services.representation import Encoded
 from ..store import Store
 
@@ -106,8 +108,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Starlette's ServerErrorMiddleware sends this outside every middleware: it adds the headers
+    that every other answer gets from `AnswerHeaders`."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal", "the server hit an unexpected error")
+    response = error_response(500, "internal", "the server hit an unexpected error")
+    response.raw_headers.extend(missing_headers(request.scope, response.raw_headers))
+    return response
 
 
 class BodyLimit:
@@ -126,12 +132,12 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         too_large = f"the request body is over the limit of {self.max_bytes} bytes"
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        declared = whole_number(Headers(scope=scope).get("content-length"))
+        if declared is not None and declared > self.max_bytes:
             await error_response(413, "too_large", too_large)(scope, receive, send)
             return
         # With a declared length the server reads exactly that much: nothing more to count.
-        counting = not declared.isdigit()
+        counting = declared is None
         received = 0
         body_done = False
         deadline: float | None = None

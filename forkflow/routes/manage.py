@@ -26,10 +26,11 @@ from starlette.routing import Route
 
 from .. import console, forms, services
 from ..auth.roles import Principal, principal_of, require
-from ..errors import Conflict, Invalid
+from ..errors import BadRequest, Conflict, Invalid
 from ..events import Event
 from ..forms import Form, FormInvalid, RecipeForm, RecipeInvalid
 from ..models import InventoryPatch, MenuItemIn, MenuItemUpdate, StaffPatch
+from ..numbers import MAX_ID, whole_number
 from ..services.staff import add_staff, change_staff
 from ..web import templates
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
@@ -54,6 +55,17 @@ def _htmx(request: Request) -> bool:
 # The page
 
 
+def _id_query(request: Request, name: str) -> int | None:
+    """`?edit=` / `?movements=`: left out or empty is None; anything but an id is 400."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return None
+    value = whole_number(raw, 1)
+    if value is None:
+        raise BadRequest(f"{name} must be an id", {name: f"a whole number from 1 to {MAX_ID}"})
+    return value
+
+
 async def _page(request: Request, status: int = 200, **overrides: Any) -> Response:
     """The whole console; `overrides` replace a section's state (a refused form, with its errors)."""
     store = store_of(request)
@@ -66,13 +78,13 @@ async def _page(request: Request, status: int = 200, **overrides: Any) -> Respon
         "editing": None,
         "staff_form": Form(),
     }
-    edit = request.query_params.get("edit", "")
-    if edit.isdigit() and "menu_form" not in overrides:  # the editor without JavaScript
-        item = await services.get_menu_item(store, int(edit))
+    edit = _id_query(request, "edit")
+    if edit is not None and "menu_form" not in overrides:  # the editor without JavaScript
+        item = await services.get_menu_item(store, edit)
         context.update(menu_form=_filled(item), editing=item["id"])
-    moves = request.query_params.get("movements", "")
-    if moves.isdigit():  # an item's movements without JavaScript
-        context.update(await console.movements_context(store, int(moves)))
+    moves = _id_query(request, "movements")
+    if moves is not None:  # an item's movements without JavaScript
+        context.update(await console.movements_context(store, moves))
     context.update(overrides)
     editing = context["editing"]
     if editing is not None and "recipe_item" not in context:
@@ -253,13 +265,13 @@ async def save_recipe(request: Request) -> Response:
     data = await request.form()
     form = RecipeForm.typed(data)
     action = str(data.get("action") or "save")
+    removed = whole_number(action.removeprefix("remove-")) if action.startswith("remove-") else None
     status = 200
     if action == "add":
         form.rows.append({"inventory_id": "", "quantity": ""})
-    elif action.startswith("remove-") and action[7:].isdigit():
-        index = int(action[7:])
-        if index < len(form.rows):
-            del form.rows[index]
+    elif removed is not None:
+        if removed < len(form.rows):
+            del form.rows[removed]
         if not form.rows:
             form.rows.append({"inventory_id": "", "quantity": ""})
     else:
@@ -272,7 +284,8 @@ async def save_recipe(request: Request) -> Response:
         except Invalid as refused:  # a stock item deleted meanwhile: the service names its line
             for name, message in (refused.fields or {}).items():
                 parts = name.split(".")
-                row = origin[int(parts[1])] if len(parts) == 3 and parts[1].isdigit() else None
+                index = whole_number(parts[1], high=len(origin) - 1) if len(parts) == 3 else None
+                row = origin[index] if index is not None else None
                 form.errors[f"{row}.{parts[2]}" if row is not None else "_"] = message.capitalize()
             form.errors.setdefault("_", refused.message.capitalize())
             status = 422
@@ -421,7 +434,12 @@ async def set_staff_active(request: Request) -> Response:
     if staff_id == principal.staff_id and not active:
         form = Form(errors={"_": "You cannot disable your own account while signed in with it."})
         return await _staff_panel(request, form, 409)
-    member = await change_staff(store_of(request), staff_id, StaffPatch(active=active))
+    try:
+        member = await change_staff(store_of(request), staff_id, StaffPatch(active=active))
+    except Conflict as refused:  # it would leave no active manager
+        return await _staff_panel(
+            request, Form(errors={"_": refused.message[:1].upper() + refused.message[1:]}), refused.status
+        )
     state = "enabled" if member["active"] else "disabled"
     return await _staff_panel(request, Form(), notice=f"{member['name']} is {state}.")
 

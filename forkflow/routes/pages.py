@@ -9,6 +9,7 @@ from starlette.routing import Route
 from ..auth.devices import device_cookie_of, devices_of
 from ..auth.middleware import SESSION_SECRET, csrf_token
 from ..errors import TooManyRequests, Unauthorized
+from ..models import refused_character
 from ..services.sessions import end_session, start_session
 from ..services.signin import sign_in
 from ..web import templates
@@ -33,6 +34,9 @@ async def login(request: Request) -> Response:
     try:
         if not name or not password:
             raise Unauthorized("enter your name and password")
+        problem = refused_character(name)
+        if problem is not None:  # no account has such a name (and a NUL is a 500 on PostgreSQL)
+            raise Unauthorized(f"name: {problem}")
         devices = devices_of(request)
         signed = await sign_in(
             store_of(request), name[:40], password[:200], client_address(request), devices, device_cookie_of(request)

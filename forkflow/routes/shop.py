@@ -26,6 +26,7 @@ from ..auth.roles import principal_of
 from ..errors import Conflict, Invalid, ServiceError, TooManyRequests
 from ..events import Event
 from ..models import OrderIn
+from ..numbers import MAX_ID
 from ..store import Store
 from ..web import templates
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
@@ -33,7 +34,6 @@ from .http import check_public_rate, parse_model, store_of
 from .stream import FrameCache, Frames, event_stream, parse_last_event_id
 
 _KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")  # what POST /orders takes as an Idempotency-Key
-MAX_ID = 2**63 - 1
 
 _frames = FrameCache(size=256)
 

@@ -23,6 +23,7 @@ from ..auth.stream_guard import attach
 from ..errors import BadRequest
 from ..events import TOPICS, Event, Subscription
 from ..limits import HoldingSlot, claim_stream_slot
+from ..numbers import MAX_ID, whole_number
 from ..store import Store
 from .http import store_of
 
@@ -66,9 +67,10 @@ def parse_last_event_id(request: Request) -> int | None:
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise BadRequest("Last-Event-ID must be an event id", {"Last-Event-ID": "expected a whole number"})
-    return int(raw)
+    event_id = whole_number(raw)
+    if event_id is None:
+        raise BadRequest("Last-Event-ID must be an event id", {"Last-Event-ID": f"a whole number from 0 to {MAX_ID}"})
+    return event_id
 
 
 Frames = list[bytes | ServerSentEvent]

@@ -23,6 +23,7 @@ from ..services.representation import tracked_order_out
 from ..store import Store
 from ..tracking import TrackStatus, track_status
 from ..web import templates
+from . import convertors  # noqa: F401  (registers the {token:token} path convertor)
 from .http import store_of
 from .stream import Frames, event_stream
 
@@ -94,8 +95,8 @@ async def track_live(request: Request) -> Response:
 
 
 routes = [
-    Route("/track/{token}.json", track_json, methods=["GET"]),
-    Route("/track/{token}/events", track_events, methods=["GET"]),
-    Route("/track/{token}/live", track_live, methods=["GET"]),
-    Route("/track/{token}", track_page, methods=["GET"]),
+    Route("/track/{token:token}.json", track_json, methods=["GET"]),
+    Route("/track/{token:token}/events", track_events, methods=["GET"]),
+    Route("/track/{token:token}/live", track_live, methods=["GET"]),
+    Route("/track/{token:token}", track_page, methods=["GET"]),
 ]

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
 
 from ..auth.credentials import CredentialCache
 from ..auth.passwords import hash_password
@@ -103,6 +103,7 @@ async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMe
         before = _row_by_id(tx.conn, staff_id)
         if changes:
             tx.conn.execute(update(staff).where(staff.c.id == staff_id).values(changes))
+        _keep_a_manager(tx.conn, before, "active" if changes.get("active") is False else "role")
         disabled = before.active and data.active is False
         if disabled or data.password is not None:
             revoke_sessions_of(tx, staff_id)
@@ -112,6 +113,22 @@ async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMe
         return staff_out(_row_by_id(tx.conn, staff_id))
 
     return await store.write(unit)
+
+
+def _keep_a_manager(conn: Connection, before: Row[Any], field: str) -> None:
+    """Refuse a change that leaves no active manager (nobody could manage staff any more). Checked
+    after the change, in its write unit: writes run one after another (one writer; on PostgreSQL
+    one lock), so two managers demoting each other at once cannot both succeed."""
+    if before.role != "manager" or not before.active:
+        return  # the change cannot have removed a manager
+    remaining = conn.execute(
+        select(func.count()).select_from(staff).where(staff.c.role == "manager", staff.c.active)
+    ).scalar_one()
+    if remaining == 0:
+        raise Conflict(
+            f"{before.name} is the last active manager: make another account a manager first",
+            {field: "the last active manager"},
+        )
 
 
 async def token_principal(store: Store, token: str, cache: CredentialCache) -> Principal | None:
