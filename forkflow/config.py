@@ -62,6 +62,14 @@ def _day_starts_at() -> time:
         raise SystemExit(f"FORKFLOW_DAY_STARTS_AT must be HH:MM, got {raw!r}") from exc
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _allowed_hosts() -> tuple[str, ...]:
+    raw = os.environ.get("FORKFLOW_ALLOWED_HOSTS", "")
+    return tuple(host.strip().lower() for host in raw.split(",") if host.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DATABASE_FILE))
@@ -87,6 +95,13 @@ class Settings:
     # Operations: who may read /metrics (managers only, unless public), and the log format.
     metrics_public: bool = False
     log_format: str = "text"
+    # Public surface (issue 12, public part): what an anonymous order may hold, how many portions one
+    # client address may order per hour (0: no budget), and the Host names the server answers to
+    # (the loopback names are always allowed; "*" allows any).
+    public_max_per_item: int = 20
+    public_max_per_order: int = 50
+    public_portions_per_hour: int = 100
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -103,5 +118,9 @@ class Settings:
             kitchen_late_minutes=_env_float("FORKFLOW_KITCHEN_LATE_MINUTES", 15.0),
             metrics_public=_env_flag("FORKFLOW_METRICS_PUBLIC"),
             log_format=_log_format(),
+            public_max_per_item=int(_env_float("FORKFLOW_PUBLIC_MAX_PER_ITEM", 20)),
+            public_max_per_order=int(_env_float("FORKFLOW_PUBLIC_MAX_PER_ORDER", 50)),
+            public_portions_per_hour=int(_env_float("FORKFLOW_PUBLIC_PORTIONS_PER_HOUR", 100)),
+            allowed_hosts=_allowed_hosts(),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
