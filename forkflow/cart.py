@@ -47,10 +47,10 @@ class ShopState:
     """Everything the shop remembers for one browser."""
 
     lines: list[CartLine] = field(default_factory=list)
-    cart_id: str | None = None  # random, made when checkout starts: whose idempotency keys these are
     checkout_key: str | None = None  # made when checkout starts, kept until an order goes through
     placed_key: str | None = None  # the key of the last order placed, and its tracking link
     placed_url: str | None = None
+    cart_id: str | None = None  # random, made when checkout starts: whose idempotency keys these are
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
