@@ -50,7 +50,7 @@ async def test_reconnect_with_last_event_id_gets_exactly_what_was_missed_then_li
 
 async def test_last_event_id_as_query_parameter_for_a_fresh_event_source(server: Server, menu: list[dict]) -> None:
     await _post_orders(server, menu, 2, "first")
-    head = httpx.get(f"{server.url}/health").json()["bus"]["last_event_id"]
+    head = httpx.get(f"{server.url}/health", headers=server.auth("manager")).json()["bus"]["last_event_id"]
     missed = await _post_orders(server, menu, 4, "missed")
     listener = Listener(server.url, token=server.tokens["manager"])
     listener.url = f"{server.url}/events?topics=orders&last_event_id={head}"
@@ -155,7 +155,7 @@ async def test_replay_across_a_server_restart(server: Server, menu: list[dict]) 
 def test_head_on_the_stream_leaves_no_listener_behind(server: Server) -> None:
     response = httpx.head(f"{server.url}/events")
     assert response.status_code == 200
-    assert httpx.get(f"{server.url}/health").json()["bus"]["subscribers"] == 0
+    assert httpx.get(f"{server.url}/health", headers=server.auth("manager")).json()["bus"]["subscribers"] == 0
 
 
 def test_a_tracking_link_streams_its_order_and_nothing_else(server: Server, menu: list[dict]) -> None:
