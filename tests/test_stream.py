@@ -161,6 +161,7 @@ def test_head_on_the_stream_leaves_no_listener_behind(server: Server) -> None:
 def test_a_tracking_link_streams_its_order_and_nothing_else(server: Server, menu: list[dict]) -> None:
     cashier = server.auth("cashier")
     mine = httpx.post(f"{server.url}/orders", json=order_body(menu, channel="online")).json()
+    mine_id = httpx.get(f"{server.url}/orders", headers=cashier).json()[0]["id"]  # the public answer has none
     other = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=cashier).json()
     frames: list[tuple[str, dict]] = []
     with httpx.stream("GET", f"{server.url}{mine['tracking_url']}/events", timeout=10) as response:
@@ -173,10 +174,10 @@ def test_a_tracking_link_streams_its_order_and_nothing_else(server: Server, menu
             elif line.startswith("data: ") and event == "order":
                 frames.append((event, json.loads(line[6:])))
                 if len(frames) == 1:  # the state now; then the kitchen moves both orders
-                    for order in (other, mine, other):
-                        httpx.patch(f"{server.url}/orders/{order['id']}", json={"status": "preparing"}, headers=cashier)
+                    for order_id in (other["id"], mine_id, other["id"]):
+                        httpx.patch(f"{server.url}/orders/{order_id}", json={"status": "preparing"}, headers=cashier)
                 if len(frames) == 2:
                     break
     assert [data["status"] for _, data in frames] == ["new", "preparing"]
-    assert all("id" not in data and data["ticket_no"] == mine["ticket_no"] for _, data in frames)
+    assert all("id" not in data and data["pickup_code"] == mine["pickup_code"] for _, data in frames)
     assert httpx.get(f"{server.url}/track/not-a-token/events").status_code == 404
