@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from forkflow.services.representation import pickup_code
+
 PER_DAY = 1000
 BATCH = 20_000
 STATIONS = ("grill", "fryer", "cold", "bar")
@@ -161,6 +163,7 @@ def _payload(order: dict[str, Any], lines: list[dict[str, Any]], created: dateti
         "ready_at": None,
         "completed_at": None,
         "tracking_url": f"/track/{order['tracking_token']}",
+        "pickup_code": pickup_code(order["tracking_token"]),
         "lines": [
             {
                 "id": line["id"],

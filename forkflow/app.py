@@ -13,6 +13,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .auth import throttle
 from .auth.credentials import CredentialCache
@@ -20,13 +21,14 @@ from .auth.devices import DeviceCookies
 from .auth.middleware import Authenticate, CSRFProtect
 from .auth.ratelimit import RateLimiter
 from .auth.stream_guard import guard_streams
-from .config import Settings
+from .config import LOOPBACK_HOSTS, Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
 from .headers import AnswerHeaders
 from .limits import StreamSlots
 from .metrics import Metrics, MetricsMiddleware
+from .public_orders import PortionBudget
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
 from .services.sessions import purge_sessions
@@ -66,6 +68,14 @@ async def _close_bus_on_shutdown(shutting_down: anyio.Event, bus: Bus) -> None:
     bus.close()
 
 
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host names answered: the loopback names (health probes, the demo, the tests), and the
+    site's own names from FORKFLOW_ALLOWED_HOSTS ("*" for any). Redirects are built from the Host
+    header, so a forged one must be refused rather than sent back in a Location."""
+    names = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
+    return [f"[{name}]" if ":" in name and not name.startswith("[") else name for name in names]
+
+
 def create_app(settings: Settings | None = None, demo: bool = False) -> Starlette:
     settings = settings or Settings.from_env()
     metrics = Metrics()
@@ -92,6 +102,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             app.state.session_secret, settings.device_cookie_days, settings.secure_cookies
         )
         app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_client)
+        app.state.public_portions = PortionBudget(settings.public_portions_per_hour)
         # Everything made at start-up lives as long as the server: keep it out of the collector's
         # sweeps, whose pauses would otherwise land on whichever requests are in flight.
         gc.collect()
@@ -119,6 +130,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             # Outermost: counts and times every answer, including the inner middleware's refusals.
             Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(AnswerHeaders),  # security headers and no-store (also on 500s: see on_unexpected_error)
+            # Before anything reads the Host header (redirects, the session cookie): 400 otherwise.
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
             Middleware(Sessions, https_only=settings.secure_cookies),
             Middleware(CSRFProtect),

@@ -1,7 +1,8 @@
 """An online customer's cart: kept in the browser in a signed cookie, priced by the server.
 
-The cookie holds only what the customer chose (menu item, quantity, notes), the idempotency key of
-the checkout they started, and the link of the last order they placed; never a price: every render
+The cookie holds only what the customer chose (menu item, quantity, notes), the cart's random id
+(the scope of its idempotency keys: forkflow/idempotency.py), the idempotency key of the checkout
+they started, and the link of the last order they placed; never a price: every render
 prices the cart from the menu as it is now, and the order itself is priced again by the order
 service.
 
@@ -12,6 +13,7 @@ put back an older cart. Only the shop's own answers set this one.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from . import numbers
 from .errors import Invalid
 from .models import refused_character
+from .public_orders import Limits
 
 COOKIE = "forkflow_cart"
 MAX_AGE_SECONDS = 12 * 3600
@@ -49,6 +52,7 @@ class ShopState:
     checkout_key: str | None = None  # made when checkout starts, kept until an order goes through
     placed_key: str | None = None  # the key of the last order placed, and its tracking link
     placed_url: str | None = None
+    cart_id: str | None = None  # random, made when checkout starts: whose idempotency keys these are
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:
@@ -80,6 +84,7 @@ def load(cookie: str | None, secret: str) -> ShopState:
             lines.append(CartLine(item_id, quantity, notes))
     return ShopState(
         lines=lines,
+        cart_id=_text(raw.get("id"), 64),
         checkout_key=_text(raw.get("key"), MAX_KEY),
         placed_key=_text(raw.get("placed_key"), MAX_KEY),
         placed_url=_text(raw.get("placed_url"), 300),
@@ -90,6 +95,7 @@ def dump(state: ShopState, secret: str, headroom: int = 0) -> str:
     """The cookie's value; Invalid (nothing is kept) when the cart has grown too big for a cookie."""
     raw: dict[str, Any] = {"lines": [[line.menu_item_id, line.quantity, line.notes] for line in state.lines]}
     for name, value in (
+        ("id", state.cart_id),
         ("key", state.checkout_key),
         ("placed_key", state.placed_key),
         ("placed_url", state.placed_url),
@@ -102,21 +108,41 @@ def dump(state: ShopState, secret: str, headroom: int = 0) -> str:
     return value
 
 
-def add(lines: list[CartLine], menu_item_id: int, quantity: int) -> list[CartLine]:
+def new_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def within(lines: list[CartLine], limits: Limits, changed: int) -> list[CartLine]:
+    """`lines`, if they keep to the public order limits (the cart never grows past what checkout
+    would refuse); else Invalid about the dish changed (`changed`)."""
+    for line in lines:
+        if line.menu_item_id == changed and line.quantity > limits.per_item:
+            raise Invalid(
+                f"an online order holds at most {limits.per_item} of one dish",
+                {"quantity": f"at most {limits.per_item}"},
+            )
+    if sum(line.quantity for line in lines) > limits.per_order:
+        raise Invalid(
+            f"an online order holds at most {limits.per_order} portions in all",
+            {"quantity": f"at most {limits.per_order} in all"},
+        )
+    return lines
+
+
+def add(lines: list[CartLine], menu_item_id: int, quantity: int, limits: Limits) -> list[CartLine]:
     """One line per dish: adding a dish already in the cart adds to its quantity."""
     for i, line in enumerate(lines):
         if line.menu_item_id == menu_item_id:
-            total = line.quantity + quantity
-            if total > MAX_QUANTITY:
-                raise Invalid(f"at most {MAX_QUANTITY} of one dish", {"quantity": f"at most {MAX_QUANTITY}"})
-            return [*lines[:i], CartLine(menu_item_id, total, line.notes), *lines[i + 1 :]]
+            grown = CartLine(menu_item_id, line.quantity + quantity, line.notes)
+            return within([*lines[:i], grown, *lines[i + 1 :]], limits, menu_item_id)
     if len(lines) >= MAX_LINES:
         raise Invalid(f"a cart holds at most {MAX_LINES} different dishes", {"_": "too many lines"})
-    return [*lines, CartLine(menu_item_id, quantity)]
+    return within([*lines, CartLine(menu_item_id, quantity)], limits, menu_item_id)
 
 
-def replace(lines: list[CartLine], changed: CartLine) -> list[CartLine]:
-    return [changed if line.menu_item_id == changed.menu_item_id else line for line in lines]
+def replace(lines: list[CartLine], changed: CartLine, limits: Limits) -> list[CartLine]:
+    replaced = [changed if line.menu_item_id == changed.menu_item_id else line for line in lines]
+    return within(replaced, limits, changed.menu_item_id)
 
 
 def remove(lines: list[CartLine], menu_item_id: int) -> list[CartLine]:

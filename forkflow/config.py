@@ -89,6 +89,14 @@ def _password_hash_cost() -> int:
     return cost
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _allowed_hosts() -> tuple[str, ...]:
+    raw = os.environ.get("FORKFLOW_ALLOWED_HOSTS", "")
+    return tuple(host.strip().lower() for host in raw.split(",") if host.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DATABASE_FILE))
@@ -139,6 +147,13 @@ class Settings:
     max_streams_per_client: int = 20  # open anonymous streams per client address (staff are not counted here)
     header_timeout_seconds: float = 10.0  # a request's line and headers must be complete by then
     body_timeout_seconds: float = 10.0  # and its body this long after the headers
+    # Public surface (issue 12, public part): what an anonymous order may hold, how many portions one
+    # client address may order per hour (0: no budget), and the Host names the server answers to
+    # (the loopback names are always allowed; "*" allows any).
+    public_max_per_item: int = 20
+    public_max_per_order: int = 50
+    public_portions_per_hour: int = 100
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -170,5 +185,9 @@ class Settings:
             max_streams_per_client=int(_env_float("FORKFLOW_MAX_STREAMS_PER_CLIENT", 20)),
             header_timeout_seconds=_env_float("FORKFLOW_HEADER_TIMEOUT_SECONDS", 10.0),
             body_timeout_seconds=_env_float("FORKFLOW_BODY_TIMEOUT_SECONDS", 10.0),
+            public_max_per_item=int(_env_float("FORKFLOW_PUBLIC_MAX_PER_ITEM", 20)),
+            public_max_per_order=int(_env_float("FORKFLOW_PUBLIC_MAX_PER_ORDER", 50)),
+            public_portions_per_hour=int(_env_float("FORKFLOW_PUBLIC_PORTIONS_PER_HOUR", 100)),
+            allowed_hosts=_allowed_hosts(),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -67,6 +67,7 @@ class Op:
     body: type[BaseModel] | None = None
     status: int = 200
     out: type[BaseModel] | None = None  # None: no body (204), or see `content`
+    out_or: type[BaseModel] | None = None  # another shape the success body may have (anyOf)
     many: bool = False
     description: str = ""
     errors: dict[int, str] = field(default_factory=dict)  # op-specific errors, or overrides of the usual ones
@@ -188,7 +189,7 @@ and the live event stream.
 
 
 def _op_table() -> dict[Callable[..., Any], Op]:
-    from .routes import api, docs, staff_api, stream, track
+    from .routes import api, docs, ops, staff_api, stream, track
 
     return {
         # Menu
@@ -281,9 +282,10 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             body=models.OrderIn,
             status=201,
             out=out.OrderOut,
+            out_or=out.PublicOrderOut,
             parameters=(_IDEMPOTENCY_PARAM,),
             headers={
-                **_location("order"),
+                **_location("order (for an anonymous order: its tracking page)"),
                 "Idempotent-Replayed": {
                     "description": "`true` when this is the original order, returned again for a repeated "
                     "`Idempotency-Key`; absent when the order was created now",
@@ -295,10 +297,16 @@ def _op_table() -> dict[Callable[..., Any], Op]:
                 "Each line keeps the name and unit price it was charged at.\n\n"
                 "**Public** for `channel: online` only, rate limited per client address "
                 f"({Settings().public_orders_per_minute} a minute by default, "
-                "`FORKFLOW_PUBLIC_ORDERS_PER_MINUTE`). **Roles** for any channel: "
+                "`FORKFLOW_PUBLIC_ORDERS_PER_MINUTE`), at most "
+                f"{Settings().public_max_per_item} portions of one dish and {Settings().public_max_per_order} "
+                "in all (`FORKFLOW_PUBLIC_MAX_PER_ITEM`, `FORKFLOW_PUBLIC_MAX_PER_ORDER`), and "
+                f"{Settings().public_portions_per_hour} portions per client address per hour "
+                "(`FORKFLOW_PUBLIC_PORTIONS_PER_HOUR`, then 429). Its answer is a `PublicOrderOut`: no id or "
+                "ticket number, the tracking link and pickup code instead. **Roles** for any channel: "
                 + _roles("orders.place")
                 + " (permission `orders.place`); a signed-in kitchen account may not place orders.\n\n"
-                "Send an `Idempotency-Key` so a retried or doubled submit returns the original order. "
+                "Send an `Idempotency-Key` so a retried or doubled submit returns the original order. Keys are "
+                "the caller's own: a staff member's, or an anonymous caller's client address's. "
                 "Emits `order.created`."
             ),
             errors={
@@ -307,9 +315,11 @@ def _op_table() -> dict[Callable[..., Any], Op]:
                 403: "Signed in with a role that may not place orders; or a cookie-authenticated request "
                 "without the CSRF token (`csrf_failed`).",
                 409: "An item is sold out: `unavailable` lists them, `fields` names the lines; or stock cannot "
-                "cover the order's recipes: `out_of_stock` lists what ran out, and nothing is taken.",
+                "cover the order's recipes: for staff, `out_of_stock` lists what ran out, and nothing is taken; "
+                "the public is told which dishes (`unavailable`), never how much stock is left.",
                 422: "The order is not valid, names an item that is not on the menu, or reuses an "
-                "`Idempotency-Key` with a different order (`reason: idempotency_key_reused`).",
+                "`Idempotency-Key` with a different order (`reason: idempotency_key_reused`); or a public order "
+                "holds more than its limits allow (`fields` names the lines).",
                 429: "Too many public orders from this address: try again after `Retry-After` seconds.",
             },
         ),
@@ -408,12 +418,13 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             errors={422: "`limit` is not valid"},
         ),
         # Health
-        api.health: Op(
+        ops.health: Op(
             "Health of the database, event bus and write queue",
             "health",
             "none",
             out=out.HealthOut,
-            description="**Public.** 200 when the database answers, else 503 with the same body.",
+            description='**Public**: 200 `{"status": "ok"}` when the database answers, else 503. '
+            "A manager (session or bearer token) also gets the database, event bus and write queue details.",
             errors={503: "The database cannot be reached (the body is a `HealthOut`)."},
         ),
         # Event stream
@@ -565,10 +576,11 @@ def _op_table() -> dict[Callable[..., Any], Op]:
 
 def documented_routes() -> list[Route]:
     """The routes the document covers: every route of the JSON surfaces (not the HTML pages)."""
-    from .routes import api, docs, staff_api, stream, track
+    from .routes import api, docs, ops, staff_api, stream, track
 
     chosen: Iterable[BaseRoute] = [
         *api.routes,
+        *(route for route in ops.routes if isinstance(route, Route) and route.endpoint is ops.health),
         *staff_api.routes,
         *stream.routes,
         *(route for route in track.routes if isinstance(route, Route) and route.endpoint is track.track_json),
@@ -674,7 +686,10 @@ def _operation(route: Route, method: str, op: Op) -> dict[str, Any]:
 
     success: dict[str, Any] = {"description": _STATUS_TEXT.get(op.status, "OK")}
     if op.out is not None:
-        success["content"] = {"application/json": {"schema": _json_schema(op.out, op.many)}}
+        schema = _json_schema(op.out, op.many)
+        if op.out_or is not None:
+            schema = {"anyOf": [schema, _json_schema(op.out_or, op.many)]}
+        success["content"] = {"application/json": {"schema": schema}}
     elif op.content is not None:
         success["content"] = op.content
     if op.headers:
@@ -730,7 +745,7 @@ def openapi_document() -> dict[str, Any]:
             raise LookupError(f"{route.path} ({route.endpoint.__qualname__}) is not described in openapi._op_table()")
         for method in sorted((route.methods or set()) - {"HEAD"}):
             paths.setdefault(openapi_path(route.path), {})[method.lower()] = _operation(route, method, op)
-        used_models += [model for model in (op.body, op.out) if model is not None]
+        used_models += [model for model in (op.body, op.out, op.out_or) if model is not None]
 
     all_models = dict.fromkeys([*used_models, *out.RESPONSE_MODELS])
     return {

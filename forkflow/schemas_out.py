@@ -78,6 +78,7 @@ class OrderOut(Output):
     ready_at: Timestamp | None = Field(description="when the order last became ready")
     completed_at: Timestamp | None = Field(description="when the order was completed (recall: within 10 minutes)")
     tracking_url: str = Field(description="path of the customer's tracking page, `/track/{token}`")
+    pickup_code: str = Field(description="six characters the customer shows at the counter (from the tracking token)")
     lines: list[OrderLineOut]
 
 
@@ -90,9 +91,10 @@ class TrackedLineOut(Output):
 
 
 class TrackedOrderOut(Output):
-    """What the holder of a tracking link sees: their order, without staff-side ids."""
+    """What the holder of a tracking link sees: their order, without staff-side ids or ticket
+    numbers (they count the day's business)."""
 
-    ticket_no: int
+    pickup_code: str = Field(description="what the customer shows at the counter")
     customer_name: str
     channel: Channel
     table: str | None
@@ -102,6 +104,12 @@ class TrackedOrderOut(Output):
     created_at: Timestamp
     updated_at: Timestamp
     lines: list[TrackedLineOut]
+
+
+class PublicOrderOut(TrackedOrderOut):
+    """The answer to an anonymous order: no id or ticket number, the tracking link instead."""
+
+    tracking_url: str = Field(description="path of the customer's tracking page, `/track/{token}`")
 
 
 class InventoryItemOut(Output):
@@ -204,10 +212,12 @@ class WriterState(Output):
 
 
 class HealthOut(Output):
+    """The public gets `status` only; managers also get the details."""
+
     status: Literal["ok", "unavailable"]
-    database: Literal["ok", "unreachable"]
-    bus: BusState
-    writer: WriterState
+    database: Literal["ok", "unreachable"] | SkipJsonSchema[None] = absent_when_empty("managers only")
+    bus: BusState | SkipJsonSchema[None] = absent_when_empty("managers only")
+    writer: WriterState | SkipJsonSchema[None] = absent_when_empty("managers only")
 
 
 class StreamReady(Output):

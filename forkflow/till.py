@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from . import idempotency
 from .errors import BadRequest, Conflict, Invalid, ServiceError
 from .models import OrderIn, field_errors
 from .numbers import whole_number
@@ -25,8 +25,6 @@ from .numbers import whole_number
 CHANNELS = ("counter", "table")
 MAX_LINES = 100
 MAX_QUANTITY = 99
-# The same rule as the API's Idempotency-Key header.
-KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _QUANTITY = re.compile(r"^[0-9]{1,3}$")
 _OP = re.compile(r"^(inc|dec|remove):([0-9a-f]{8})$")
 _UID = re.compile(r"^[0-9a-f]{8}$")
@@ -69,7 +67,7 @@ class Ticket:
 
     @classmethod
     def new(cls) -> Ticket:
-        return cls(key=f"till-{uuid.uuid4()}")
+        return cls(key=idempotency.new_key("till"))
 
     @classmethod
     def from_form(cls, form: FormData) -> Ticket:

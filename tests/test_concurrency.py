@@ -98,6 +98,6 @@ async def test_each_order_sent_three_times_at_once_is_made_once(server: Server, 
 
         stored = (await client.get("/orders", params={"limit": 1000})).json()
         assert len(stored) == 200
-        health = (await client.get("/health")).json()
+        health = (await client.get("/health", headers=server.auth("manager"))).json()
         # 4 menu items + 200 orders: no event for any replay.
         assert health["bus"]["last_event_id"] == 204

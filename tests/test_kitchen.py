@@ -35,7 +35,7 @@ def stream_frames(server: Server, query: str, stop_at: str = "stream.ready", rol
 
 
 def head(server: Server) -> int:
-    return httpx.get(f"{server.url}/health").json()["bus"]["last_event_id"]
+    return httpx.get(f"{server.url}/health", headers=server.auth("manager")).json()["bus"]["last_event_id"]
 
 
 def place(server: Server, menu: list[dict]) -> dict:

@@ -297,7 +297,7 @@ def test_an_idle_display_makes_no_requests_and_counts_on_the_client(
 
 def last_event_id(srv: Server) -> int:
     """The id of the last event committed (the display's page carries it to its stream)."""
-    return httpx.get(f"{srv.url}/health", timeout=10).json()["bus"]["last_event_id"]
+    return httpx.get(f"{srv.url}/health", headers=srv.auth("manager"), timeout=10).json()["bus"]["last_event_id"]
 
 
 # 4. Server restart

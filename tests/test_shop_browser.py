@@ -174,7 +174,7 @@ def test_a_customer_orders_online_and_watches_it_get_ready(
     assert [line["notes"] for line in order["lines"]] == ["", "extra crispy"]
     page.wait_for_function("() => window.__kds.open >= 1")
 
-    expect(page.locator("h1")).to_have_text(f"Order #{order['ticket_no']}")
+    expect(page.locator("h1")).to_have_text(f"Order {order['pickup_code']}")
     expect(page.locator(".track-head .for")).to_have_text("For Ada Lovelace")
     expect(page.locator("#track-status .headline")).to_have_text("We have your order")
     assert step_states(page) == ["new:current", "preparing:todo", "ready:todo", "completed:todo"]

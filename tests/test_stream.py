@@ -50,7 +50,7 @@ async def test_reconnect_with_last_event_id_gets_exactly_what_was_missed_then_li
 
 async def test_last_event_id_as_query_parameter_for_a_fresh_event_source(server: Server, menu: list[dict]) -> None:
     await _post_orders(server, menu, 2, "first")
-    head = httpx.get(f"{server.url}/health").json()["bus"]["last_event_id"]
+    head = httpx.get(f"{server.url}/health", headers=server.auth("manager")).json()["bus"]["last_event_id"]
     missed = await _post_orders(server, menu, 4, "missed")
     listener = Listener(server.url, token=server.tokens["manager"])
     listener.url = f"{server.url}/events?topics=orders&last_event_id={head}"
@@ -155,12 +155,13 @@ async def test_replay_across_a_server_restart(server: Server, menu: list[dict]) 
 def test_head_on_the_stream_leaves_no_listener_behind(server: Server) -> None:
     response = httpx.head(f"{server.url}/events")
     assert response.status_code == 200
-    assert httpx.get(f"{server.url}/health").json()["bus"]["subscribers"] == 0
+    assert httpx.get(f"{server.url}/health", headers=server.auth("manager")).json()["bus"]["subscribers"] == 0
 
 
 def test_a_tracking_link_streams_its_order_and_nothing_else(server: Server, menu: list[dict]) -> None:
     cashier = server.auth("cashier")
     mine = httpx.post(f"{server.url}/orders", json=order_body(menu, channel="online")).json()
+    mine_id = httpx.get(f"{server.url}/orders", headers=cashier).json()[0]["id"]  # the public answer has none
     other = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=cashier).json()
     frames: list[tuple[str, dict]] = []
     with httpx.stream("GET", f"{server.url}{mine['tracking_url']}/events", timeout=10) as response:
@@ -173,10 +174,10 @@ def test_a_tracking_link_streams_its_order_and_nothing_else(server: Server, menu
             elif line.startswith("data: ") and event == "order":
                 frames.append((event, json.loads(line[6:])))
                 if len(frames) == 1:  # the state now; then the kitchen moves both orders
-                    for order in (other, mine, other):
-                        httpx.patch(f"{server.url}/orders/{order['id']}", json={"status": "preparing"}, headers=cashier)
+                    for order_id in (other["id"], mine_id, other["id"]):
+                        httpx.patch(f"{server.url}/orders/{order_id}", json={"status": "preparing"}, headers=cashier)
                 if len(frames) == 2:
                     break
     assert [data["status"] for _, data in frames] == ["new", "preparing"]
-    assert all("id" not in data and data["ticket_no"] == mine["ticket_no"] for _, data in frames)
+    assert all("id" not in data and data["pickup_code"] == mine["pickup_code"] for _, data in frames)
     assert httpx.get(f"{server.url}/track/not-a-token/events").status_code == 404

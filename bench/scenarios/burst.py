@@ -106,6 +106,7 @@ async def one_burst(cfg: Config, concurrency: int) -> dict[str, Any]:
     with server:
         client = make_client(cfg.client, HOST, server.port, concurrency)
         try:
+            await sign_in(client, server.credentials)  # /health's details are for managers
             health0 = await get_json(client, "/health")  # before the menu: writer counts include it
             done = await timed_burst(server, client, cfg, f"burst{concurrency}", concurrency)
             kitchen = await get_json(client, "/kitchen/orders")

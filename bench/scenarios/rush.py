@@ -63,7 +63,10 @@ class Stream:
                     if not self.ready.is_set():  # the first frame is the order's state now
                         self.ready.set()
                         continue
-                    self.got.append((ev.received, int(ev.id or 0), json.loads(ev.data).get("status")))
+                    # Tracking frames carry no event id (ids would count the day's events): the
+                    # event is found by the order's state, see `_event_ids`.
+                    state = json.loads(ev.data)
+                    self.got.append((ev.received, 0, (state.get("status"), state.get("updated_at"))))
                 elif self.kind == "reference" and ev.id is not None:
                     self.got.append((ev.received, int(ev.id), (ev.event, json.loads(ev.data))))
             self.ended = "server ended the stream"
@@ -102,13 +105,38 @@ def _toggle_calls(item_id: int, count: int) -> list[tuple[str, str, bytes | None
     ]
 
 
-async def _drain(streams: list[Stream], expected: dict[int, set[int]], last_id: int) -> None:
+def _event_ids(streams: list[Stream], head: int, final: bool = False) -> None:
+    """Give each tracker frame the id of the event it shows (the reference listener's event of that
+    order with that status and `updated_at`); at the end, a frame matching none gets a negative id
+    of its own (before then it may simply have arrived before the reference's copy)."""
+    by_state = {
+        (payload["id"], payload["status"], payload["updated_at"]): event_id
+        for _, event_id, (event_type, payload) in streams[0].got
+        if event_id > head and event_type.startswith("order.")
+    }
+    unknown = 0
+    for s in streams:
+        if s.kind != "tracker":
+            continue
+        for n, (received, event_id, detail) in enumerate(s.got):
+            if event_id == 0 and isinstance(detail, tuple):
+                status, updated_at = detail
+                found = by_state.get((s.order_id, status, updated_at))
+                if found is not None:
+                    s.got[n] = (received, found, status)
+                elif final:
+                    unknown -= 1
+                    s.got[n] = (received, unknown, status)
+
+
+async def _drain(streams: list[Stream], expected: dict[int, set[int]], last_id: int, head: int) -> None:
     """Wait for the last events: until every stream has what it should, or nothing has arrived for
     3 s (late events count as late, with their latency; only ones that never come are missing)."""
     quiet_since, received = time.monotonic(), -1
     started = time.monotonic()
     while time.monotonic() - quiet_since < 3 and time.monotonic() - started < 120:
         reference_done = any(i >= last_id for _, i, _ in streams[0].got[-5:])
+        _event_ids(streams, head)
         if reference_done and all(
             s.ended or {i for _, i, _ in s.got} >= expected.get(id(s), set()) for s in streams[1:]
         ):
@@ -171,8 +199,9 @@ async def run(cfg: Config) -> dict[str, Any]:
         cpu = meter.percent()
         last_id = (await get_json(client, "/health"))["bus"]["last_event_id"]
         reference = streams[0]
-        await _drain(streams[:1], {}, last_id)  # the reference first: it says what the others should get
-        await _drain(streams, _expected(streams, head), last_id)
+        await _drain(streams[:1], {}, last_id, head)  # the reference first: it says what the others should get
+        await _drain(streams, _expected(streams, head), last_id, head)
+        _event_ids(streams, head, final=True)
         ended_early = [f"{s.kind} {s.path}: {s.ended}" for s in opened if s.ended]
     finally:
         for task in tasks:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import services
+from .. import idempotency, public_orders, services
 from ..auth.roles import principal_of, require
 from ..errors import BadRequest, Invalid, Unauthorized
 from ..models import (
@@ -23,11 +21,9 @@ from ..models import (
 )
 from ..numbers import whole_number
 from ..schema import ORDER_STATUSES
+from ..services.representation import public_order_out
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import check_public_rate, json_response, parse_body, store_of
-
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-
+from .http import check_public_rate, client_address, json_response, parse_body, store_of
 
 # Menu
 
@@ -78,7 +74,7 @@ def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(key):
+    if not idempotency.is_valid(key):
         raise BadRequest(
             "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
             {"Idempotency-Key": "malformed"},
@@ -105,7 +101,8 @@ async def list_orders(request: Request) -> Response:
 
 
 async def create_order(request: Request) -> Response:
-    """Staff with the right may place any channel; the public only online orders, rate limited."""
+    """Staff with the right may place any channel; the public only online orders, within the public
+    limits, and its answer carries no sequential id (the tracking link and pickup code instead)."""
     principal = principal_of(request)
     if principal is None:
         check_public_rate(request)
@@ -115,7 +112,15 @@ async def create_order(request: Request) -> Response:
     data = await parse_body(request, OrderIn)
     if principal is None and data.channel != "online":
         raise Unauthorized("sign in to take counter and table orders; the public may order online")
-    order, replayed = await services.create_order(store_of(request), data, key)
+    address = client_address(request)
+    stored_key = None if key is None else idempotency.stored(idempotency.caller_scope(principal, address), key)
+    if principal is None:
+        order, replayed = await public_orders.place(request, data, stored_key, address)
+        public_headers = {"Location": order["tracking_url"]}
+        if replayed:
+            public_headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(public_order_out(order), 201, public_headers)
+    order, replayed = await services.create_order(store_of(request), data, stored_key)
     headers = {"Location": f"/orders/{order['id']}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -173,21 +178,6 @@ async def list_movements(request: Request) -> Response:
     return JSONResponse(await services.list_movements(store_of(request), request.path_params["id"], limit))
 
 
-# Health
-
-
-async def health(request: Request) -> Response:
-    store = store_of(request)
-    database_ok = await store.ping()
-    body = {
-        "status": "ok" if database_ok else "unavailable",
-        "database": "ok" if database_ok else "unreachable",
-        "bus": store.bus.state(),
-        "writer": {"queued": store.writer.queued, "batches": store.writer.batches, "units": store.writer.units},
-    }
-    return JSONResponse(body, status_code=200 if database_ok else 503)
-
-
 routes = [
     Route("/menu", list_menu, methods=["GET"]),
     Route("/menu", create_menu_item, methods=["POST"]),
@@ -206,5 +196,4 @@ routes = [
     Route("/inventory/{id:id}", get_inventory_item, methods=["GET"]),
     Route("/inventory/{id:id}", change_inventory_item, methods=["PATCH"]),
     Route("/inventory/{id:id}/movements", list_movements, methods=["GET"]),
-    Route("/health", health, methods=["GET"]),
 ]

@@ -1,16 +1,37 @@
-"""`GET /metrics`: Prometheus text format, for managers (or everyone, when configured so)."""
+"""Operations: `GET /health` (up or down for anyone, the details for managers) and `GET /metrics`
+(Prometheus text format, for managers, or everyone when configured so)."""
 
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..auth.roles import MANAGER, principal_of
 from ..errors import Forbidden, Unauthorized
 from ..metrics import Metrics
 from .http import store_of
+
+
+def _is_manager(request: Request) -> bool:
+    principal = principal_of(request)
+    return principal is not None and principal.role in MANAGER
+
+
+async def health(request: Request) -> Response:
+    """200 `{"status": "ok"}` when the database answers, else 503. The open streams, the last event
+    id and the write queue's counts say how busy the restaurant is: managers only."""
+    store = store_of(request)
+    database_ok = await store.ping()
+    body: dict[str, object] = {"status": "ok" if database_ok else "unavailable"}
+    if _is_manager(request):
+        body |= {
+            "database": "ok" if database_ok else "unreachable",
+            "bus": store.bus.state(),
+            "writer": {"queued": store.writer.queued, "batches": store.writer.batches, "units": store.writer.units},
+        }
+    return JSONResponse(body, status_code=200 if database_ok else 503)
 
 
 async def metrics(request: Request) -> Response:
@@ -27,4 +48,4 @@ async def metrics(request: Request) -> Response:
     return Response(await registry.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-routes = [Route("/metrics", metrics, methods=["GET"])]
+routes = [Route("/health", health, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]

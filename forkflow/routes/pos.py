@@ -25,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import services
+from .. import idempotency, services
 from ..auth.roles import require
 from ..errors import BadRequest, Conflict, Invalid, ServiceError
 from ..events import Event
 from ..store import Store
-from ..till import KEY, Ticket, bill
+from ..till import Ticket, bill
 from ..web import templates
 from .http import store_of
 from .stream import FrameCache, Frames, event_stream, ready_frame
@@ -138,14 +138,15 @@ async def change_ticket(request: Request) -> Response:
 async def send_ticket(request: Request) -> Response:
     """Send the ticket as an order, exactly as `POST /orders` with an Idempotency-Key would: the
     same key and ticket again returns the first order (200) rather than making another (201)."""
-    require(request, PERMISSION)
+    principal = require(request, PERMISSION)
     store = store_of(request)
     form = await request.form()
     ticket = Ticket.from_form(form)
-    if not KEY.match(ticket.key):
+    if not idempotency.is_valid(ticket.key):
         raise BadRequest("this ticket has no valid key; start a new ticket", {"idempotency_key": "malformed"})
+    key = idempotency.stored(idempotency.staff_scope(principal), ticket.key)
     try:
-        order, replayed = await services.create_order(store, ticket.order(), ticket.key)
+        order, replayed = await services.create_order(store, ticket.order(), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
         if error.extra.get("reason") == "idempotency_key_reused":
             error = type(error)(

@@ -1,18 +1,20 @@
 """Online ordering: the public live menu, the cart in a signed cookie, and an idempotent checkout.
 
 - `/` renders the menu and the cart; `/menu/stream` keeps the menu live (menu state only, never an
-  order) with fragments rendered by the same partials: the whole menu (`menu`) when the page may be
-  out of date or a dish is added or edited, one dish (`item`) when it sells out or comes back.
+  order) with fragments rendered by the same partials: the whole menu (`menu`) on every
+  (re)connection and when a dish is added or edited, one dish (`item`) when it sells out or comes
+  back. Its frames carry no event ids, and the pages no "last event id": the gaps between ids would
+  count the day's events (orders among them), so the stream resyncs instead of replaying.
 - The cart lives in a signed cookie of the shop's own (forkflow/cart.py says why not the session's)
   and is priced from the menu on every render.
 - `/checkout` carries an idempotency key made when checkout started, kept in that cookie until an
-  order goes through, so a double tap or a resubmit after a network error makes one order.
+  order goes through, so a double tap or a resubmit after a network error makes one order. The key
+  is scoped to the cart's random id, so nobody else's checkout can replay or claim it.
+- The cart and an anonymous checkout keep to the public order limits (forkflow/public_orders.py).
 """
 
 from __future__ import annotations
 
-import re
-import secrets
 from itertools import groupby
 from typing import Any
 
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import cart, services
+from .. import cart, idempotency, public_orders, services
 from ..auth.roles import principal_of
 from ..errors import Conflict, Invalid, ServiceError, TooManyRequests
 from ..events import Event
@@ -30,10 +32,8 @@ from ..numbers import MAX_ID
 from ..store import Store
 from ..web import templates
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import check_public_rate, parse_model, store_of
-from .stream import FrameCache, Frames, event_stream, parse_last_event_id
-
-_KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")  # what POST /orders takes as an Idempotency-Key
+from .http import check_public_rate, client_address, parse_model, store_of
+from .stream import FrameCache, Frames, event_stream
 
 _frames = FrameCache(size=256)
 
@@ -56,21 +56,19 @@ def render_item(item: dict[str, Any]) -> str:
 async def _menu_frame(store: Store, event_id: int) -> bytes:
     async def encoded() -> bytes:
         html = render_menu(await services.list_menu(store))
-        return ServerSentEvent(html, event="menu", id=str(event_id)).encode()
+        return ServerSentEvent(html, event="menu").encode()
 
     return await _frames.get((event_id, "shop", "menu"), encoded)
 
 
 async def menu_stream(request: Request) -> Response:
-    """Public: menu state only. A page that may have missed a change gets the whole menu first."""
+    """Public: menu state only, the whole menu first on every (re)connection, and no event ids."""
     store = store_of(request)
-    last_id = parse_last_event_id(request)
     topics = {"menu"}
     sub = store.bus.subscribe(topics)
     try:
         head = await store.last_event_id()
-        missed = last_id is None or last_id > head or bool(await store.events_after(last_id, topics, 1))
-        prelude: Frames = [await _menu_frame(store, head)] if missed else []
+        prelude: Frames = [await _menu_frame(store, head)]
     except BaseException:
         store.bus.unsubscribe(sub)
         raise
@@ -80,7 +78,7 @@ async def menu_stream(request: Request) -> Response:
             return [await _menu_frame(store, event.id)]
 
         async def encoded() -> bytes:
-            return ServerSentEvent(render_item(event.payload), event="item", id=str(event.id)).encode()
+            return ServerSentEvent(render_item(event.payload), event="item").encode()
 
         return [await _frames.get((event.id, "shop", "item"), encoded)]
 
@@ -91,6 +89,10 @@ async def menu_stream(request: Request) -> Response:
 
 
 # The shop's cookie
+
+
+def _limits(request: Request) -> public_orders.Limits:
+    return public_orders.Limits.of(store_of(request).settings)
 
 
 def _secret(request: Request) -> str:
@@ -146,10 +148,8 @@ async def _cart_context(store: Store, state: cart.ShopState, **extra: Any) -> di
 
 
 async def _menu_page(request: Request, state: cart.ShopState, status: int = 200, **extra: Any) -> Response:
-    store = store_of(request)
-    head = await store.last_event_id()  # read first: a change after it is resent by the stream
-    context = await _cart_context(store, state, **extra)
-    context.update({"categories": _categories(context["menu"]), "head": head, "last_order": state.placed_url})
+    context = await _cart_context(store_of(request), state, **extra)
+    context.update({"categories": _categories(context["menu"]), "last_order": state.placed_url})
     return templates.TemplateResponse(request, "shop/menu.html", context, status_code=status)
 
 
@@ -204,7 +204,7 @@ async def add_to_cart(request: Request) -> Response:
             raise Invalid("that dish is not on the menu", {"menu_item_id": "not on the menu"})
         if not dish["available"]:
             raise Conflict(f"{dish['name']} is sold out", {"menu_item_id": "sold out"})
-        lines = cart.add(state.lines, item_id, quantity)
+        lines = cart.add(state.lines, item_id, quantity, _limits(request))
     except ServiceError as error:
         return await _cart_answer(request, state, error.status, cart_error=error.message, at_checkout=at_checkout)
     state.lines = lines
@@ -240,7 +240,18 @@ async def change_cart_line(request: Request) -> Response:
             cart_error="check the highlighted line",
             at_checkout=at_checkout,
         )
-    state.lines = cart.replace(state.lines, cart.CartLine(item_id, quantity, notes))
+    try:
+        state.lines = cart.replace(state.lines, cart.CartLine(item_id, quantity, notes), _limits(request))
+    except Invalid as error:
+        return await _cart_answer(
+            request,
+            state,
+            error.status,
+            cart_errors={item_id: error.fields or {}},
+            cart_typed={item_id: typed},
+            cart_error=error.message,
+            at_checkout=at_checkout,
+        )
     return await _changed(request, state, cart_message="Cart updated", at_checkout=at_checkout)
 
 
@@ -254,10 +265,6 @@ async def remove_cart_line(request: Request) -> Response:
 
 
 # Checkout
-
-
-def _new_key() -> str:
-    return "web-" + secrets.token_urlsafe(18)
 
 
 async def _checkout_page(
@@ -274,15 +281,14 @@ async def _checkout_page(
     """The checkout page. Its form carries the checkout's idempotency key: made when checkout
     starts (the first time this page is shown with a cart), kept until an order goes through."""
     store = store_of(request)
-    head = await store.last_event_id()
-    fresh_key = state.checkout_key is None or not _KEY_FORMAT.match(state.checkout_key)
+    fresh_key = state.cart_id is None or not idempotency.is_valid(state.checkout_key)
     if fresh_key:
-        state.checkout_key = _new_key()
+        state.cart_id = state.cart_id or cart.new_id()
+        state.checkout_key = idempotency.new_key("web")
     cart_extra["at_checkout"] = True
     context = await _cart_context(store, state, **cart_extra)
     context.update(
         {
-            "head": head,
             "key": state.checkout_key,
             "values": values or {"customer_name": "", "notes": ""},
             "fields": fields or {},
@@ -313,10 +319,11 @@ async def place_order(request: Request) -> Response:
     state = shop_state(request)
     if state.placed_url and state.placed_key == key:
         return RedirectResponse(state.placed_url, status_code=303)  # the same checkout, sent again
+    anonymous = principal_of(request) is None
     try:
-        if principal_of(request) is None:
+        if anonymous:
             check_public_rate(request)  # the same allowance as POST /orders
-        if not _KEY_FORMAT.match(key):
+        if not idempotency.is_valid(key) or state.cart_id is None:
             state.checkout_key = None  # the page shows a fresh one
             raise Invalid("this checkout form is out of date: check your order and place it again")
         if not state.lines:
@@ -332,7 +339,11 @@ async def place_order(request: Request) -> Response:
                 ],
             },
         )
-        order, _ = await services.create_order(store_of(request), data, key)
+        stored_key = idempotency.stored(idempotency.cart_scope(state.cart_id), key)
+        if anonymous:
+            order, _ = await public_orders.place(request, data, stored_key, client_address(request))
+        else:
+            order, _ = await services.create_order(store_of(request), data, stored_key)
     except ServiceError as error:
         if error.extra.get("reason") == "idempotency_key_reused":
             state.checkout_key = None
@@ -343,7 +354,7 @@ async def place_order(request: Request) -> Response:
         return await _checkout_page(
             request, state, error.status, values=values, fields=_form_fields(error), error=message, headers=headers
         )
-    done = cart.ShopState(placed_key=key, placed_url=order["tracking_url"])
+    done = cart.ShopState(cart_id=state.cart_id, placed_key=key, placed_url=order["tracking_url"])
     return remember(request, RedirectResponse(order["tracking_url"], status_code=303), done)
 
 

@@ -17,7 +17,7 @@ from ..models import OrderIn
 from ..schema import ACTIVE_STATUSES, order_lines, orders
 from ..store import Store, Tx
 from .representation import Encoded, order_out
-from .stock import return_for_order, take_for_order
+from .stock import OutOfStock, return_for_order, take_for_order
 
 Order = dict[str, Any]
 
@@ -138,8 +138,27 @@ def _priced_menu(tx: Tx, data: OrderIn) -> dict[int, MenuRow]:
     return found
 
 
-async def create_order(store: Store, data: OrderIn, idempotency_key: str | None = None) -> tuple[Order, bool]:
-    """Create an order; returns (order, replayed). A known key with the same body replays."""
+def _unavailable(data: OrderIn, menu: dict[int, MenuRow], item_ids: list[int]) -> Conflict:
+    """The public's 409: which dishes cannot be had, never how much stock is left."""
+    names = ", ".join(menu[item_id].name for item_id in item_ids)
+    return Conflict(
+        f"not available right now: {names}",
+        {
+            f"items.{i}.menu_item_id": "not available"
+            for i, line in enumerate(data.items)
+            if line.menu_item_id in item_ids
+        },
+        unavailable=[{"id": item_id, "name": menu[item_id].name} for item_id in item_ids],
+    )
+
+
+async def create_order(
+    store: Store, data: OrderIn, idempotency_key: str | None = None, *, public: bool = False
+) -> tuple[Order, bool]:
+    """Create an order; returns (order, replayed). A known key with the same body replays.
+
+    `idempotency_key` is the key as stored, already scoped to its caller (forkflow/idempotency.py).
+    A `public` order that stock cannot cover is refused naming its dishes, not the stock left."""
     fingerprint = request_fingerprint(data)
 
     def unit(tx: Tx) -> tuple[Order, bool]:
@@ -195,7 +214,12 @@ async def create_order(store: Store, data: OrderIn, idempotency_key: str | None 
         portions: dict[int, int] = defaultdict(int)
         for line in data.items:
             portions[line.menu_item_id] += line.quantity
-        take_for_order(tx, row["id"], portions)  # 409 if stock cannot cover it: then nothing is written
+        try:
+            take_for_order(tx, row["id"], portions)  # 409 if stock cannot cover it: then nothing is written
+        except OutOfStock as short:
+            if public:
+                raise _unavailable(data, menu, short.menu_item_ids) from None
+            raise
         return Encoded(order, created.data), False
 
     return await store.write(unit)

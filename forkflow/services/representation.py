@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -58,6 +59,17 @@ def line_out(row: Any) -> dict[str, Any]:
     }
 
 
+_PICKUP_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U to misread
+
+
+def pickup_code(tracking_token: str) -> str:
+    """What a customer shows at the counter instead of a ticket number (which would count the day's
+    business): six characters derived from their tracking token, which they alone hold. The
+    code is a hash, so it gives nothing of the token away."""
+    number = int.from_bytes(hashlib.sha256(f"pickup\0{tracking_token}".encode()).digest()[:8])
+    return "".join(_PICKUP_ALPHABET[(number >> (5 * i)) & 31] for i in range(6))
+
+
 def order_out(row: Any, lines: Iterable[Any]) -> dict[str, Any]:
     """An order from its row and its lines' rows (or anything with the same attributes)."""
     return {
@@ -75,16 +87,18 @@ def order_out(row: Any, lines: Iterable[Any]) -> dict[str, Any]:
         "ready_at": iso_or_none(row.ready_at),
         "completed_at": iso_or_none(row.completed_at),
         "tracking_url": f"/track/{row.tracking_token}",
+        "pickup_code": pickup_code(row.tracking_token),
         "lines": [line_out(line) for line in lines],
     }
 
 
 def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
-    """What the holder of a tracking link sees: their order, without staff-side ids."""
+    """What the holder of a tracking link sees: their order, without staff-side ids or ticket
+    numbers (sequential: they count the day's business); its pickup code instead."""
     public = {
         key: order[key]
         for key in (
-            "ticket_no",
+            "pickup_code",
             "customer_name",
             "channel",
             "table",
@@ -100,6 +114,11 @@ def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
         for line in order["lines"]
     ]
     return public
+
+
+def public_order_out(order: dict[str, Any]) -> dict[str, Any]:
+    """The answer to an anonymous order: what its tracking link shows, and the link."""
+    return {**tracked_order_out(order), "tracking_url": order["tracking_url"]}
 
 
 def milli_to_number(milli: int) -> int | float:

@@ -26,6 +26,15 @@ from .representation import inventory_out, iso, menu_item_out, milli_to_number, 
 Recipe = dict[str, Any]
 
 
+class OutOfStock(Conflict):
+    """Stock cannot cover an order. The body names the stock items and their quantities (for staff);
+    `menu_item_ids` names the dishes of the order that need them (what the public is told)."""
+
+    def __init__(self, message: str, fields: dict[str, str], menu_item_ids: list[int], **extra: Any) -> None:
+        super().__init__(message, fields, **extra)
+        self.menu_item_ids = menu_item_ids
+
+
 # Recipes
 
 
@@ -205,15 +214,18 @@ def take_for_order(tx: Tx, order_id: int, portions: dict[int, int]) -> None:
     for menu_item_id, inventory_id, per_portion, name, unit_name, quantity in rows:
         needed[inventory_id] += per_portion * portions[menu_item_id]
         stock[inventory_id] = (name, unit_name, quantity)
-    short = [(stock[i], needed[i]) for i in sorted(needed) if needed[i] > stock[i][2]]
+    short_ids = {i for i in needed if needed[i] > stock[i][2]}
+    short = [(stock[i], needed[i]) for i in sorted(short_ids)]
     if short:
         ran_out = ", ".join(
             f"{name} (needs {milli_to_number(need)} {unit_name}, {milli_to_number(have)} left)"
             for (name, unit_name, have), need in short
         )
-        raise Conflict(
+        dishes = sorted({menu_item_id for menu_item_id, inventory_id, *_ in rows if inventory_id in short_ids})
+        raise OutOfStock(
             f"not enough stock for this order: {ran_out}",
             {"items": "not enough stock"},
+            dishes,
             out_of_stock=[
                 {"item_name": name, "unit": unit_name, "needed": milli_to_number(need), "left": milli_to_number(have)}
                 for (name, unit_name, have), need in short
