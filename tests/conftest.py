@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -281,3 +282,33 @@ def browser() -> Iterator[Any]:
 
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def postgres_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes on one fresh PostgreSQL database (what several hosts look like)."""
+    url = new_postgres_database()
+    first = Server(tmp_path / "first.db", database_url=url)
+    second = Server(tmp_path / "second.db", database_url=url)
+    try:
+        first.start()
+        second._seeded = True  # the same staff accounts, already made for the first
+        second.start()
+        yield first, second
+    finally:
+        for srv in (first, second):
+            if srv.process is not None:
+                srv.stop()
+        drop_postgres_database(url)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page carries a CSRF token"
+    return match.group(1)
+
+
+def page_client(server: Server) -> httpx.Client:
+    """An HTTP client that asks for pages as a browser does (and keeps its cookies)."""
+    return httpx.Client(base_url=server.url, timeout=10, headers={"accept": "text/html"})

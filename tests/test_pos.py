@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from .conftest import PASSWORDS, Server
+from .conftest import PASSWORDS, Server, csrf_from
 
 HX = {"HX-Request": "true"}
 Fields = list[tuple[str, str]]
@@ -212,12 +212,6 @@ def test_a_browser_not_allowed_is_sent_to_sign_in(server: Server) -> None:
         sign_in(web, "kitchen")
         page = web.get("/pos")
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/pos"
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
 
 
 def sign_in(web: httpx.Client, role: str) -> None:

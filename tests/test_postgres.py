@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
 
 from .conftest import MENU, POSTGRES, Server, drop_postgres_database, new_postgres_database, order_body
 from .sse import Listener
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes on one fresh PostgreSQL database."""
-    url = new_postgres_database()
-    first = Server(tmp_path / "first.db", database_url=url)
-    second = Server(tmp_path / "second.db", database_url=url)
-    try:
-        first.start()
-        second._seeded = True  # the same staff accounts, already made for the first
-        second.start()
-        yield first, second
-    finally:
-        for srv in (first, second):
-            if srv.process is not None:
-                srv.stop()
-        drop_postgres_database(url)
 
 
 def _menu(server: Server) -> list[dict]:
@@ -54,8 +34,10 @@ def _assert_every_event_once_in_order(listener: Listener, expected_ids: set[int]
     assert expected_ids <= set(ids), f"missing {sorted(expected_ids - set(ids))[:10]}"
 
 
-async def test_orders_posted_to_both_reach_listeners_on_both_once_each_in_id_order(pair: tuple[Server, Server]) -> None:
-    first, second = pair
+async def test_orders_posted_to_both_reach_listeners_on_both_once_each_in_id_order(
+    postgres_pair: tuple[Server, Server],
+) -> None:
+    first, second = postgres_pair
     menu = _menu(first)
     listeners = [
         Listener(srv.url, topics="orders", token=srv.tokens["kitchen"]) for srv in (first, second) for _ in range(3)
@@ -90,8 +72,10 @@ async def test_orders_posted_to_both_reach_listeners_on_both_once_each_in_id_ord
             await listener.close()
 
 
-async def test_one_idempotency_key_sent_to_both_processes_at_once_makes_one_order(pair: tuple[Server, Server]) -> None:
-    first, second = pair
+async def test_one_idempotency_key_sent_to_both_processes_at_once_makes_one_order(
+    postgres_pair: tuple[Server, Server],
+) -> None:
+    first, second = postgres_pair
     menu = _menu(first)
     keys = [f"till-{n}" for n in range(40)]
     bodies = [order_body(menu, customer_name=f"K{n}") for n in range(40)]
@@ -107,8 +91,8 @@ async def test_one_idempotency_key_sent_to_both_processes_at_once_makes_one_orde
         assert len(client.get("/orders", params={"limit": 1000}).json()) == 40
 
 
-async def test_the_stock_race_holds_across_processes(pair: tuple[Server, Server]) -> None:
-    first, second = pair
+async def test_the_stock_race_holds_across_processes(postgres_pair: tuple[Server, Server]) -> None:
+    first, second = postgres_pair
     with httpx.Client(base_url=first.url, headers=first.auth("manager"), timeout=10) as client:
         dish = client.post("/menu", json=MENU[0]).json()
         patty = client.post("/inventory", json={"item_name": "Patty", "quantity": 10, "unit": "pcs"}).json()
@@ -137,9 +121,9 @@ async def _terminate_listen_connections(database: str) -> int:
 
 
 async def test_killing_the_listen_connection_during_a_stream_of_orders_loses_nothing(
-    pair: tuple[Server, Server],
+    postgres_pair: tuple[Server, Server],
 ) -> None:
-    first, second = pair
+    first, second = postgres_pair
     menu = _menu(first)
     database = first.database_url.rsplit("/", 1)[1] if first.database_url else ""
     listeners = [Listener(srv.url, topics="orders", token=srv.tokens["kitchen"]) for srv in (first, second)]
@@ -203,9 +187,9 @@ async def test_serve_with_two_workers_shares_every_event(tmp_path: Path) -> None
         drop_postgres_database(url)
 
 
-async def test_an_event_too_big_for_a_notification_is_read_back(pair: tuple[Server, Server]) -> None:
+async def test_an_event_too_big_for_a_notification_is_read_back(postgres_pair: tuple[Server, Server]) -> None:
     """NOTIFY payloads stop at 8,000 bytes: a big order goes by id and is read from the table."""
-    first, second = pair
+    first, second = postgres_pair
     menu = _menu(first)
     lines = [{"menu_item_id": menu[n % len(menu)]["id"], "quantity": 1, "notes": "x" * 190} for n in range(60)]
     big = {"customer_name": "Big table", "channel": "table", "table": "40", "notes": "y" * 500, "items": lines}

@@ -8,17 +8,7 @@ import time
 import httpx
 import pytest
 
-from .conftest import PASSWORDS, Server, order_body
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the form carries a CSRF token"
-    return match.group(1)
-
-
-def browser(server: Server) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=10, headers={"accept": "text/html"})
+from .conftest import PASSWORDS, Server, csrf_from, order_body, page_client
 
 
 def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
@@ -30,7 +20,7 @@ def sign_in(client: httpx.Client, name: str, password: str) -> httpx.Response:
 
 
 def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(server: Server, menu: list[dict]) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         response = sign_in(web, "cashier", PASSWORDS["cashier"])
         assert response.status_code == 303 and response.headers["location"] == "/pos"
         cookie = response.headers["set-cookie"].lower()
@@ -48,12 +38,12 @@ def test_sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it(server: Server,
     ("role", "screen"), [("kitchen", "/kitchen/display"), ("cashier", "/pos"), ("manager", "/manage")]
 )
 def test_each_role_lands_on_its_own_screen(server: Server, role: str, screen: str) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         assert sign_in(web, role, PASSWORDS[role]).headers["location"] == screen
 
 
 def test_wrong_password_shows_an_inline_error(server: Server) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         response = sign_in(web, "cashier", "not-the-password")
         assert response.status_code == 401
         assert "wrong name or password" in response.text
@@ -61,7 +51,7 @@ def test_wrong_password_shows_an_inline_error(server: Server) -> None:
 
 
 def test_sign_in_never_redirects_off_site(server: Server) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         token = csrf_from(web.get("/login").text)
         for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
             response = web.post(
@@ -73,7 +63,7 @@ def test_sign_in_never_redirects_off_site(server: Server) -> None:
 
 
 def test_disabling_an_account_ends_its_sessions_and_tokens(server: Server, client: httpx.Client) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         sign_in(web, "kitchen", PASSWORDS["kitchen"])
         kitchen_id = next(m["id"] for m in client.get("/staff").json() if m["name"] == "kitchen")
         assert client.patch(f"/staff/{kitchen_id}", json={"active": False}).json()["active"] is False
@@ -82,7 +72,7 @@ def test_disabling_an_account_ends_its_sessions_and_tokens(server: Server, clien
 
 
 def test_changing_a_password_signs_old_sessions_out(server: Server, client: httpx.Client) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         sign_in(web, "cashier", PASSWORDS["cashier"])
         cashier_id = next(m["id"] for m in client.get("/staff").json() if m["name"] == "cashier")
         client.patch(f"/staff/{cashier_id}", json={"password": "a-brand-new-password"})
@@ -93,7 +83,7 @@ def test_changing_a_password_signs_old_sessions_out(server: Server, client: http
 
 
 def test_form_posts_without_the_csrf_token_are_refused(server: Server) -> None:
-    with browser(server) as web:
+    with page_client(server) as web:
         web.get("/login")
         response = web.post("/login", data={"username": "manager", "password": PASSWORDS["manager"]})
         assert response.status_code == 403
@@ -109,7 +99,7 @@ def test_form_posts_without_the_csrf_token_are_refused(server: Server) -> None:
 def test_cookie_authenticated_api_writes_need_the_csrf_header(server: Server, menu: list[dict]) -> None:
     """htmx sends the token as X-CSRF-Token (hx-headers on <body>); a forged request has none."""
     order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
-    with browser(server) as web:
+    with page_client(server) as web:
         sign_in(web, "cashier", PASSWORDS["cashier"])
         page = web.get("/").text
         header_token = re.search(r'"X-CSRF-Token": "([^"]+)"', page).group(1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from .conftest import MENU, Server, on_both_backends, order_body, seed_staff
+from .conftest import MENU, Server, csrf_from, on_both_backends, order_body, seed_staff
 from .test_pos import Till
 from .test_shop import Customer
 
@@ -100,7 +100,7 @@ def test_a_nul_in_text_is_422_and_changes_nothing(server: Server, menu: list[dic
         assert_error(login, (422,), "username")
         page = httpx.Client(base_url=server.url, timeout=10)
         form = page.get("/login").text
-        token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        token = csrf_from(form)
         signed = page.post("/login", data={"username": "manager\x00", "password": "x", "csrf_token": token})
         page.close()
         assert signed.status_code == 401 and "U+0000" in signed.text, "the sign-in page says so inline"

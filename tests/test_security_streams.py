@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import sys
 import time
 from collections.abc import Iterator
@@ -15,20 +14,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import MENU, PASSWORDS, Server, drop_postgres_database, new_postgres_database, running_server
+from .conftest import (
+    MENU,
+    PASSWORDS,
+    Server,
+    csrf_from,
+    drop_postgres_database,
+    new_postgres_database,
+    page_client,
+    running_server,
+)
 
 STREAMS = ["/events?topics=orders", "/kitchen/stream", "/pos/stream", "/manage/stream"]
 _names = itertools.count(1)
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the page carries a CSRF token"
-    return match.group(1)
-
-
-def browser(server: Server) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=10, headers={"accept": "text/html"})
 
 
 def sign_in(web: httpx.Client, name: str, password: str) -> None:
@@ -60,7 +58,7 @@ class Subject:
         issued = httpx.post(f"{server.url}/auth/token", json={"username": self.name, "password": self.password})
         assert issued.status_code == 201, issued.text
         self.token, self.token_id = issued.json()["token"], issued.json()["id"]
-        self.web = browser(server)
+        self.web = page_client(server)
         sign_in(self.web, self.name, self.password)
 
     def credentials(self, via: str) -> dict[str, object]:
@@ -197,7 +195,7 @@ async def test_other_credentials_streams_stay_open(shared: tuple[Server, dict[st
     keep theirs, and receive the next order."""
     server, menu = shared
     subject = await asyncio.to_thread(Subject, server)
-    other = browser(server)
+    other = page_client(server)
     await asyncio.to_thread(sign_in, other, subject.name, subject.password)
     try:
         other_cookie = {"cookies": {"forkflow_session": other.cookies["forkflow_session"]}}
@@ -342,7 +340,7 @@ def test_a_copied_cookie_stops_working_at_sign_out_and_other_sessions_stay(
 ) -> None:
     server, _ = shared
     subject = Subject(server)
-    other = browser(server)
+    other = page_client(server)
     sign_in(other, subject.name, subject.password)
     try:
         copied = subject.web.cookies["forkflow_session"]
@@ -363,7 +361,7 @@ def test_a_password_change_or_disabling_ends_every_session(shared: tuple[Server,
     server, _ = shared
     for change in (change_password, disable):
         subject = Subject(server)
-        second = browser(server)
+        second = page_client(server)
         sign_in(second, subject.name, subject.password)
         try:
             change(server, subject)
@@ -395,28 +393,11 @@ def test_the_cookie_holds_no_staff_id_and_the_table_no_secret(shared: tuple[Serv
 # On PostgreSQL, across processes
 
 
-@pytest.fixture
-def pg_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    url = new_postgres_database()
-    first = Server(tmp_path / "first.db", database_url=url)
-    second = Server(tmp_path / "second.db", database_url=url)
-    try:
-        first.start()
-        second._seeded = True
-        second.start()
-        yield first, second
-    finally:
-        for srv in (first, second):
-            if srv.process is not None:
-                srv.stop()
-        drop_postgres_database(url)
-
-
 @pytest.mark.parametrize("action", ["revoke-token", "sign-out", "disable", "change-password"])
 async def test_revoking_on_one_process_ends_streams_and_requests_on_the_other(
-    pg_pair: tuple[Server, Server], action: str
+    postgres_pair: tuple[Server, Server], action: str
 ) -> None:
-    first, second = pg_pair
+    first, second = postgres_pair
     menu = await asyncio.to_thread(make_menu, first)
     subject = await asyncio.to_thread(Subject, second)  # signs in on the second process
     via = ACTIONS[action][1][-1]  # a token outlives a password change (its streams do not)
