@@ -86,7 +86,8 @@ def parse_last_event_id(request: Request) -> int | None:
         event_id = request.app.state.public_ids.reveal(raw)
     if event_id is None:
         if public:
-            raise BadRequest("Last-Event-ID must be an id this stream sent", {"Last-Event-ID": "an id sent, or 0"})
+            sent = "an id this stream sent (32 hex characters), or 0"
+            raise BadRequest("Last-Event-ID must be an id this stream sent", {"Last-Event-ID": sent})
         raise BadRequest("Last-Event-ID must be an event id", {"Last-Event-ID": f"a whole number from 0 to {MAX_ID}"})
     return event_id
 
