@@ -28,6 +28,7 @@ from .events import Bus
 from .headers import AnswerHeaders
 from .limits import StreamSlots
 from .metrics import Metrics, MetricsMiddleware
+from .public_ids import PublicIds
 from .public_orders import PortionBudget
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         bus.auth_listeners.append(app.state.credentials.clear)
         metrics.attach(store)
         app.state.session_secret = settings.secret_key or await app_secret(store, "session")
+        app.state.public_ids = PublicIds(app.state.session_secret)  # event ids as the public sees them
         app.state.public_order_limiter = RateLimiter(settings.public_orders_per_minute, 60)
         app.state.device_cookies = DeviceCookies(
             app.state.session_secret, settings.device_cookie_days, settings.secure_cookies

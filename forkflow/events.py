@@ -17,6 +17,8 @@ from typing import Any
 
 from sse_starlette import ServerSentEvent
 
+from .public_ids import PublicIds
+
 # The topics clients may ask for (`?topics=`, replay): the client-visible list.
 TOPICS = ("orders", "menu", "inventory")
 # Internal: credentials that ended (sign-out, revoked token, disabled account, changed password or
@@ -38,9 +40,10 @@ _UNKNOWN = object()
 
 
 class Event:
-    """A committed change: the events-table row, with its SSE frame encoded once for all listeners."""
+    """A committed change: the events-table row, with its SSE frame encoded once for all listeners
+    (once for staff, with the plain id, and once for the public, with the opaque one)."""
 
-    __slots__ = ("id", "type", "data", "created_at", "_frame", "_subject_id")
+    __slots__ = ("id", "type", "data", "created_at", "_frame", "_public_frame", "_subject_id")
 
     def __init__(
         self, id: int, type: str, data: str, created_at: datetime, subject_id: int | None | object = _UNKNOWN
@@ -50,6 +53,7 @@ class Event:
         self.data = data  # the payload as JSON text, exactly as stored
         self.created_at = created_at
         self._frame: bytes | None = None
+        self._public_frame: tuple[PublicIds, bytes] | None = None
         self._subject_id = subject_id
 
     def __repr__(self) -> str:
@@ -75,6 +79,14 @@ class Event:
         if self._frame is None:
             self._frame = ServerSentEvent(self.data, event=self.type, id=str(self.id)).encode()
         return self._frame
+
+    def public_frame(self, ids: PublicIds) -> bytes:
+        """The frame for callers who are not signed in: the same, with the id made opaque."""
+        cached = self._public_frame
+        if cached is None or cached[0] is not ids:
+            frame = ServerSentEvent(self.data, event=self.type, id=ids.hide(self.id)).encode()
+            cached = self._public_frame = (ids, frame)
+        return cached[1]
 
 
 _CLOSED = object()

@@ -123,15 +123,21 @@ _TOPICS_PARAM = {
     "schema": {"type": "string", "pattern": f"^\\s*({'|'.join(TOPICS)})\\s*(,\\s*({'|'.join(TOPICS)})\\s*)*$"},
     "example": "orders,menu",
 }
+_OPAQUE_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{32}$",
+    "description": "an event id as the public sees it: opaque, 32 hex characters",
+}
 _LAST_EVENT_ID_QUERY = {
     "name": "last_event_id",
     "in": "query",
     "required": False,
     "description": (
         "replay every stored event after this id, then go on live: for a client that keeps its own "
-        "position (a new `EventSource` sends no `Last-Event-ID` header). The header wins if both are sent."
+        "position (a new `EventSource` sends no `Last-Event-ID` header). The header wins if both are sent. "
+        "The public sends back the opaque id it was sent (or 0: from the start)."
     ),
-    "schema": {"type": "integer", "minimum": 0},
+    "schema": {"anyOf": [{"type": "integer", "minimum": 0}, _OPAQUE_ID]},
 }
 _LAST_EVENT_ID_HEADER = {
     "name": "Last-Event-ID",
@@ -139,9 +145,10 @@ _LAST_EVENT_ID_HEADER = {
     "required": False,
     "description": (
         "sent by a reconnecting `EventSource` by itself: replay every stored event after this id, in order, "
-        "then go on live, with no gap and no duplicate. Not a whole number: 400."
+        "then go on live, with no gap and no duplicate. Not a whole number (staff) or an opaque id this "
+        "server sent (the public; or 0): 400."
     ),
-    "schema": {"type": "integer", "minimum": 0},
+    "schema": {"anyOf": [{"type": "integer", "minimum": 0}, _OPAQUE_ID]},
 }
 
 _EVENTS_DESCRIPTION = """\
@@ -156,14 +163,16 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
 ```
 
 - `id`: the event's row id in the events table; `event`: its type; `data`: the full new state of
-  what changed, exactly as the JSON API returns it.
+  what changed, exactly as the JSON API returns it. A caller who is not signed in gets the id
+  opaque (32 hex characters, e.g. `id: 5f0c...e1`): it counts nothing, and is only good for sending
+  back as `Last-Event-ID` / `last_event_id`.
 - Types, by topic:
   - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`)
   - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`)
   - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
     `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
-- `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`) is sent once the replay of stored
-  events is done: from there on events are live.
+- `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`; opaque for the public) is sent once
+  the replay of stored events is done: from there on events are live.
 - The stream opens with `retry: 1500` (browsers reconnect within 1.5 s) and sends a heartbeat
   comment every 15 s (`FORKFLOW_SSE_PING_SECONDS`) on idle connections.
 - Without `Last-Event-ID` or `last_event_id` the stream starts from now.
@@ -468,7 +477,8 @@ def _op_table() -> dict[Callable[..., Any], Op]:
                 }
             },
             errors={
-                400: "An unknown topic, or a `Last-Event-ID` / `last_event_id` that is not a whole number.",
+                400: "An unknown topic, or a `Last-Event-ID` / `last_event_id` that is not an event id "
+                "(for the public: not one this server sent, or 0).",
                 401: "A topic other than `menu` asked for without signing in; or the bearer token is not valid.",
                 403: "A topic asked for that the caller's role may not read.",
             },

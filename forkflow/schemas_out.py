@@ -223,7 +223,9 @@ class HealthOut(Output):
 class StreamReady(Output):
     """The data of `event: stream.ready`: the replay is done, events from here on are live."""
 
-    last_event_id: int
+    last_event_id: int | Annotated[str, Field(pattern="^[0-9a-f]{32}$")] = Field(
+        description="where to resume from: the event id, or for the public its opaque form"
+    )
 
 
 RESPONSE_MODELS: tuple[type[Output], ...] = (

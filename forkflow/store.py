@@ -199,8 +199,11 @@ class Store:
             return False
         return True
 
-    async def last_event_id(self, conn: AsyncConnection | None = None) -> int:
+    async def last_event_id(self, conn: AsyncConnection | None = None, topics: Iterable[str] | None = None) -> int:
+        """The newest event's id (0 if none); with `topics`, the newest of those topics'."""
         query = select(func.coalesce(func.max(events.c.id), 0))
+        if topics is not None:
+            query = query.where(events.c.topic.in_(list(topics)))
         if conn is not None:
             return (await conn.execute(query)).scalar_one()
         async with self.read() as own:

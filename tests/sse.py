@@ -13,7 +13,7 @@ from httpx_sse import aconnect_sse
 
 @dataclass
 class Received:
-    id: int
+    id: int | str  # staff get the event's id; the public an opaque string
     type: str
     payload: dict[str, Any]
 
@@ -23,7 +23,7 @@ class Listener:
         self,
         base_url: str,
         topics: str | None = None,
-        last_event_id: int | None = None,
+        last_event_id: int | str | None = None,
         token: str | None = None,
     ) -> None:
         self.url = f"{base_url}/events" + (f"?topics={topics}" if topics else "")
@@ -32,6 +32,7 @@ class Listener:
             self.headers["Authorization"] = f"Bearer {token}"
         self.events: list[Received] = []
         self.ready = asyncio.Event()
+        self.ready_at: int | str | None = None  # `stream.ready`'s last_event_id
         self.retry: int | None = None
         self.ended = asyncio.Event()
         self._arrived = asyncio.Condition()
@@ -59,12 +60,13 @@ class Listener:
                         if sse.retry is not None:
                             self.retry = sse.retry
                         if sse.event == "stream.ready":
+                            self.ready_at = json.loads(sse.data)["last_event_id"]
                             self.ready.set()
                             continue
                         if sse.event == "message" and not sse.data:
                             continue
                         async with self._arrived:
-                            self.events.append(Received(int(sse.id), sse.event, json.loads(sse.data)))
+                            self.events.append(Received(_id_of(sse.id), sse.event, json.loads(sse.data)))
                             self._arrived.notify_all()
         finally:
             self.ended.set()
@@ -80,3 +82,8 @@ class Listener:
         async with self._arrived:
             await asyncio.wait_for(self._arrived.wait_for(enough), timeout)
         return self.events if event_type is None else self.of_type(event_type)
+
+
+def _id_of(raw: str) -> int | str:
+    """Staff get event ids (at most 10 digits); the public gets 32 hex characters, kept as text."""
+    return raw if len(raw) == 32 else int(raw)

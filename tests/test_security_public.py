@@ -5,6 +5,8 @@ idempotency keys are the caller's own (9), public answers count nothing of the d
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Server, create_menu, running_server
+from .conftest import BACKENDS, PASSWORDS, Server, create_menu, csrf_from, running_server
+from .sse import Listener, Received
 from .test_shop import Customer
 
 # A stock item whose name, unit and quantity appear nowhere else: any public answer holding one
@@ -316,6 +319,191 @@ def test_public_streams_and_pages_send_no_event_ids(public_server: Server, shop:
             if '"status":"preparing"' in text:
                 break
     assert not re.search(r"^id:", text, re.MULTILINE)
+
+
+# Finding 10: the public's event ids are opaque (`GET /events`)
+
+OPAQUE = re.compile("[0-9a-f]{32}")
+
+
+def toggle(server: Server, dish: dict, available: bool) -> None:
+    """A menu event: the public sees it."""
+    manager = server.auth("manager")
+    answer = httpx.put(
+        f"{server.url}/menu/{dish['id']}/availability", json={"available": available}, headers=manager, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def trade(server: Server, dish: dict, orders: int) -> None:
+    """Orders placed and started: events the public does not see, which its ids must not count."""
+    manager = server.auth("manager")
+    for _ in range(orders):
+        body = {"customer_name": "Ada", "channel": "counter", "items": [{"menu_item_id": dish["id"], "quantity": 1}]}
+        order = httpx.post(f"{server.url}/orders", json=body, headers=manager, timeout=10)
+        assert order.status_code == 201, order.text
+        moved = httpx.patch(
+            f"{server.url}/orders/{order.json()['id']}", json={"status": "preparing"}, headers=manager, timeout=10
+        )
+        assert moved.status_code == 200, moved.text
+
+
+async def test_the_public_event_stream_counts_no_business(public_server: Server, shop: dict) -> None:
+    """Ids on an anonymous stream are opaque, ordered unlike the events, and its `stream.ready`
+    does not move while orders are placed: nothing in it counts what it does not show."""
+    async with (
+        Listener(public_server.url) as public,  # the public's default topics: the menu
+        Listener(public_server.url, topics="menu", token=public_server.tokens["manager"]) as staff,
+    ):
+        for n in range(8):
+            toggle(public_server, shop["Fries"], available=n % 2 == 1)
+            trade(public_server, shop["Lemonade"], orders=n + 1)
+        seen = await public.wait_for(8)
+        real = [e.id for e in await staff.wait_for(8)]
+    assert [e.payload["id"] for e in seen] == [shop["Fries"]["id"]] * 8
+    # Staff get the table's ids, whose gaps count the orders placed in between.
+    assert [b - a for a, b in zip(real, real[1:], strict=False)] == [2 * n + 1 for n in range(1, 8)]
+    ids = [e.id for e in seen]
+    assert all(isinstance(i, str) and OPAQUE.fullmatch(i) for i in ids), ids
+    assert len(set(ids)) == 8 and not any(str(n) in ids for n in real)
+    as_numbers = [int(i, 16) for i in ids]
+    assert as_numbers != sorted(as_numbers) and as_numbers != sorted(as_numbers, reverse=True)
+    # Where a new public stream starts is the last menu event, however many orders come after it.
+    async with Listener(public_server.url) as fresh:
+        assert fresh.ready_at == ids[-1]
+    trade(public_server, shop["Lemonade"], orders=3)
+    async with Listener(public_server.url, topics="menu") as later:
+        assert later.ready_at == ids[-1]
+    # `/health` keeps the head for managers.
+    assert "last_event_id" not in httpx.get(f"{public_server.url}/health").text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_public_stream_resumes_from_its_opaque_id_exactly(tmp_path: Path, backend: str) -> None:
+    """The documented contract holds for the public: `Last-Event-ID` (header) and `?last_event_id=`
+    with the opaque id last seen, or `stream.ready`'s, replay exactly what was missed."""
+    with running_server(tmp_path, backend) as server:
+        menu = create_menu(server)
+        fries, lemonade = menu["Fries"], menu["Lemonade"]
+        toggle(server, fries, False)
+        async with Listener(server.url) as first:
+            start = first.ready_at
+            assert isinstance(start, str) and OPAQUE.fullmatch(start)
+            toggle(server, fries, True)
+            trade(server, lemonade, 2)
+            (m1,) = await first.wait_for(1)
+        # Missed while away: two availability changes and an edit, among orders.
+        toggle(server, fries, False)
+        trade(server, lemonade, 3)
+        edited = {**{k: fries[k] for k in ("name", "category", "station")}, "price_cents": 475}
+        assert httpx.put(f"{server.url}/menu/{fries['id']}", json=edited, headers=server.auth("manager")).is_success
+        toggle(server, fries, True)
+        trade(server, lemonade, 1)
+        missed = [("menu.availability", False), ("menu.updated", False), ("menu.availability", True)]
+
+        def what(events: list[Received]) -> list[tuple[str, bool]]:
+            return [(e.type, e.payload["available"]) for e in events]
+
+        async with Listener(server.url, last_event_id=m1.id) as by_header:
+            replayed = await by_header.wait_for(3)
+            await asyncio.sleep(0.3)
+            assert what(by_header.events) == missed
+        by_query = Listener(server.url)
+        by_query.url += f"?last_event_id={m1.id}"
+        async with by_query:
+            await by_query.wait_for(3)
+            await asyncio.sleep(0.3)
+            assert by_query.events == replayed  # the same events, with the same opaque ids
+            assert by_query.ready_at == replayed[-1].id
+            toggle(server, fries, False)  # and on live, on the opaque ids
+            live = (await by_query.wait_for(4))[-1]
+            assert isinstance(live.id, str) and OPAQUE.fullmatch(live.id) and live.id not in {e.id for e in replayed}
+        # From `stream.ready`'s position of the first stream: all of it, once.
+        from_ready = Listener(server.url, topics="menu")
+        from_ready.url += f"&last_event_id={start}"
+        async with from_ready:
+            await from_ready.wait_for(5)
+            await asyncio.sleep(0.3)
+            assert [e.id for e in from_ready.events] == [m1.id, *(e.id for e in replayed), live.id]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_opaque_ids_are_the_same_on_every_stream_and_after_a_restart(tmp_path: Path, backend: str) -> None:
+    with running_server(tmp_path, backend) as server:
+        fries = create_menu(server)["Fries"]
+        async with Listener(server.url) as one, Listener(server.url) as two:
+            toggle(server, fries, False)
+            (a,) = await one.wait_for(1)
+            (b,) = await two.wait_for(1)
+        assert a.id == b.id and isinstance(a.id, str)
+        toggle(server, fries, True)
+        server.stop()
+        server.start()  # the key comes from the secret kept in the database: the same after a restart
+        async with Listener(server.url, last_event_id=a.id) as again:
+            (after,) = await again.wait_for(1)
+            assert after.payload["available"] is True
+        async with Listener(server.url) as fresh:
+            assert fresh.ready_at == after.id
+
+
+@pytest.mark.parametrize("where", ["header", "query"])
+def test_a_forged_last_event_id_from_the_public_is_400(public_server: Server, shop: dict, where: str) -> None:
+    toggle(public_server, shop["Fries"], False)
+    manager = public_server.auth("manager")
+    head = httpx.get(f"{public_server.url}/health", headers=manager).json()["bus"]["last_event_id"]
+    with httpx.stream("GET", f"{public_server.url}/events", timeout=10) as stream:
+        lines = stream.iter_lines()
+        ready = next(line for line in lines if line.startswith("data: {") and "last_event_id" in line)
+    opaque = json.loads(ready.removeprefix("data: "))["last_event_id"]
+    flipped = opaque[:-1] + ("0" if opaque[-1] != "0" else "1")
+    forged = [
+        str(head),  # a real id: the public has no business sending one
+        "1",
+        "abc",
+        "0" * 32,  # the right shape, but no id of this server's
+        flipped,  # one of its ids, altered
+        opaque.upper(),
+        opaque + "00",
+        opaque[:-2],
+        "9" * 5000,
+        "²",
+    ]
+    for value in forged:
+        if where == "header":
+            header = {"Last-Event-ID": value.encode("latin-1")}  # as a client may send it
+            answer = httpx.get(f"{public_server.url}/events", headers=header, timeout=10)
+        else:
+            answer = httpx.get(f"{public_server.url}/events", params={"last_event_id": value}, timeout=10)
+        assert answer.status_code == 400, (value, answer.status_code)
+        error = answer.json()["error"]
+        assert error["code"] == "bad_request" and "Last-Event-ID" in error["fields"], value
+        assert "x-frame-options" in answer.headers
+    # Staff still send the table's ids (and may send back an opaque one: a page signed in since).
+    for value in (str(head), opaque):
+        headers = {**manager, "Last-Event-ID": value}
+        with httpx.stream("GET", f"{public_server.url}/events", headers=headers, timeout=10) as stream:
+            assert stream.status_code == 200, value
+
+
+def test_signed_in_streams_keep_the_event_ids(public_server: Server, shop: dict) -> None:
+    """Staff, by session cookie and by token, get the table's ids and a plain `stream.ready`."""
+    toggle(public_server, shop["Fries"], False)
+    with httpx.Client(base_url=public_server.url, headers={"accept": "text/html"}, timeout=10) as web:
+        token = csrf_from(web.get("/login").text)
+        form = {"username": "cashier", "password": PASSWORDS["cashier"], "csrf_token": token}
+        assert web.post("/login", data=form).status_code == 303
+        with httpx.Client(base_url=public_server.url, headers=public_server.auth("kitchen"), timeout=10) as api:
+            for client in (web, api):
+                ids: list[str] = []
+                with client.stream("GET", "/events?topics=menu&last_event_id=0") as stream:
+                    for line in stream.iter_lines():
+                        if line.startswith("id: "):
+                            ids.append(line.removeprefix("id: "))
+                        if line.startswith("data: {") and "last_event_id" in line:
+                            ready = json.loads(line.removeprefix("data: "))["last_event_id"]
+                            break
+                assert len(ids) == 5 and all(i.isdigit() for i in ids), ids  # 4 dishes made, 1 toggled
+                assert [int(i) for i in ids] == sorted(int(i) for i in ids) and ready == int(ids[-1])
 
 
 # Finding 11: Host header

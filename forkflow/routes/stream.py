@@ -4,6 +4,10 @@ The stream subscribes to the bus *before* it reads the table, then sends the sto
 the client's last id, then the live ones, skipping any live event it already sent from the table.
 Publishing happens only after commit, so every event is in the table or in the queue (or both):
 no gap, no duplicate.
+
+Staff get the events table's ids. A caller who is not signed in gets them opaque (`public_ids`),
+and its position is its own topics' newest event rather than the table's head: nothing in a public
+stream counts the events it does not show.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from ..errors import BadRequest
 from ..events import TOPICS, Event, Subscription
 from ..limits import HoldingSlot, claim_stream_slot
 from ..numbers import MAX_ID, whole_number
+from ..public_ids import PublicIds
 from ..store import Store
 from .http import store_of
 
@@ -61,14 +66,28 @@ def parse_topics(raw: str) -> frozenset[str]:
     return topics
 
 
+def public_ids_of(request: Request) -> PublicIds | None:
+    """How event ids are hidden from this caller: None for staff, who see them as they are."""
+    return None if principal_of(request) is not None else request.app.state.public_ids
+
+
 def parse_last_event_id(request: Request) -> int | None:
     """The header a reconnecting EventSource sends, or `?last_event_id=` for a client that
-    carries its position itself (a new EventSource sends no header)."""
+    carries its position itself (a new EventSource sends no header).
+
+    Staff send a plain id; the public an opaque one the stream sent it, or 0 (from the start).
+    An opaque id is taken from staff too: a client that has signed in since keeps its place."""
     raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if raw is None or raw == "":
         return None
     event_id = whole_number(raw)
+    public = principal_of(request) is None
+    if event_id is None or (public and event_id != 0):
+        event_id = request.app.state.public_ids.reveal(raw)
     if event_id is None:
+        if public:
+            sent = "an id this stream sent (32 hex characters), or 0"
+            raise BadRequest("Last-Event-ID must be an id this stream sent", {"Last-Event-ID": sent})
         raise BadRequest("Last-Event-ID must be an event id", {"Last-Event-ID": f"a whole number from 0 to {MAX_ID}"})
     return event_id
 
@@ -146,9 +165,11 @@ class FrameCache:
         return frame
 
 
-def ready_frame(last_event_id: int) -> ServerSentEvent:
-    """Tells the client it is caught up, and from where: a view can resync on this."""
-    return ServerSentEvent(f'{{"last_event_id":{last_event_id}}}', event="stream.ready")
+def ready_frame(last_event_id: int | str) -> ServerSentEvent:
+    """Tells the client it is caught up, and from where: a view can resync on this. (An opaque
+    id is hex, so it needs no escaping.)"""
+    value = f'"{last_event_id}"' if isinstance(last_event_id, str) else last_event_id
+    return ServerSentEvent(f'{{"last_event_id":{value}}}', event="stream.ready")
 
 
 def event_stream(
@@ -192,17 +213,37 @@ async def _ready(last_event_id: int) -> Frames:
     return [ready_frame(last_event_id)]
 
 
+def _as_seen_by_public(ids: PublicIds) -> tuple[Render, CaughtUp]:
+    async def render(event: Event, settled: bool) -> Frames:
+        return [event.public_frame(ids)]  # encoded once per event, for every public listener
+
+    async def ready(last_event_id: int) -> Frames:
+        return [ready_frame(ids.hide(last_event_id))]
+
+    return render, ready
+
+
 async def events(request: Request) -> Response:
     store = store_of(request)
     topics = allowed_topics(request)
     last_id = parse_last_event_id(request)
+    public = public_ids_of(request)
     sub = store.bus.subscribe(topics)
     try:
-        after = last_id if last_id is not None else await store.last_event_id()
+        if last_id is not None:
+            after = last_id
+        elif public is None:
+            after = await store.last_event_id()
+        else:
+            # The public's position is the newest event of its topics, not the table's head: a
+            # `stream.ready` that followed the head would change with every order placed.
+            after = await store.last_event_id(topics=topics)
     except BaseException:
         store.bus.unsubscribe(sub)
         raise
-    return event_stream(request, sub, topics, after, _as_stored, _ready)
+    if public is None:
+        return event_stream(request, sub, topics, after, _as_stored, _ready)
+    return event_stream(request, sub, topics, after, *_as_seen_by_public(public))
 
 
 routes = [Route("/events", events, methods=["GET"])]
