@@ -290,6 +290,10 @@ def test_public_order_answers_carry_no_sequential_ids(public_server: Server, sho
     assert mine["ticket_no"] == 4 and mine["id"] >= 4
     kitchen = httpx.get(f"{public_server.url}/kitchen/orders", headers=public_server.auth("kitchen")).json()
     assert code in {order["pickup_code"] for order in kitchen}
+    # ... and on their screens: the kitchen's ticket and the till's recent orders show it.
+    for page_path, role in (("/kitchen/display", "kitchen"), ("/pos", "cashier")):
+        screen = httpx.get(f"{public_server.url}{page_path}", headers=public_server.auth(role), timeout=10)
+        assert screen.status_code == 200 and 'class="pickup-code"' in screen.text and code in screen.text, page_path
 
 
 def test_public_streams_and_pages_send_no_event_ids(public_server: Server, shop: dict) -> None:
