@@ -13,9 +13,21 @@ from .auth.middleware import SESSION_COOKIE, csrf_token
 from .auth.roles import can, principal_of
 from .services.sessions import SESSION_LIFETIME
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped_folder(name: str) -> Path:
+    """Where the release's `templates` or `static` folder is. They live at the repository's top level;
+    the wheel maps them into the package (pyproject.toml), so an installed ForkFlow finds them inside
+    itself, and a source checkout or an editable install beside itself."""
+    for place in (PACKAGE / name, PACKAGE.parent / name):
+        if place.is_dir():
+            return place
+    raise RuntimeError(f"ForkFlow's {name}/ folder is missing: neither {PACKAGE / name} nor {PACKAGE.parent / name}")
+
+
+TEMPLATES_DIR = shipped_folder("templates")
+STATIC_DIR = shipped_folder("static")
 
 
 def _template_globals(request: Request) -> dict[str, object]:
