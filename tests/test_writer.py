@@ -11,6 +11,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -330,32 +331,34 @@ async def test_no_database_is_locked_while_another_connection_writes(store: Stor
 
         return unit
 
-    stop = threading.Event()
-    theirs: list[int] = []
+    started = threading.Event()
 
     def other_writer() -> None:
+        """Another process's writes (the CLI's, say): short transactions holding the lock a while."""
         with outside(store) as conn:
-            while not stop.is_set() or len(theirs) < 20:
+            for n in range(40):
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(
                     "INSERT INTO menu_items (name, description, price_cents, category, station, available,"
                     " created_at, updated_at) VALUES (?, '', 1, 'X', 'bar', 1, '2026-01-01', '2026-01-01')",
-                    (f"theirs {len(theirs)}",),
+                    (f"theirs {n}",),
                 )
+                time.sleep(0.005)
                 conn.execute("COMMIT")
-                theirs.append(1)
+                started.set()
+                time.sleep(0.005)
 
     other = asyncio.create_task(asyncio.to_thread(other_writer))
-    try:
-        for n in range(20):
-            await store.write(read_then_write(n))  # one at a time: each its own transaction
-        await asyncio.gather(*(store.write(read_then_write(n)) for n in range(20, 40)))
-    finally:
-        stop.set()
-        await other
+    assert await asyncio.to_thread(started.wait, WAIT)
+    ours = 20
+    await asyncio.gather(*(store.write(read_then_write(n)) for n in range(ours)))  # a batch
+    while not other.done():  # and one at a time, each its own transaction, for as long as they write
+        await store.write(read_then_write(ours))
+        ours += 1
+    await other
     names = committed_names(store)
-    assert sum(name.startswith("ours") for name in names) == 40
-    assert sum(name.startswith("theirs") for name in names) == len(theirs) >= 20
+    assert sum(name.startswith("theirs") for name in names) == 40
+    assert sum(name.startswith("ours") for name in names) == ours > 20, "every unit committed"
 
 
 async def test_a_unit_holds_the_write_lock_from_its_first_statement(store: Store) -> None:
