@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,17 +60,18 @@ def _recent_durations(conn: Connection) -> list[timedelta]:
     return [row.ready_at - row.created_at for row in conn.execute(query)]
 
 
-_cache: dict[int, tuple[float, PrepTime]] = {}
+# Per store, and gone with it: keyed by id() a new store could inherit a closed one's estimate.
+_cache: weakref.WeakKeyDictionary[Store, tuple[float, PrepTime]] = weakref.WeakKeyDictionary()
 
 
 async def prep_time(store: Store, max_age: float = CACHE_SECONDS) -> PrepTime:
     """The typical preparation time lately; a result up to `max_age` seconds old may be reused."""
     now = time.monotonic()
-    cached = _cache.get(id(store))
+    cached = _cache.get(store)
     if cached is not None and now - cached[0] < max_age:
         return cached[1]
     found = typical_prep(await store.query(_recent_durations))
-    _cache[id(store)] = (now, found)
+    _cache[store] = (now, found)
     return found
 
 
