@@ -293,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except ServiceError as error:
         raise SystemExit(f"forkflow: {error.message}") from None

@@ -101,7 +101,8 @@ class H11WithDeadline(HeaderDeadline, H11Protocol):
     pass
 
 
-PROTOCOLS: dict[str, type[asyncio.Protocol]] = {"h11": H11WithDeadline}
+# Protocol classes whose constructor takes `header_timeout` (HeaderDeadline's) besides uvicorn's arguments.
+PROTOCOLS: dict[str, Callable[..., asyncio.Protocol]] = {"h11": H11WithDeadline}
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # without httptools, uvicorn's "auto" picks h11 too

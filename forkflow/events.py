@@ -65,7 +65,8 @@ class Event:
 
     @property
     def payload(self) -> dict[str, Any]:
-        return json.loads(self.data)
+        payload: dict[str, Any] = json.loads(self.data)
+        return payload
 
     @property
     def subject_id(self) -> int | None:

@@ -69,7 +69,8 @@ def claim_stream_slot(request: Request) -> Callable[[], None]:
     from .routes.http import client_address
 
     client = None if principal_of(request) is not None else client_address(request)
-    return request.app.state.stream_slots.claim(client)
+    slots: StreamSlots = request.app.state.stream_slots
+    return slots.claim(client)
 
 
 class HoldingSlot(Response):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,23 +44,26 @@ def _printable(multi_line: bool) -> AfterValidator:
     return AfterValidator(check)
 
 
-def Text(max_length: int, min_length: int = 0, multi_line: bool = False) -> Any:  # noqa: N802 (a type)
-    """Free text a person types: every such field of every input model is one of these. The length
-    comes first so pydantic checks it (and that the text is valid Unicode) natively."""
-    pattern = MULTI_LINE_PATTERN if multi_line else ONE_LINE_PATTERN
-    return Annotated[
-        str,
-        Field(min_length=min_length, max_length=max_length),
-        _printable(multi_line),
-        Field(json_schema_extra={"pattern": pattern}),
-    ]
+# Free text a person types: every such field of every input model is one of the aliases below,
+# written out (not built by a function) so type checkers read them as `str`. The length comes
+# first so pydantic checks it (and that the text is valid Unicode) natively; then the printable
+# check; then the pattern, for the JSON Schema only.
+_ONE_LINE = _printable(multi_line=False)
+_ONE_LINE_SCHEMA = Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})
+_MULTI_LINE = _printable(multi_line=True)
+_MULTI_LINE_SCHEMA = Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})
+
+Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _ONE_LINE_SCHEMA]
+Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
+Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _ONE_LINE_SCHEMA]
+TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _ONE_LINE_SCHEMA]
+Username = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
+ShortText = Annotated[str, Field(min_length=0, max_length=200), _ONE_LINE, _ONE_LINE_SCHEMA]
+LongText = Annotated[str, Field(min_length=0, max_length=500), _MULTI_LINE, _MULTI_LINE_SCHEMA]
 
 
 Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
-Name = Text(80, min_length=1)
-Label = Text(40, min_length=1)
-Unit = Text(20, min_length=1)
 MAX_STOCK = 1_000_000_000
 # Row ids are what the database holds (see forkflow.numbers); anything larger is no id at all.
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
@@ -87,7 +90,7 @@ class Input(BaseModel):
 
 class MenuItemIn(Input):
     name: Name
-    description: Text(500, multi_line=True) = ""
+    description: LongText = ""
     price_cents: Cents
     category: Label
     station: Label
@@ -107,14 +110,14 @@ class AvailabilityIn(Input):
 class OrderLineIn(Input):
     menu_item_id: Id
     quantity: Quantity
-    notes: Text(200) = ""
+    notes: ShortText = ""
 
 
 class OrderIn(Input):
     customer_name: Name
     channel: Channel
-    table: Text(20, min_length=1) | None = None
-    notes: Text(500, multi_line=True) = ""
+    table: TableName | None = None
+    notes: LongText = ""
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
@@ -165,7 +168,7 @@ class InventoryPatch(Input):
     reason: Literal["restock", "count", "waste"] | None = (
         None  # for the stock movement; read from the change if left out
     )
-    note: Text(200) = ""
+    note: ShortText = ""
 
     @property
     def changes_low_stock(self) -> bool:
@@ -236,7 +239,7 @@ class LoginIn(Input):
     # Not stripped or length-checked beyond a bound: a wrong password is just wrong.
     model_config = ConfigDict(str_strip_whitespace=False, extra="ignore", frozen=True)
 
-    username: Text(40, min_length=1)
+    username: Username
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 

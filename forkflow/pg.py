@@ -169,8 +169,9 @@ class PgListener:
         # Whatever committed while no connection was listening is read back from the table.
         self._inbox.put_nowait(None)
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self._inbox.put_nowait(payload)
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        # asyncpg hands every NOTIFY payload over as a str; its listener type says only object.
+        self._inbox.put_nowait(str(payload))
 
     async def _keep_connected(self) -> None:
         while True:

@@ -205,9 +205,11 @@ class Store:
         if topics is not None:
             query = query.where(events.c.topic.in_(list(topics)))
         if conn is not None:
-            return (await conn.execute(query)).scalar_one()
+            newest: int = (await conn.execute(query)).scalar_one()
+            return newest
         async with self.read() as own:
-            return (await own.execute(query)).scalar_one()
+            newest = (await own.execute(query)).scalar_one()
+            return newest
 
     async def events_after(self, after_id: int, topics: Iterable[str], limit: int = 500) -> list[Event]:
         query = (

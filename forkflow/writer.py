@@ -152,7 +152,8 @@ class Writer:
         """Run `work` in the write transaction; return once it is committed and its events published."""
         if self._thread is None or self._loop is None or self._stopping:
             raise StoreUnavailable("the write path is not running")
-        job = _Job(work, self._loop.create_future())
+        future: asyncio.Future[T] = self._loop.create_future()
+        job = _Job(work, future)
         self._jobs.put(job)
         return await job.future
 

@@ -63,7 +63,8 @@ class DeviceCookies:
 
 
 def devices_of(request: Request) -> DeviceCookies:
-    return request.app.state.device_cookies
+    cookies: DeviceCookies = request.app.state.device_cookies
+    return cookies
 
 
 def device_cookie_of(request: Request) -> str | None:

@@ -76,7 +76,8 @@ def _held_back(
     )
     if len(recent) < limit:
         return None
-    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
+    oldest: datetime = recent[-1]
+    return max(1, math.ceil((oldest + window - now).total_seconds()))
 
 
 def admit(tx: Tx, limits: Limits, name: str, address: str, device: str | None) -> int:
@@ -109,7 +110,8 @@ def admit(tx: Tx, limits: Limits, name: str, address: str, device: str | None) -
         "outcome": "pending",
         "created_at": now,
     }
-    return tx.conn.execute(insert(attempts).values(values).returning(attempts.c.id)).scalar_one()
+    attempt_id: int = tx.conn.execute(insert(attempts).values(values).returning(attempts.c.id)).scalar_one()
+    return attempt_id
 
 
 def settle(tx: Tx, attempt_id: int, ok: bool) -> None:

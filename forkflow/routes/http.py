@@ -38,7 +38,8 @@ _HTTP_CODES = {
 
 
 def store_of(request: Request) -> Store:
-    return request.app.state.store
+    store: Store = request.app.state.store
+    return store
 
 
 async def parse_body(request: Request, model: type[M]) -> M:

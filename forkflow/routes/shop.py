@@ -96,7 +96,8 @@ def _limits(request: Request) -> public_orders.Limits:
 
 
 def _secret(request: Request) -> str:
-    return request.app.state.session_secret
+    secret: str = request.app.state.session_secret
+    return secret
 
 
 def shop_state(request: Request) -> cart.ShopState:

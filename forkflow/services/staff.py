@@ -89,7 +89,8 @@ async def staff_id_by_name(store: Store, name: str) -> int:
     row = await store.query(_row_by_name, name)
     if row is None:
         raise NotFound(f"no staff member called {name!r}")
-    return row.id
+    staff_id: int = row.id
+    return staff_id
 
 
 async def change_staff(store: Store, staff_id: int, data: StaffPatch) -> StaffMember:
@@ -258,12 +259,16 @@ async def revoke_token(store: Store, token_id: int | None = None, token: str | N
 async def app_secret(store: Store, name: str) -> str:
     """A random secret made once and kept in the database, so every worker and restart agrees."""
     async with store.read() as conn:
-        value = (await conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name))).scalar()
+        value: str | None = (
+            await conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name))
+        ).scalar()
     if value is not None:
         return value
 
     def unit(tx: Tx) -> str:
-        existing = tx.conn.execute(select(secrets_table.c.value).where(secrets_table.c.name == name)).scalar()
+        existing: str | None = tx.conn.execute(
+            select(secrets_table.c.value).where(secrets_table.c.name == name)
+        ).scalar()
         if existing is not None:
             return existing
         fresh = secrets.token_urlsafe(48)

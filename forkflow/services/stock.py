@@ -141,7 +141,8 @@ def _short_ingredients(menu_item_id: Any) -> Select[Any]:
 
 def covered(conn: Connection, menu_item_id: int) -> bool:
     """Whether stock holds one portion of every ingredient of the item's recipe."""
-    return conn.execute(_short_ingredients(menu_item_id)).scalar_one() == 0
+    short: int = conn.execute(_short_ingredients(menu_item_id)).scalar_one()
+    return short == 0
 
 
 # Movements
