@@ -46,6 +46,7 @@ WRITE_LOCK = 7_263_001
 # down, the answer goes out anyway after this long and the events follow when it is back.
 ECHO_TIMEOUT_SECONDS = 5.0
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 def driver_dsn(url: str) -> str:
@@ -153,7 +154,12 @@ class PgListener:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
+            # A graceful close waits on the server, and on a query the cancelled keep-alive check
+            # may have left in flight: bounded, so a busy database cannot hold the shutdown.
+            try:
+                await asyncio.wait_for(self._conn.close(), CLOSE_TIMEOUT_SECONDS)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                self._conn.terminate()
 
     @property
     def connection_pid(self) -> int | None:
