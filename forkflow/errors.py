@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.responses import JSONResponse
 
@@ -14,6 +14,7 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 class ServiceError(Exception):
     status = 400
     code = "bad_request"
+    headers: ClassVar[dict[str, str]] = {}  # sent with the error's answer
 
     def __init__(self, message: str, fields: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message)
@@ -57,6 +58,13 @@ class StoreUnavailable(ServiceError):
 class Unauthorized(ServiceError):
     status = 401
     code = "unauthorized"
+
+
+class BearerRequired(Unauthorized):
+    """401 on a route that takes a bearer token and nothing else: the answer names the scheme
+    (RFC 6750), as it does when a token is refused."""
+
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(ServiceError):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
 
 from .auth.passwords import is_common
 from .numbers import MAX_ID
@@ -62,11 +71,23 @@ ShortText = Annotated[str, Field(min_length=0, max_length=200), _ONE_LINE, _ONE_
 LongText = Annotated[str, Field(min_length=0, max_length=500), _MULTI_LINE, _MULTI_LINE_SCHEMA]
 
 
-Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
-Quantity = Annotated[int, Field(strict=True, ge=1, le=99)]
+def _whole(value: object) -> object:
+    """JSON Schema's "integer" is any number with no fractional part: 502.0 and 5.02e2 are 502
+    (the body's decimals arrive as Decimal, see routes.http.parse_json). Strings ("5"), booleans
+    and huge values stay what they are, for the strict int check and the bounds to refuse."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**63:
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and abs(value) <= 2**63 and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+_WHOLE = BeforeValidator(_whole)
+Cents = Annotated[int, Field(strict=True, ge=0, le=1_000_000), _WHOLE]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=99), _WHOLE]
 MAX_STOCK = 1_000_000_000
 # Row ids are what the database holds (see forkflow.numbers); anything larger is no id at all.
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID), _WHOLE]
 
 
 def _a_number(value: object) -> object:
@@ -76,8 +97,45 @@ def _a_number(value: object) -> object:
     return value
 
 
-Stock = Annotated[Decimal, BeforeValidator(_a_number), Field(ge=0, le=MAX_STOCK, decimal_places=3)]
-StockChange = Annotated[Decimal, BeforeValidator(_a_number), Field(ge=-MAX_STOCK, le=MAX_STOCK, decimal_places=3)]
+STOCK_STEP = Decimal("0.001")  # amounts are exact to three decimals
+
+
+def _amount_schema(**bounds: int) -> WithJsonSchema:
+    """What a stock amount is, in JSON Schema: a number (pydantic's own schema for a Decimal says
+    "or a string", which `_a_number` refuses, and writes its bounds in keywords JSON Schema lacks)."""
+    return WithJsonSchema({"type": "number", **bounds, "multipleOf": float(STOCK_STEP)})
+
+
+# Each amount's bounds are written once, as the constants both its validation and its schema use.
+Stock = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(ge=0, le=MAX_STOCK, decimal_places=3),
+    _amount_schema(minimum=0, maximum=MAX_STOCK),
+]
+StockChange = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(ge=-MAX_STOCK, le=MAX_STOCK, decimal_places=3),
+    _amount_schema(minimum=-MAX_STOCK, maximum=MAX_STOCK),
+]
+Portion = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(gt=0, le=MAX_STOCK, decimal_places=3),
+    _amount_schema(exclusiveMinimum=0, maximum=MAX_STOCK),
+]
+
+
+def at_least_one(*names: str, or_present: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON Schema of "send at least one of these, not null" (and of `or_present`: sent, null
+    or not), for a PATCH whose validator refuses a body that changes nothing."""
+    choices: list[dict[str, Any]] = [
+        {"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names
+    ]
+    choices += [{"required": [name]} for name in or_present]
+    return {"minProperties": 1, "anyOf": choices}
+
 
 Channel = Literal["counter", "online", "table"]
 Status = Literal["new", "preparing", "ready", "completed", "cancelled"]
@@ -129,7 +187,7 @@ class OrderIn(Input):
 
 class RecipeLineIn(Input):
     inventory_id: Id
-    quantity: Annotated[Decimal, BeforeValidator(_a_number), Field(gt=0, le=MAX_STOCK, decimal_places=3)]
+    quantity: Portion
 
 
 class RecipeIn(Input):
@@ -160,6 +218,9 @@ class InventoryPatch(Input):
     """Change stock by setting `quantity` or adding `delta` (negative to use up); rename or re-unit;
     set the low-stock threshold (`low_stock`; an explicit null removes it)."""
 
+    _CHANGES: ClassVar[tuple[str, ...]] = ("item_name", "unit", "quantity", "delta")
+    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES, or_present=("low_stock",)))
+
     item_name: Name | None = None
     unit: Unit | None = None
     quantity: Stock | None = None
@@ -187,7 +248,7 @@ class InventoryPatch(Input):
             raise ValueError("a restock adds stock: delta must be positive")
         if self.reason == "waste" and self.delta is not None and self.delta > 0:
             raise ValueError("waste takes stock away: delta must be negative")
-        unchanged = all(v is None for v in (self.item_name, self.unit, self.quantity, self.delta))
+        unchanged = all(getattr(self, name) is None for name in self._CHANGES)
         if unchanged and not self.changes_low_stock:
             raise ValueError("nothing to change: send quantity, delta, item_name, unit or low_stock")
         return self
@@ -224,13 +285,16 @@ class StaffIn(Input):
 
 
 class StaffPatch(Input):
+    _CHANGES: ClassVar[tuple[str, ...]] = ("role", "active", "password")
+    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
+
     role: Role | None = None
     active: Annotated[bool | None, Field(strict=True)] = None
     password: Password | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> StaffPatch:
-        if self.role is None and self.active is None and self.password is None:
+        if all(getattr(self, name) is None for name in self._CHANGES):
             raise ValueError("nothing to change: send role, active or password")
         return self
 
@@ -257,4 +321,5 @@ class TokenIn(LoginIn):
             strict=True,
             description="seconds until the token stops working (at most a year and a day); left out: until revoked",
         ),
+        _WHOLE,
     ] = None

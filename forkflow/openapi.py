@@ -520,7 +520,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             "token",
             status=204,
             description="Any staff member, with the bearer token to revoke (not a session cookie).",
-            errors={400: "The request was not authenticated with a bearer token."},
+            errors={401: "No bearer token was sent (`WWW-Authenticate: Bearer`), or it is not valid or was revoked."},
         ),
         staff_api.list_tokens: Op(
             "List API tokens",

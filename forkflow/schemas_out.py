@@ -176,6 +176,13 @@ class UnavailableItem(Output):
     name: str
 
 
+class StockShortage(Output):
+    item_name: str
+    unit: str
+    needed: float = Field(description="what the order needs of this stock item")
+    left: float = Field(description="what is in stock")
+
+
 class ErrorDetail(Output):
     code: str = Field(
         description="bad_request, unauthorized, forbidden, csrf_failed, not_found, method_not_allowed, conflict, "
@@ -186,7 +193,10 @@ class ErrorDetail(Output):
         'what is wrong with each input, by path: `{"items.0.quantity": "..."}`'
     )
     unavailable: list[UnavailableItem] | SkipJsonSchema[None] = absent_when_empty(
-        "409 on POST /orders: the items that are sold out"
+        "409 on POST /orders: the items that are sold out (for the public, also those stock cannot cover)"
+    )
+    out_of_stock: list[StockShortage] | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders for staff: the stock items that cannot cover the order, and by how much"
     )
     allowed: list[Status] | SkipJsonSchema[None] = absent_when_empty(
         "409 on PATCH /orders/{id}: the statuses the order may move to"

@@ -620,7 +620,6 @@ WRONG_TYPES: dict[str, list[tuple[str, Any]]] = {
     "int": [
         ("numeric string", "2"),
         ("fraction", 2.5),
-        ("whole float", 2.0),
         ("bool", True),
         ("list", [2]),
         ("object", {"value": 2}),

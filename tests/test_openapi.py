@@ -370,7 +370,7 @@ def test_real_responses_match_the_document(
         )  # already revoked above
         spare = public.post("/auth/token", json={"username": "kitchen", "password": PASSWORDS["kitchen"]}).json()
         check(public.delete("/auth/token", headers={"Authorization": f"Bearer {spare['token']}"}), "/auth/token", 204)
-        check(public.delete("/auth/token"), "/auth/token", 400)
+        check(public.delete("/auth/token"), "/auth/token", 401)
         check(client.get("/staff"), "/staff", 200)
         member = check(
             client.post("/staff", json={"name": "sam", "role": "kitchen", "password": "sam-password"}), "/staff", 201
@@ -500,3 +500,105 @@ def test_docs_page_is_served_from_vendored_files_without_inline_script(server: S
     for asset in assets:
         assert httpx.get(f"{server.url}{asset}", timeout=10).status_code == 200, asset
     assert "http" not in httpx.get(f"{server.url}/static/docs.js", timeout=10).text  # no CDN, no outside URL
+
+
+# Where the document and the server disagreed (a schema-driven fuzzer found these)
+
+
+def _body_schema(template: str, method: str) -> dict[str, Any]:
+    return DOC["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def _documented_valid(instance: Any, schema: dict[str, Any]) -> bool:
+    return Draft202012Validator({**schema, "components": DOC["components"]}).is_valid(instance)
+
+
+def test_a_405_allows_every_method_of_its_path(server: Server) -> None:
+    """Several routes may share a path (GET and POST /orders): a 405 names all their methods."""
+    routes = [route for route in walk_routes(create_app().routes) if not route.path.startswith("/static")]
+    with httpx.Client(base_url=server.url, timeout=10, headers=server.auth("manager")) as manager:
+        for path in sorted({re.sub(r"\{[^}]+\}", "1", route.path) for route in routes}):
+            allowed: set[str] = set()
+            for route in routes:
+                if route.path_regex.fullmatch(path) and route.methods:
+                    allowed |= route.methods
+            refused = next(method for method in ("PATCH", "PUT", "DELETE", "POST", "GET") if method not in allowed)
+            response = manager.request(refused, path)
+            assert response.status_code == 405, (refused, path, response.text)
+            assert set(response.headers["Allow"].split(", ")) == allowed, (refused, path)
+            assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_revoking_the_own_token_without_one_is_401_asking_for_a_bearer_token(server: Server, check: Checker) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as public:
+        refused = check(public.delete("/auth/token"), "/auth/token", 401)
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
+    assert "400" not in DOC["paths"]["/auth/token"]["delete"]["responses"]
+
+
+def test_bodies_the_document_refuses_the_server_refuses(client: httpx.Client, menu: list[dict], check: Checker) -> None:
+    stock = client.post("/inventory", json={"item_name": "Rice", "quantity": 5, "unit": "kg"}).json()
+    refused = [
+        (
+            "/menu/{id}/recipe",
+            "put",
+            f"/menu/{menu[0]['id']}/recipe",
+            {"ingredients": [{"inventory_id": stock["id"], "quantity": 0}]},
+        ),
+        (
+            "/menu/{id}/recipe",
+            "put",
+            f"/menu/{menu[0]['id']}/recipe",
+            {"ingredients": [{"inventory_id": stock["id"], "quantity": 0.0001}]},
+        ),
+        (
+            "/menu/{id}/recipe",
+            "put",
+            f"/menu/{menu[0]['id']}/recipe",
+            {"ingredients": [{"inventory_id": stock["id"], "quantity": "1"}]},
+        ),
+        ("/inventory", "post", "/inventory", {"item_name": "Salt", "quantity": -1, "unit": "kg"}),
+        ("/inventory", "post", "/inventory", {"item_name": "Salt", "quantity": 1_000_000_001, "unit": "kg"}),
+        ("/inventory/{id}", "patch", f"/inventory/{stock['id']}", {}),
+        ("/inventory/{id}", "patch", f"/inventory/{stock['id']}", {"quantity": None, "note": "nothing"}),
+        ("/inventory/{id}", "patch", f"/inventory/{stock['id']}", {"delta": -1_000_000_001}),
+        ("/staff/{id}", "patch", "/staff/1", {}),
+        ("/staff/{id}", "patch", "/staff/1", {"role": None, "active": None}),
+        ("/orders", "post", "/orders", order_body(menu, items=[{"menu_item_id": menu[0]["id"], "quantity": 0}])),
+    ]
+    for template, method, path, body in refused:
+        assert not _documented_valid(body, _body_schema(template, method)), (template, body)
+        check(client.request(method.upper(), path, json=body), template, 422)
+
+
+def test_whole_floats_are_integers_as_json_schema_says(client: httpx.Client, menu: list[dict], check: Checker) -> None:
+    dish = {"name": "Stew", "price_cents": 502.0, "category": "Mains", "station": "hot"}
+    assert _documented_valid(dish, _body_schema("/menu", "post"))
+    created = check(client.post("/menu", json=dish), "/menu", 201).json()
+    assert created["price_cents"] == 502 and isinstance(created["price_cents"], int)
+    raw = b'{"customer_name": "Ann", "channel": "counter", "items": [{"menu_item_id": %d, "quantity": 2e0}]}'
+    order = check(
+        client.post("/orders", content=raw % created["id"], headers={"content-type": "application/json"}),
+        "/orders",
+        201,
+    ).json()
+    assert order["lines"][0]["quantity"] == 2 and order["total_cents"] == 1004
+    for fraction in (502.5, "502", True):
+        body = {**dish, "price_cents": fraction}
+        assert not _documented_valid(body, _body_schema("/menu", "post")), fraction
+        check(client.post("/menu", json=body), "/menu", 422)
+
+
+def test_the_409_for_stock_that_cannot_cover_an_order_matches_the_document(
+    server: Server, client: httpx.Client, menu: list[dict], check: Checker
+) -> None:
+    stock = client.post("/inventory", json={"item_name": "Beans", "quantity": 1, "unit": "kg"}).json()
+    dish = menu[0]["id"]
+    recipe = {"ingredients": [{"inventory_id": stock["id"], "quantity": 0.6}]}
+    check(client.put(f"/menu/{dish}/recipe", json=recipe), "/menu/{id}/recipe", 200)
+    body = order_body(menu, items=[{"menu_item_id": dish, "quantity": 2}])
+    staff = check(client.post("/orders", json=body), "/orders", 409).json()["error"]
+    assert staff["out_of_stock"] == [{"item_name": "Beans", "unit": "kg", "needed": 1.2, "left": 1}]
+    with httpx.Client(base_url=server.url, timeout=10) as public:
+        answer = check(public.post("/orders", json={**body, "channel": "online"}), "/orders", 409).json()["error"]
+    assert [item["id"] for item in answer["unavailable"]] == [dish] and "out_of_stock" not in answer

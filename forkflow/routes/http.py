@@ -14,6 +14,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
@@ -86,7 +87,9 @@ def parse_model(model: type[M], data: object) -> M:
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     retry_after = getattr(exc, "retry_after", None)  # TooManyRequests, Busy
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    headers = dict(exc.headers)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     if wants_page(request) and isinstance(exc, Unauthorized | Forbidden):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
@@ -101,11 +104,24 @@ def wants_page(request: Request) -> bool:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
+    headers = dict(exc.headers or {})
+    methods = path_methods(request) if exc.status_code == 405 else []
+    if methods:  # (none for a mounted app's own 405, e.g. POST to /static/..., which names its own)
+        headers["Allow"] = ", ".join(methods)
     return JSONResponse(
-        {"error": {"code": code, "message": str(exc.detail)}},
-        status_code=exc.status_code,
-        headers=exc.headers,
+        {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code, headers=headers
     )
+
+
+def path_methods(request: Request) -> list[str]:
+    """Every method the request's path answers to. Starlette's 405 names only the methods of the
+    first route matching the path, but several routes may share one (GET and POST /orders are two
+    routes): the Allow list is every matching route's methods."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:

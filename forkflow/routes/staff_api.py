@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from ..auth.devices import device_cookie_of, devices_of
 from ..auth.roles import principal_of, require
-from ..errors import BadRequest
+from ..errors import BearerRequired
 from ..models import StaffIn, StaffPatch, TokenIn
 from ..services import staff as staff_service
 from ..services.representation import iso_or_none
@@ -38,7 +38,7 @@ async def revoke_own_token(request: Request) -> Response:
     principal = principal_of(request)
     authorization = request.headers.get("authorization", "")
     if principal is None or principal.via != "token":
-        raise BadRequest("send the token to revoke as Authorization: Bearer TOKEN")
+        raise BearerRequired("send the token to revoke as Authorization: Bearer TOKEN")
     await staff_service.revoke_token(store_of(request), token=authorization.partition(" ")[2].strip())
     return Response(status_code=204)
 
