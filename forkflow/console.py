@@ -103,9 +103,8 @@ async def charts_context(store: Store) -> dict[str, Any]:
 async def menu_context(store: Store) -> dict[str, Any]:
     """The menu by category, with each item's recipe (by item id) for its summary."""
     menu = await services.list_menu(store)
-    recipes = {item["id"]: (await services.get_recipe(store, item["id"]))["ingredients"] for item in menu}
     return {
-        "recipes": recipes,
+        "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
         "station_names": sorted({item["station"] for item in menu}),
