@@ -7,7 +7,7 @@ the same however it arrived.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from itertools import groupby
 from typing import Any
 
@@ -18,6 +18,7 @@ from .auth.middleware import csrf_token
 from .auth.roles import principal_of
 from .charts import columns, rows
 from .events import Event
+from .formats import money
 from .forms import RecipeForm
 from .services import reports
 from .services.staff import list_staff
@@ -46,10 +47,6 @@ def fragment(request: Request, name: str, **context: Any) -> str:
     return templates.get_template(f"manage/_{name}.html").render(**shared, **context)
 
 
-def money(cents: int) -> str:
-    return f"{cents / 100:,.2f}"
-
-
 def duration(seconds: float | None) -> str:
     """A prep time as minutes:seconds, rounded to the second."""
     if seconds is None:
@@ -65,7 +62,7 @@ def glance(today: reports.Today) -> dict[str, Any]:
     return {
         "day": f"{day:%A} {day.day} {day:%B %Y}",
         "today": today,
-        "revenue": money(today.revenue_cents),
+        "revenue": money(today.revenue_cents, grouped=True),
         "prep_avg": duration(today.prep_avg_seconds),
         "prep_p90": duration(today.prep_p90_seconds),
         "orders_chart": columns(
@@ -76,13 +73,23 @@ def glance(today: reports.Today) -> dict[str, Any]:
         ),
         "revenue_chart": columns(
             [
-                (h.label, h.revenue_cents, money(h.revenue_cents), f"{h.label}: {money(h.revenue_cents)} revenue")
+                (
+                    h.label,
+                    h.revenue_cents,
+                    money(h.revenue_cents, grouped=True),
+                    f"{h.label}: {money(h.revenue_cents, grouped=True)} revenue",
+                )
                 for h in hours
             ]
         ),
         "top_chart": rows(
             [
-                (i.name, i.quantity, str(i.quantity), f"{i.name}: {i.quantity} sold, {money(i.revenue_cents)}")
+                (
+                    i.name,
+                    i.quantity,
+                    str(i.quantity),
+                    f"{i.name}: {i.quantity} sold, {money(i.revenue_cents, grouped=True)}",
+                )
                 for i in today.top_items
             ]
         ),
@@ -96,9 +103,8 @@ async def charts_context(store: Store) -> dict[str, Any]:
 async def menu_context(store: Store) -> dict[str, Any]:
     """The menu by category, with each item's recipe (by item id) for its summary."""
     menu = await services.list_menu(store)
-    recipes = {item["id"]: (await services.get_recipe(store, item["id"]))["ingredients"] for item in menu}
     return {
-        "recipes": recipes,
+        "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
         "station_names": sorted({item["station"] for item in menu}),
@@ -121,19 +127,11 @@ async def recipe_context(store: Store, item: dict[str, Any], form: RecipeForm | 
     return {"recipe_item": item, "recipe_form": form, "stock_choices": await services.list_inventory(store)}
 
 
-def local_time(store: Store, moment: str) -> str:
-    """An ISO UTC timestamp as the restaurant's local date and time, to the second."""
-    when = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(store.settings.timezone)
-    return f"{when:%Y-%m-%d %H:%M:%S}"
-
-
 async def movements_context(store: Store, item_id: int) -> dict[str, Any]:
     """One stock item's last movements, newest first, with local times."""
     item = await services.get_inventory_item(store, item_id)
     moves = await services.list_movements(store, item_id, MOVEMENTS_SHOWN)
-    for move in moves:
-        move["when"] = local_time(store, move["created_at"])
-    return {"movements_item": item, "movements": moves}
+    return {"movements_item": item, "movements": moves, "zone": store.settings.timezone}
 
 
 async def staff_context(store: Store) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .formats import local_time
 from .services.estimates import PrepTime, estimate_for
 
 # The customer's words for the kitchen's statuses, in the order an order moves through them.
@@ -60,7 +61,7 @@ def _clock(moment: datetime | None, zone: ZoneInfo) -> Clock | None:
     if moment is None:
         return None
     iso = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return Clock(moment.astimezone(zone).strftime("%H:%M"), iso)
+    return Clock(local_time(moment, zone), iso)
 
 
 def _steps(status: str) -> tuple[Step, ...]:

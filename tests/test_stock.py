@@ -12,7 +12,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Conflict, ServiceError
@@ -26,7 +26,9 @@ from forkflow.services import (
     create_menu_item,
     create_order,
     get_menu_item,
+    get_recipe,
     list_movements,
+    list_recipes,
     set_availability,
     set_recipe,
 )
@@ -189,6 +191,24 @@ async def test_a_recipe_names_real_stock_once(store: Store) -> None:
         RecipeIn(ingredients=[{"inventory_id": 1, "quantity": 1}, {"inventory_id": 1, "quantity": 2}])
     with pytest.raises(ValueError):
         RecipeIn(ingredients=[{"inventory_id": 1, "quantity": 0}])
+
+
+async def test_every_recipe_is_read_in_one_statement_as_each_reads_alone(store: Store) -> None:
+    k = await _burger_kitchen(store)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.read_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        recipes = await list_recipes(store)
+    finally:
+        event.remove(store.read_engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert recipes == {k["burger"]["id"]: (await get_recipe(store, k["burger"]["id"]))["ingredients"]}
+    assert [line["item_name"] for line in recipes[k["burger"]["id"]]] == ["Bun", "Cheese", "Patty"]
+    assert (await get_recipe(store, k["fries"]["id"]))["ingredients"] == []  # no recipe: absent from the map
 
 
 # The race, against a real server

@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "menu.write": MANAGER,
     "inventory": MANAGER,  # read and change stock, inventory events
     "staff": MANAGER,  # accounts and tokens
+    "ops": MANAGER,  # /metrics and /health's details: they say how busy the restaurant is
 }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sse_starlette import ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,7 +22,6 @@ from ..auth.roles import require
 from ..errors import Invalid
 from ..events import Event
 from ..kitchen import View, ticket
-from ..schema import menu_items
 from ..services.orders import waiting_counts
 from ..store import Store
 from ..web import templates
@@ -55,13 +53,6 @@ def render_rail(orders: list[dict[str, Any]], view: View) -> str:
     return templates.get_template("kitchen/_rail.html").render(tickets=tickets, view=view)
 
 
-async def _stations(store: Store) -> list[str]:
-    async with store.read() as conn:
-        return list(
-            (await conn.execute(select(menu_items.c.station).distinct().order_by(menu_items.c.station))).scalars()
-        )
-
-
 def _display_settings(request: Request) -> dict[str, Any]:
     settings = store_of(request).settings
     return {
@@ -81,7 +72,7 @@ async def display(request: Request) -> Response:
         "head": head,
         "tickets": [shown for order in orders if (shown := ticket(order, view)) is not None],
         "allday": await waiting_counts(store, view.station),
-        "stations": await _stations(store),
+        "stations": await services.list_stations(store),
         **_display_settings(request),
     }
     return templates.TemplateResponse(request, "kitchen/display.html", context)

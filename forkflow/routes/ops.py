@@ -8,15 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..auth.roles import MANAGER, principal_of
-from ..errors import Forbidden, Unauthorized
+from ..auth.roles import can, principal_of, require
 from ..metrics import Metrics
 from .http import store_of
 
-
-def _is_manager(request: Request) -> bool:
-    principal = principal_of(request)
-    return principal is not None and principal.role in MANAGER
+PERMISSION = "ops"  # managers
 
 
 async def health(request: Request) -> Response:
@@ -25,7 +21,7 @@ async def health(request: Request) -> Response:
     store = store_of(request)
     database_ok = await store.ping()
     body: dict[str, object] = {"status": "ok" if database_ok else "unavailable"}
-    if _is_manager(request):
+    if can(principal_of(request), PERMISSION):
         body |= {
             "database": "ok" if database_ok else "unreachable",
             "bus": store.bus.state(),
@@ -39,11 +35,7 @@ async def metrics(request: Request) -> Response:
     default only managers (signed in, or with a manager's bearer token for the scraper) may read
     them; FORKFLOW_METRICS_PUBLIC=1 opens them to anyone who can reach the port."""
     if not store_of(request).settings.metrics_public:
-        principal = principal_of(request)
-        if principal is None:
-            raise Unauthorized("send a manager's bearer token to read the metrics")
-        if principal.role not in MANAGER:
-            raise Forbidden(f"a {principal.role} may not read the metrics")
+        require(request, PERMISSION)  # 401 for nobody, 403 for another role
     registry: Metrics = request.app.state.metrics
     return Response(await registry.exposition(), media_type=CONTENT_TYPE_LATEST)
 

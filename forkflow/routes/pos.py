@@ -15,7 +15,6 @@ back, so a ticket holding a dish that just sold out says so before it is sent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,17 +50,12 @@ def categories(menu: MenuItems) -> list[tuple[str, MenuItems]]:
     return [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])]
 
 
-def recent_rows(orders: list[dict[str, Any]], zone: ZoneInfo) -> list[tuple[dict[str, Any], str]]:
-    """Each order with its time of day where the restaurant is (orders are stored in UTC)."""
-    return [(order, datetime.fromisoformat(order["created_at"]).astimezone(zone).strftime("%H:%M")) for order in orders]
-
-
 def render_menu(menu: MenuItems) -> str:
     return templates.get_template("pos/_menu.html").render(categories=categories(menu))
 
 
 def render_recent(orders: list[dict[str, Any]], zone: ZoneInfo) -> str:
-    return templates.get_template("pos/_recent.html").render(recent=recent_rows(orders, zone))
+    return templates.get_template("pos/_recent.html").render(recent=orders, zone=zone)
 
 
 async def _recent(store: Store) -> list[dict[str, Any]]:
@@ -98,7 +92,7 @@ async def _respond(
     if _is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
     store = store_of(request)
-    context |= {"categories": categories(menu), "recent": recent_rows(await _recent(store), store.settings.timezone)}
+    context |= {"categories": categories(menu), "recent": await _recent(store), "zone": store.settings.timezone}
     return templates.TemplateResponse(request, "pos/till.html", context, status_code=status)
 
 

@@ -2,7 +2,7 @@
 
 from .estimates import estimate_for, prep_time
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
-from .menu import create_menu_item, get_menu_item, list_menu, set_availability, update_menu_item
+from .menu import create_menu_item, get_menu_item, list_menu, list_stations, set_availability, update_menu_item
 from .orders import (
     bump,
     change_status,
@@ -16,7 +16,7 @@ from .orders import (
     recall_last,
     tracked_snapshot,
 )
-from .stock import get_recipe, list_movements, set_recipe
+from .stock import get_recipe, list_movements, list_recipes, set_recipe
 
 __all__ = [
     "bump",
@@ -37,6 +37,8 @@ __all__ = [
     "list_menu",
     "list_movements",
     "list_orders",
+    "list_recipes",
+    "list_stations",
     "mark_lines_done",
     "prep_time",
     "recall_last",

@@ -32,6 +32,15 @@ async def list_menu(store: Store) -> list[MenuItem]:
     return await store.query(_all)
 
 
+def _stations(conn: Connection) -> list[str]:
+    return list(conn.execute(select(menu_items.c.station).distinct().order_by(menu_items.c.station)).scalars())
+
+
+async def list_stations(store: Store) -> list[str]:
+    """The kitchen's stations: those the menu's items are made at, by name."""
+    return await store.query(_stations)
+
+
 async def get_menu_item(store: Store, item_id: int) -> MenuItem:
     return await store.query(_load, item_id)
 

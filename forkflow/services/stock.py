@@ -38,29 +38,49 @@ class OutOfStock(Conflict):
 # Recipes
 
 
+# Every recipe line with its stock item's name and unit, by menu item, then by stock item's name.
+_LINES = (
+    select(
+        recipe_lines.c.menu_item_id,
+        recipe_lines.c.inventory_id,
+        recipe_lines.c.quantity_milli,
+        inventory.c.item_name,
+        inventory.c.unit,
+    )
+    .join(inventory, inventory.c.id == recipe_lines.c.inventory_id)
+    .order_by(recipe_lines.c.menu_item_id, inventory.c.item_name)
+)
+
+
+def _ingredients(conn: Connection, query: Select[Any]) -> dict[int, list[dict[str, Any]]]:
+    """The ingredients of the recipe lines `query` selects, by menu item id."""
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in conn.execute(query):
+        found[row.menu_item_id].append(
+            {
+                "inventory_id": row.inventory_id,
+                "item_name": row.item_name,
+                "unit": row.unit,
+                "quantity": milli_to_number(row.quantity_milli),
+            }
+        )
+    return dict(found)
+
+
 def _recipe(conn: Connection, menu_item_id: int) -> Recipe:
     if conn.execute(select(menu_items.c.id).where(menu_items.c.id == menu_item_id)).first() is None:
         raise NotFound(f"menu item {menu_item_id} does not exist")
-    query = (
-        select(recipe_lines.c.inventory_id, recipe_lines.c.quantity_milli, inventory.c.item_name, inventory.c.unit)
-        .join(inventory, inventory.c.id == recipe_lines.c.inventory_id)
-        .where(recipe_lines.c.menu_item_id == menu_item_id)
-        .order_by(inventory.c.item_name)
-    )
-    ingredients = [
-        {
-            "inventory_id": row.inventory_id,
-            "item_name": row.item_name,
-            "unit": row.unit,
-            "quantity": milli_to_number(row.quantity_milli),
-        }
-        for row in conn.execute(query)
-    ]
-    return {"menu_item_id": menu_item_id, "ingredients": ingredients}
+    ingredients = _ingredients(conn, _LINES.where(recipe_lines.c.menu_item_id == menu_item_id))
+    return {"menu_item_id": menu_item_id, "ingredients": ingredients.get(menu_item_id, [])}
 
 
 async def get_recipe(store: Store, menu_item_id: int) -> Recipe:
     return await store.query(_recipe, menu_item_id)
+
+
+async def list_recipes(store: Store) -> dict[int, list[dict[str, Any]]]:
+    """Every recipe's ingredients by menu item id, in one query (an item without a recipe is absent)."""
+    return await store.query(_ingredients, _LINES)
 
 
 async def set_recipe(store: Store, menu_item_id: int, data: RecipeIn) -> Recipe:

@@ -1,0 +1,27 @@
+"""How money and moments read on every screen: one owner for each, so the till, the shop, the
+kitchen and the console cannot drift apart. `web.py` registers both as Jinja filters (`|money`,
+`|local_time`); Python code that builds text (chart labels, tracking clocks) calls them directly."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+SHAPES = {
+    "clock": "%H:%M",  # a time of day: the till's recent orders, the tracking page
+    "stamp": "%Y-%m-%d %H:%M:%S",  # a date and time to the second: the stock movements
+}
+
+
+def money(cents: int, grouped: bool = False) -> str:
+    """Integer cents as units with two decimals (`1250` -> `12.50`); `grouped` adds thousands
+    separators (`1,234.50`), for the console's totals, which run into thousands."""
+    return f"{cents / 100:,.2f}" if grouped else f"{cents / 100:.2f}"
+
+
+def local_time(moment: str | datetime, zone: ZoneInfo, shape: Literal["clock", "stamp"] = "clock") -> str:
+    """A moment (stored in UTC: an ISO string, with `Z` or `+00:00`, or an aware datetime) as the
+    restaurant's local time in `zone`, shaped as one of `SHAPES`."""
+    when = datetime.fromisoformat(moment.replace("Z", "+00:00")) if isinstance(moment, str) else moment
+    return when.astimezone(zone).strftime(SHAPES[shape])
