@@ -72,21 +72,21 @@ class Forbidden(ServiceError):
     code = "forbidden"
 
 
-class TooManyRequests(ServiceError):
-    status = 429
-    code = "too_many_requests"
+class RetryLater(ServiceError):
+    """An error whose answer says when to try again (`Retry-After`, in seconds)."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class Busy(ServiceError):
+class TooManyRequests(RetryLater):
+    status = 429
+    code = "too_many_requests"
+
+
+class Busy(RetryLater):
     """503 with Retry-After: the server is at a bound it keeps so as to stay up for everyone."""
 
     status = 503
     code = "unavailable"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -17,7 +17,16 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import BadRequest, Forbidden, Invalid, ServiceError, TooManyRequests, Unauthorized, error_response
+from ..errors import (
+    BadRequest,
+    Forbidden,
+    Invalid,
+    RetryLater,
+    ServiceError,
+    TooManyRequests,
+    Unauthorized,
+    error_response,
+)
 from ..headers import missing_headers
 from ..models import field_errors
 from ..numbers import whole_number
@@ -86,10 +95,9 @@ def parse_model(model: type[M], data: object) -> M:
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    retry_after = getattr(exc, "retry_after", None)  # TooManyRequests, Busy
     headers = dict(exc.headers)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
+    if isinstance(exc, RetryLater):
+        headers["Retry-After"] = str(exc.retry_after)
     if wants_page(request) and isinstance(exc, Unauthorized | Forbidden):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
