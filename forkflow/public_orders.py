@@ -14,14 +14,13 @@ to N budgets' worth, when the load balancer spreads it over them.
 
 from __future__ import annotations
 
-import math
-import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from . import services
+from .auth.ratelimit import RateLimiter
 from .config import Settings
 from .errors import Invalid, TooManyRequests
 from .models import OrderIn
@@ -68,48 +67,11 @@ def check(data: OrderIn, limits: Limits) -> None:
         )
 
 
-@dataclass
-class _Taken:
-    at: float
-    amount: int
-
-
-class PortionBudget:
-    """Portions per client address over a sliding window (in memory, one process)."""
+class PortionBudget(RateLimiter):
+    """Portions per client address over an hour (in memory, one process)."""
 
     def __init__(self, limit: int, window_seconds: float = WINDOW_SECONDS) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._taken: dict[str, deque[_Taken]] = {}
-
-    def take(self, key: str, amount: int, now: float | None = None) -> _Taken | int:
-        """Take `amount` portions for `key`: the record to give back, or the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        taken = self._taken.setdefault(key, deque())
-        while taken and taken[0].at <= now - self.window:
-            taken.popleft()
-        if self.limit > 0:
-            over = sum(entry.amount for entry in taken) + amount - self.limit
-            if over > 0:
-                for entry in taken:  # the wait until enough of the oldest portions leave the window
-                    over -= entry.amount
-                    if over <= 0:
-                        return max(1, math.ceil(entry.at + self.window - now))
-                return math.ceil(self.window)
-        record = _Taken(now, amount)
-        taken.append(record)
-        if len(self._taken) > 10_000:
-            self._forget_idle(now)
-        return record
-
-    def give_back(self, key: str, record: _Taken) -> None:
-        taken = self._taken.get(key)
-        if taken is not None and record in taken:
-            taken.remove(record)
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, taken in self._taken.items() if not taken or taken[-1].at <= now - self.window]:
-            del self._taken[key]
+        super().__init__(limit, window_seconds)
 
 
 async def place(request: Request, data: OrderIn, stored_key: str | None, address: str) -> tuple[Order, bool]:
