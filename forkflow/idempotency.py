@@ -5,7 +5,7 @@ key must neither get the first caller's order back (with its tracking link) nor 
 first. So a key is stored as sha256(scope NUL key), where the scope names the caller:
 
 - a staff member, whether they came with a session or a token (`staff:ID`);
-- an anonymous shop visitor, by the random id of their cart (forkflow/cart.py's signed cookie);
+- an anonymous shop visitor, by the random id of their cart (forkflow/routes/shop/cart.py's signed cookie);
 - an anonymous API caller, by their client address: a program placing an online order holds no
   session, and the address is what it still has when it retries after a lost answer. Keys are
   random, so only a caller at the same address who also knows the key shares its scope.

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API, built from the routes and the pydantic models.
 
 Paths, methods and path parameters come from the route table itself (routes/api.py,
-routes/staff_api.py, routes/stream.py, the JSON route of routes/track.py and /openapi.json);
+routes/staff_api.py, routes/events.py, the JSON route of routes/track/ and /openapi.json);
 request bodies from the input models (`forkflow.models`), responses from the output models
 (`forkflow.schemas_out`). What the route table cannot tell (who may call it, which errors it
 gives, its query parameters) is in `_op_table()`, one entry per endpoint: a JSON route without
@@ -198,7 +198,8 @@ and the live event stream.
 
 
 def _op_table() -> dict[Callable[..., Any], Op]:
-    from .routes import api, docs, ops, staff_api, stream, track
+    from .routes import api, docs, events, ops, staff_api
+    from .routes.track import endpoints as track
 
     return {
         # Menu
@@ -437,7 +438,7 @@ def _op_table() -> dict[Callable[..., Any], Op]:
             errors={503: "The database cannot be reached (the body is a `HealthOut`)."},
         ),
         # Event stream
-        stream.events: Op(
+        events.events: Op(
             "The live event stream (Server-Sent Events)",
             "events",
             "optional",
@@ -586,13 +587,14 @@ def _op_table() -> dict[Callable[..., Any], Op]:
 
 def documented_routes() -> list[Route]:
     """The routes the document covers: every route of the JSON surfaces (not the HTML pages)."""
-    from .routes import api, docs, ops, staff_api, stream, track
+    from .routes import api, docs, events, ops, staff_api
+    from .routes.track import endpoints as track
 
     chosen: Iterable[BaseRoute] = [
         *api.routes,
         *(route for route in ops.routes if isinstance(route, Route) and route.endpoint is ops.health),
         *staff_api.routes,
-        *stream.routes,
+        *events.routes,
         *(route for route in track.routes if isinstance(route, Route) and route.endpoint is track.track_json),
         *(route for route in docs.routes if isinstance(route, Route) and route.endpoint is docs.openapi_json),
     ]

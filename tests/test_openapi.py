@@ -31,7 +31,7 @@ from .conftest import PASSWORDS, Server, order_body
 
 DOC = openapi_document()
 METHODS = ("get", "put", "post", "delete", "patch")
-JSON_MODULES = {"forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.stream"}
+JSON_MODULES = {"forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.events"}
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -20,16 +20,17 @@ import pytest
 from httpx_sse import connect_sse
 from sqlalchemy import update
 
-from forkflow import cart, services
+from forkflow import services
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Invalid
 from forkflow.events import Bus
 from forkflow.models import MenuItemIn, OrderIn
 from forkflow.public_orders import Limits
+from forkflow.routes.shop import cart
+from forkflow.routes.track.status import track_status
 from forkflow.schema import orders
 from forkflow.services.estimates import DEFAULT_PREP, estimate_for, prep_time, typical_prep
 from forkflow.store import Store, Tx
-from forkflow.tracking import track_status
 
 from .conftest import Server, order_body
 

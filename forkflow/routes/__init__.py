@@ -1,14 +1,15 @@
-"""All routes of the application, one module per surface."""
+"""All routes of the application: one package per screen (kitchen, pos, shop, track, manage),
+one module per API surface (api, staff_api, events, docs, ops) and the sign-in pages."""
 
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, docs, kitchen, manage, ops, pages, pos, shop, staff_api, stream, track
+from . import api, docs, events, kitchen, manage, ops, pages, pos, shop, staff_api, track
 
 routes = [
     *api.routes,
-    *stream.routes,
+    *events.routes,
     *staff_api.routes,
     *track.routes,
     *docs.routes,

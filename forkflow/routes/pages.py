@@ -1,4 +1,4 @@
-"""Pages: signing in and out. (The public menu and online ordering are routes/shop.py.)"""
+"""Pages: signing in and out. (The public menu and online ordering are routes/shop/.)"""
 
 from __future__ import annotations
 

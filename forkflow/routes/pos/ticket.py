@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from . import idempotency
-from .errors import BadRequest, Conflict, Invalid, ServiceError
-from .models import OrderIn, field_errors
-from .numbers import whole_number
+from ... import idempotency
+from ...errors import BadRequest, Conflict, Invalid, ServiceError
+from ...models import OrderIn, field_errors
+from ...numbers import whole_number
 
 CHANNELS = ("counter", "table")
 MAX_LINES = 100

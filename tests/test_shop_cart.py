@@ -1,4 +1,4 @@
-"""The shop's cart (forkflow/cart.py) on its own: the signed cookie, tampering refused, the limits
+"""The shop's cart (forkflow/routes/shop/cart.py) on its own: the signed cookie, tampering refused, the limits
 a cart keeps to, the form fields it takes, and pricing from the menu as it is now."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from forkflow import cart
-from forkflow.cart import CartLine, ShopState
 from forkflow.errors import Invalid
 from forkflow.public_orders import Limits
+from forkflow.routes.shop import cart
+from forkflow.routes.shop.cart import CartLine, ShopState
 
 SECRET = "the shop's secret"
 LIMITS = Limits(per_item=20, per_order=50)

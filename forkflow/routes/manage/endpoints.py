@@ -24,18 +24,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import console, forms, services
-from ..auth.roles import Principal, principal_of, require
-from ..errors import BadRequest, Conflict, Invalid
-from ..events import Event
-from ..forms import Form, FormInvalid, RecipeForm, RecipeInvalid
-from ..models import InventoryPatch, MenuItemIn, MenuItemUpdate, StaffPatch
-from ..numbers import MAX_ID, whole_number
-from ..services.staff import add_staff, change_staff
-from ..web import templates
-from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import store_of
-from .stream import Frames, event_stream
+from ... import services
+from ...auth.roles import Principal, principal_of, require
+from ...errors import BadRequest, Conflict, Invalid
+from ...events import Event
+from ...live import Frames, event_stream
+from ...models import InventoryPatch, MenuItemIn, MenuItemUpdate, StaffPatch
+from ...numbers import MAX_ID, whole_number
+from ...services.staff import add_staff, change_staff
+from ...web import templates
+from .. import convertors  # noqa: F401  (registers the {id:id} path convertor)
+from ..http import store_of
+from . import forms
+from . import view as console
+from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid
 
 # What the console needs: a manager's three permissions.
 CONSOLE = ("menu.write", "inventory", "staff")
@@ -89,7 +91,7 @@ async def _page(request: Request, status: int = 200, **overrides: Any) -> Respon
     editing = context["editing"]
     if editing is not None and "recipe_item" not in context:
         context.update(await console.recipe_context(store, await services.get_menu_item(store, editing)))
-    return templates.TemplateResponse(request, "manage/console.html", context, status_code=status)
+    return templates.TemplateResponse(request, "manage/page.html", context, status_code=status)
 
 
 async def console_page(request: Request) -> Response:

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .formats import local_time
-from .services.estimates import PrepTime, estimate_for
+from ...formats import local_time
+from ...services.estimates import PrepTime, estimate_for
 
 # The customer's words for the kitchen's statuses, in the order an order moves through them.
 STEPS = (("new", "Received"), ("preparing", "Preparing"), ("ready", "Ready"), ("completed", "Collected"))

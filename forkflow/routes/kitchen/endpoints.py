@@ -17,17 +17,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import services
-from ..auth.roles import require
-from ..errors import Invalid
-from ..events import Event
-from ..kitchen import View, ticket
-from ..services.orders import waiting_counts
-from ..store import Store
-from ..web import templates
-from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import store_of
-from .stream import FrameCache, Frames, event_stream, parse_last_event_id, ready_frame
+from ... import services
+from ...auth.roles import require
+from ...errors import Invalid
+from ...events import Event
+from ...live import FrameCache, Frames, event_stream, parse_last_event_id, ready_frame
+from ...services.orders import waiting_counts
+from ...store import Store
+from ...web import templates
+from .. import convertors  # noqa: F401  (registers the {id:id} path convertor)
+from ..http import store_of
+from .view import View, ticket
 
 # A display further behind than this gets the whole rail rather than a replay.
 MAX_REPLAY = 1000

@@ -5,7 +5,7 @@
   (re)connection and when a dish is added or edited, one dish (`item`) when it sells out or comes
   back. Its frames carry no event ids, and the pages no "last event id": the gaps between ids would
   count the day's events (orders among them), so the stream resyncs instead of replaying.
-- The cart lives in a signed cookie of the shop's own (forkflow/cart.py says why not the session's)
+- The cart lives in a signed cookie of the shop's own (cart.py says why not the session's)
   and is priced from the menu on every render.
 - `/checkout` carries an idempotency key made when checkout started, kept in that cookie until an
   order goes through, so a double tap or a resubmit after a network error makes one order. The key
@@ -23,17 +23,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import cart, idempotency, public_orders, services
-from ..auth.roles import principal_of
-from ..errors import Conflict, Invalid, ServiceError, TooManyRequests
-from ..events import Event
-from ..models import OrderIn
-from ..numbers import MAX_ID
-from ..store import Store
-from ..web import templates
-from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import check_public_rate, client_address, parse_model, store_of
-from .stream import FrameCache, Frames, event_stream
+from ... import idempotency, public_orders, services
+from ...auth.roles import principal_of
+from ...errors import Conflict, Invalid, ServiceError, TooManyRequests
+from ...events import Event
+from ...live import FrameCache, Frames, event_stream
+from ...models import OrderIn
+from ...numbers import MAX_ID
+from ...store import Store
+from ...web import templates
+from .. import convertors  # noqa: F401  (registers the {id:id} path convertor)
+from ..http import check_public_rate, client_address, parse_model, store_of
+from . import cart
 
 _frames = FrameCache(size=256)
 
@@ -118,7 +119,7 @@ def _set_cookie(request: Request, response: Response, value: str) -> Response:
 
 
 def remember(request: Request, response: Response, state: cart.ShopState) -> Response:
-    """Keep `state` in the shop's cookie (only the shop's own answers set it: see forkflow/cart.py)."""
+    """Keep `state` in the shop's cookie (only the shop's own answers set it: see cart.py)."""
     return _set_cookie(request, response, cart.dump(state, _secret(request)))
 
 

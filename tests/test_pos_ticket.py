@@ -1,4 +1,4 @@
-"""The till's ticket (forkflow/till.py) on its own: the form it round-trips through, the taps,
+"""The till's ticket (forkflow/routes/pos/ticket.py) on its own: the form it round-trips through, the taps,
 the pricing, the checks before sending, and the idempotency key it carries."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from starlette.datastructures import FormData
 
 from forkflow import idempotency
 from forkflow.errors import BadRequest, Conflict, Invalid
+from forkflow.routes.pos.ticket import MAX_LINES, MAX_QUANTITY, Line, Ticket, bill
 from forkflow.services.orders import request_fingerprint
-from forkflow.till import MAX_LINES, MAX_QUANTITY, Line, Ticket, bill
 
 MENU: dict[int, dict[str, Any]] = {
     1: {"id": 1, "name": "Burger", "price_cents": 1550, "available": True},

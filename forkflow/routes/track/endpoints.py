@@ -18,15 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import services
-from ..events import Event
-from ..services.representation import tracked_order_out
-from ..store import Store
-from ..tracking import TrackStatus, track_status
-from ..web import templates
-from . import convertors  # noqa: F401  (registers the {token:token} path convertor)
-from .http import store_of
-from .stream import Frames, event_stream
+from ... import services
+from ...events import Event
+from ...live import Frames, event_stream
+from ...services.representation import tracked_order_out
+from ...store import Store
+from ...web import templates
+from .. import convertors  # noqa: F401  (registers the {token:token} path convertor)
+from ..http import store_of
+from .status import TrackStatus, track_status
 
 OrderFrame = Callable[[dict[str, Any], int], Awaitable[ServerSentEvent]]
 
@@ -42,7 +42,7 @@ async def status_of(store: Store, order: dict[str, Any]) -> TrackStatus:
 
 
 def render_status(status: TrackStatus) -> str:
-    return templates.get_template("shop/_track_status.html").render(s=status)
+    return templates.get_template("track/_status.html").render(s=status)
 
 
 async def track_page(request: Request) -> Response:
@@ -50,7 +50,7 @@ async def track_page(request: Request) -> Response:
     token = request.path_params["token"]
     order = await services.get_tracked_order(store, token)
     context = {"order": tracked_order_out(order), "s": await status_of(store, order), "token": token}
-    return templates.TemplateResponse(request, "track.html", context)
+    return templates.TemplateResponse(request, "track/page.html", context)
 
 
 async def _follow(request: Request, frame: OrderFrame) -> Response:

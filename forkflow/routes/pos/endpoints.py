@@ -1,7 +1,7 @@
 """The cashier's till (`/pos`): the page, the ticket the server re-prices on every change, sending
 it as an order, and the till's stream.
 
-The ticket is a form (see `forkflow.till`). Each tap posts it to `/pos/ticket`, which answers the
+The ticket is a form (see `ticket.py` beside this module). Each tap posts it to `/pos/ticket`, which answers the
 ticket re-rendered; `/pos/orders` sends it through `services.create_order` with the idempotency key
 the server put in the form when the ticket was started, so a double tap or a retry after a lost
 answer replays the first order instead of making a second.
@@ -24,15 +24,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import idempotency, services
-from ..auth.roles import require
-from ..errors import BadRequest, Conflict, Invalid, ServiceError
-from ..events import Event
-from ..store import Store
-from ..till import Ticket, bill
-from ..web import templates
-from .http import store_of
-from .stream import FrameCache, Frames, event_stream, ready_frame
+from ... import idempotency, services
+from ...auth.roles import require
+from ...errors import BadRequest, Conflict, Invalid, ServiceError
+from ...events import Event
+from ...live import FrameCache, Frames, event_stream, ready_frame
+from ...store import Store
+from ...web import templates
+from ..http import store_of
+from .ticket import Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
@@ -93,7 +93,7 @@ async def _respond(
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
     store = store_of(request)
     context |= {"categories": categories(menu), "recent": await _recent(store), "zone": store.settings.timezone}
-    return templates.TemplateResponse(request, "pos/till.html", context, status_code=status)
+    return templates.TemplateResponse(request, "pos/page.html", context, status_code=status)
 
 
 # Routes

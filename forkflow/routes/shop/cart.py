@@ -20,10 +20,10 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from . import numbers
-from .errors import Invalid
-from .models import refused_character
-from .public_orders import Limits
+from ... import numbers
+from ...errors import Invalid
+from ...models import refused_character
+from ...public_orders import Limits
 
 COOKIE = "forkflow_cart"
 MAX_AGE_SECONDS = 12 * 3600

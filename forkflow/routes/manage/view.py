@@ -13,17 +13,17 @@ from typing import Any
 
 from starlette.requests import Request
 
-from . import services
-from .auth.middleware import csrf_token
-from .auth.roles import principal_of
+from ... import services
+from ...auth.middleware import csrf_token
+from ...auth.roles import principal_of
+from ...events import Event
+from ...formats import money
+from ...services import reports
+from ...services.staff import list_staff
+from ...store import Store
+from ...web import templates
 from .charts import columns, rows
-from .events import Event
-from .formats import money
 from .forms import RecipeForm
-from .services import reports
-from .services.staff import list_staff
-from .store import Store
-from .web import templates
 
 LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}

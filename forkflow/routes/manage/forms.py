@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .models import RecipeIn, StaffIn
-from .numbers import whole_number
+from ...models import RecipeIn, StaffIn
+from ...numbers import whole_number
 
 M = TypeVar("M", bound=BaseModel)
 
