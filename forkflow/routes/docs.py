@@ -10,12 +10,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..openapi import openapi_json as openapi_bytes
+from ..openapi import openapi_json as openapi_document_json
+from ..operation import ApiRoute, Operation
 from ..web import templates
 
 
 async def openapi_json(request: Request) -> Response:
-    return Response(openapi_bytes(), media_type="application/json")
+    """The document of this app's own routes, encoded on the first request and kept on the app."""
+    state = request.app.state
+    document: bytes | None = getattr(state, "openapi_json", None)
+    if document is None:
+        document = state.openapi_json = openapi_document_json(request.app.routes)
+    return Response(document, media_type="application/json")
 
 
 async def docs_page(request: Request) -> Response:
@@ -23,6 +29,18 @@ async def docs_page(request: Request) -> Response:
 
 
 routes = [
-    Route("/openapi.json", openapi_json, methods=["GET"]),
+    ApiRoute(
+        "GET",
+        "/openapi.json",
+        openapi_json,
+        Operation(
+            "This OpenAPI document",
+            "docs",
+            "none",
+            uses_store=False,
+            description="**Public.** A readable rendering is at `/docs`.",
+            content={"application/json": {"schema": {"type": "object"}}},
+        ),
+    ),
     Route("/docs", docs_page, methods=["GET"]),
 ]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..auth.roles import can, principal_of, require
 from ..errors import BadRequest
 from ..events import TOPICS, Event
 from ..live import CaughtUp, Frames, Render, event_stream, parse_last_event_id, ready_frame
+from ..openapi import REF
+from ..operation import ApiRoute, Operation, roles_text
 from ..public_ids import PublicIds
 from .http import store_of
 
@@ -100,4 +101,124 @@ async def events(request: Request) -> Response:
     return event_stream(request, sub, topics, after, *_as_seen_by_public(public))
 
 
-routes = [Route("/events", events, methods=["GET"])]
+# What the document says of the stream.
+
+_TOPIC_ROLES = {topic: roles_text(permission) for topic, permission in TOPIC_PERMISSION.items() if permission}
+_TOPICS_PARAM = {
+    "name": "topics",
+    "in": "query",
+    "required": False,
+    "description": (
+        f"comma-separated topics out of `{','.join(TOPICS)}`. Left out: every topic the caller may read "
+        "(the public: `menu`). An unknown topic is 400; a topic the caller may not read is 401 or 403."
+    ),
+    "schema": {"type": "string", "pattern": f"^\\s*({'|'.join(TOPICS)})\\s*(,\\s*({'|'.join(TOPICS)})\\s*)*$"},
+    "example": "orders,menu",
+}
+_OPAQUE_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-f]{32}$",
+    "description": "an event id as the public sees it: opaque, 32 hex characters",
+}
+_LAST_EVENT_ID_QUERY = {
+    "name": "last_event_id",
+    "in": "query",
+    "required": False,
+    "description": (
+        "replay every stored event after this id, then go on live: for a client that keeps its own "
+        "position (a new `EventSource` sends no `Last-Event-ID` header). The header wins if both are sent. "
+        "The public sends back the opaque id it was sent (or 0: from the start)."
+    ),
+    "schema": {"anyOf": [{"type": "integer", "minimum": 0}, _OPAQUE_ID]},
+}
+_LAST_EVENT_ID_HEADER = {
+    "name": "Last-Event-ID",
+    "in": "header",
+    "required": False,
+    "description": (
+        "sent by a reconnecting `EventSource` by itself: replay every stored event after this id, in order, "
+        "then go on live, with no gap and no duplicate. Not a whole number (staff) or an opaque id this "
+        "server sent (the public; or 0): 400."
+    ),
+    "schema": {"anyOf": [{"type": "integer", "minimum": 0}, _OPAQUE_ID]},
+}
+
+_EVENTS_DESCRIPTION = """\
+A Server-Sent Events stream of every committed change, for as long as the connection is open.
+
+Each event is
+
+```
+id: 36
+event: order.updated
+data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
+```
+
+- `id`: the event's row id in the events table; `event`: its type; `data`: the full new state of
+  what changed, exactly as the JSON API returns it. A caller who is not signed in gets the id
+  opaque (32 hex characters, e.g. `id: 5f0c...e1`): it counts nothing, and is only good for sending
+  back as `Last-Event-ID` / `last_event_id`.
+- Types, by topic:
+  - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`)
+  - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`)
+  - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
+    `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
+- `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`; opaque for the public) is sent once
+  the replay of stored events is done: from there on events are live.
+- The stream opens with `retry: 1500` (browsers reconnect within 1.5 s) and sends a heartbeat
+  comment every 15 s (`FORKFLOW_SSE_PING_SECONDS`) on idle connections.
+- Without `Last-Event-ID` or `last_event_id` the stream starts from now.
+- A listener that cannot keep up is disconnected; it reconnects with `Last-Event-ID` and replays
+  what it missed. `x-events` below maps each event type to the schema of its data.
+""".replace("{orders}", _TOPIC_ROLES["orders"]).replace("{inventory}", _TOPIC_ROLES["inventory"])
+
+routes = [
+    ApiRoute(
+        "GET",
+        "/events",
+        events,
+        Operation(
+            "The live event stream (Server-Sent Events)",
+            "events",
+            "optional",
+            parameters=(_TOPICS_PARAM, _LAST_EVENT_ID_QUERY, _LAST_EVENT_ID_HEADER),
+            description=_EVENTS_DESCRIPTION
+            + f"\n**Public** for the `menu` topic; `orders` needs one of: {_TOPIC_ROLES['orders']}; "
+            + f"`inventory` needs one of: {_TOPIC_ROLES['inventory']}.",
+            content={
+                "text/event-stream": {
+                    "schema": {"type": "string", "description": "Server-Sent Events frames (id, event, data)"},
+                    "example": 'id: 36\nevent: order.updated\ndata: {"id": 1, "status": "preparing"}\n\n',
+                }
+            },
+            headers={
+                "Cache-Control": {"schema": {"type": "string", "enum": ["no-cache"]}},
+                "X-Accel-Buffering": {"description": "stops proxies from buffering", "schema": {"type": "string"}},
+            },
+            extensions={
+                "x-events": {
+                    **{
+                        name: {"topic": "orders", "data": {"$ref": REF.format(model="OrderOut")}}
+                        for name in ("order.created", "order.updated")
+                    },
+                    **{
+                        name: {"topic": "menu", "data": {"$ref": REF.format(model="MenuItemOut")}}
+                        for name in ("menu.created", "menu.updated", "menu.availability")
+                    },
+                    "inventory.recipe": {"topic": "inventory", "data": {"$ref": REF.format(model="RecipeOut")}},
+                    **{
+                        name: {"topic": "inventory", "data": {"$ref": REF.format(model="InventoryItemOut")}}
+                        for name in ("inventory.created", "inventory.updated", "inventory.low")
+                    },
+                    "stream.ready": {"topic": None, "data": {"$ref": REF.format(model="StreamReady")}},
+                }
+            },
+            errors={
+                400: "An unknown topic, or a `Last-Event-ID` / `last_event_id` that is not an event id "
+                "(for the public: not one this server sent, or 0).",
+                401: "A topic other than `menu` asked for without signing in; or the bearer token is not valid.",
+                403: "A topic asked for that the caller's role may not read.",
+            },
+        ),
+    ),
+]

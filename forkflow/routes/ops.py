@@ -8,8 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import schemas_out as out
 from ..auth.roles import can, principal_of, require
 from ..metrics import Metrics
+from ..operation import ApiRoute, Operation
 from .http import store_of
 
 PERMISSION = "ops"  # managers
@@ -40,4 +42,20 @@ async def metrics(request: Request) -> Response:
     return Response(await registry.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
-routes = [Route("/health", health, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+routes = [
+    ApiRoute(
+        "GET",
+        "/health",
+        health,
+        Operation(
+            "Health of the database, event bus and write queue",
+            "health",
+            "none",
+            out=out.HealthOut,
+            description='**Public**: 200 `{"status": "ok"}` when the database answers, else 503. '
+            "A manager (session or bearer token) also gets the database, event bus and write queue details.",
+            errors={503: "The database cannot be reached (the body is a `HealthOut`)."},
+        ),
+    ),
+    Route("/metrics", metrics, methods=["GET"]),  # not JSON: not in the API's document
+]

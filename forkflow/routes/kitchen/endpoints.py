@@ -17,7 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import services
+from ... import (
+    convertors,  # noqa: F401  (registers the {id:id} path convertor)
+    services,
+)
 from ...auth.roles import require
 from ...errors import Invalid
 from ...events import Event
@@ -25,7 +28,6 @@ from ...live import FrameCache, Frames, event_stream, parse_last_event_id, ready
 from ...services.orders import waiting_counts
 from ...store import Store
 from ...web import templates
-from .. import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from ..http import store_of
 from .view import View, ticket
 

@@ -24,7 +24,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import services
+from ... import (
+    convertors,  # noqa: F401  (registers the {id:id} path convertor)
+    services,
+)
 from ...auth.roles import Principal, principal_of, require
 from ...errors import BadRequest, Conflict, Invalid
 from ...events import Event
@@ -33,7 +36,6 @@ from ...models import InventoryPatch, MenuItemIn, MenuItemUpdate, StaffPatch
 from ...numbers import MAX_ID, whole_number
 from ...services.staff import add_staff, change_staff
 from ...web import templates
-from .. import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from ..http import store_of
 from . import forms
 from . import view as console

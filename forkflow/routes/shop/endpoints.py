@@ -23,7 +23,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ... import idempotency, public_orders, services
+from ... import (
+    convertors,  # noqa: F401  (registers the {id:id} path convertor)
+    idempotency,
+    public_orders,
+    services,
+)
 from ...auth.roles import principal_of
 from ...errors import Conflict, Invalid, ServiceError, TooManyRequests
 from ...events import Event
@@ -32,7 +37,6 @@ from ...models import OrderIn
 from ...numbers import MAX_ID
 from ...store import Store
 from ...web import templates
-from .. import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from ..http import check_public_rate, client_address, parse_model, store_of
 from . import cart
 

@@ -18,13 +18,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ... import services
+from ... import (
+    convertors,  # noqa: F401  (registers the {token:token} path convertor)
+    services,
+)
+from ... import schemas_out as out
 from ...events import Event
 from ...live import Frames, event_stream
+from ...operation import ApiRoute, Operation
 from ...services.representation import tracked_order_out
 from ...store import Store
 from ...web import templates
-from .. import convertors  # noqa: F401  (registers the {token:token} path convertor)
 from ..http import store_of
 from .status import TrackStatus, track_status
 
@@ -96,7 +100,20 @@ async def track_live(request: Request) -> Response:
 
 
 routes = [
-    Route("/track/{token:token}.json", track_json, methods=["GET"]),
+    ApiRoute(
+        "GET",
+        "/track/{token:token}.json",
+        track_json,
+        Operation(
+            "A customer's own order, by its tracking link",
+            "tracking",
+            "none",
+            out=out.TrackedOrderOut,
+            description="**Public**: the unguessable token in the order's `tracking_url` is the key. "
+            "The HTML page is at `/track/{token}`.",
+            errors={404: "No order has this tracking link."},
+        ),
+    ),
     Route("/track/{token:token}/events", track_events, methods=["GET"]),
     Route("/track/{token:token}/live", track_live, methods=["GET"]),
     Route("/track/{token:token}", track_page, methods=["GET"]),

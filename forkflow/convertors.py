@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.convertors import Convertor, register_url_convertor
 
-from ..numbers import MAX_ID, at_most_regex
+from .numbers import MAX_ID, at_most_regex
 
 
 class IdConvertor(Convertor[int]):
