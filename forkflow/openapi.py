@@ -24,11 +24,10 @@ from starlette.routing import BaseRoute
 
 from . import schemas_out as out
 from .auth.middleware import SESSION_COOKIE
-from .auth.roles import PERMISSIONS
 from .config import Settings
 from .convertors import IdConvertor
 from .numbers import MAX_ID
-from .operation import ApiRoute, Operation, roles_text
+from .operation import ApiRoute, Operation, roles_text, roles_with
 from .schema import ROLES
 
 OPENAPI_VERSION = "3.1.0"
@@ -93,9 +92,9 @@ def _errors(method: str, op: Operation, has_path_params: bool) -> dict[str, str]
     unsafe = method not in _SAFE
     if op.body is not None:
         errors[400] = "The body is not valid JSON."
-    if op.access == "staff":
+    if op.access == "staff" and op.permission is not None:
         errors[401] = "Not signed in, or the bearer token is not valid or was revoked."
-        errors[403] = f"The role may not do this (needs one of: {roles_text(op.permission or 'staff')})."
+        errors[403] = f"The role may not do this (needs one of: {roles_text(op.permission)})."
         if unsafe:
             errors[403] += " Or a cookie-authenticated request without the CSRF token (`csrf_failed`)."
     elif op.access == "token":
@@ -142,7 +141,7 @@ def _operation(route: ApiRoute, method: str, op: Operation) -> dict[str, Any]:
     # Machine-readable access: the permission (auth/roles.py) and the roles that have it.
     if op.permission is not None:
         operation["x-permission"] = op.permission
-        operation["x-roles"] = [role for role in ROLES if role in PERMISSIONS[op.permission]]
+        operation["x-roles"] = roles_with(op.permission)
     elif op.access == "token":
         operation["x-roles"] = list(ROLES)
     operation["x-public"] = op.access in ("none", "optional")

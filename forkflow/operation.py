@@ -98,9 +98,13 @@ def staff_of(request: Request) -> Principal:
     return principal
 
 
+def roles_with(permission: str) -> list[str]:
+    """The roles that have `permission`, in the vocabulary's order."""
+    return [role for role in ROLES if role in PERMISSIONS[permission]]
+
+
 def roles_text(permission: str) -> str:
-    """The roles that have `permission`, in the vocabulary's order, for descriptions."""
-    return ", ".join(role for role in ROLES if role in PERMISSIONS[permission])
+    return ", ".join(roles_with(permission))
 
 
 def location_header(what: str) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,10 +28,12 @@ from forkflow.app import create_app
 from forkflow.auth.roles import PERMISSIONS
 from forkflow.config import Settings
 from forkflow.openapi import REF, openapi_document, openapi_path
+from forkflow.operation import ApiRoute
+from forkflow.routes import api, routes
 
 from .conftest import PASSWORDS, Server, order_body
 
-DOC = openapi_document()
+DOC = openapi_document(routes)
 METHODS = ("get", "put", "post", "delete", "patch")
 JSON_MODULES = {"forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.events"}
 
@@ -65,8 +69,27 @@ def test_document_is_valid_openapi_3_1() -> None:
     validate_openapi(DOC)
 
 
-def test_document_is_built_once() -> None:
-    assert openapi_document() is openapi_document()
+def test_document_is_built_from_the_routes_it_is_given() -> None:
+    assert openapi_document([])["paths"] == {}
+    assert openapi_document(api.routes)["paths"].keys() == {openapi_path(route.path) for route in api.routes}
+    assert openapi_document(routes) == DOC
+
+
+def test_the_document_imports_no_route_module() -> None:
+    """openapi.py is handed the routes: it depends on their declarations, not on the routes package."""
+    code = "import sys, forkflow.openapi; print(sorted(m for m in sys.modules if m.startswith('forkflow.routes')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_every_json_route_is_declared() -> None:
+    """A JSON route is an `ApiRoute`: its permission and documentation are declared with it."""
+    undeclared = [
+        route.path
+        for route in walk_routes(create_app(Settings()).routes)
+        if is_json_route(route) and not isinstance(route, ApiRoute)
+    ]
+    assert undeclared == []
 
 
 def test_document_covers_every_json_route_of_the_app() -> None:
@@ -480,6 +503,26 @@ def test_documented_roles_are_the_roles_the_server_enforces(server: Server) -> N
             response = httpx.get(f"{server.url}{path}", headers=server.auth(role), timeout=10)
             expected = 200 if role in op["x-roles"] else 403
             assert response.status_code == expected, (path, role, response.text)
+
+
+def test_the_documented_permission_is_the_one_enforced(server: Server) -> None:
+    """Every operation that names a permission, on any method, with a role lacking it: 403 before
+    anything else is looked at (no body is sent); with one that has it, a read is let through."""
+    for method, path, op in operations():
+        if "x-permission" not in op:
+            continue
+        url = f"{server.url}{path.replace('{id}', '1')}"
+        for role in PASSWORDS:
+            allowed = role in op["x-roles"]
+            if allowed and method != "get":
+                continue  # (it would change something: DELETE /auth/tokens/1 revokes a test token)
+            response = httpx.request(method.upper(), url, headers=server.auth(role), timeout=10)
+            if allowed:
+                assert response.status_code not in (401, 403), (method, path, role, response.text)
+            else:
+                assert response.status_code == 403, (method, path, role, response.text)
+        if op["security"] == [{"bearerAuth": []}, {"cookieAuth": []}]:  # staff only
+            assert httpx.request(method.upper(), url, timeout=10).status_code == 401, (method, path)
 
 
 def test_docs_page_is_served_from_vendored_files_without_inline_script(server: Server) -> None:
