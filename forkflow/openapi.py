@@ -124,7 +124,7 @@ _STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content"}
 
 
 def _access_text(op: Operation) -> str:
-    if op.access != "staff" or op.permission is None or "**Roles:**" in op.description:
+    if op.access != "staff" or op.permission is None:
         return ""
     return f"**Roles:** {roles_text(op.permission)} (permission `{op.permission}`)."
 

@@ -9,7 +9,7 @@ and the declaration's description says it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -39,6 +39,7 @@ class Operation:
 
     summary: str
     tag: str
+    _: KW_ONLY
     access: Access
     permission: str | None = None
     body: type[BaseModel] | None = None
@@ -65,15 +66,13 @@ class Operation:
 
 def admit(request: Request, operation: Operation) -> None:
     """Let the caller through as the operation declares, else 401 or 403."""
-    if operation.access == "staff" and operation.permission is not None:
-        require(request, operation.permission)
-    elif operation.access == "optional" and operation.permission is not None:
-        if principal_of(request) is not None:
-            require(request, operation.permission)
-    elif operation.access == "token":
+    permission = operation.permission
+    if operation.access == "token":
         principal = principal_of(request)
         if principal is None or principal.via != "token":
             raise BearerRequired("send the token as Authorization: Bearer TOKEN")
+    elif permission is not None and (operation.access == "staff" or principal_of(request) is not None):
+        require(request, permission)
 
 
 class ApiRoute(Route):

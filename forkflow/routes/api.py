@@ -209,7 +209,7 @@ routes = [
         Operation(
             "List the menu",
             "menu",
-            "none",
+            access="none",
             out=out.MenuItemOut,
             many=True,
             description="Every item, sold out ones included, by category. **Public.**",
@@ -222,8 +222,8 @@ routes = [
         Operation(
             "Add a menu item",
             "menu",
-            "staff",
-            "menu.write",
+            access="staff",
+            permission="menu.write",
             body=MenuItemIn,
             status=201,
             out=out.MenuItemOut,
@@ -238,7 +238,7 @@ routes = [
         Operation(
             "One menu item",
             "menu",
-            "none",
+            access="none",
             out=out.MenuItemOut,
             description="**Public.**",
         ),
@@ -250,8 +250,8 @@ routes = [
         Operation(
             "Replace a menu item",
             "menu",
-            "staff",
-            "menu.write",
+            access="staff",
+            permission="menu.write",
             body=MenuItemUpdate,
             out=out.MenuItemOut,
             description="Replaces the item's fields; `available` left out keeps its value. Emits `menu.updated`.",
@@ -264,8 +264,8 @@ routes = [
         Operation(
             "Mark a menu item available or sold out (86)",
             "menu",
-            "staff",
-            "menu.write",
+            access="staff",
+            permission="menu.write",
             body=AvailabilityIn,
             out=out.MenuItemOut,
             description='`{"available": false}` switches it off everywhere, and it stays off through restocks; '
@@ -280,8 +280,8 @@ routes = [
         Operation(
             "What one portion takes from stock",
             "menu",
-            "staff",
-            "menu.write",
+            access="staff",
+            permission="menu.write",
             out=out.RecipeOut,
         ),
     ),
@@ -292,8 +292,8 @@ routes = [
         Operation(
             "Replace a menu item's recipe",
             "menu",
-            "staff",
-            "menu.write",
+            access="staff",
+            permission="menu.write",
             body=RecipeIn,
             out=out.RecipeOut,
             description=(
@@ -313,8 +313,8 @@ routes = [
         Operation(
             "List orders",
             "orders",
-            "staff",
-            "orders.read",
+            access="staff",
+            permission="orders.read",
             out=out.OrderOut,
             many=True,
             parameters=(_STATUS_PARAM, _limit_param("orders")),
@@ -329,8 +329,8 @@ routes = [
         Operation(
             "Place an order",
             "orders",
-            "optional",
-            "orders.place",
+            access="optional",
+            permission="orders.place",
             body=OrderIn,
             status=201,
             out=out.OrderOut,
@@ -383,8 +383,8 @@ routes = [
         Operation(
             "One order with its lines",
             "orders",
-            "staff",
-            "orders.read",
+            access="staff",
+            permission="orders.read",
             out=out.OrderOut,
         ),
     ),
@@ -395,15 +395,14 @@ routes = [
         Operation(
             "Move an order along",
             "orders",
-            "staff",
-            "orders.move",
+            access="staff",
+            permission="orders.move",
             body=StatusIn,
             out=out.OrderOut,
             description=(
                 "Statuses move `new → preparing → ready → completed`, `ready → preparing` (recall), and "
-                "`new`/`preparing → cancelled`. **Roles:** " + roles_text("orders.move") + " (permission "
-                "`orders.move`); cancelling needs " + roles_text("orders.cancel") + " (permission `orders.cancel`). "
-                "Emits `order.updated`."
+                "`new`/`preparing → cancelled`. Cancelling also needs one of: " + roles_text("orders.cancel") + " "
+                "(permission `orders.cancel`). Emits `order.updated`."
             ),
             errors={409: "The order cannot move to this status from its current one; `allowed` lists the moves."},
         ),
@@ -415,13 +414,11 @@ routes = [
         Operation(
             "The kitchen's queue",
             "kitchen",
-            "staff",
-            "orders.read",
+            access="staff",
+            permission="orders.read",
             out=out.OrderOut,
             many=True,
-            description="The active orders (not completed or cancelled), oldest first. **Roles:** "
-            + roles_text("orders.read")
-            + " (permission `orders.read`).",
+            description="The active orders (not completed or cancelled), oldest first.",
         ),
     ),
     ApiRoute(
@@ -431,8 +428,8 @@ routes = [
         Operation(
             "List stock",
             "inventory",
-            "staff",
-            "inventory",
+            access="staff",
+            permission="inventory",
             out=out.InventoryItemOut,
             many=True,
         ),
@@ -444,14 +441,13 @@ routes = [
         Operation(
             "Add a stock item",
             "inventory",
-            "staff",
-            "inventory",
+            access="staff",
+            permission="inventory",
             body=InventoryIn,
             status=201,
             out=out.InventoryItemOut,
             headers=location_header("stock item"),
-            description="Names are unique. **Roles:** " + roles_text("inventory") + " (permission `inventory`). "
-            "Emits `inventory.created`.",
+            description="Names are unique. Emits `inventory.created`.",
             errors={409: "There is already a stock item with this name."},
         ),
     ),
@@ -462,8 +458,8 @@ routes = [
         Operation(
             "One stock item",
             "inventory",
-            "staff",
-            "inventory",
+            access="staff",
+            permission="inventory",
             out=out.InventoryItemOut,
         ),
     ),
@@ -474,8 +470,8 @@ routes = [
         Operation(
             "Set or adjust stock",
             "inventory",
-            "staff",
-            "inventory",
+            access="staff",
+            permission="inventory",
             body=InventoryPatch,
             out=out.InventoryItemOut,
             description=(
@@ -484,9 +480,7 @@ routes = [
                 "Quantities are exact to three decimals. A quantity change is recorded as a movement: `reason` "
                 "`count` (the default for `quantity`), `restock` (the default for a positive `delta`) or `waste` "
                 "(a negative one), with an optional `note`. Menu items the new stock can or cannot make come on "
-                "or sell out in the same transaction. **Roles:** "
-                + roles_text("inventory")
-                + " (permission `inventory`). Emits `inventory.updated`, `inventory.low` when stock falls to "
+                "or sell out in the same transaction. Emits `inventory.updated`, `inventory.low` when stock falls to "
                 "its low-stock level, and `menu.availability` for items it sells out or brings back."
             ),
             errors={409: "The delta would take stock below zero, or the new name is taken."},
@@ -499,8 +493,8 @@ routes = [
         Operation(
             "A stock item's movements",
             "inventory",
-            "staff",
-            "inventory",
+            access="staff",
+            permission="inventory",
             out=out.StockMovementOut,
             many=True,
             parameters=(_limit_param("movements"),),

@@ -36,7 +36,7 @@ routes = [
         Operation(
             "This OpenAPI document",
             "docs",
-            "none",
+            access="none",
             uses_store=False,
             description="**Public.** A readable rendering is at `/docs`.",
             content={"application/json": {"schema": {"type": "object"}}},

@@ -180,7 +180,7 @@ routes = [
         Operation(
             "The live event stream (Server-Sent Events)",
             "events",
-            "optional",
+            access="optional",
             parameters=(_TOPICS_PARAM, _LAST_EVENT_ID_QUERY, _LAST_EVENT_ID_HEADER),
             description=_EVENTS_DESCRIPTION
             + f"\n**Public** for the `menu` topic; `orders` needs one of: {_TOPIC_ROLES['orders']}; "

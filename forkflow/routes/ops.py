@@ -50,7 +50,7 @@ routes = [
         Operation(
             "Health of the database, event bus and write queue",
             "health",
-            "none",
+            access="none",
             out=out.HealthOut,
             description='**Public**: 200 `{"status": "ok"}` when the database answers, else 503. '
             "A manager (session or bearer token) also gets the database, event bus and write queue details.",

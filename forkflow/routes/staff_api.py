@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from .. import schemas_out as out
 from ..auth.devices import device_cookie_of, devices_of
 from ..models import StaffIn, StaffPatch, TokenIn
-from ..operation import ApiRoute, Operation, location_header, roles_text
+from ..operation import ApiRoute, Operation, location_header
 from ..services import staff as staff_service
 from ..services.representation import iso_or_none
 from ..services.signin import sign_in
@@ -71,7 +71,7 @@ routes = [
         Operation(
             "Sign in for a bearer token",
             "auth",
-            "none",
+            access="none",
             body=TokenIn,
             status=201,
             out=out.TokenOut,
@@ -96,7 +96,7 @@ routes = [
         Operation(
             "Revoke the token this request carries",
             "auth",
-            "token",
+            access="token",
             status=204,
             description="Any staff member, with the bearer token to revoke (not a session cookie).",
             errors={401: "No bearer token was sent (`WWW-Authenticate: Bearer`), or it is not valid or was revoked."},
@@ -109,14 +109,12 @@ routes = [
         Operation(
             "List API tokens",
             "auth",
-            "staff",
-            "staff",
+            access="staff",
+            permission="staff",
             out=out.TokenInfo,
             many=True,
             description="Tokens are never shown again, only who they belong to, when they were made, revoked "
-            "or expire, and when they were last used (to within a minute). **Roles:** "
-            + roles_text("staff")
-            + " (permission `staff`).",
+            "or expire, and when they were last used (to within a minute).",
         ),
     ),
     ApiRoute(
@@ -126,8 +124,8 @@ routes = [
         Operation(
             "Revoke an API token",
             "auth",
-            "staff",
-            "staff",
+            access="staff",
+            permission="staff",
             status=204,
             errors={404: "There is no token with this id."},
         ),
@@ -139,8 +137,8 @@ routes = [
         Operation(
             "List staff accounts",
             "staff",
-            "staff",
-            "staff",
+            access="staff",
+            permission="staff",
             out=out.StaffOut,
             many=True,
             description="By name.",
@@ -153,8 +151,8 @@ routes = [
         Operation(
             "Add a staff account",
             "staff",
-            "staff",
-            "staff",
+            access="staff",
+            permission="staff",
             body=StaffIn,
             status=201,
             out=out.StaffOut,
@@ -169,12 +167,12 @@ routes = [
         Operation(
             "Change a staff account",
             "staff",
-            "staff",
-            "staff",
+            access="staff",
+            permission="staff",
             body=StaffPatch,
             out=out.StaffOut,
             description="Change the role, disable (`active: false`) or set a new password (which signs out "
-            "every session of the account). **Roles:** " + roles_text("staff") + " (permission `staff`).",
+            "every session of the account).",
         ),
     ),
 ]

@@ -107,7 +107,7 @@ routes = [
         Operation(
             "A customer's own order, by its tracking link",
             "tracking",
-            "none",
+            access="none",
             out=out.TrackedOrderOut,
             description="**Public**: the unguessable token in the order's `tracking_url` is the key. "
             "The HTML page is at `/track/{token}`.",
