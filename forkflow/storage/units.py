@@ -2,7 +2,7 @@
 
 Every write of the process is a *write unit*: a plain, synchronous function of a `Tx`, handed to
 the backend's write path. The write path takes every unit that is queued, runs them all in one
-transaction (a group commit: a unit that fails rolls back alone, see `GroupCommit.commit`),
+transaction (a group commit: a unit that fails rolls back alone, see `GroupCommit._commit`),
 commits, and only then answers their callers, once the units' events are out on the bus, in
 commit order.
 
