@@ -1,10 +1,11 @@
 """Browser sessions, kept server-side so that signing out ends exactly that session.
 
 The session cookie carries a random secret; the `staff_sessions` table keeps only its sha256 (a
-stolen database hands out no working sessions). Every request checks the row: not signed out, not
-expired, the account active (auth/credentials.py). Signing out revokes the row and emits `auth.session_ended`, which
-ends that session's open streams on every process; disabling an account or changing its password
-revokes all of its sessions (services/staff.py, `auth.staff_changed`).
+stolen database hands out no working sessions). Every request checks the row (auth/credentials.py):
+not signed out, not expired, the account active. Signing out revokes the row and emits
+`auth.session_ended`, which ends that session's open streams on every process; disabling an
+account or changing its password revokes all of its sessions (services/staff.py,
+`auth.staff_changed`).
 """
 
 from __future__ import annotations
