@@ -80,12 +80,17 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
 
 
-def _password_hash_cost() -> int:
-    from .auth.passwords import DEFAULT_COST, MAX_COST, MIN_COST
+# scrypt's cost for new password hashes, log2 of N (auth/passwords.py): OWASP's minimum by default.
+# FORKFLOW_PASSWORD_HASH_COST takes 10 (test servers only) to 20; a stored hash above 20 is refused.
+PASSWORD_HASH_COST, MIN_PASSWORD_HASH_COST, MAX_PASSWORD_HASH_COST = 17, 10, 20
 
-    cost = _env_int("FORKFLOW_PASSWORD_HASH_COST", DEFAULT_COST)
-    if not MIN_COST <= cost <= MAX_COST:
-        raise SystemExit(f"FORKFLOW_PASSWORD_HASH_COST must be {MIN_COST} to {MAX_COST}, got {cost}")
+
+def _password_hash_cost() -> int:
+    cost = _env_int("FORKFLOW_PASSWORD_HASH_COST", PASSWORD_HASH_COST)
+    if not MIN_PASSWORD_HASH_COST <= cost <= MAX_PASSWORD_HASH_COST:
+        raise SystemExit(
+            f"FORKFLOW_PASSWORD_HASH_COST must be {MIN_PASSWORD_HASH_COST} to {MAX_PASSWORD_HASH_COST}, got {cost}"
+        )
     return cost
 
 
@@ -133,8 +138,7 @@ class Settings:
     sign_in_failures_per_name_untrusted: int = 100
     # How long a device cookie is kept, in days.
     device_cookie_days: int = 365
-    # log2 of scrypt's N for new password hashes (17: OWASP's minimum; lower only for tests).
-    password_hash_cost: int = 17
+    password_hash_cost: int = PASSWORD_HASH_COST
     # Streams and credentials (issue 12, "streams"): every event stream re-checks its caller's
     # session or token at least this often, and ends after at most this long (the browser
     # reconnects and is authenticated again); revocations end streams at once regardless.

@@ -1,6 +1,6 @@
 """The in-process event bus: committed events fan out to every live subscriber.
 
-Events reach the bus only after their transaction commits (see `store.Writer`), and every event
+Events reach the bus only after their transaction commits (see storage/), and every event
 is also a row in the events table, so a subscriber that falls behind is simply dropped: its client
 reconnects with Last-Event-ID and replays from the table. The bus never waits on a subscriber.
 """

@@ -1,7 +1,9 @@
-"""The database: engines set up for a busy restaurant, the write path, and event replay.
+"""The database: the facade every service uses for reads, writes, snapshots and event replay.
 
-Writes go through the one `Writer` (see writer.py), whose thread owns the only write connection.
-Reads use a separate async pool and, thanks to WAL, never wait for the writer.
+Writes go through the backend's one `WritePath` (storage/): on SQLite a writer thread owning the
+only write connection (storage/sqlite.py), on PostgreSQL a writer behind an advisory lock with its
+LISTEN/NOTIFY listener (storage/postgres.py). Reads use a separate async pool and, on SQLite
+thanks to WAL, never wait for the writer.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, text
+from sqlalchemy import Connection, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .config import Settings
 from .errors import StoreUnavailable
 from .events import Bus, Event
-from .pg import PgListener, PgWriter
 from .schema import events, idempotency_keys, utcnow
-from .writer import Tx, Writer, WriteUnit
+from .storage.postgres import PgWriter
+from .storage.sqlite import SqliteWriter, set_pragmas
+from .storage.units import Tx, WritePath, WriteUnit
 
 __all__ = ["Store", "Tx", "WriteUnit"]
 
@@ -33,50 +36,10 @@ log = logging.getLogger("forkflow.store")
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
-BUSY_TIMEOUT_MS = 10_000
-MIGRATION_LOCK = 7_263_002
 
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
-
-
-def _sync_url(url: str) -> str:
-    return url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:", 1)
-
-
-def _set_pragmas(dbapi_connection: Any, query_only: bool) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    # SQLite's default page cache is 2 MiB. With a year of orders, every order's inserts land on
-    # random pages of the unique indexes (tracking tokens, idempotency keys); the writer keeps
-    # 64 MiB of them in memory, each reader 16 MiB.
-    cursor.execute(f"PRAGMA cache_size={-16_384 if query_only else -65_536}")
-    if query_only:
-        cursor.execute("PRAGMA query_only=ON")
-    cursor.close()
-
-
-def _make_write_engine(url: str) -> Engine:
-    """The writer's engine: SQLite through the standard sqlite3 module, used from the writer's thread."""
-    engine = create_engine(_sync_url(url), pool_size=1, max_overflow=0, connect_args={"check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take BEGIN over from the sqlite3 driver (SQLAlchemy's documented recipe) so that we can
-        # say BEGIN IMMEDIATE: a deferred read-then-write transaction can fail with SQLITE_BUSY
-        # at once, without waiting on the busy timeout.
-        dbapi_connection.isolation_level = None
-        _set_pragmas(dbapi_connection, query_only=False)
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 def _make_read_engine(url: str) -> AsyncEngine:
@@ -85,7 +48,7 @@ def _make_read_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
-            _set_pragmas(dbapi_connection, query_only=True)
+            set_pragmas(dbapi_connection, query_only=True)
 
     return engine
 
@@ -103,20 +66,16 @@ class Store:
         self.url = settings.database_url
         self.bus = bus
         self.read_engine = _make_read_engine(self.url)
-        self.listener: PgListener | None = None
-        self.writer: Writer
+        self.writer: WritePath
         if _is_sqlite(self.url):
-            self.write_engine = _make_write_engine(self.url)
-            self.writer = Writer(self.write_engine, bus, settings.max_batch)
-        else:  # PostgreSQL: see pg.py
-            self.async_write_engine = create_async_engine(self.url, pool_size=2, max_overflow=2)
-            self.write_engine = self.async_write_engine.sync_engine
-            self.writer = PgWriter(self.async_write_engine, bus, settings.max_batch)
-            self.listener = PgListener(self.url, bus, self.events_after)
+            self.writer = SqliteWriter(self.url, bus, settings.max_batch)
+        else:
+            self.writer = PgWriter(self.url, bus, settings.max_batch, self.events_after)
 
     @property
     def postgres(self) -> bool:
-        return self.listener is not None
+        """Several processes share the database, and each hears every process's events."""
+        return not _is_sqlite(self.url)
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -128,35 +87,17 @@ class Store:
         if migrate:
             await self.migrate()
         self.bus.last_event_id = await self.last_event_id()
-        if self.listener is not None:
-            await self.listener.start()
         await self.writer.start()
 
     async def close(self) -> None:
-        await self.writer.stop()
-        if self.listener is not None:
-            await self.listener.stop()
-            await self.async_write_engine.dispose()
-        else:
-            self.write_engine.dispose()
+        await self.writer.close()
         await self.read_engine.dispose()
 
     async def migrate(self) -> None:
-        if self.postgres:
-            # Several workers start at once: the first migrates, the others wait on its lock.
-            def upgrade_locked(conn: Connection) -> None:
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
-                command.upgrade(_alembic_config(conn), "head")
+        def upgrade(conn: Connection) -> None:
+            command.upgrade(_alembic_config(conn), "head")
 
-            async with self.async_write_engine.begin() as conn:
-                await conn.run_sync(upgrade_locked)
-            return
-
-        def upgrade() -> None:
-            with self.write_engine.begin() as conn:
-                command.upgrade(_alembic_config(conn), "head")
-
-        await asyncio.to_thread(upgrade)
+        await self.writer.migrate(upgrade)
 
     async def write(self, work: WriteUnit[T]) -> T:
         return await self.writer.run(work)

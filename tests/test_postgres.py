@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
+
+from forkflow.events import Event
+from forkflow.storage.postgres import notification
 
 from .conftest import MENU, POSTGRES, Server, drop_postgres_database, new_postgres_database, order_body
 from .sse import Listener
@@ -208,3 +213,23 @@ async def test_an_event_too_big_for_a_notification_is_read_back(postgres_pair: t
     finally:
         for listener in listeners:
             await listener.close()
+
+
+# The payload rule of PostgreSQL's NOTIFY (storage/postgres.py): no database needed
+
+
+def test_a_notification_carries_the_whole_event_when_it_fits_else_only_its_id() -> None:
+    created = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    small = Event(5, "menu.updated", '{"id":3,"name":"Soup"}', created)
+    assert json.loads(notification(small)) == {
+        "id": 5,
+        "type": "menu.updated",
+        "created_at": created.isoformat(),
+        "data": {"id": 3, "name": "Soup"},
+    }
+    # 7,900 bytes at most, counted in bytes: 4,000 "é" are 4,000 characters but 8,000 bytes.
+    for text in ("x" * 8000, "é" * 4000):
+        big = Event(6, "menu.updated", json.dumps({"id": 3, "description": text}, ensure_ascii=False), created)
+        assert notification(big) == '{"id":6}'
+    fits = Event(7, "menu.updated", json.dumps({"d": "é" * 3000}, ensure_ascii=False), created)
+    assert len(notification(fits).encode()) <= 7900 and json.loads(notification(fits))["data"]["d"] == "é" * 3000

@@ -21,8 +21,8 @@ from forkflow.models import MenuItemIn, OrderIn
 from forkflow.schema import events, idempotency_keys, menu_items
 from forkflow.services import create_menu_item, create_order, set_availability
 from forkflow.services.orders import business_date
+from forkflow.storage.units import Job
 from forkflow.store import Store, Tx
-from forkflow.writer import _Job
 
 from .conftest import BACKENDS, drop_postgres_database, new_postgres_database
 
@@ -197,8 +197,8 @@ async def test_a_batch_keeps_every_good_unit_and_nothing_of_a_failed_one(store: 
 
     units = [good("a"), flaky, bad("x"), good("b"), bad("y"), good("c")]
     published = store.bus.subscribe()
-    jobs = [_Job(unit, asyncio.get_running_loop().create_future()) for unit in units]
-    with store.write_engine.connect() as conn:
+    jobs = [Job(unit, asyncio.get_running_loop().create_future()) for unit in units]
+    with store.writer.engine.connect() as conn:
         outcomes = store.writer._commit(conn, jobs)
     results = [outcome.error if outcome.error else outcome.result for outcome in outcomes]
     assert results[0] == "a" and results[3] == "b" and results[5] == "c"

@@ -1,6 +1,6 @@
-"""The single write path (forkflow/writer.py) on a real SQLite file: group commit, all-or-nothing
-units, events published after the commit and in commit order, BEGIN IMMEDIATE beside another
-writing connection, and shutdown.
+"""The single write path on a real SQLite file (forkflow/storage/sqlite.py and units.py): group
+commit, all-or-nothing units, events published after the commit and in commit order, BEGIN
+IMMEDIATE beside another writing connection, and shutdown.
 
 Many tests hold the writer's thread inside a unit (a `Gate`) so that the units queued meanwhile
 are known to be taken together in the next batch."""
@@ -22,8 +22,8 @@ import pytest
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import StoreUnavailable
 from forkflow.events import Bus, Event
+from forkflow.storage.units import Job
 from forkflow.store import Store, Tx
-from forkflow.writer import _Job, notification
 
 WAIT = 10  # seconds: only ever reached when a test is about to fail
 
@@ -405,7 +405,7 @@ async def test_a_unit_that_reaches_the_queue_after_the_stop_is_refused_not_dropp
         stopping = asyncio.create_task(store.writer.stop())
         while store.writer.queued < 1:  # the stop marker is queued
             await asyncio.sleep(0)
-        late = _Job(dish("late"), asyncio.get_running_loop().create_future())
+        late = Job(dish("late"), asyncio.get_running_loop().create_future())
         store.writer._jobs.put(late)
         gate.opened.set()
         await asyncio.wait_for(stopping, WAIT)
@@ -422,23 +422,3 @@ async def test_a_writer_that_was_never_started_refuses_writes(tmp_path: Path) ->
     with pytest.raises(StoreUnavailable):
         await store.write(dish("nope"))
     await store.close()
-
-
-# The payload rule of PostgreSQL's NOTIFY (carried here until the storage seam moves it to pg.py)
-
-
-def test_a_notification_carries_the_whole_event_when_it_fits_else_only_its_id() -> None:
-    created = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    small = Event(5, "menu.updated", '{"id":3,"name":"Soup"}', created)
-    assert json.loads(notification(small)) == {
-        "id": 5,
-        "type": "menu.updated",
-        "created_at": created.isoformat(),
-        "data": {"id": 3, "name": "Soup"},
-    }
-    # 7,900 bytes at most, counted in bytes: 4,000 "é" are 4,000 characters but 8,000 bytes.
-    for text in ("x" * 8000, "é" * 4000):
-        big = Event(6, "menu.updated", json.dumps({"id": 3, "description": text}, ensure_ascii=False), created)
-        assert notification(big) == '{"id":6}'
-    fits = Event(7, "menu.updated", json.dumps({"d": "é" * 3000}, ensure_ascii=False), created)
-    assert len(notification(fits).encode()) <= 7900 and json.loads(notification(fits))["data"]["d"] == "é" * 3000

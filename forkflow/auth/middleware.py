@@ -13,8 +13,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import Forbidden, Unauthorized, error_response
-from ..services.sessions import session_principal
-from ..services.staff import token_principal
+from .credentials import session_principal, token_principal
 
 SESSION_COOKIE = "forkflow_session"
 SESSION_SECRET = "sid"  # the key, in the signed cookie, of the server-side session's secret

@@ -15,10 +15,9 @@ import hmac
 import secrets
 from importlib import resources
 
-DEFAULT_COST = 17  # log2 of scrypt's N
+from ..config import MAX_PASSWORD_HASH_COST, PASSWORD_HASH_COST
+
 R, P = 8, 1
-# The lowest cost `FORKFLOW_PASSWORD_HASH_COST` accepts; anything under 17 is for test servers only.
-MIN_COST, MAX_COST = 10, 20
 
 
 def _b64(data: bytes) -> str:
@@ -30,7 +29,7 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=2 * 128 * n * r * p + 2**20)
 
 
-def hash_password(password: str, cost: int = DEFAULT_COST) -> str:
+def hash_password(password: str, cost: int = PASSWORD_HASH_COST) -> str:
     salt = secrets.token_bytes(16)
     n = 2**cost
     return f"scrypt${n}${R}${P}${_b64(salt)}${_b64(_scrypt(password, salt, n, R, P))}"
@@ -46,7 +45,7 @@ def _parameters(stored: str) -> tuple[int, int, int]:
 def verify_password(password: str, stored: str) -> bool:
     try:
         n, r, p = _parameters(stored)
-        if n > 2**MAX_COST or r != R or p != P:
+        if n > 2**MAX_PASSWORD_HASH_COST or r != R or p != P:
             return False
         salt, digest = stored.split("$")[4:]
         actual = _scrypt(password, base64.b64decode(salt), n, r, p)
@@ -55,7 +54,7 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
-def needs_rehash(stored: str, cost: int = DEFAULT_COST) -> bool:
+def needs_rehash(stored: str, cost: int = PASSWORD_HASH_COST) -> bool:
     """A hash made with weaker parameters than today's: replace it once the password is known."""
     try:
         n, r, p = _parameters(stored)
@@ -65,7 +64,7 @@ def needs_rehash(stored: str, cost: int = DEFAULT_COST) -> bool:
 
 
 @functools.cache
-def dummy_hash(cost: int = DEFAULT_COST) -> str:
+def dummy_hash(cost: int = PASSWORD_HASH_COST) -> str:
     """Checked against when the account does not exist, so a wrong name costs as long as a wrong
     password (made once per cost, on first use)."""
     return hash_password(secrets.token_urlsafe(16), cost)

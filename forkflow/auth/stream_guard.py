@@ -21,9 +21,8 @@ from sqlalchemy import Connection
 
 from ..events import AUTH_TOPIC, Bus, Owner, Subscription
 from ..schema import utcnow
-from ..services.sessions import valid_sessions
-from ..services.staff import valid_tokens
 from ..store import Store
+from .credentials import valid_sessions, valid_tokens
 from .roles import Principal
 
 log = logging.getLogger("forkflow.auth")

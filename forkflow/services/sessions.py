@@ -1,33 +1,28 @@
 """Browser sessions, kept server-side so that signing out ends exactly that session.
 
 The session cookie carries a random secret; the `staff_sessions` table keeps only its sha256 (a
-stolen database hands out no working sessions). Every request checks the row: not signed out, not
-expired, the account active. Signing out revokes the row and emits `auth.session_ended`, which
-ends that session's open streams on every process; disabling an account or changing its password
-revokes all of its sessions (services/staff.py, `auth.staff_changed`).
+stolen database hands out no working sessions). Every request checks the row (auth/credentials.py):
+not signed out, not expired, the account active. Signing out revokes the row and emits
+`auth.session_ended`, which ends that session's open streams on every process; disabling an
+account or changing its password revokes all of its sessions (services/staff.py,
+`auth.staff_changed`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
-from ..auth.credentials import CredentialCache
-from ..auth.roles import Principal
+from ..auth.credentials import credential_hash
 from ..events import SESSION_ENDED
-from ..schema import staff, staff_sessions, utcnow
+from ..schema import staff_sessions, utcnow
 from ..store import Store, Tx
 
 SESSION_LIFETIME = timedelta(hours=12)
 # Ended sessions are kept a day (for a look at who was signed in), then purged.
 KEEP_ENDED = timedelta(days=1)
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def start_session(store: Store, staff_id: int) -> str:
@@ -38,7 +33,7 @@ async def start_session(store: Store, staff_id: int) -> str:
     def unit(tx: Tx) -> None:
         values = {
             "staff_id": staff_id,
-            "secret_hash": secret_hash(secret),
+            "secret_hash": credential_hash(secret),
             "created_at": tx.now,
             "expires_at": tx.now + SESSION_LIFETIME,
         }
@@ -50,7 +45,7 @@ async def start_session(store: Store, staff_id: int) -> str:
 
 async def end_session(store: Store, secret: str) -> None:
     """Sign out: this session only (the same person's other browsers stay signed in)."""
-    hashed = secret_hash(secret)
+    hashed = credential_hash(secret)
 
     def unit(tx: Tx) -> None:
         where = (staff_sessions.c.secret_hash == hashed, staff_sessions.c.revoked_at.is_(None))
@@ -71,47 +66,6 @@ def revoke_sessions_of(tx: Tx, staff_id: int) -> None:
         .where(staff_sessions.c.staff_id == staff_id, staff_sessions.c.revoked_at.is_(None))
         .values(revoked_at=tx.now)
     )
-
-
-async def session_principal(store: Store, secret: str, cache: CredentialCache) -> Principal | None:
-    key = ("session", secret)
-    known, principal = cache.get(key)
-    if known:
-        return principal
-    generation = cache.generation
-    session = staff_sessions.c
-    columns = (staff.c.id, staff.c.name, staff.c.role, session.id.label("session"), session.expires_at)
-    query = (
-        select(*columns)
-        .select_from(staff_sessions.join(staff))
-        .where(
-            staff_sessions.c.secret_hash == secret_hash(secret),
-            staff_sessions.c.revoked_at.is_(None),
-            staff_sessions.c.expires_at > utcnow(),
-            staff.c.active,
-        )
-    )
-    async with store.read() as conn:
-        row = (await conn.execute(query)).first()
-    if row is not None:
-        principal = Principal(row.id, row.name, row.role, "session", row.session, row.expires_at)
-    cache.put(key, principal, generation)
-    return principal
-
-
-def valid_sessions(conn: Connection, ids: list[int], now: datetime) -> dict[int, str]:
-    """Of these sessions, the ones still valid, with their staff member's role now."""
-    query = (
-        select(staff_sessions.c.id, staff.c.role)
-        .select_from(staff_sessions.join(staff))
-        .where(
-            staff_sessions.c.id.in_(ids),
-            staff_sessions.c.revoked_at.is_(None),
-            staff_sessions.c.expires_at > now,
-            staff.c.active,
-        )
-    )
-    return {row.id: row.role for row in conn.execute(query)}
 
 
 async def purge_sessions(store: Store) -> int:

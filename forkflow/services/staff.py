@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import math
 import secrets
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
-from ..auth.credentials import CredentialCache
+from ..auth.credentials import credential_hash
 from ..auth.passwords import hash_password
-from ..auth.roles import Principal
-from ..errors import Conflict, NotFound, ServiceError
+from ..errors import Conflict, NotFound
 from ..events import STAFF_CHANGED, TOKEN_REVOKED
 from ..models import StaffIn, StaffPatch
-from ..schema import api_tokens, staff, utcnow
+from ..schema import api_tokens, staff
 from ..schema import secrets as secrets_table
 from ..store import Store, Tx
 from .representation import iso, iso_or_none
 from .sessions import revoke_sessions_of
 
 log = logging.getLogger("forkflow.auth")
-
-LAST_USE_EVERY = timedelta(minutes=1)  # a token's last use is written at most this often
 
 StaffMember = dict[str, Any]
 
@@ -40,10 +34,6 @@ def staff_out(row: Row[Any]) -> StaffMember:
         "active": bool(row.active),
         "created_at": iso(row.created_at),
     }
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _row_by_name(conn: Connection, name: str) -> Row[Any] | None:
@@ -132,80 +122,6 @@ def _keep_a_manager(conn: Connection, before: Row[Any], field: str) -> None:
         )
 
 
-async def token_principal(store: Store, token: str, cache: CredentialCache) -> Principal | None:
-    """The staff member a bearer token signs in: not revoked, not expired, the account active."""
-    key = ("token", token)
-    known, principal = cache.get(key)
-    if not known:
-        generation = cache.generation
-        now = utcnow()
-        query = (
-            select(staff.c.id, staff.c.name, staff.c.role, api_tokens.c.id.label("token_id"), api_tokens.c.expires_at)
-            .select_from(api_tokens.join(staff))
-            .where(api_tokens.c.token_hash == _token_hash(token), *_token_valid(now))
-        )
-        async with store.read() as conn:
-            row = (await conn.execute(query)).first()
-        if row is not None:
-            principal = Principal(row.id, row.name, row.role, "token", row.token_id, row.expires_at)
-        cache.put(key, principal, generation)
-    if principal is not None:
-        _note_use(store, cache, principal)
-    return principal
-
-
-def _token_valid(now: datetime) -> tuple[Any, ...]:
-    return (
-        api_tokens.c.revoked_at.is_(None),
-        or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
-        staff.c.active,
-    )
-
-
-def valid_tokens(conn: Connection, ids: list[int], now: datetime) -> dict[int, str]:
-    """Of these tokens, the ones still valid, with their staff member's role now."""
-    query = (
-        select(api_tokens.c.id, staff.c.role)
-        .select_from(api_tokens.join(staff))
-        .where(api_tokens.c.id.in_(ids), *_token_valid(now))
-    )
-    return {row.id: row.role for row in conn.execute(query)}
-
-
-def _note_use(store: Store, cache: CredentialCache, principal: Principal) -> None:
-    """Record the token's last use, at most once a minute per token per process (and the update
-    itself skips a row written less than a minute ago by another): no event, off the request's path."""
-    token_id = principal.credential_id
-    assert token_id is not None
-    now = time.monotonic()
-    if cache.used.get(token_id, -math.inf) > now - LAST_USE_EVERY.total_seconds():
-        return
-    if len(cache.used) >= 10_000:
-        cache.used.clear()
-    cache.used[token_id] = now
-
-    def unit(tx: Tx) -> None:
-        recent = tx.now - LAST_USE_EVERY
-        tx.conn.execute(
-            update(api_tokens)
-            .where(
-                api_tokens.c.id == token_id,
-                or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at <= recent),
-            )
-            .values(last_used_at=tx.now)
-        )
-
-    async def write() -> None:
-        try:
-            await store.write(unit)
-        except ServiceError:  # shutting down, or the database is away: the next use writes it
-            cache.used.pop(token_id, None)
-
-    task = asyncio.ensure_future(write())
-    cache.tasks.add(task)
-    task.add_done_callback(cache.tasks.discard)
-
-
 async def issue_token(store: Store, staff_id: int, expires_in: int | None = None) -> tuple[int, str, datetime | None]:
     """A new API token (id, token, expiry); only its hash is stored, so this is the one time it is
     seen. With `expires_in` (seconds) it stops working then, like a revoked one."""
@@ -213,7 +129,7 @@ async def issue_token(store: Store, staff_id: int, expires_in: int | None = None
 
     def unit(tx: Tx) -> tuple[int, str, datetime | None]:
         expires_at = None if expires_in is None else tx.now + timedelta(seconds=expires_in)
-        values = {"staff_id": staff_id, "token_hash": _token_hash(token), "created_at": tx.now}
+        values = {"staff_id": staff_id, "token_hash": credential_hash(token), "created_at": tx.now}
         values["expires_at"] = expires_at
         token_id = tx.conn.execute(insert(api_tokens).values(values).returning(api_tokens.c.id)).scalar_one()
         return token_id, token, expires_at
@@ -240,7 +156,7 @@ async def list_tokens(store: Store) -> list[dict[str, Any]]:
 
 async def revoke_token(store: Store, token_id: int | None = None, token: str | None = None) -> None:
     """Revoke a token; its open streams end on every process (`auth.token_revoked`)."""
-    where = api_tokens.c.id == token_id if token is None else api_tokens.c.token_hash == _token_hash(token)
+    where = api_tokens.c.id == token_id if token is None else api_tokens.c.token_hash == credential_hash(token)
 
     def unit(tx: Tx) -> None:
         columns = (api_tokens.c.id, api_tokens.c.staff_id, api_tokens.c.revoked_at)

@@ -13,40 +13,53 @@ PostgreSQL any number of processes (uvicorn workers, hosts) write to one databas
   transaction rolled back; they never go backwards.)
 - **Idempotency and stock hold across processes** on the database's own guarantees: the lock
   above, the idempotency key's primary key, and stock updates conditional on the quantity read.
-- **Events reach every process through NOTIFY.** `Tx.emit` sends `pg_notify` in the same
+- **Events reach every process through NOTIFY.** `PgTx.emit` sends `pg_notify` in the same
   transaction as the event row, so PostgreSQL delivers it exactly when the commit happens, in
   commit order, to every listening process (this one too). Each process's `PgListener` forwards
   them to its own bus; an event too big for a notification is sent by id and read back. When the
   listening connection drops it is made again, and whatever was committed meanwhile is read from
   the events table, so no listener misses an event.
+
+`PgWriter` is the Store's `WritePath` here; it starts and stops this process's `PgListener`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .errors import StoreUnavailable
-from .events import ALL_TOPICS, Bus, Event
-from .writer import _STOP, NOTIFY_CHANNEL, Writer, WriteUnit, _Job, _Outcome
+from ..errors import StoreUnavailable
+from ..events import ALL_TOPICS, Bus, Event
+from .units import STOP, GroupCommit, Job, Outcome, Tx, WriteUnit
 
 log = logging.getLogger("forkflow.pg")
 
-T = Any
-# Any fixed number: the key of the advisory lock every write transaction takes first.
+T = TypeVar("T")
+# Any fixed numbers: the keys of the advisory locks every write transaction, and every migration, takes first.
 WRITE_LOCK = 7_263_001
+MIGRATION_LOCK = 7_263_002
 # Waiting for our own events to come back through LISTEN before answering; if the listener is
 # down, the answer goes out anyway after this long and the events follow when it is back.
 ECHO_TIMEOUT_SECONDS = 5.0
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 CLOSE_TIMEOUT_SECONDS = 2.0
+
+NOTIFY_CHANNEL = "forkflow_events"
+# PostgreSQL refuses NOTIFY payloads from 8000 bytes; a bigger event is sent by id and read back.
+NOTIFY_LIMIT = 7900
+
+# Reads the events after an id, of these topics, at most this many, in id order (Store.events_after).
+ReadAfter = Callable[[int, Iterable[str], int], Awaitable[list[Event]]]
 
 
 def driver_dsn(url: str) -> str:
@@ -54,21 +67,63 @@ def driver_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class PgWriter(Writer):
+def notification(event: Event) -> str:
+    """The NOTIFY payload of an event: all of it when it fits, else only its id."""
+    created = event.created_at.isoformat()
+    whole = f'{{"id":{event.id},"type":"{event.type}","created_at":"{created}","data":{event.data}}}'
+    return whole if len(whole.encode()) <= NOTIFY_LIMIT else f'{{"id":{event.id}}}'
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(statement: str) -> str:
+    """`?` placeholders as PostgreSQL's `$1, $2, ...` (our plain SQL has no `?` in literals)."""
+    parts = statement.split("?")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))
+
+
+class PgTx(Tx):
+    """Plain SQL through SQLAlchemy's connection, with numbered placeholders; every event also
+    goes out as a notification, sent by PostgreSQL exactly when this transaction commits."""
+
+    def sql(self, statement: str, parameters: Sequence[Any] = ()) -> Any:
+        return self.conn.exec_driver_sql(_numbered(statement), tuple(parameters))
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> Event:
+        emitted = super().emit(event_type, payload)
+        self.sql("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, notification(emitted)))
+        return emitted
+
+
+class PgWriter(GroupCommit):
     """The write path on PostgreSQL: batches run on the event loop (asyncpg through SQLAlchemy's
     `run_sync`), each in one transaction that first takes the write lock; events go out through
     NOTIFY and reach the bus through `PgListener`, so a caller is answered once its events are out."""
 
+    tx_type = PgTx
     on_begin = (f"SELECT pg_advisory_xact_lock({WRITE_LOCK})",)
 
-    def __init__(self, engine: AsyncEngine, bus: Bus, max_batch: int) -> None:
-        super().__init__(engine.sync_engine, bus, max_batch)
-        self._async_engine = engine
+    def __init__(self, url: str, bus: Bus, max_batch: int, read_after: ReadAfter) -> None:
+        super().__init__(max_batch)
+        self.engine: AsyncEngine = create_async_engine(url, pool_size=2, max_overflow=2)
+        self.listener = PgListener(url, bus, read_after)
+        self._bus = bus
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._answering: set[asyncio.Task[None]] = set()
 
+    async def migrate(self, upgrade: Callable[[Connection], None]) -> None:
+        # Several workers start at once: the first migrates, the others wait on its lock.
+        def upgrade_locked(conn: Connection) -> None:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            upgrade(conn)
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(upgrade_locked)
+
     async def start(self) -> None:
+        await self.listener.start()
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
@@ -77,14 +132,20 @@ class PgWriter(Writer):
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
-            self._queue.put_nowait(_STOP)
+            self._queue.put_nowait(STOP)
             await self._task
             self._task = None
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.listener.stop()
+        await self.engine.dispose()
 
     async def run(self, work: WriteUnit[T]) -> T:
         if self._task is None or self._loop is None or self._stopping:
             raise StoreUnavailable("the write path is not running")
-        job = _Job(work, self._loop.create_future())
+        future: asyncio.Future[T] = self._loop.create_future()
+        job = Job(work, future)
         self._queue.put_nowait(job)
         return await job.future
 
@@ -92,7 +153,7 @@ class PgWriter(Writer):
     def queued(self) -> int:
         return self._queue.qsize()
 
-    async def _answer_when_published(self, outcomes: list[_Outcome]) -> None:
+    async def _answer_when_published(self, outcomes: list[Outcome]) -> None:
         last = max((event.id for outcome in outcomes for event in outcome.events), default=0)
         if last and not await self._bus.published_through(last, ECHO_TIMEOUT_SECONDS):
             log.warning("events up to %d not back through LISTEN yet; answering anyway", last)
@@ -104,17 +165,17 @@ class PgWriter(Writer):
             batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            stopping = _STOP in batch
-            jobs = [job for job in batch if job is not _STOP and not job.future.done()]
+            stopping = STOP in batch
+            jobs = [job for job in batch if job is not STOP and not job.future.done()]
             if not jobs:
                 continue
             try:
-                async with self._async_engine.connect() as conn:
+                async with self.engine.connect() as conn:
                     outcomes = await conn.run_sync(self._commit, jobs)
             except Exception:
                 log.exception("write transaction failed; %d units not committed", len(jobs))
                 failed = StoreUnavailable("the database did not accept the write")
-                outcomes = [_Outcome(job, error=failed) for job in jobs]
+                outcomes = [Outcome(job, error=failed) for job in jobs]
             # The next batch need not wait for this one's events to come back: answer when they do.
             answering = asyncio.create_task(self._answer_when_published(outcomes))
             self._answering.add(answering)
@@ -122,8 +183,8 @@ class PgWriter(Writer):
         await asyncio.gather(*self._answering)
         while not self._queue.empty():  # anything queued after the stop: refused, never dropped
             job = self._queue.get_nowait()
-            if job is not _STOP:
-                self._answer([_Outcome(job, error=StoreUnavailable("the server is shutting down"))])
+            if job is not STOP:
+                self._answer([Outcome(job, error=StoreUnavailable("the server is shutting down"))])
 
 
 class PgListener:
@@ -131,10 +192,10 @@ class PgListener:
     reading from the events table whatever a notification did not carry or a dropped connection
     missed."""
 
-    def __init__(self, url: str, bus: Bus, read_after: Any) -> None:
+    def __init__(self, url: str, bus: Bus, read_after: ReadAfter) -> None:
         self._dsn = driver_dsn(url)
         self._bus = bus
-        self._read_after = read_after  # async (after_id, topics, limit) -> list[Event], in id order
+        self._read_after = read_after
         self._inbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
