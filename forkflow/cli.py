@@ -18,7 +18,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from .backup import BackupError, backup_sqlite
-from .config import LOG_FORMATS, Settings, sqlite_url
+from .config import LOG_FORMATS, Settings, is_sqlite, sqlite_url
 from .deadlines import http_protocol
 from .errors import ServiceError
 from .events import Bus
@@ -54,10 +54,6 @@ a second (see the Benchmarks in README.md); or move to PostgreSQL:
   FORKFLOW_DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST/forkflow forkflow serve --workers {workers}"""
 
 
-def _is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
 def serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
@@ -65,7 +61,7 @@ def serve(args: argparse.Namespace) -> int:
     log_config = logging_config(args.log_format or settings.log_format)
     logging.config.dictConfig(log_config)
     if args.workers > 1:
-        if _is_sqlite(settings.database_url):
+        if is_sqlite(settings.database_url):
             print(SQLITE_ONE_WORKER.format(workers=args.workers, url=settings.database_url), file=sys.stderr)
             return 2
         return _serve_workers(args, settings, log_config)
@@ -142,7 +138,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, log_config: dic
 
 def backup(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if not _is_sqlite(settings.database_url):
+    if not is_sqlite(settings.database_url):
         print(
             "forkflow: backup copies SQLite databases; for PostgreSQL use pg_dump, e.g.\n"
             "  pg_dump --format=custom --file=forkflow.dump postgresql://USER@HOST/forkflow",

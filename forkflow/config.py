@@ -16,6 +16,11 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
 
 
+def is_sqlite(url: str) -> bool:
+    """SQLite (the embedded default) or not (PostgreSQL): the one test of a database URL."""
+    return url.startswith("sqlite")
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URLs people type (`sqlite:///x.db`) and pick the async driver."""
     if url.startswith("sqlite:"):

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .config import Settings
+from .config import Settings, is_sqlite
 from .errors import StoreUnavailable
 from .events import Bus, Event
 from .schema import events, idempotency_keys, utcnow
@@ -38,13 +38,9 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
 def _make_read_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=8, max_overflow=8)
-    if _is_sqlite(url):
+    if is_sqlite(url):
 
         @event.listens_for(engine.sync_engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,7 +63,7 @@ class Store:
         self.bus = bus
         self.read_engine = _make_read_engine(self.url)
         self.writer: WritePath
-        if _is_sqlite(self.url):
+        if is_sqlite(self.url):
             self.writer = SqliteWriter(self.url, bus, settings.max_batch)
         else:
             self.writer = PgWriter(self.url, bus, settings.max_batch, self.events_after)
@@ -75,11 +71,11 @@ class Store:
     @property
     def postgres(self) -> bool:
         """Several processes share the database, and each hears every process's events."""
-        return not _is_sqlite(self.url)
+        return not is_sqlite(self.url)
 
     @property
     def sqlite_file(self) -> Path | None:
-        return Path(self.url.split("///", 1)[-1]) if _is_sqlite(self.url) else None
+        return Path(self.url.split("///", 1)[-1]) if is_sqlite(self.url) else None
 
     async def open(self, migrate: bool = True) -> None:
         if self.sqlite_file is not None:
@@ -123,7 +119,7 @@ class Store:
         """A read connection whose queries all see one moment of the database, e.g. the rail of
         tickets and the last event id together, so a page can resume its stream exactly there."""
         async with self.read() as conn:
-            if _is_sqlite(self.url):
+            if is_sqlite(self.url):
                 await conn.exec_driver_sql("BEGIN")  # a deferred read transaction: one WAL snapshot
             else:
                 await conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
