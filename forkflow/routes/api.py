@@ -20,10 +20,11 @@ from ..models import (
     StatusIn,
 )
 from ..numbers import whole_number
+from ..request import client_address, store_of
 from ..schema import ORDER_STATUSES
 from ..services.representation import public_order_out
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import check_public_rate, client_address, json_response, parse_body, store_of
+from .http import check_public_rate, json_response, parse_body
 
 # Menu
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from ..auth.roles import can, principal_of, require
 from ..metrics import Metrics
-from .http import store_of
+from ..request import store_of
 
 PERMISSION = "ops"  # managers
 

@@ -10,11 +10,12 @@ from ..auth.devices import device_cookie_of, devices_of
 from ..auth.roles import principal_of, require
 from ..errors import BearerRequired
 from ..models import StaffIn, StaffPatch, TokenIn
+from ..request import client_address, store_of
 from ..services import staff as staff_service
 from ..services.representation import iso_or_none
 from ..services.signin import sign_in
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from .http import client_address, parse_body, store_of
+from .http import parse_body
 
 
 async def create_token(request: Request) -> Response:
