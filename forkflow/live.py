@@ -96,7 +96,6 @@ async def open_stream(request: Request, topics: Iterable[str], snapshot: Snapsho
     then on the response does, however it ends, also if its body never starts."""
     store = store_of(request)
     settings = store.settings
-    topics = frozenset(topics)
     sub = store.bus.subscribe(topics)
     try:
         start = await snapshot(sub)
@@ -106,7 +105,7 @@ async def open_stream(request: Request, topics: Iterable[str], snapshot: Snapsho
         raise
     attach(store.bus, sub, principal_of(request), settings.stream_max_seconds)
     response = EventSourceResponse(
-        _frames(store, sub, topics, start),
+        _frames(store, sub, start),
         ping=settings.sse_ping_seconds,
         send_timeout=30,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -118,16 +117,14 @@ async def open_stream(request: Request, topics: Iterable[str], snapshot: Snapsho
     return HoldingSlot(response, release)
 
 
-async def _frames(
-    store: Store, sub: Subscription, topics: frozenset[str], start: Start
-) -> AsyncIterator[bytes | ServerSentEvent]:
+async def _frames(store: Store, sub: Subscription, start: Start) -> AsyncIterator[bytes | ServerSentEvent]:
     try:
         yield ServerSentEvent(comment="forkflow events", retry=store.settings.sse_retry_ms)
         for frame in start.prelude:
             yield frame
         sent = start.after
         while True:
-            page = await store.events_after(sent, topics, REPLAY_PAGE)
+            page = await store.events_after(sent, sub.topics, REPLAY_PAGE)
             for event in page:
                 for frame in await start.render(event, False):
                     yield frame
