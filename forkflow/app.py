@@ -27,6 +27,7 @@ from .errors import ServiceError
 from .events import Bus
 from .headers import AnswerHeaders
 from .limits import StreamSlots
+from .live import FrameCaches
 from .metrics import Metrics, MetricsMiddleware
 from .public_ids import PublicIds
 from .public_orders import PortionBudget
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             app.state.session_secret, settings.device_cookie_days, settings.secure_cookies
         )
         app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_client)
+        app.state.frame_caches = FrameCaches()  # each page's encoded frames, shared by its streams
         app.state.public_portions = PortionBudget(settings.public_portions_per_hour)
         # Everything made at start-up lives as long as the server: keep it out of the collector's
         # sweeps, whose pauses would otherwise land on whichever requests are in flight.

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from .auth.roles import principal_of
 from .errors import Busy, TooManyRequests
+from .request import client_address
 
 RETRY_AFTER_SECONDS = 5
 
@@ -66,8 +67,6 @@ class StreamSlots:
 
 def claim_stream_slot(request: Request) -> Callable[[], None]:
     """A slot for a stream answering `request`: anonymous callers count against their address."""
-    from .routes.http import client_address
-
     client = None if principal_of(request) is not None else client_address(request)
     slots: StreamSlots = request.app.state.stream_slots
     return slots.claim(client)

@@ -1,10 +1,12 @@
 """The live-stream toolkit: one Server-Sent Events response shape for every screen and the API.
 
-A stream subscribes to the bus *before* it reads the table, then sends the stored events after
-the client's last id, then the live ones, skipping any live event it already sent from the table.
-Publishing happens only after commit, so every event is in the table or in the queue (or both):
-no gap, no duplicate. A view turns each event into frames (`Render`); `FrameCache` shares the
-encoded frames among the streams of one page.
+`open_stream` subscribes to the bus *before* it reads the view's snapshot, then sends the stored
+events after the snapshot's last id, then the live ones, skipping any live event it already sent
+from the table. Publishing happens only after commit, so every event is in the table or in the
+queue (or both): no gap, no duplicate. A view turns each event into frames (`Render`); a page's
+`FrameCache` (one per app, `frame_cache`) shares the encoded frames among its streams.
+
+Below `routes/`: it reads the request through `forkflow/request.py`, never through a route module.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
@@ -24,7 +27,7 @@ from .errors import BadRequest
 from .events import Event, Subscription
 from .limits import HoldingSlot, claim_stream_slot
 from .numbers import MAX_ID, whole_number
-from .routes.http import store_of
+from .request import store_of
 from .store import Store
 
 REPLAY_PAGE = 500
@@ -60,39 +63,92 @@ Render = Callable[[Event, bool], Awaitable[Frames]]
 CaughtUp = Callable[[int], Awaitable[Frames]]
 
 
-async def _frames(
-    store: Store,
-    sub: Subscription,
-    topics: Iterable[str],
-    after: int,
-    render: Render,
-    caught_up: CaughtUp,
-    prelude: Frames,
-) -> AsyncIterator[bytes | ServerSentEvent]:
+async def nothing_more(last_sent: int) -> Frames:
+    """A `CaughtUp` for a view that sends nothing once it is caught up."""
+    return []
+
+
+@dataclass(frozen=True)
+class Start:
+    """A view as of its snapshot: the last event it reflects (`after`), the frames that show it
+    (`prelude`, for a view that sends its whole state first), how it turns each later event into
+    frames, and what it sends once the replay is done."""
+
+    after: int
+    render: Render
+    caught_up: CaughtUp = nothing_more
+    prelude: Sequence[bytes | ServerSentEvent] = ()
+
+
+# Reads a view's snapshot. It is given the stream's subscription, which it may watch (the console
+# asks whether events are queued) but never ends: the stream owns it.
+Snapshot = Callable[[Subscription], Awaitable[Start]]
+
+
+async def open_stream(request: Request, topics: Iterable[str], snapshot: Snapshot) -> Response:
+    """A view's Server-Sent Events response: its `prelude`, the stored events after `after`, what
+    `caught_up` adds, then live events. It ends when the caller's session or token ends, and after
+    at most `stream_max_seconds`.
+
+    The one place a stream subscribes: first to the bus, then the snapshot is read, so whatever
+    commits meanwhile is replayed or arrives live. Until the response owns the subscription, any
+    failure (the snapshot's 404, a refused slot's 429/503, a client gone) unsubscribes it; from
+    then on the response does, however it ends, also if its body never starts."""
+    store = store_of(request)
+    settings = store.settings
+    sub = store.bus.subscribe(topics)
+    try:
+        start = await snapshot(sub)
+        release = claim_stream_slot(request)  # 429/503 before the stream opens
+    except BaseException:
+        store.bus.unsubscribe(sub)
+        raise
+    attach(store.bus, sub, principal_of(request), settings.stream_max_seconds)
+    response = EventSourceResponse(
+        _frames(store, sub, start),
+        ping=settings.sse_ping_seconds,
+        send_timeout=30,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        shutdown_event=request.app.state.shutting_down,
+        shutdown_grace_period=1.0,
+        # Also runs when the body never starts (HEAD, or a client gone before the first byte).
+        background=BackgroundTask(store.bus.unsubscribe, sub),
+    )
+    return HoldingSlot(response, release)
+
+
+async def _frames(store: Store, sub: Subscription, start: Start) -> AsyncIterator[bytes | ServerSentEvent]:
     try:
         yield ServerSentEvent(comment="forkflow events", retry=store.settings.sse_retry_ms)
-        for frame in prelude:
+        for frame in start.prelude:
             yield frame
-        sent = after
+        sent = start.after
         while True:
-            page = await store.events_after(sent, topics, REPLAY_PAGE)
+            page = await store.events_after(sent, sub.topics, REPLAY_PAGE)
             for event in page:
-                for frame in await render(event, False):
+                for frame in await start.render(event, False):
                     yield frame
                 sent = event.id
             if len(page) < REPLAY_PAGE:
                 break
-        for frame in await caught_up(sent):
+        for frame in await start.caught_up(sent):
             yield frame
         async for event in sub:
             if event.id > sent:
-                for frame in await render(event, sub.idle):
+                for frame in await start.render(event, sub.idle):
                     yield frame
                 sent = event.id
         # The bus dropped us (too slow) or is shutting down: end the response; the client
         # reconnects with Last-Event-ID and replays what it missed.
     finally:
         store.bus.unsubscribe(sub)
+
+
+def ready_frame(last_event_id: int | str) -> ServerSentEvent:
+    """Tells the client it is caught up, and from where: a view can resync on this. (An opaque
+    id is hex, so it needs no escaping.)"""
+    value = f'"{last_event_id}"' if isinstance(last_event_id, str) else last_event_id
+    return ServerSentEvent(f'{{"last_event_id":{value}}}', event="stream.ready")
 
 
 FrameKey = tuple[int, str, str]  # (event id, view, kind)
@@ -124,41 +180,23 @@ class FrameCache:
         return frame
 
 
-def ready_frame(last_event_id: int | str) -> ServerSentEvent:
-    """Tells the client it is caught up, and from where: a view can resync on this. (An opaque
-    id is hex, so it needs no escaping.)"""
-    value = f'"{last_event_id}"' if isinstance(last_event_id, str) else last_event_id
-    return ServerSentEvent(f'{{"last_event_id":{value}}}', event="stream.ready")
+class FrameCaches:
+    """Each page's `FrameCache`, made by its first stream. One holder per app (`app.state`, made by
+    its lifespan), never a module global: frames are keyed by event id, and two apps in one process
+    (two databases, as in the tests) number their events each from 1."""
+
+    def __init__(self) -> None:
+        self._pages: dict[str, FrameCache] = {}
+
+    def of(self, page: str, size: int) -> FrameCache:
+        """`page`'s cache; `size` (frames kept) counts when it is made."""
+        cache = self._pages.get(page)
+        if cache is None:
+            cache = self._pages[page] = FrameCache(size)
+        return cache
 
 
-def event_stream(
-    request: Request,
-    sub: Subscription,
-    topics: Iterable[str],
-    after: int,
-    render: Render,
-    caught_up: CaughtUp,
-    prelude: Sequence[bytes | ServerSentEvent] = (),
-) -> Response:
-    """A Server-Sent Events response: `prelude` (a view's full state as of event `after`, if it
-    sends one), the stored events after `after`, what `caught_up` adds, then live events. It ends
-    when the caller's session or token ends, and after at most `stream_max_seconds`."""
-    store = store_of(request)
-    settings = store.settings
-    try:
-        release = claim_stream_slot(request)  # 429/503 before the stream opens
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
-    attach(store.bus, sub, principal_of(request), settings.stream_max_seconds)
-    response = EventSourceResponse(
-        _frames(store, sub, topics, after, render, caught_up, list(prelude)),
-        ping=settings.sse_ping_seconds,
-        send_timeout=30,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        shutdown_event=request.app.state.shutting_down,
-        shutdown_grace_period=1.0,
-        # Also runs when the body never starts (HEAD, or a client gone before the first byte).
-        background=BackgroundTask(store.bus.unsubscribe, sub),
-    )
-    return HoldingSlot(response, release)
+def frame_cache(request: Request, page: str, size: int = 4096) -> FrameCache:
+    """The frame cache `page` shares among its streams in the app answering `request`."""
+    caches: FrameCaches = request.app.state.frame_caches
+    return caches.of(page, size)

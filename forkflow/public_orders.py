@@ -24,6 +24,7 @@ from .auth.ratelimit import RateLimiter
 from .config import Settings
 from .errors import Invalid, TooManyRequests
 from .models import OrderIn
+from .request import store_of
 from .services.orders import Order
 
 WINDOW_SECONDS = 3600.0
@@ -77,7 +78,7 @@ class PortionBudget(RateLimiter):
 async def place(request: Request, data: OrderIn, stored_key: str | None, address: str) -> tuple[Order, bool]:
     """Place an anonymous online order: its limits (422), the address's budget (429), then the
     order service, which tells the public which dishes ran out but not how much stock is left."""
-    store = request.app.state.store
+    store = store_of(request)
     check(data, Limits.of(store.settings))
     budget: PortionBudget = request.app.state.public_portions
     amount = sum(line.quantity for line in data.items)

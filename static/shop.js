@@ -1,6 +1,5 @@
-// Online ordering's client side. htmx and its SSE extension do the work; this file
-// - carries the last menu event id itself, so a stream htmx re-creates (a new EventSource sends no
-//   Last-Event-ID) is only sent the whole menu again if the menu changed meanwhile;
+// Online ordering's client side. htmx and its SSE extension do the work (the menu stream sends no
+// event ids: every (re)connection starts with the whole menu); this file
 // - puts a dish sent alone (`item`: it sold out or came back) in its place on the menu;
 // - has the cart fetch itself again when a dish in it changed, so an open cart learns that a dish
 //   sold out ("Sold out — remove it") without a reload;
@@ -8,14 +7,6 @@
 //   (the server would answer it with the same order anyway: the form carries an idempotency key).
 (function () {
   "use strict";
-
-  let lastEventId = null;
-
-  htmx.createEventSource = function (url) {
-    const target = new URL(url, window.location.href);
-    if (lastEventId) target.searchParams.set("last_event_id", lastEventId);
-    return new EventSource(target.toString(), { withCredentials: true });
-  };
 
   function cartHolds(itemId) {
     return document.querySelector('#cart .cart-line[data-item-id="' + itemId + '"]') !== null;
@@ -50,7 +41,6 @@
 
   document.addEventListener("htmx:sseBeforeMessage", (event) => {
     const message = event.detail;
-    if (message.lastEventId) lastEventId = message.lastEventId;
     if (message.type === "item") {
       event.preventDefault();
       const itemId = applyItem(message.data);

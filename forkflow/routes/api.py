@@ -25,9 +25,10 @@ from ..models import (
 )
 from ..numbers import whole_number
 from ..operation import ApiRoute, Operation, location_header, roles_text, staff_of
+from ..request import client_address, store_of
 from ..schema import ORDER_STATUSES
 from ..services.representation import public_order_out
-from .http import check_public_rate, client_address, json_response, parse_body, store_of
+from .http import check_public_rate, json_response, parse_body
 
 # Menu
 

@@ -1,9 +1,5 @@
-"""`GET /events`: every committed change as Server-Sent Events, with replay from Last-Event-ID.
-
-The stream subscribes to the bus *before* it reads the table, then sends the stored events after
-the client's last id, then the live ones, skipping any live event it already sent from the table.
-Publishing happens only after commit, so every event is in the table or in the queue (or both):
-no gap, no duplicate.
+"""`GET /events`: every committed change as Server-Sent Events, with replay from Last-Event-ID
+(how a stream neither skips nor repeats an event: forkflow/live.py).
 
 Staff get the events table's ids. A caller who is not signed in gets them opaque (`public_ids`),
 and its position is its own topics' newest event rather than the table's head: nothing in a public
@@ -17,12 +13,12 @@ from starlette.responses import Response
 
 from ..auth.roles import can, principal_of, require
 from ..errors import BadRequest
-from ..events import TOPICS, Event
-from ..live import CaughtUp, Frames, Render, event_stream, parse_last_event_id, ready_frame
+from ..events import TOPICS, Event, Subscription
+from ..live import CaughtUp, Frames, Render, Start, open_stream, parse_last_event_id, ready_frame
 from ..openapi import REF
 from ..operation import ApiRoute, Operation, roles_text
 from ..public_ids import PublicIds
-from .http import store_of
+from ..request import store_of
 
 # What reading each topic takes; menu events are public.
 TOPIC_PERMISSION = {"orders": "orders.read", "inventory": "inventory", "menu": None}
@@ -83,8 +79,8 @@ async def events(request: Request) -> Response:
     topics = allowed_topics(request)
     last_id = parse_last_event_id(request)
     public = public_ids_of(request)
-    sub = store.bus.subscribe(topics)
-    try:
+
+    async def snapshot(sub: Subscription) -> Start:
         if last_id is not None:
             after = last_id
         elif public is None:
@@ -93,12 +89,11 @@ async def events(request: Request) -> Response:
             # The public's position is the newest event of its topics, not the table's head: a
             # `stream.ready` that followed the head would change with every order placed.
             after = await store.last_event_id(topics=topics)
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
-    if public is None:
-        return event_stream(request, sub, topics, after, _as_stored, _ready)
-    return event_stream(request, sub, topics, after, *_as_seen_by_public(public))
+        if public is None:
+            return Start(after, _as_stored, _ready)
+        return Start(after, *_as_seen_by_public(public))
+
+    return await open_stream(request, topics, snapshot)
 
 
 # What the document says of the stream.

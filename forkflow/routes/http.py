@@ -30,8 +30,8 @@ from ..errors import (
 from ..headers import missing_headers
 from ..models import field_errors
 from ..numbers import whole_number
+from ..request import client_address, is_htmx
 from ..services.representation import Encoded
-from ..store import Store
 
 log = logging.getLogger("forkflow.http")
 
@@ -45,11 +45,6 @@ _HTTP_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
 }
-
-
-def store_of(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
@@ -106,7 +101,7 @@ async def on_service_error(request: Request, exc: Exception) -> Response:
 def wants_page(request: Request) -> bool:
     """A browser navigating (not htmx, not an API client) is sent to pages, not JSON."""
     accept = request.headers.get("accept", "")
-    return request.method == "GET" and "text/html" in accept and "hx-request" not in request.headers
+    return request.method == "GET" and "text/html" in accept and not is_htmx(request)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -192,10 +187,6 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def json_response(content: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -12,7 +12,7 @@ from .. import schemas_out as out
 from ..auth.roles import can, principal_of, require
 from ..metrics import Metrics
 from ..operation import ApiRoute, Operation
-from .http import store_of
+from ..request import store_of
 
 PERMISSION = "ops"  # managers
 

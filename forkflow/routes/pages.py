@@ -10,10 +10,10 @@ from ..auth.devices import device_cookie_of, devices_of
 from ..auth.middleware import SESSION_SECRET, csrf_token
 from ..errors import TooManyRequests, Unauthorized
 from ..models import refused_character
+from ..request import client_address, store_of
 from ..services.sessions import end_session, start_session
 from ..services.signin import sign_in
 from ..web import templates
-from .http import client_address, store_of
 
 
 def _safe_next(target: str | None) -> str:

@@ -9,10 +9,11 @@ from .. import schemas_out as out
 from ..auth.devices import device_cookie_of, devices_of
 from ..models import StaffIn, StaffPatch, TokenIn
 from ..operation import ApiRoute, Operation, location_header
+from ..request import client_address, store_of
 from ..services import staff as staff_service
 from ..services.representation import iso_or_none
 from ..services.signin import sign_in
-from .http import client_address, parse_body, store_of
+from .http import parse_body
 
 
 async def create_token(request: Request) -> Response:

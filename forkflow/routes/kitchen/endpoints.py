@@ -23,19 +23,17 @@ from ... import (
 )
 from ...auth.roles import require
 from ...errors import Invalid
-from ...events import Event
-from ...live import FrameCache, Frames, event_stream, parse_last_event_id, ready_frame
+from ...events import Event, Subscription
+from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id, ready_frame
+from ...request import is_htmx, store_of
 from ...services.orders import waiting_counts
 from ...store import Store
 from ...web import templates
-from ..http import store_of
 from .view import View, ticket
 
 # A display further behind than this gets the whole rail rather than a replay.
 MAX_REPLAY = 1000
-
-
-_frames = FrameCache()
+FRAMES_KEPT = 4096  # the displays' shared frames: tickets and all-day panels, by event and view
 
 
 def render_ticket(order: dict[str, Any], view: View) -> str:
@@ -85,45 +83,41 @@ async def display_stream(request: Request) -> Response:
     store = store_of(request)
     view = View.from_query(request.query_params.get("station"))
     last_id = parse_last_event_id(request)
-    topics = {"orders"}
-    sub = store.bus.subscribe(topics)
-    try:
-        prelude: Frames = []
-        if last_id is None or store.bus.last_event_id - last_id > MAX_REPLAY:
-            after, orders = await services.kitchen_snapshot(store)
-            prelude = [ServerSentEvent(render_rail(orders, view), event="rail", id=str(after))]
-        else:
-            after = last_id
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
+    frames = frame_cache(request, "kitchen", FRAMES_KEPT)
 
     async def allday_frame(event_id: int) -> bytes:
         async def encoded() -> bytes:
             return ServerSentEvent(await render_allday(store, view), event="allday").encode()
 
-        return await _frames.get((event_id, view.key, "allday"), encoded)
+        return await frames.get((event_id, view.key, "allday"), encoded)
 
     async def render(event: Event, settled: bool) -> Frames:
         async def encoded() -> bytes:
             html = render_ticket(event.payload, view)
             return ServerSentEvent(html, event="ticket", id=str(event.id)).encode()
 
-        frames: Frames = [await _frames.get((event.id, view.key, "ticket"), encoded)]
+        sent: Frames = [await frames.get((event.id, view.key, "ticket"), encoded)]
         if settled:  # the last of a burst: one all-day panel for all of it
-            frames.append(await allday_frame(event.id))
-        return frames
+            sent.append(await allday_frame(event.id))
+        return sent
 
     async def caught_up(last_sent: int) -> Frames:
         return [await allday_frame(last_sent), ready_frame(last_sent)]
 
-    return event_stream(request, sub, topics, after, render, caught_up, prelude)
+    async def snapshot(sub: Subscription) -> Start:
+        if last_id is not None and store.bus.last_event_id - last_id <= MAX_REPLAY:
+            return Start(last_id, render, caught_up)
+        after, orders = await services.kitchen_snapshot(store)
+        rail = ServerSentEvent(render_rail(orders, view), event="rail", id=str(after))
+        return Start(after, render, caught_up, [rail])
+
+    return await open_stream(request, {"orders"}, snapshot)
 
 
 def _done(request: Request, station: str | None) -> Response:
     """htmx taps get 204 (every display, this one too, learns the change from the stream);
     a plain form post goes back to the display."""
-    if "hx-request" in request.headers:
+    if is_htmx(request):
         return Response(status_code=204)
     return RedirectResponse(f"/kitchen/display?station={station or ''}", status_code=303)
 

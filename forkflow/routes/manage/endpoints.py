@@ -30,13 +30,13 @@ from ... import (
 )
 from ...auth.roles import Principal, principal_of, require
 from ...errors import BadRequest, Conflict, Invalid
-from ...events import Event
-from ...live import Frames, event_stream
+from ...events import Event, Subscription
+from ...live import Frames, Start, open_stream
 from ...models import InventoryPatch, MenuItemIn, MenuItemUpdate, StaffPatch
 from ...numbers import MAX_ID, whole_number
+from ...request import is_htmx, store_of
 from ...services.staff import add_staff, change_staff
 from ...web import templates
-from ..http import store_of
 from . import forms
 from . import view as console
 from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid
@@ -50,10 +50,6 @@ MIN_INTERVAL = {"charts": 1.0, "menu": 0.25, "inventory": 0.25}
 
 def _is_manager(principal: Principal | None) -> bool:
     return principal is not None and all(principal.can(permission) for permission in CONSOLE)
-
-
-def _htmx(request: Request) -> bool:
-    return "hx-request" in request.headers
 
 
 # The page
@@ -114,7 +110,12 @@ class Sections:
     at most every MIN_INTERVAL seconds, and always after the last event of a burst.
 
     `idle()` says whether no event is waiting: while waiting out an interval the stream reads no
-    events, so it waits only as long as none arrives (a newer one takes the re-render over)."""
+    events, so it waits only as long as none arrives (a newer one takes the re-render over).
+
+    The console's own, not the live toolkit's: it renders each section per stream, on that
+    stream's clock, which suits a few managers' consoles. The screens with many streams (kitchen
+    displays, tills, menu pages) render each frame once per event for all of them instead
+    (`live.FrameCache`), which a per-stream clock would defeat."""
 
     def __init__(self, idle: Callable[[], bool]) -> None:
         self.idle = idle
@@ -146,36 +147,34 @@ async def console_stream(request: Request) -> Response:
     for permission in CONSOLE:
         require(request, permission)
     store = store_of(request)
-    topics = set(console.SECTION_OF_TOPIC)
-    sub = store.bus.subscribe(topics)
-    sections = Sections(lambda: sub.idle)
-    try:
-        # Subscribed first, then read the head, then the sections: any event after the head is in
-        # the replay or the queue, and re-rendering a section twice is harmless.
-        after = await store.last_event_id()
-        prelude: Frames = []
-        for name in console.LIVE_SECTIONS:
-            prelude.append(ServerSentEvent(await console.live_section(request, store, name), event=name))
-            sections.sent_at[name] = time.monotonic()
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
 
     async def render_section(name: str) -> str:
         return await console.live_section(request, store, name)
 
-    async def render(event: Event, settled: bool) -> Frames:
-        sections.stale.update(console.sections_of(event))
-        alert: Frames = []
-        if event.type == "inventory.low":  # at once, not throttled: each one is news
-            html = console.fragment(request, "low_alert", item=event.payload)
-            alert.append(ServerSentEvent(html, event="stock-alert"))
-        return alert + await sections.frames(settled, render_section)
+    async def snapshot(sub: Subscription) -> Start:
+        # The head first, then the sections: any event after the head is in the replay or the
+        # queue, and re-rendering a section twice is harmless.
+        sections = Sections(lambda: sub.idle)
+        after = await store.last_event_id()
+        prelude: Frames = []
+        for name in console.LIVE_SECTIONS:
+            prelude.append(ServerSentEvent(await render_section(name), event=name))
+            sections.sent_at[name] = time.monotonic()
 
-    async def caught_up(last_sent: int) -> Frames:
-        return await sections.frames(True, render_section)
+        async def render(event: Event, settled: bool) -> Frames:
+            sections.stale.update(console.sections_of(event))
+            alert: Frames = []
+            if event.type == "inventory.low":  # at once, not throttled: each one is news
+                html = console.fragment(request, "low_alert", item=event.payload)
+                alert.append(ServerSentEvent(html, event="stock-alert"))
+            return alert + await sections.frames(settled, render_section)
 
-    return event_stream(request, sub, topics, after, render, caught_up, prelude)
+        async def caught_up(last_sent: int) -> Frames:
+            return await sections.frames(True, render_section)
+
+        return Start(after, render, caught_up, prelude)
+
+    return await open_stream(request, set(console.SECTION_OF_TOPIC), snapshot)
 
 
 # The menu editor and availability
@@ -197,7 +196,7 @@ async def _menu_editor(
     request: Request, form: Form, editing: int | None, status: int = 200, notice: str | None = None
 ) -> Response:
     """The editor (add, or edit `editing`) as a fragment for htmx, or the whole page without it."""
-    if not _htmx(request):
+    if not is_htmx(request):
         return await _page(request, status, menu_form=form, editing=editing)
     store = store_of(request)
     menu = await console.menu_context(store)
@@ -227,7 +226,7 @@ async def add_menu_item(request: Request) -> Response:
     except FormInvalid as refused:
         return await _menu_editor(request, refused.form, None, 422)
     item = await services.create_menu_item(store_of(request), data)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/manage#menu", status_code=303)
     return await _menu_editor(request, Form(), None, notice=f"Added {item['name']}.")
 
@@ -242,7 +241,7 @@ async def update_menu_item(request: Request) -> Response:
     except FormInvalid as refused:
         return await _menu_editor(request, refused.form, item_id, 422)
     item = await services.update_menu_item(store, item_id, data)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/manage#menu", status_code=303)
     return await _menu_editor(request, Form(), None, notice=f"Saved {item['name']}.")
 
@@ -252,7 +251,7 @@ async def set_availability(request: Request) -> Response:
     store = store_of(request)
     form = await request.form()
     await services.set_availability(store, request.path_params["id"], form.get("available") == "1")
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/manage#menu", status_code=303)
     return HTMLResponse(console.fragment(request, "menu_list", **await console.menu_context(store)))
 
@@ -294,14 +293,14 @@ async def save_recipe(request: Request) -> Response:
             form.errors.setdefault("_", refused.message.capitalize())
             status = 422
         else:
-            if not _htmx(request):
+            if not is_htmx(request):
                 return RedirectResponse(f"/manage?edit={item['id']}#recipe-editor", status_code=303)
             context = await console.recipe_context(store, item)
             context["recipe_form"].notice = f"Saved the recipe of {item['name']}."
             html = console.fragment(request, "recipe_form", **context)
             html += console.fragment(request, "menu_list", oob=True, **await console.menu_context(store))
             return HTMLResponse(html)
-    if not _htmx(request):
+    if not is_htmx(request):
         context = await console.recipe_context(store, item, form)
         return await _page(request, status, menu_form=_filled(item), editing=item["id"], **context)
     context = await console.recipe_context(store, item, form)
@@ -316,7 +315,7 @@ async def _stock_table(
 ) -> Response:
     store = store_of(request)
     errors = {item_id: error} if error else {}
-    if not _htmx(request):
+    if not is_htmx(request):
         return await _page(request, status, **await console.inventory_context(store, errors, {item_id: typed}))
     context = await console.inventory_context(store, errors, {item_id: typed} if error else {})
     return HTMLResponse(console.fragment(request, "inventory_list", **context), status_code=status)
@@ -336,7 +335,7 @@ async def _change_stock(
         return await _stock_table(request, item_id, _first_error(invalid), typed, 422)
     except Conflict as refused:
         return await _stock_table(request, item_id, refused.message[:1].upper() + refused.message[1:], typed, 409)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/manage#inventory", status_code=303)
     return await _stock_table(request, item_id, None, {}, 200)
 
@@ -397,7 +396,7 @@ async def stock_movements(request: Request) -> Response:
     """One stock item's last movements (a fragment for htmx; the console with them open otherwise)."""
     require(request, "inventory")
     item_id = request.path_params["id"]
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse(f"/manage?movements={item_id}#movements", status_code=303)
     context = await console.movements_context(store_of(request), item_id)
     return HTMLResponse(console.fragment(request, "movements", **context))
@@ -407,7 +406,7 @@ async def stock_movements(request: Request) -> Response:
 
 
 async def _staff_panel(request: Request, form: Form, status: int = 200, notice: str | None = None) -> Response:
-    if not _htmx(request):
+    if not is_htmx(request):
         if status < 400:
             return RedirectResponse("/manage#staff", status_code=303)
         return await _page(request, status, staff_form=form)

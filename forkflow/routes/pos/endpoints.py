@@ -27,17 +27,18 @@ from starlette.routing import Route
 from ... import idempotency, services
 from ...auth.roles import require
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
-from ...events import Event
-from ...live import FrameCache, Frames, event_stream, ready_frame
+from ...events import Event, Subscription
+from ...live import Frames, Start, frame_cache, open_stream, ready_frame
+from ...request import is_htmx, store_of
 from ...store import Store
 from ...web import templates
-from ..http import store_of
 from .ticket import Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
 PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
 PANELS = ("menu", "recent")  # the SSE event names, and the ids of the elements they fill
+FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 
 MenuItems = list[dict[str, Any]]
 
@@ -68,10 +69,6 @@ async def render_panel(store: Store, panel: str) -> str:
     return render_recent(await _recent(store), store.settings.timezone)
 
 
-def _is_htmx(request: Request) -> bool:
-    return "hx-request" in request.headers
-
-
 async def _respond(
     request: Request,
     ticket: Ticket,
@@ -89,7 +86,7 @@ async def _respond(
         "placed": placed,
         "replayed": replayed,
     }
-    if _is_htmx(request) and not whole_page:
+    if is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
     store = store_of(request)
     context |= {"categories": categories(menu), "recent": await _recent(store), "zone": store.settings.timezone}
@@ -153,21 +150,10 @@ async def send_ticket(request: Request) -> Response:
     return await _respond(request, Ticket.new(), menu, 200 if replayed else 201, order, replayed)
 
 
-_frames = FrameCache(256)
-
-
 async def till_stream(request: Request) -> Response:
     require(request, PERMISSION)
     store = store_of(request)
-    topics = set(PANEL_OF_TOPIC)
-    sub = store.bus.subscribe(topics)
-    try:
-        # Read after subscribing: whatever commits from here on is replayed or arrives live.
-        head = await store.last_event_id()
-        prelude: Frames = [ServerSentEvent(await render_panel(store, panel), event=panel) for panel in PANELS]
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
+    frames = frame_cache(request, "pos", FRAMES_KEPT)
     stale: set[str] = set()  # panels changed by events not sent on yet
 
     def encoder(panel: str) -> Callable[[], Awaitable[bytes]]:
@@ -178,9 +164,9 @@ async def till_stream(request: Request) -> Response:
 
     async def panels(event_id: int) -> Frames:
         """The stale panels, once per burst; tills at the same event share each rendered frame."""
-        frames: Frames = [await _frames.get((event_id, "pos", panel), encoder(panel)) for panel in sorted(stale)]
+        sent: Frames = [await frames.get((event_id, "pos", panel), encoder(panel)) for panel in sorted(stale)]
         stale.clear()
-        return frames
+        return sent
 
     async def render(event: Event, settled: bool) -> Frames:
         stale.add(PANEL_OF_TOPIC[event.topic])
@@ -189,7 +175,12 @@ async def till_stream(request: Request) -> Response:
     async def caught_up(last_sent: int) -> Frames:
         return [*await panels(last_sent), ready_frame(last_sent)]
 
-    return event_stream(request, sub, topics, head, render, caught_up, prelude)
+    async def snapshot(sub: Subscription) -> Start:
+        head = await store.last_event_id()
+        prelude = [ServerSentEvent(await render_panel(store, panel), event=panel) for panel in PANELS]
+        return Start(head, render, caught_up, prelude)
+
+    return await open_stream(request, set(PANEL_OF_TOPIC), snapshot)
 
 
 routes = [

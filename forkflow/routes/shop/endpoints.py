@@ -31,16 +31,17 @@ from ... import (
 )
 from ...auth.roles import principal_of
 from ...errors import Conflict, Invalid, ServiceError, TooManyRequests
-from ...events import Event
-from ...live import FrameCache, Frames, event_stream
+from ...events import Event, Subscription
+from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
 from ...numbers import MAX_ID
+from ...request import client_address, is_htmx, store_of
 from ...store import Store
 from ...web import templates
-from ..http import check_public_rate, client_address, parse_model, store_of
+from ..http import check_public_rate, parse_model
 from . import cart
 
-_frames = FrameCache(size=256)
+FRAMES_KEPT = 256  # the menu pages' shared frames, by event
 
 
 # The menu
@@ -58,39 +59,33 @@ def render_item(item: dict[str, Any]) -> str:
     return templates.get_template("shop/_item.html").render(item=item)
 
 
-async def _menu_frame(store: Store, event_id: int) -> bytes:
+async def _menu_frame(frames: FrameCache, store: Store, event_id: int) -> bytes:
     async def encoded() -> bytes:
         html = render_menu(await services.list_menu(store))
         return ServerSentEvent(html, event="menu").encode()
 
-    return await _frames.get((event_id, "shop", "menu"), encoded)
+    return await frames.get((event_id, "shop", "menu"), encoded)
 
 
 async def menu_stream(request: Request) -> Response:
     """Public: menu state only, the whole menu first on every (re)connection, and no event ids."""
     store = store_of(request)
-    topics = {"menu"}
-    sub = store.bus.subscribe(topics)
-    try:
-        head = await store.last_event_id()
-        prelude: Frames = [await _menu_frame(store, head)]
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
+    frames = frame_cache(request, "shop", FRAMES_KEPT)
 
     async def render(event: Event, settled: bool) -> Frames:
         if event.type != "menu.availability":  # a new or edited dish may move between categories
-            return [await _menu_frame(store, event.id)]
+            return [await _menu_frame(frames, store, event.id)]
 
         async def encoded() -> bytes:
             return ServerSentEvent(render_item(event.payload), event="item").encode()
 
-        return [await _frames.get((event.id, "shop", "item"), encoded)]
+        return [await frames.get((event.id, "shop", "item"), encoded)]
 
-    async def nothing_more(last_sent: int) -> Frames:
-        return []
+    async def snapshot(sub: Subscription) -> Start:
+        head = await store.last_event_id()
+        return Start(head, render, prelude=[await _menu_frame(frames, store, head)])
 
-    return event_stream(request, sub, topics, head, render, nothing_more, prelude)
+    return await open_stream(request, {"menu"}, snapshot)
 
 
 # The shop's cookie
@@ -130,10 +125,6 @@ def remember(request: Request, response: Response, state: cart.ShopState) -> Res
 # The cart
 
 
-def _wants_fragment(request: Request) -> bool:
-    return "hx-request" in request.headers
-
-
 def _at_checkout(value: object) -> bool:
     return value == "checkout"
 
@@ -167,7 +158,7 @@ async def _cart_answer(request: Request, state: cart.ShopState, status: int = 20
     """htmx gets the cart panel (also on 409/422: it shows the error inline); a plain form post gets
     the whole page back on an error, or is sent back to it."""
     at_checkout = bool(extra.get("at_checkout"))
-    if not _wants_fragment(request):
+    if not is_htmx(request):
         if status == 200:
             return RedirectResponse("/checkout" if at_checkout else "/", status_code=303)
         if at_checkout:
@@ -189,7 +180,7 @@ async def _changed(request: Request, state: cart.ShopState, **extra: Any) -> Res
 
 async def cart_panel(request: Request) -> Response:
     at_checkout = _at_checkout(request.query_params.get("view"))
-    if not _wants_fragment(request):
+    if not is_htmx(request):
         return RedirectResponse("/checkout" if at_checkout else "/", status_code=303)
     return await _cart_answer(request, shop_state(request), at_checkout=at_checkout)
 

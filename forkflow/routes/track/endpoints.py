@@ -23,13 +23,13 @@ from ... import (
     services,
 )
 from ... import schemas_out as out
-from ...events import Event
-from ...live import Frames, event_stream
+from ...events import Event, Subscription
+from ...live import Frames, Start, open_stream
 from ...operation import ApiRoute, Operation
+from ...request import store_of
 from ...services.representation import tracked_order_out
 from ...store import Store
 from ...web import templates
-from ..http import store_of
 from .status import TrackStatus, track_status
 
 OrderFrame = Callable[[dict[str, Any], int], Awaitable[ServerSentEvent]]
@@ -61,23 +61,17 @@ async def _follow(request: Request, frame: OrderFrame) -> Response:
     """The order's state now, then again each time it changes. A tracker has one order to show,
     so every (re)connection simply starts from its current state: nothing to replay."""
     store = store_of(request)
-    topics = {"orders"}
-    sub = store.bus.subscribe(topics)
-    try:
+
+    async def snapshot(sub: Subscription) -> Start:
         head, order = await services.tracked_snapshot(store, request.path_params["token"])
-        prelude = [await frame(order, head)]
-    except BaseException:
-        store.bus.unsubscribe(sub)
-        raise
-    order_id = order["id"]
+        order_id = order["id"]
 
-    async def render(event: Event, settled: bool) -> Frames:
-        return [await frame(event.payload, event.id)] if event.subject_id == order_id else []
+        async def render(event: Event, settled: bool) -> Frames:
+            return [await frame(event.payload, event.id)] if event.subject_id == order_id else []
 
-    async def nothing_more(last_sent: int) -> Frames:
-        return []
+        return Start(head, render, prelude=[await frame(order, head)])
 
-    return event_stream(request, sub, topics, head, render, nothing_more, prelude)
+    return await open_stream(request, {"orders"}, snapshot)
 
 
 async def track_events(request: Request) -> Response:
