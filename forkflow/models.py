@@ -67,11 +67,17 @@ _ONE_LINE = _printable(multi_line=False)
 _ONE_LINE_SCHEMA = Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})
 _MULTI_LINE = _printable(multi_line=True)
 _MULTI_LINE_SCHEMA = Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})
+# The input models strip whitespace before they check a length, so " " is no name. These are the
+# characters stripped that the one-line rule lets through (Unicode's White_Space, which pydantic
+# strips; tests/test_openapi.py checks the list); a non-blank text has one character besides them.
+ONE_LINE_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NON_BLANK_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*[^{_ONE_LINE_REFUSED}{ONE_LINE_SPACES}][^{_ONE_LINE_REFUSED}]*$"
+_NON_BLANK_SCHEMA = Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})
 
-Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _ONE_LINE_SCHEMA]
-Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
-Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _ONE_LINE_SCHEMA]
-TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _ONE_LINE_SCHEMA]
+Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _NON_BLANK_SCHEMA]
+Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _NON_BLANK_SCHEMA]
+Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK_SCHEMA]
+TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK_SCHEMA]
 Username = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
 ShortText = Annotated[str, Field(min_length=0, max_length=200), _ONE_LINE, _ONE_LINE_SCHEMA]
 LongText = Annotated[str, Field(min_length=0, max_length=500), _MULTI_LINE, _MULTI_LINE_SCHEMA]
