@@ -1,8 +1,12 @@
 """The OpenAPI document says what the server does: schemathesis, run against a live server, finds nothing.
 
-`st run` with every check, a manager's token (tests/schemathesis.toml) and the coverage, fuzzing and
-stateful phases, over every documented operation except the event stream (GET /events never ends).
-The seed and the number of examples are fixed, so a run is the same in CI as on a laptop.
+`st run` with every check and the coverage, fuzzing and stateful phases, over every documented
+operation except the event stream (GET /events never ends; /track/{token}/events is not in the
+document). It signs in as a manager (tests/schemathesis.toml) and signs in again when its token is
+revoked, which the fuzz itself does. tests/schemathesis_hooks.py keeps the fuzz off the account it
+signs in with, and drops only the 422s that no schema can foresee (ids that do not exist, an
+Idempotency-Key used before); schemathesis prints how many it dropped. One worker and a fixed seed
+on a fresh server: the same requests, in the same order, in CI as on a laptop.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from .conftest import PASSWORDS, Server
 
 HERE = Path(__file__).resolve().parent
 SEED = 13
-EXAMPLES = 50  # per operation and phase: about two minutes on two cores
+EXAMPLES = 50  # per operation and phase: about two thousand requests, under two minutes here
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ def test_schemathesis_finds_nothing(fuzz_server: Server, tmp_path: Path) -> None
         *("--checks", "all", "--phases", "coverage,fuzzing,stateful"),
         *("--exclude-path", "/events"),
         *("--max-examples", str(EXAMPLES), "--seed", str(SEED)),
-        *("--workers", "2"),
+        *("--workers", "1"),
     ]
     # In tmp_path, where schemathesis keeps its cache (.schemathesis/).
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
