@@ -25,14 +25,20 @@ from .numbers import MAX_ID
 # which can make "no nuts" display as something else. Written once as a JSON Schema pattern (the
 # OpenAPI document shows it) that Python's `re` reads too.
 _BIDI = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-# Lone surrogates (from a JSON escape like "\ud800") are no text at all: UTF-8 cannot hold them.
-_SURROGATES = r"\ud800-\udfff"
-_ONE_LINE_REFUSED = rf"\u0000-\u001f\u007f-\u009f{_BIDI}{_SURROGATES}"
+_ONE_LINE_REFUSED = rf"\u0000-\u001f\u007f-\u009f{_BIDI}"
 # Multi-line notes (the UI has textareas for them) may also hold tabs and line breaks.
-_MULTI_LINE_REFUSED = rf"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}{_SURROGATES}"
+_MULTI_LINE_REFUSED = rf"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}"
 ONE_LINE_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*$"
 MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_REFUSED}]*$"
-_REFUSED = {False: re.compile(f"[{_ONE_LINE_REFUSED}]"), True: re.compile(f"[{_MULTI_LINE_REFUSED}]")}
+# Lone surrogates (from a JSON escape like "\ud800") are no text at all: UTF-8 cannot hold them, and
+# JSON Schema's strings are Unicode scalar values, which they are not, so the patterns above cannot
+# name them (a validator on scalar values, such as Rust's regex, refuses a pattern that does). Python's
+# strings can hold them, so the check here refuses them too.
+_SURROGATES = r"\ud800-\udfff"
+_REFUSED = {
+    False: re.compile(f"[{_ONE_LINE_REFUSED}{_SURROGATES}]"),
+    True: re.compile(f"[{_MULTI_LINE_REFUSED}{_SURROGATES}]"),
+}
 
 
 def refused_character(text: str, multi_line: bool = False) -> str | None:
@@ -61,11 +67,17 @@ _ONE_LINE = _printable(multi_line=False)
 _ONE_LINE_SCHEMA = Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})
 _MULTI_LINE = _printable(multi_line=True)
 _MULTI_LINE_SCHEMA = Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})
+# The input models strip whitespace before they check a length, so " " is no name. These are the
+# characters stripped that the one-line rule lets through (Unicode's White_Space, which pydantic
+# strips; tests/test_openapi.py checks the list); a non-blank text has one character besides them.
+ONE_LINE_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NON_BLANK_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*[^{_ONE_LINE_REFUSED}{ONE_LINE_SPACES}][^{_ONE_LINE_REFUSED}]*$"
+_NON_BLANK_SCHEMA = Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})
 
-Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _ONE_LINE_SCHEMA]
-Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
-Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _ONE_LINE_SCHEMA]
-TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _ONE_LINE_SCHEMA]
+Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _NON_BLANK_SCHEMA]
+Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _NON_BLANK_SCHEMA]
+Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK_SCHEMA]
+TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK_SCHEMA]
 Username = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
 ShortText = Annotated[str, Field(min_length=0, max_length=200), _ONE_LINE, _ONE_LINE_SCHEMA]
 LongText = Annotated[str, Field(min_length=0, max_length=500), _MULTI_LINE, _MULTI_LINE_SCHEMA]
@@ -137,6 +149,15 @@ def at_least_one(*names: str, or_present: tuple[str, ...] = ()) -> dict[str, Any
     return {"minProperties": 1, "anyOf": choices}
 
 
+def never(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of "not these fields together, with these values": one cross-field rule of a
+    model validator, for the OpenAPI document (which cannot run the validator)."""
+    return {"not": {"required": list(fields), "properties": fields}}
+
+
+_A_NUMBER: dict[str, Any] = {"type": "number"}
+
+
 Channel = Literal["counter", "online", "table"]
 Status = Literal["new", "preparing", "ready", "completed", "cancelled"]
 
@@ -172,6 +193,16 @@ class OrderLineIn(Input):
 
 
 class OrderIn(Input):
+    # The validator's rule, for the document: an order either is not at a table or names its table.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"channel": {"not": {"const": "table"}}}},
+                {"required": ["table"], "properties": {"table": {"type": "string"}}},
+            ]
+        }
+    )
+
     customer_name: Name
     channel: Channel
     table: TableName | None = None
@@ -219,7 +250,19 @@ class InventoryPatch(Input):
     set the low-stock threshold (`low_stock`; an explicit null removes it)."""
 
     _CHANGES: ClassVar[tuple[str, ...]] = ("item_name", "unit", "quantity", "delta")
-    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES, or_present=("low_stock",)))
+    # The validator's rules below, for the document: each `never` is one of its refusals.
+    model_config = ConfigDict(
+        json_schema_extra={
+            **at_least_one(*_CHANGES, or_present=("low_stock",)),
+            "allOf": [
+                never(quantity=_A_NUMBER, delta=_A_NUMBER),
+                never(reason={"const": "count"}, delta=_A_NUMBER),
+                never(reason={"enum": ["restock", "waste"]}, quantity=_A_NUMBER),
+                never(reason={"const": "restock"}, delta={**_A_NUMBER, "exclusiveMaximum": 0}),
+                never(reason={"const": "waste"}, delta={**_A_NUMBER, "exclusiveMinimum": 0}),
+            ],
+        }
+    )
 
     item_name: Name | None = None
     unit: Unit | None = None
