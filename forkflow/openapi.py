@@ -32,7 +32,7 @@ from .auth.roles import PERMISSIONS
 from .config import Settings
 from .events import TOPICS
 from .numbers import MAX_ID
-from .schema import ROLES
+from .vocabulary import ORDER_STATUSES, ROLES
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
@@ -98,7 +98,7 @@ _STATUS_PARAM = {
     "in": "query",
     "required": False,
     "description": "only orders with this status (422 for an unknown one)",
-    "schema": {"type": "string", "enum": ["new", "preparing", "ready", "completed", "cancelled"]},
+    "schema": {"type": "string", "enum": list(ORDER_STATUSES)},
 }
 _IDEMPOTENCY_PARAM = {
     "name": "Idempotency-Key",

@@ -20,8 +20,8 @@ from ..models import (
     StatusIn,
 )
 from ..numbers import whole_number
-from ..schema import ORDER_STATUSES
 from ..services.representation import public_order_out
+from ..vocabulary import ORDER_STATUSES
 from . import convertors  # noqa: F401  (registers the {id:id} path convertor)
 from .http import check_public_rate, client_address, json_response, parse_body, store_of
 

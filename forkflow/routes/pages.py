@@ -12,8 +12,12 @@ from ..errors import TooManyRequests, Unauthorized
 from ..models import refused_character
 from ..services.sessions import end_session, start_session
 from ..services.signin import sign_in
+from ..vocabulary import Role
 from ..web import templates
 from .http import client_address, store_of
+
+# Each role's own screen, where signing in without a `next` lands.
+HOME: dict[Role, str] = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}
 
 
 def _safe_next(target: str | None) -> str:
@@ -50,8 +54,8 @@ async def login(request: Request) -> Response:
     principal = signed.principal
     request.session[SESSION_SECRET] = await start_session(store_of(request), principal.staff_id)
     csrf_token(request.session)
-    if target == "/":  # each role lands on its own screen
-        target = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}[principal.role]
+    if target == "/":
+        target = HOME[principal.role]
     response = RedirectResponse(target, status_code=303)
     devices.set(response, signed.device_cookie)
     return response

@@ -32,7 +32,7 @@ from ...live import FrameCache, Frames, event_stream, ready_frame
 from ...store import Store
 from ...web import templates
 from ..http import store_of
-from .ticket import Ticket, bill
+from .ticket import CHANNELS, Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
@@ -85,6 +85,7 @@ async def _respond(
     post without script gets the whole till."""
     context: dict[str, Any] = {
         "ticket": ticket,
+        "channels": CHANNELS,
         "bill": bill(ticket, {item["id"]: item for item in menu}),
         "placed": placed,
         "replayed": replayed,
