@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from starlette.convertors import FloatConvertor, IntegerConvertor
 from starlette.routing import BaseRoute, Route
 
-from . import models
+from . import idempotency, models
 from . import schemas_out as out
 from .auth.middleware import SESSION_COOKIE
 from .auth.roles import PERMISSIONS
@@ -105,12 +105,13 @@ _IDEMPOTENCY_PARAM = {
     "in": "header",
     "required": False,
     "description": (
-        "1 to 200 printable ASCII characters without spaces, e.g. a UUID made when the ticket was started. "
+        f"{idempotency.FORMAT_TEXT}, e.g. a UUID made when the ticket was started. "
         "The same key with the same order returns the original order (201, same id, `Idempotent-Replayed: "
         "true`) and creates nothing, even when both requests arrive at once; the same key with a different "
-        "order is 422 (`reason: idempotency_key_reused`). A malformed key is 400. Keys are kept for 48 hours."
+        f"order is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400. "
+        f"Keys are kept for {idempotency.KEPT_HOURS} hours."
     ),
-    "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+    "schema": {"type": "string", "pattern": idempotency.PATTERN},
 }
 _TOPICS_PARAM = {
     "name": "topics",

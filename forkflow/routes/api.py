@@ -76,7 +76,7 @@ def _idempotency_key(request: Request) -> str | None:
         return None
     if not idempotency.is_valid(key):
         raise BadRequest(
-            "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
+            f"Idempotency-Key must be {idempotency.FORMAT_TEXT}",
             {"Idempotency-Key": "malformed"},
         )
     return key

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
+from ..idempotency import KeyReused
 from ..models import OrderIn
 from ..schema import order_lines, orders
 from ..store import Store, Tx
@@ -96,11 +97,7 @@ def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
         return None
     request_hash, order_id = row
     if request_hash != fingerprint:
-        raise Invalid(
-            "this Idempotency-Key was already used for a different order",
-            {"Idempotency-Key": "reused with a different body"},
-            reason="idempotency_key_reused",
-        )
+        raise KeyReused()
     return _load(tx.conn, order_id)
 
 

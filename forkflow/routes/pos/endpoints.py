@@ -143,8 +143,8 @@ async def send_ticket(request: Request) -> Response:
     try:
         order, replayed = await services.create_order(store, ticket.order(), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
-        if error.extra.get("reason") == "idempotency_key_reused":
-            error = type(error)(
+        if isinstance(error, idempotency.KeyReused):
+            error = Invalid(
                 "this ticket was already sent before it was changed (see Recent orders); "
                 "start a new ticket to send the changes as another order"
             )

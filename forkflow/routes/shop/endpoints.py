@@ -347,7 +347,7 @@ async def place_order(request: Request) -> Response:
         else:
             order, _ = await services.create_order(store_of(request), data, stored_key)
     except ServiceError as error:
-        if error.extra.get("reason") == "idempotency_key_reused":
+        if isinstance(error, idempotency.KeyReused):
             state.checkout_key = None
         message = _sentence(error.message)
         if isinstance(error, Conflict):
