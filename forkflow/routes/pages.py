@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from ..auth.devices import device_cookie_of, devices_of
 from ..auth.middleware import SESSION_SECRET, csrf_token
-from ..errors import TooManyRequests, Unauthorized
+from ..errors import RetryLater, Unauthorized
 from ..models import refused_character
 from ..services.sessions import end_session, start_session
 from ..services.signin import sign_in
@@ -45,10 +45,10 @@ async def login(request: Request) -> Response:
         signed = await sign_in(
             store_of(request), name[:40], password[:200], client_address(request), devices, device_cookie_of(request)
         )
-    except (Unauthorized, TooManyRequests) as error:
+    except (Unauthorized, RetryLater) as error:  # wrong name or password; too many tries, or busy: try later
         context = {"next": target, "error": error.message, "username": name[:40]}
-        retry = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
-        return templates.TemplateResponse(request, "login.html", context, status_code=error.status, headers=retry)
+        headers = error.answer_headers()
+        return templates.TemplateResponse(request, "login.html", context, status_code=error.status, headers=headers)
     # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     request.session.clear()
     principal = signed.principal

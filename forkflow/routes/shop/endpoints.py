@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from ... import idempotency, public_orders, services
 from ...auth.roles import principal_of
-from ...errors import Conflict, Invalid, ServiceError, TooManyRequests
+from ...errors import Conflict, Invalid, ServiceError
 from ...events import Event
 from ...live import FrameCache, Frames, event_stream
 from ...models import OrderIn
@@ -352,7 +352,7 @@ async def place_order(request: Request) -> Response:
         message = _sentence(error.message)
         if isinstance(error, Conflict):
             message += ". Remove it from your cart, then place your order."
-        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+        headers = error.answer_headers()
         return await _checkout_page(
             request, state, error.status, values=values, fields=_form_fields(error), error=message, headers=headers
         )
