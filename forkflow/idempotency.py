@@ -33,7 +33,7 @@ MAX_LENGTH = 200
 PATTERN = f"^[!-~]{{1,{MAX_LENGTH}}}$"
 KEY_FORMAT = re.compile(PATTERN)
 FORMAT_TEXT = f"1 to {MAX_LENGTH} printable ASCII characters without spaces"
-# A retry comes within seconds or minutes; two days covers a till left overnight with a ticket open.
+# How long a key is kept; app.py purges older ones every hour. The same key sent later makes a new order.
 KEPT_HOURS = 48
 
 
