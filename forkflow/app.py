@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from . import idempotency
 from .auth import throttle
 from .auth.credentials import CredentialCache
 from .auth.devices import DeviceCookies
@@ -44,15 +45,15 @@ PURGE_EVERY_SECONDS = 3600
 
 
 async def _purge_expired(store: Store) -> None:
-    """Idempotency keys are kept at least 24 hours (48 in practice), then purged; so are sign-in
-    attempts older than a day (or than the sign-in window, if that is longer), and sessions that
-    ended over a day ago."""
+    """Idempotency keys are purged once they are older than they are kept (forkflow/idempotency.py);
+    so are sign-in attempts older than a day (or than the sign-in window, if that is longer), and
+    sessions that ended over a day ago."""
     keep_attempts = max(timedelta(days=1), timedelta(seconds=store.settings.sign_in_window_seconds))
     while True:
         try:
-            removed = await store.purge_idempotency_keys()
+            removed = await store.write(idempotency.purge)
             if removed:
-                log.info("purged %d idempotency keys older than 48 hours", removed)
+                log.info("purged %d idempotency keys older than %d hours", removed, idempotency.KEPT_HOURS)
             removed = await store.write(lambda tx: throttle.purge(tx, keep_attempts))
             if removed:
                 log.info("purged %d sign-in attempts older than %s", removed, keep_attempts)

@@ -24,9 +24,9 @@ from .errors import ServiceError
 from .events import Bus
 from .logs import logging_config
 from .models import StaffIn, StaffPatch, field_errors
-from .schema import ROLES
 from .services import staff
 from .store import Store
+from .vocabulary import ROLES
 
 T = TypeVar("T")
 

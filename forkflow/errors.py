@@ -22,6 +22,10 @@ class ServiceError(Exception):
         self.fields = fields
         self.extra = extra
 
+    def answer_headers(self) -> dict[str, str]:
+        """The headers of this error's answer, whether it is answered as JSON or as a page."""
+        return dict(self.headers)
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
@@ -78,6 +82,9 @@ class RetryLater(ServiceError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def answer_headers(self) -> dict[str, str]:
+        return {**self.headers, "Retry-After": str(self.retry_after)}
 
 
 class TooManyRequests(RetryLater):

@@ -1,4 +1,5 @@
-"""Idempotency keys: their format, how new ones are made, and whose they are.
+"""Idempotency keys: their format, how new ones are made, whose they are, the error for a key
+reused with a different order, and how long keys are kept.
 
 A key is the caller's own, as Stripe scopes keys to the account: another caller sending the same
 key must neither get the first caller's order back (with its tracking link) nor claim the key
@@ -11,6 +12,7 @@ first. So a key is stored as sha256(scope NUL key), where the scope names the ca
   random, so only a caller at the same address who also knows the key shares its scope.
 
 Rows stored before keys were scoped no longer match anything; they expire with the others.
+The order service (services/orders.py) looks keys up and stores them in the order's own write.
 """
 
 from __future__ import annotations
@@ -18,11 +20,21 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
 from .auth.roles import Principal
+from .errors import Invalid
+from .schema import idempotency_keys
+from .store import Tx
 
-# What POST /orders takes as an Idempotency-Key, and what the till and the shop mint.
-KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,200}$")
+# What POST /orders takes as an Idempotency-Key, and what the till and the shop mint: printable
+# ASCII without spaces. PATTERN is also the header's JSON Schema in the OpenAPI document.
+MAX_LENGTH = 200
+PATTERN = f"^[!-~]{{1,{MAX_LENGTH}}}$"
+KEY_FORMAT = re.compile(PATTERN)
+FORMAT_TEXT = f"1 to {MAX_LENGTH} printable ASCII characters without spaces"
+# How long a key is kept; app.py purges older ones every hour. The same key sent later makes a new order.
+KEPT_HOURS = 48
 
 
 def is_valid(key: str | None) -> bool:
@@ -54,3 +66,24 @@ def caller_scope(principal: Principal | None, address: str) -> str:
 def stored(scope: str, key: str) -> str:
     """The key as the idempotency_keys table holds it: one caller's key never matches another's."""
     return hashlib.sha256(f"{scope}\0{key}".encode()).hexdigest()
+
+
+class KeyReused(Invalid):
+    """422: the caller already sent this key with a different order. Its own class, so that the
+    till and the shop can tell it from the order's other refusals and say it in their words."""
+
+    reason = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Idempotency-Key was already used for a different order",
+            {"Idempotency-Key": "reused with a different body"},
+            reason=self.reason,
+        )
+
+
+def purge(tx: Tx, older_than: timedelta = timedelta(hours=KEPT_HOURS)) -> int:
+    """Forget keys older than `older_than`: the same key sent after that makes a new order."""
+    return tx.conn.execute(
+        idempotency_keys.delete().where(idempotency_keys.c.created_at < tx.now - older_than)
+    ).rowcount

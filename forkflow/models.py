@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
 
 from .auth.passwords import is_common
 from .numbers import MAX_ID
+from .vocabulary import Channel, OrderStatus, Role, StockReason
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -158,10 +159,6 @@ def never(**fields: dict[str, Any]) -> dict[str, Any]:
 _A_NUMBER: dict[str, Any] = {"type": "number"}
 
 
-Channel = Literal["counter", "online", "table"]
-Status = Literal["new", "preparing", "ready", "completed", "cancelled"]
-
-
 class Input(BaseModel):
     # Unknown fields are ignored, not refused: a client may send a price, we just never read it.
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
@@ -235,7 +232,7 @@ class RecipeIn(Input):
 
 
 class StatusIn(Input):
-    status: Status
+    status: OrderStatus
 
 
 class InventoryIn(Input):
@@ -269,9 +266,7 @@ class InventoryPatch(Input):
     quantity: Stock | None = None
     delta: StockChange | None = None
     low_stock: Stock | None = None
-    reason: Literal["restock", "count", "waste"] | None = (
-        None  # for the stock movement; read from the change if left out
-    )
+    reason: StockReason | None = None  # for the stock movement; read from the change if left out
     note: ShortText = ""
 
     @property
@@ -307,7 +302,6 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
-Role = Literal["kitchen", "cashier", "manager"]
 StaffName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
 
 

@@ -28,7 +28,7 @@ from .config import Settings
 from .convertors import IdConvertor
 from .numbers import MAX_ID
 from .operation import ApiRoute, Operation, roles_text, roles_with
-from .schema import ROLES
+from .vocabulary import ROLES
 
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"

@@ -20,7 +20,7 @@ from starlette.routing import Route, request_response
 from . import convertors  # noqa: F401  (registers the {id:id} and {token:token} path convertors)
 from .auth.roles import PERMISSIONS, Principal, principal_of, require
 from .errors import BearerRequired, Unauthorized
-from .schema import ROLES
+from .vocabulary import ROLES
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

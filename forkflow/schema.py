@@ -1,4 +1,7 @@
-"""The tables. Alembic migrations create them; this module is what the code queries."""
+"""The tables. Alembic migrations create them; this module is what the code queries.
+
+A column holding one of a closed list of words has a CHECK constraint built from forkflow/vocabulary.py.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+
+from .vocabulary import CHANNELS, MOVEMENT_KINDS, ORDER_STATUSES, ROLES, SIGN_IN_OUTCOMES
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -61,10 +66,6 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
-ORDER_STATUSES = ("new", "preparing", "ready", "completed", "cancelled")
-ACTIVE_STATUSES = ("new", "preparing", "ready")
-CHANNELS = ("counter", "online", "table")
 
 menu_items = Table(
     "menu_items",
@@ -144,8 +145,6 @@ inventory = Table(
     CheckConstraint("quantity_milli >= 0", name="quantity_not_negative"),
 )
 
-MOVEMENT_KINDS = ("order", "cancel", "restock", "count", "waste")
-
 # What one portion of a menu item takes from stock.
 recipe_lines = Table(
     "recipe_lines",
@@ -195,8 +194,6 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 
-ROLES = ("kitchen", "cashier", "manager")
-
 staff = Table(
     "staff",
     metadata,
@@ -239,8 +236,6 @@ staff_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
 )
-
-SIGN_IN_OUTCOMES = ("pending", "failed", "ok")
 
 # Every sign-in attempt, recorded (as pending) in the same write that checks the limits, so that
 # parallel guesses are counted like sequential ones. `username` is the name as typed, known or not.

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from .models import Channel, Role, Status
+from .vocabulary import Channel, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
 Cents = Annotated[int, Field(ge=0, description="money in integer cents")]
@@ -71,7 +71,7 @@ class OrderOut(Output):
     channel: Channel
     table: str | None
     notes: str
-    status: Status
+    status: OrderStatus
     total_cents: Cents
     created_at: Timestamp
     updated_at: Timestamp
@@ -99,7 +99,7 @@ class TrackedOrderOut(Output):
     channel: Channel
     table: str | None
     notes: str
-    status: Status
+    status: OrderStatus
     total_cents: Cents
     created_at: Timestamp
     updated_at: Timestamp
@@ -137,7 +137,7 @@ class RecipeOut(Output):
 class StockMovementOut(Output):
     id: int
     inventory_id: int
-    kind: Literal["order", "cancel", "restock", "count", "waste"]
+    kind: MovementKind
     delta: float = Field(description="the change, negative when stock was taken")
     quantity: float = Field(ge=0, description="the quantity after this movement")
     order_id: int | None = Field(description="the order that took or gave back this stock")
@@ -198,7 +198,7 @@ class ErrorDetail(Output):
     out_of_stock: list[StockShortage] | SkipJsonSchema[None] = absent_when_empty(
         "409 on POST /orders for staff: the stock items that cannot cover the order, and by how much"
     )
-    allowed: list[Status] | SkipJsonSchema[None] = absent_when_empty(
+    allowed: list[OrderStatus] | SkipJsonSchema[None] = absent_when_empty(
         "409 on PATCH /orders/{id}: the statuses the order may move to"
     )
     reason: str | SkipJsonSchema[None] = absent_when_empty("a finer code, e.g. `idempotency_key_reused`")

@@ -12,20 +12,19 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, delete, event, func, select, text
+from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .config import Settings, is_sqlite
 from .errors import StoreUnavailable
 from .events import Bus, Event
-from .schema import events, idempotency_keys, utcnow
+from .schema import events
 from .storage.postgres import PgWriter
 from .storage.sqlite import SqliteWriter, set_pragmas
 from .storage.units import Tx, WritePath, WriteUnit
@@ -158,11 +157,3 @@ class Store:
         async with self.read() as conn:
             rows = (await conn.execute(query)).all()
         return [Event(row.id, row.type, row.payload, row.created_at) for row in rows]
-
-    async def purge_idempotency_keys(self, older_than: timedelta = timedelta(hours=48)) -> int:
-        cutoff: datetime = utcnow() - older_than
-
-        def purge(tx: Tx) -> int:
-            return tx.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)).rowcount
-
-        return await self.write(purge)

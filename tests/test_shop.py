@@ -308,6 +308,27 @@ def test_a_lost_answer_then_a_resubmit_makes_one_order(server: Server, menu: lis
     customer.close()
 
 
+def test_a_lost_answer_then_a_changed_cart_gets_a_fresh_key(server: Server, menu: list[dict]) -> None:
+    """The order went through but its answer never arrived; the customer changes the cart and sends
+    the old form again. Its key was used for the first order, so the shop says so and the page
+    carries a fresh key: the changed cart is a second order, not the first one back."""
+    customer = Customer(server)
+    customer.add(menu[0])
+    form = {**customer.checkout_form(), "customer_name": "Linus"}
+    cookies_before = dict(customer.http.cookies)
+    assert customer.post("/checkout", form, htmx=False).status_code == 303
+    customer.http.cookies.clear()
+    customer.http.cookies.update(cookies_before)  # as if the answer was lost
+    customer.add(menu[1])
+    reused = customer.post("/checkout", form, htmx=False)
+    assert reused.status_code == 422 and "already used for a different order" in reused.text
+    fresh = customer.checkout_form()
+    assert fresh != {"idempotency_key": form["idempotency_key"]}
+    assert customer.post("/checkout", {**fresh, "customer_name": "Linus"}, htmx=False).status_code == 303
+    assert len(all_orders(server)) == 2
+    customer.close()
+
+
 def test_checkout_errors_keep_the_form_and_change_nothing(server: Server, menu: list[dict], customer: Customer) -> None:
     customer.add(menu[0])
     form = customer.checkout_form()

@@ -21,7 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from forkflow.app import create_app
 from forkflow.auth.passwords import hash_password
+from forkflow.config import Settings, sqlite_url
+from forkflow.errors import Busy
+from forkflow.routes import pages
 
 from .conftest import BACKENDS, PASSWORDS, Server, running_server
 from .test_security import csrf_from
@@ -338,3 +342,26 @@ def test_the_test_passwords_are_not_common() -> None:
 
     assert not any(is_common(p) for p in PASSWORDS.values())
     assert is_common("password123") and is_common("PASSWORD123")
+
+
+async def test_a_busy_server_answers_the_sign_in_page_with_when_to_try_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Busy (503) is a "try again later" like too many sign-ins (429): the page, the name kept,
+    and Retry-After, not a JSON error in place of the form."""
+
+    async def busy(*_: object) -> None:
+        raise Busy("the server is busy; try again shortly", retry_after=7)
+
+    monkeypatch.setattr(pages, "sign_in", busy)
+    app = create_app(Settings(database_url=sqlite_url(tmp_path / "busy.db")))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as browser,
+    ):
+        csrf = csrf_from((await browser.get("/login")).text)
+        answer = await browser.post("/login", data={"csrf_token": csrf, "username": "ada", "password": "long enough"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "7"
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "the server is busy; try again shortly" in answer.text and 'value="ada"' in answer.text

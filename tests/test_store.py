@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, insert, select, text, update
 
+from forkflow import idempotency
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Conflict, Invalid
 from forkflow.events import Bus
@@ -281,7 +282,7 @@ async def test_idempotency_keys_are_kept_a_day_then_purged(store: Store) -> None
         )
 
     await store.write(age_old_key)
-    assert await store.purge_idempotency_keys() == 1
+    assert await store.write(idempotency.purge) == 1
     replay, replayed = await create_order(store, body, "recent-key")
     assert replayed and replay["id"] == recent["id"]
     fresh, replayed = await create_order(store, body, "old-key")

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import Forbidden, Unauthorized
+from ..vocabulary import ROLES, Role
 
-STAFF = frozenset({"kitchen", "cashier", "manager"})
-FRONT_OF_HOUSE = frozenset({"cashier", "manager"})
-MANAGER = frozenset({"manager"})
+STAFF: frozenset[Role] = frozenset(ROLES)
+FRONT_OF_HOUSE: frozenset[Role] = frozenset({"cashier", "manager"})
+MANAGER: frozenset[Role] = frozenset({"manager"})
 
-# permission -> roles that have it. The public (not signed in) has only what routes leave open.
-PERMISSIONS: dict[str, frozenset[str]] = {
+# permission -> the roles (forkflow/vocabulary.py) that have it. The public (not signed in) has
+# only what routes leave open.
+PERMISSIONS: dict[str, frozenset[Role]] = {
     "orders.read": STAFF,  # list/read orders, /kitchen/*, order events
     "orders.move": STAFF,  # move an order's status
     "orders.cancel": FRONT_OF_HOUSE,  # the kitchen moves orders along but does not cancel them
@@ -30,7 +32,7 @@ class Principal:
 
     staff_id: int
     name: str
-    role: str
+    role: Role
     via: str  # "session" or "token"
     # The session's or token's id (streams end when it is revoked), and when it stops working.
     credential_id: int | None = None

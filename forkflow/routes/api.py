@@ -26,8 +26,8 @@ from ..models import (
 from ..numbers import whole_number
 from ..operation import ApiRoute, Operation, location_header, roles_text, staff_of
 from ..request import client_address, store_of
-from ..schema import ORDER_STATUSES
 from ..services.representation import public_order_out
+from ..vocabulary import ORDER_STATUSES
 from .http import check_public_rate, json_response, parse_body
 
 # Menu
@@ -76,7 +76,7 @@ def _idempotency_key(request: Request) -> str | None:
         return None
     if not idempotency.is_valid(key):
         raise BadRequest(
-            "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces",
+            f"Idempotency-Key must be {idempotency.FORMAT_TEXT}",
             {"Idempotency-Key": "malformed"},
         )
     return key
@@ -194,12 +194,13 @@ _IDEMPOTENCY_PARAM = {
     "in": "header",
     "required": False,
     "description": (
-        "1 to 200 printable ASCII characters without spaces, e.g. a UUID made when the ticket was started. "
+        f"{idempotency.FORMAT_TEXT}, e.g. a UUID made when the ticket was started. "
         "The same key with the same order returns the original order (201, same id, `Idempotent-Replayed: "
         "true`) and creates nothing, even when both requests arrive at once; the same key with a different "
-        "order is 422 (`reason: idempotency_key_reused`). A malformed key is 400. Keys are kept for 48 hours."
+        f"order is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400. "
+        f"Keys are kept for {idempotency.KEPT_HOURS} hours."
     ),
-    "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+    "schema": {"type": "string", "pattern": idempotency.PATTERN},
 }
 
 routes = [
@@ -371,8 +372,8 @@ routes = [
                 "cover the order's recipes: for staff, `out_of_stock` lists what ran out, and nothing is taken; "
                 "the public is told which dishes (`unavailable`), never how much stock is left.",
                 422: "The order is not valid, names an item that is not on the menu, or reuses an "
-                "`Idempotency-Key` with a different order (`reason: idempotency_key_reused`); or a public order "
-                "holds more than its limits allow (`fields` names the lines).",
+                f"`Idempotency-Key` with a different order (`reason: {idempotency.KeyReused.reason}`); "
+                "or a public order holds more than its limits allow (`fields` names the lines).",
                 429: "Too many public orders from this address: try again after `Retry-After` seconds.",
             },
         ),

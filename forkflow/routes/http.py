@@ -21,7 +21,6 @@ from ..errors import (
     BadRequest,
     Forbidden,
     Invalid,
-    RetryLater,
     ServiceError,
     TooManyRequests,
     Unauthorized,
@@ -90,9 +89,7 @@ def parse_model(model: type[M], data: object) -> M:
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    headers = dict(exc.headers)
-    if isinstance(exc, RetryLater):
-        headers["Retry-After"] = str(exc.retry_after)
+    headers = exc.answer_headers()
     if wants_page(request) and isinstance(exc, Unauthorized | Forbidden):
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)

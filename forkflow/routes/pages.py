@@ -8,12 +8,16 @@ from starlette.routing import Route
 
 from ..auth.devices import device_cookie_of, devices_of
 from ..auth.middleware import SESSION_SECRET, csrf_token
-from ..errors import TooManyRequests, Unauthorized
+from ..errors import RetryLater, Unauthorized
 from ..models import refused_character
 from ..request import client_address, store_of
 from ..services.sessions import end_session, start_session
 from ..services.signin import sign_in
+from ..vocabulary import Role
 from ..web import templates
+
+# Each role's own screen, where signing in without a `next` lands.
+HOME: dict[Role, str] = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}
 
 
 def _safe_next(target: str | None) -> str:
@@ -41,17 +45,17 @@ async def login(request: Request) -> Response:
         signed = await sign_in(
             store_of(request), name[:40], password[:200], client_address(request), devices, device_cookie_of(request)
         )
-    except (Unauthorized, TooManyRequests) as error:
+    except (Unauthorized, RetryLater) as error:  # wrong name or password; too many tries, or busy: try later
         context = {"next": target, "error": error.message, "username": name[:40]}
-        retry = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
-        return templates.TemplateResponse(request, "login.html", context, status_code=error.status, headers=retry)
+        headers = error.answer_headers()
+        return templates.TemplateResponse(request, "login.html", context, status_code=error.status, headers=headers)
     # A fresh session on sign-in: nothing from before (a planted session, an old CSRF token) carries over.
     request.session.clear()
     principal = signed.principal
     request.session[SESSION_SECRET] = await start_session(store_of(request), principal.staff_id)
     csrf_token(request.session)
-    if target == "/":  # each role lands on its own screen
-        target = {"kitchen": "/kitchen/display", "cashier": "/pos", "manager": "/manage"}[principal.role]
+    if target == "/":
+        target = HOME[principal.role]
     response = RedirectResponse(target, status_code=303)
     devices.set(response, signed.device_cookie)
     return response

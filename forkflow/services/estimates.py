@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from ..schema import orders
 from ..store import Store
+from ..vocabulary import COOKING_STATUSES
 
 DEFAULT_PREP = timedelta(minutes=15)
 SAMPLE_SIZE = 20  # the most recently readied orders
@@ -86,7 +87,7 @@ class Estimate:
 
 def estimate_for(order: dict[str, Any], prep: PrepTime, now: datetime) -> Estimate:
     """An order's expected ready time: when it was placed plus the typical preparation time."""
-    if order["status"] not in ("new", "preparing"):
+    if order["status"] not in COOKING_STATUSES:
         return Estimate(None, False, prep)
     placed = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
     ready_by = placed + prep.typical

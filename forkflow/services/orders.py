@@ -13,21 +13,17 @@ from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
+from ..idempotency import KeyReused
 from ..models import OrderIn
-from ..schema import ACTIVE_STATUSES, order_lines, orders
+from ..schema import order_lines, orders
 from ..store import Store, Tx
+from ..vocabulary import ACTIVE_STATUSES, COOKING_STATUSES, TRANSITIONS
 from .representation import Encoded, order_out
 from .stock import OutOfStock, return_for_order, take_for_order
 
 Order = dict[str, Any]
 
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "new": ("preparing", "cancelled"),
-    "preparing": ("ready", "cancelled"),
-    "ready": ("completed", "preparing"),  # ready -> preparing sends it back to the line
-    "completed": ("ready",),  # a recall, within RECALL_WINDOW of completion
-    "cancelled": (),
-}
+# A completed order may be recalled (completed -> ready, forkflow/vocabulary.py's TRANSITIONS) this long.
 RECALL_WINDOW = timedelta(minutes=10)
 
 
@@ -101,11 +97,7 @@ def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
         return None
     request_hash, order_id = row
     if request_hash != fingerprint:
-        raise Invalid(
-            "this Idempotency-Key was already used for a different order",
-            {"Idempotency-Key": "reused with a different body"},
-            reason="idempotency_key_reused",
-        )
+        raise KeyReused()
     return _load(tx.conn, order_id)
 
 
@@ -383,7 +375,7 @@ _WAITING = func.sum(order_lines.c.quantity)
 _WAITING_QUERY = (
     select(order_lines.c.name, _WAITING)
     .join(orders)
-    .where(orders.c.status.in_(("new", "preparing")), order_lines.c.done_at.is_(None))
+    .where(orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None))
     .group_by(order_lines.c.name)
     .order_by(_WAITING.desc(), order_lines.c.name)
 )

@@ -28,6 +28,7 @@ from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id
 from ...request import is_htmx, store_of
 from ...services.orders import waiting_counts
 from ...store import Store
+from ...vocabulary import ACTIVE_STATUSES, spoken
 from ...web import templates
 from .view import View, ticket
 
@@ -127,8 +128,8 @@ async def bump_ticket(request: Request) -> Response:
     form = await request.form()
     view = View.from_query(str(form.get("station") or ""))
     seen = str(form.get("status", ""))
-    if seen not in ("new", "preparing", "ready"):
-        raise Invalid("say which status the ticket showed", {"status": "new, preparing or ready"})
+    if seen not in ACTIVE_STATUSES:
+        raise Invalid("say which status the ticket showed", {"status": spoken(ACTIVE_STATUSES)})
     lines_first = view.expo and form.get("override") != "1"
     await services.bump(store_of(request), request.path_params["id"], seen, view.station, lines_first)
     return _done(request, view.key)

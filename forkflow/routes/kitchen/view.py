@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import BadRequest
-from ...schema import ACTIVE_STATUSES
+from ...vocabulary import ACTIVE_STATUSES
 
 EXPO = "expo"
 _STATION = re.compile(r"^[A-Za-z0-9 _-]{1,40}$")

@@ -349,9 +349,6 @@ def _first_error(exc: Exception) -> str:
     return str(exc)
 
 
-REASONS = ("restock", "waste", "count")
-
-
 async def adjust_stock(request: Request) -> Response:
     """A restock (adds the amount), waste (takes it away) or count (sets the quantity to it), with a
     note. A post without a reason (an older form) says add or remove with `direction`."""
@@ -367,8 +364,8 @@ async def adjust_stock(request: Request) -> Response:
 
     def patch() -> InventoryPatch:
         reason = typed["reason"]
-        if reason not in REASONS:
-            raise ValueError("Choose restock, waste or count")
+        if reason not in console.STOCK_REASON_LABELS:
+            raise ValueError(console.CHOOSE_A_REASON)
         number = forms.amount(typed["amount"])
         if reason == "count":
             return InventoryPatch(quantity=number, reason="count", note=typed["note"])

@@ -21,6 +21,7 @@ from ...formats import money
 from ...services import reports
 from ...services.staff import list_staff
 from ...store import Store
+from ...vocabulary import ROLES, StockReason, spoken
 from ...web import templates
 from .charts import columns, rows
 from .forms import RecipeForm
@@ -28,6 +29,13 @@ from .forms import RecipeForm
 LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
 MOVEMENTS_SHOWN = 20
+# The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
+STOCK_REASON_LABELS: dict[StockReason, str] = {
+    "restock": "Restock: add",
+    "waste": "Waste: take away",
+    "count": "Count: set to",
+}
+CHOOSE_A_REASON = f"Choose {spoken(list(STOCK_REASON_LABELS))}"
 
 
 def sections_of(event: Event) -> set[str]:
@@ -115,7 +123,12 @@ async def inventory_context(
     store: Store, errors: dict[int, str] | None = None, typed: dict[int, dict[str, str]] | None = None
 ) -> dict[str, Any]:
     """The stock table; `errors` and `typed` (by item id) show a refused adjustment in its row."""
-    return {"stock": await services.list_inventory(store), "row_errors": errors or {}, "row_typed": typed or {}}
+    return {
+        "stock": await services.list_inventory(store),
+        "row_errors": errors or {},
+        "row_typed": typed or {},
+        "stock_reasons": STOCK_REASON_LABELS,
+    }
 
 
 async def recipe_context(store: Store, item: dict[str, Any], form: RecipeForm | None = None) -> dict[str, Any]:
@@ -135,7 +148,7 @@ async def movements_context(store: Store, item_id: int) -> dict[str, Any]:
 
 
 async def staff_context(store: Store) -> dict[str, Any]:
-    return {"staff": await list_staff(store)}
+    return {"staff": await list_staff(store), "roles": ROLES}
 
 
 async def live_section(request: Request, store: Store, name: str) -> str:

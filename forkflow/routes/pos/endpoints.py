@@ -32,7 +32,7 @@ from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...request import is_htmx, store_of
 from ...store import Store
 from ...web import templates
-from .ticket import Ticket, bill
+from .ticket import CHANNELS, Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
@@ -82,6 +82,7 @@ async def _respond(
     post without script gets the whole till."""
     context: dict[str, Any] = {
         "ticket": ticket,
+        "channels": CHANNELS,
         "bill": bill(ticket, {item["id"]: item for item in menu}),
         "placed": placed,
         "replayed": replayed,
@@ -139,8 +140,8 @@ async def send_ticket(request: Request) -> Response:
     try:
         order, replayed = await services.create_order(store, ticket.order(), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
-        if error.extra.get("reason") == "idempotency_key_reused":
-            error = type(error)(
+        if isinstance(error, idempotency.KeyReused):
+            error = Invalid(
                 "this ticket was already sent before it was changed (see Recent orders); "
                 "start a new ticket to send the changes as another order"
             )

@@ -21,8 +21,9 @@ from ... import idempotency
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...models import OrderIn, field_errors
 from ...numbers import whole_number
+from ...vocabulary import Channel, spoken
 
-CHANNELS = ("counter", "table")
+CHANNELS: tuple[Channel, ...] = ("counter", "table")  # the till's; online orders come through the shop
 MAX_LINES = 100
 MAX_QUANTITY = 99
 _QUANTITY = re.compile(r"^[0-9]{1,3}$")
@@ -138,7 +139,7 @@ class Ticket:
             if line.item_id not in menu:
                 self.errors[f"lines.{index}.item"] = "not on the menu"
         if self.channel not in CHANNELS:
-            self.errors["channel"] = "counter or table"
+            self.errors["channel"] = spoken(CHANNELS)
 
     def order(self) -> OrderIn:
         """The order to send, validated exactly as the JSON API validates one (422 with fields)."""
@@ -150,7 +151,7 @@ class Ticket:
         if self.channel == "table" and not self.table.strip():
             problems["table"] = "enter the table"
         if self.channel not in CHANNELS:
-            problems["channel"] = "counter or table"
+            problems["channel"] = spoken(CHANNELS)
         body = {
             "customer_name": self.customer_name,
             "channel": self.channel,

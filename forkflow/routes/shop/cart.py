@@ -20,7 +20,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ... import numbers
+from ... import idempotency, numbers
 from ...errors import Invalid
 from ...models import refused_character
 from ...public_orders import Limits
@@ -30,7 +30,7 @@ MAX_AGE_SECONDS = 12 * 3600
 MAX_LINES = 30
 MAX_QUANTITY = 99
 MAX_NOTES = 200
-MAX_KEY = 200
+MAX_KEY = idempotency.MAX_LENGTH
 # Browsers keep cookies up to about 4 KB, name and attributes included.
 MAX_COOKIE_CHARS = 3800
 # A cart change leaves room for the checkout key and the last order's link to join it later.

@@ -30,7 +30,7 @@ from ... import (
     services,
 )
 from ...auth.roles import principal_of
-from ...errors import Conflict, Invalid, ServiceError, TooManyRequests
+from ...errors import Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
@@ -342,12 +342,12 @@ async def place_order(request: Request) -> Response:
         else:
             order, _ = await services.create_order(store_of(request), data, stored_key)
     except ServiceError as error:
-        if error.extra.get("reason") == "idempotency_key_reused":
+        if isinstance(error, idempotency.KeyReused):
             state.checkout_key = None
         message = _sentence(error.message)
         if isinstance(error, Conflict):
             message += ". Remove it from your cart, then place your order."
-        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+        headers = error.answer_headers()
         return await _checkout_page(
             request, state, error.status, values=values, fields=_form_fields(error), error=message, headers=headers
         )

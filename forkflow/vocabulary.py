@@ -1,0 +1,51 @@
+"""ForkFlow's closed word lists: roles, order statuses, channels, stock reasons.
+
+Each list is written once, here, as a `Literal` type; its tuple is read from that type. Everything
+else derives from them: the input and output models (forkflow/models.py, schemas_out.py), the
+tables' CHECK constraints (schema.py), the permission table (auth/roles.py), the CLI's choices and
+the console's select options. Migrations are history and keep their own copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+# Who a staff member is; each role has its screen and its permissions (auth/roles.py).
+Role = Literal["kitchen", "cashier", "manager"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+# Where an order was taken: the till takes counter and table orders, the shop online ones.
+Channel = Literal["counter", "online", "table"]
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+
+# An order's life, and the moves services/orders.py allows between its statuses.
+OrderStatus = Literal["new", "preparing", "ready", "completed", "cancelled"]
+ORDER_STATUSES: tuple[OrderStatus, ...] = get_args(OrderStatus)
+TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
+    "new": ("preparing", "cancelled"),
+    "preparing": ("ready", "cancelled"),
+    "ready": ("completed", "preparing"),  # ready -> preparing sends it back to the line
+    "completed": ("ready",),  # a recall, within services/orders.py's RECALL_WINDOW of completion
+    "cancelled": (),
+}
+# On the kitchen's rail (and in the kitchen's queue): not yet handed over or cancelled.
+ACTIVE_STATUSES: tuple[OrderStatus, ...] = ("new", "preparing", "ready")
+# Still being made: what the kitchen has waiting, and what a tracking page estimates.
+COOKING_STATUSES: tuple[OrderStatus, ...] = ("new", "preparing")
+
+# Why a person changed stock; orders take stock and cancels give it back on their own.
+StockReason = Literal["restock", "count", "waste"]
+STOCK_REASONS: tuple[StockReason, ...] = get_args(StockReason)
+# Every stock movement's kind: a person's reason, or an order's own.
+MovementKind = Literal["order", "cancel", StockReason]
+MOVEMENT_KINDS: tuple[MovementKind, ...] = get_args(MovementKind)
+
+# How a recorded sign-in attempt ended (auth/throttle.py); pending ones count as failures.
+SignInOutcome = Literal["pending", "failed", "ok"]
+SIGN_IN_OUTCOMES: tuple[SignInOutcome, ...] = get_args(SignInOutcome)
+
+
+def spoken(words: Sequence[str]) -> str:
+    """Words as a person says a choice between them: "new, preparing or ready"."""
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
