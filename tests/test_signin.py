@@ -25,7 +25,7 @@ from forkflow.app import create_app
 from forkflow.auth.passwords import hash_password
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Busy
-from forkflow.routes import pages
+from forkflow.routes import login
 
 from .conftest import BACKENDS, PASSWORDS, Server, running_server
 from .test_security import csrf_from
@@ -353,7 +353,7 @@ async def test_a_busy_server_answers_the_sign_in_page_with_when_to_try_again(
     async def busy(*_: object) -> None:
         raise Busy("the server is busy; try again shortly", retry_after=7)
 
-    monkeypatch.setattr(pages, "sign_in", busy)
+    monkeypatch.setattr(login, "sign_in", busy)
     app = create_app(Settings(database_url=sqlite_url(tmp_path / "busy.db")))
     transport = httpx.ASGITransport(app=app)
     async with (

@@ -18,8 +18,8 @@ from forkflow import schemas_out as out
 from forkflow.auth.roles import PERMISSIONS, STAFF
 from forkflow.config import Settings, sqlite_url
 from forkflow.events import Bus
+from forkflow.routes.login import HOME
 from forkflow.routes.manage.view import STOCK_REASON_LABELS
-from forkflow.routes.pages import HOME
 from forkflow.routes.pos.ticket import CHANNELS as TILL_CHANNELS
 from forkflow.schema import metadata
 from forkflow.store import Store

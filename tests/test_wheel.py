@@ -27,7 +27,7 @@ from .conftest import TEST_HASH_COST, csrf_from, free_port
 pytestmark = pytest.mark.wheel
 
 REPO = Path(__file__).resolve().parent.parent
-# Each demo account lands on its own screen when it signs in (routes/pages.py): its path, its title.
+# Each demo account lands on its own screen when it signs in (routes/login.py): its path, its title.
 SCREENS = {
     "kitchen": ("/kitchen/display", "Kitchen · ForkFlow</title>"),
     "cashier": ("/pos", "<title>Till · ForkFlow</title>"),

@@ -1,11 +1,11 @@
 """All routes of the application: one package per screen (kitchen, pos, shop, track, manage),
-one module per API surface (api, staff_api, events, docs, ops) and the sign-in pages."""
+one module per API surface (api, staff_api, events, docs, ops) and the sign-in page (login)."""
 
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..web import STATIC_DIR
-from . import api, docs, events, kitchen, manage, ops, pages, pos, shop, staff_api, track
+from . import api, docs, events, kitchen, login, manage, ops, pos, shop, staff_api, track
 
 routes = [
     *api.routes,
@@ -17,7 +17,7 @@ routes = [
     *pos.routes,
     *manage.routes,
     *shop.routes,
-    *pages.routes,
+    *login.routes,
     *ops.routes,
     Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -1,4 +1,4 @@
-"""Pages: signing in and out. (The public menu and online ordering are routes/shop/.)"""
+"""The sign-in page: signing in and out (`/login`, `/logout`). The shop is routes/shop/."""
 
 from __future__ import annotations
 
