@@ -17,6 +17,7 @@ from forkflow.errors import Invalid
 from forkflow.events import Bus
 from forkflow.models import MenuItemIn, OrderIn
 from forkflow.openapi import openapi_document
+from forkflow.routes import routes
 from forkflow.schema import idempotency_keys
 from forkflow.services import create_menu_item, create_order
 from forkflow.store import Store, Tx
@@ -39,7 +40,7 @@ def test_minted_keys_are_valid_and_fresh() -> None:
 
 def test_the_document_states_the_rule_the_server_checks() -> None:
     (parameter,) = [
-        p for p in openapi_document()["paths"]["/orders"]["post"]["parameters"] if p["name"] == "Idempotency-Key"
+        p for p in openapi_document(routes)["paths"]["/orders"]["post"]["parameters"] if p["name"] == "Idempotency-Key"
     ]
     assert parameter["schema"]["pattern"] == idempotency.PATTERN
     assert idempotency.FORMAT_TEXT in parameter["description"]
