@@ -1,5 +1,4 @@
-"""The JSON API's orders: place one (staff, or the public online), list, read and move them, and the
-kitchen's queue."""
+"""The JSON API's orders: place one (staff, or the public online), list, read and move them; the kitchen's queue."""
 
 from __future__ import annotations
 
