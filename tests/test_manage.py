@@ -423,7 +423,7 @@ def test_plain_form_posts_work_without_javascript(server: Server, menu: list[dic
 
 
 async def test_sections_are_re_rendered_at_most_once_an_interval() -> None:
-    from forkflow.routes.manage.endpoints import MIN_INTERVAL, Sections
+    from forkflow.routes.manage.page import MIN_INTERVAL, Sections
 
     rendered: list[str] = []
     queued = False

@@ -35,7 +35,8 @@ from .conftest import PASSWORDS, Server, order_body
 
 DOC = openapi_document(routes)
 METHODS = ("get", "put", "post", "delete", "patch")
-JSON_MODULES = {"forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.events"}
+# The JSON surfaces: a module, or a package with its modules (routes/api/ by resource).
+JSON_MODULES = ("forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.events")
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -55,7 +56,8 @@ def walk_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[Route]:
 
 def is_json_route(route: Route) -> bool:
     """A route of the JSON surfaces, or any endpoint that answers JSON or an event stream."""
-    if route.endpoint.__module__ in JSON_MODULES:
+    module = route.endpoint.__module__
+    if any(module == name or module.startswith(f"{name}.") for name in JSON_MODULES):
         return True
     source = inspect.getsource(route.endpoint)
     return any(marker in source for marker in ("JSONResponse", "EventSourceResponse", "application/json"))

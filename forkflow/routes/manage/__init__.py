@@ -1,5 +1,36 @@
-"""The manager's console (`/manage`): its endpoints, view model, forms and charts."""
+"""The manager's console, `/manage`: menu editor, availability, stock, today's figures, staff.
 
-from .endpoints import routes
+Every change goes through the service layer, whose events reach every till, menu page, kitchen
+display and console at once; the console's own stream brings each change back (page.py).
+
+Forms post with htmx and get back the section they changed (422/409 with the form and its inline
+errors when refused: nothing is written then); a plain form post without JavaScript gets the whole
+page back instead, or a redirect to it.
+
+page.py (the page and its stream), menu.py (menu editor, availability, recipes), stock.py and
+staff.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py what they
+show and read. The routes are listed here, in the order they are matched.
+"""
+
+from starlette.routing import Route
+
+from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
+from . import menu, page, staff, stock
+
+routes = [
+    Route("/manage", page.console_page, methods=["GET"]),
+    Route("/manage/stream", page.console_stream, methods=["GET"]),
+    Route("/manage/menu", menu.add_menu_item, methods=["POST"]),
+    Route("/manage/menu/new", menu.new_menu_form, methods=["GET"]),
+    Route("/manage/menu/{id:id}/edit", menu.edit_menu_form, methods=["GET"]),
+    Route("/manage/menu/{id:id}", menu.update_menu_item, methods=["POST"]),
+    Route("/manage/menu/{id:id}/availability", menu.set_availability, methods=["POST"]),
+    Route("/manage/inventory/{id:id}/adjust", stock.adjust_stock, methods=["POST"]),
+    Route("/manage/inventory/{id:id}/low", stock.set_low_stock, methods=["POST"]),
+    Route("/manage/inventory/{id:id}/movements", stock.stock_movements, methods=["GET"]),
+    Route("/manage/menu/{id:id}/recipe", menu.save_recipe, methods=["POST"]),
+    Route("/manage/staff", staff.add_staff_member, methods=["POST"]),
+    Route("/manage/staff/{id:id}/active", staff.set_staff_active, methods=["POST"]),
+]
 
 __all__ = ["routes"]

@@ -107,6 +107,19 @@ def menu_item(data: Mapping[str, Any], model: type[M]) -> M:
     return validate(model, values, form, {"price_cents": "price"})
 
 
+def menu_item_form(item: dict[str, Any]) -> Form:
+    """The editor's fields for an existing item, the way `menu_item` reads them back (12.50)."""
+    return Form(
+        {
+            "name": item["name"],
+            "description": item["description"],
+            "price": f"{item['price_cents'] / 100:.2f}",
+            "category": item["category"],
+            "station": item["station"],
+        }
+    )
+
+
 @dataclass
 class RecipeForm:
     """The recipe editor's rows as typed (`inventory_id`, `quantity` each), and errors keyed

@@ -1,0 +1,9 @@
+"""The JSON API: thin views over the service functions, one module per resource (menu, orders,
+inventory), each route declared at its module's bottom with its operation (who may call it, what it
+takes and answers), which the permission check and the OpenAPI document both read."""
+
+from . import inventory, menu, orders
+
+routes = [*menu.routes, *orders.routes, *inventory.routes]
+
+__all__ = ["routes"]

@@ -1,0 +1,155 @@
+"""The JSON API's menu: list and read dishes (public), add, replace, switch off and set recipes (staff)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ... import schemas_out as out
+from ... import services
+from ...models import AvailabilityIn, MenuItemIn, MenuItemUpdate, RecipeIn
+from ...operation import ApiRoute, Operation, location_header
+from ...request import store_of
+from ..http import parse_body
+
+
+async def list_menu(request: Request) -> Response:
+    return JSONResponse(await services.list_menu(store_of(request)))
+
+
+async def create_menu_item(request: Request) -> Response:
+    data = await parse_body(request, MenuItemIn)
+    item = await services.create_menu_item(store_of(request), data)
+    return JSONResponse(item, status_code=201, headers={"Location": f"/menu/{item['id']}"})
+
+
+async def get_menu_item(request: Request) -> Response:
+    return JSONResponse(await services.get_menu_item(store_of(request), request.path_params["id"]))
+
+
+async def update_menu_item(request: Request) -> Response:
+    data = await parse_body(request, MenuItemUpdate)
+    return JSONResponse(await services.update_menu_item(store_of(request), request.path_params["id"], data))
+
+
+async def set_availability(request: Request) -> Response:
+    data = await parse_body(request, AvailabilityIn)
+    item = await services.set_availability(store_of(request), request.path_params["id"], data.available)
+    return JSONResponse(item)
+
+
+async def get_recipe(request: Request) -> Response:
+    return JSONResponse(await services.get_recipe(store_of(request), request.path_params["id"]))
+
+
+async def set_recipe(request: Request) -> Response:
+    data = await parse_body(request, RecipeIn)
+    return JSONResponse(await services.set_recipe(store_of(request), request.path_params["id"], data))
+
+
+routes = [
+    ApiRoute(
+        "GET",
+        "/menu",
+        list_menu,
+        Operation(
+            "List the menu",
+            "menu",
+            access="none",
+            out=out.MenuItemOut,
+            many=True,
+            description="Every item, sold out ones included, by category. **Public.**",
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/menu",
+        create_menu_item,
+        Operation(
+            "Add a menu item",
+            "menu",
+            access="staff",
+            permission="menu.write",
+            body=MenuItemIn,
+            status=201,
+            out=out.MenuItemOut,
+            headers=location_header("menu item"),
+            description="Emits `menu.created`.",
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/menu/{id:id}",
+        get_menu_item,
+        Operation(
+            "One menu item",
+            "menu",
+            access="none",
+            out=out.MenuItemOut,
+            description="**Public.**",
+        ),
+    ),
+    ApiRoute(
+        "PUT",
+        "/menu/{id:id}",
+        update_menu_item,
+        Operation(
+            "Replace a menu item",
+            "menu",
+            access="staff",
+            permission="menu.write",
+            body=MenuItemUpdate,
+            out=out.MenuItemOut,
+            description="Replaces the item's fields; `available` left out keeps its value. Emits `menu.updated`.",
+        ),
+    ),
+    ApiRoute(
+        "PUT",
+        "/menu/{id:id}/availability",
+        set_availability,
+        Operation(
+            "Mark a menu item available or sold out (86)",
+            "menu",
+            access="staff",
+            permission="menu.write",
+            body=AvailabilityIn,
+            out=out.MenuItemOut,
+            description='`{"available": false}` switches it off everywhere, and it stays off through restocks; '
+            '`{"available": true}` switches it on, and it is available once stock covers a portion of its recipe. '
+            "Emits `menu.availability`.",
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/menu/{id:id}/recipe",
+        get_recipe,
+        Operation(
+            "What one portion takes from stock",
+            "menu",
+            access="staff",
+            permission="menu.write",
+            out=out.RecipeOut,
+        ),
+    ),
+    ApiRoute(
+        "PUT",
+        "/menu/{id:id}/recipe",
+        set_recipe,
+        Operation(
+            "Replace a menu item's recipe",
+            "menu",
+            access="staff",
+            permission="menu.write",
+            body=RecipeIn,
+            out=out.RecipeOut,
+            description=(
+                '`{"ingredients": [{"inventory_id": 3, "quantity": 0.03}]}`: each portion of the item takes '
+                "these amounts off stock when an order is placed, in the same transaction. An item whose stock "
+                "cannot cover one portion is unavailable (automatic 86) until restocked. Emits `inventory.recipe` "
+                "(managers only, like stock), "
+                "and `menu.availability` when the new recipe sells the item out or brings it back."
+            ),
+            errors={422: "An ingredient names no stock item, is named twice, or has no positive quantity."},
+        ),
+    ),
+]

@@ -1,0 +1,218 @@
+"""The JSON API's orders: place one (staff, or the public online), list, read and move them; the kitchen's queue."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ... import idempotency, public_orders, services
+from ... import schemas_out as out
+from ...auth.roles import principal_of, require
+from ...config import Settings
+from ...errors import BadRequest, Invalid, Unauthorized
+from ...models import OrderIn, StatusIn
+from ...operation import ApiRoute, Operation, location_header, roles_text
+from ...request import client_address, store_of
+from ...services.representation import public_order_out
+from ...vocabulary import ORDER_STATUSES
+from ..http import check_public_rate, json_response, parse_body
+from .limit import limit_of, limit_param
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not idempotency.is_valid(key):
+        raise BadRequest(
+            f"Idempotency-Key must be {idempotency.FORMAT_TEXT}",
+            {"Idempotency-Key": "malformed"},
+        )
+    return key
+
+
+async def list_orders(request: Request) -> Response:
+    status = request.query_params.get("status")
+    if status is not None and status not in ORDER_STATUSES:
+        raise Invalid(f"unknown status {status!r}", {"status": f"one of {', '.join(ORDER_STATUSES)}"})
+    return JSONResponse(await services.list_orders(store_of(request), status, limit_of(request)))
+
+
+async def create_order(request: Request) -> Response:
+    """Staff with the right may place any channel; the public only online orders, within the public
+    limits, and its answer carries no sequential id (the tracking link and pickup code instead)."""
+    principal = principal_of(request)  # (a signed-in caller has the declared permission)
+    if principal is None:
+        check_public_rate(request)
+    key = _idempotency_key(request)
+    data = await parse_body(request, OrderIn)
+    if principal is None and data.channel != "online":
+        raise Unauthorized("sign in to take counter and table orders; the public may order online")
+    address = client_address(request)
+    stored_key = None if key is None else idempotency.stored(idempotency.caller_scope(principal, address), key)
+    if principal is None:
+        order, replayed = await public_orders.place(request, data, stored_key, address)
+        public_headers = {"Location": order["tracking_url"]}
+        if replayed:
+            public_headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(public_order_out(order), 201, public_headers)
+    order, replayed = await services.create_order(store_of(request), data, stored_key)
+    headers = {"Location": f"/orders/{order['id']}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(order, 201, headers)
+
+
+async def get_order(request: Request) -> Response:
+    return JSONResponse(await services.get_order(store_of(request), request.path_params["id"]))
+
+
+async def change_order_status(request: Request) -> Response:
+    data = await parse_body(request, StatusIn)
+    if data.status == "cancelled":  # a finer check than the route's: its description says so
+        require(request, "orders.cancel")
+    return json_response(await services.change_status(store_of(request), request.path_params["id"], data.status))
+
+
+async def kitchen_orders(request: Request) -> Response:
+    return JSONResponse(await services.kitchen_orders(store_of(request)))
+
+
+_STATUS_PARAM = {
+    "name": "status",
+    "in": "query",
+    "required": False,
+    "description": "only orders with this status (422 for an unknown one)",
+    "schema": {"type": "string", "enum": list(ORDER_STATUSES)},
+}
+_IDEMPOTENCY_PARAM = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        f"{idempotency.FORMAT_TEXT}, e.g. a UUID made when the ticket was started. "
+        "The same key with the same order returns the original order (201, same id, `Idempotent-Replayed: "
+        "true`) and creates nothing, even when both requests arrive at once; the same key with a different "
+        f"order is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400. "
+        f"Keys are kept for {idempotency.KEPT_HOURS} hours."
+    ),
+    "schema": {"type": "string", "pattern": idempotency.PATTERN},
+}
+
+routes = [
+    ApiRoute(
+        "GET",
+        "/orders",
+        list_orders,
+        Operation(
+            "List orders",
+            "orders",
+            access="staff",
+            permission="orders.read",
+            out=out.OrderOut,
+            many=True,
+            parameters=(_STATUS_PARAM, limit_param("orders")),
+            description="Most recent first.",
+            errors={422: "`status` or `limit` is not valid"},
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/orders",
+        create_order,
+        Operation(
+            "Place an order",
+            "orders",
+            access="optional",
+            permission="orders.place",
+            body=OrderIn,
+            status=201,
+            out=out.OrderOut,
+            out_or=out.PublicOrderOut,
+            parameters=(_IDEMPOTENCY_PARAM,),
+            headers={
+                **location_header("order (for an anonymous order: its tracking page)"),
+                "Idempotent-Replayed": {
+                    "description": "`true` when this is the original order, returned again for a repeated "
+                    "`Idempotency-Key`; absent when the order was created now",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
+            },
+            description=(
+                "The server prices every order from the menu; a price or total sent by a client is ignored. "
+                "Each line keeps the name and unit price it was charged at.\n\n"
+                "**Public** for `channel: online` only, rate limited per client address "
+                f"({Settings().public_orders_per_minute} a minute by default, "
+                "`FORKFLOW_PUBLIC_ORDERS_PER_MINUTE`), at most "
+                f"{Settings().public_max_per_item} portions of one dish and {Settings().public_max_per_order} "
+                "in all (`FORKFLOW_PUBLIC_MAX_PER_ITEM`, `FORKFLOW_PUBLIC_MAX_PER_ORDER`), and "
+                f"{Settings().public_portions_per_hour} portions per client address per hour "
+                "(`FORKFLOW_PUBLIC_PORTIONS_PER_HOUR`, then 429). Its answer is a `PublicOrderOut`: no id or "
+                "ticket number, the tracking link and pickup code instead. **Roles** for any channel: "
+                + roles_text("orders.place")
+                + " (permission `orders.place`); a signed-in kitchen account may not place orders.\n\n"
+                "Send an `Idempotency-Key` so a retried or doubled submit returns the original order. Keys are "
+                "the caller's own: a staff member's, or an anonymous caller's client address's. "
+                "Emits `order.created`."
+            ),
+            errors={
+                400: "The body is not valid JSON, or the `Idempotency-Key` is malformed.",
+                401: "Not signed in and the channel is not `online`; or the bearer token is not valid.",
+                403: "Signed in with a role that may not place orders; or a cookie-authenticated request "
+                "without the CSRF token (`csrf_failed`).",
+                409: "An item is sold out: `unavailable` lists them, `fields` names the lines; or stock cannot "
+                "cover the order's recipes: for staff, `out_of_stock` lists what ran out, and nothing is taken; "
+                "the public is told which dishes (`unavailable`), never how much stock is left.",
+                422: "The order is not valid, names an item that is not on the menu, or reuses an "
+                f"`Idempotency-Key` with a different order (`reason: {idempotency.KeyReused.reason}`); "
+                "or a public order holds more than its limits allow (`fields` names the lines).",
+                429: "Too many public orders from this address: try again after `Retry-After` seconds.",
+            },
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/orders/{id:id}",
+        get_order,
+        Operation(
+            "One order with its lines",
+            "orders",
+            access="staff",
+            permission="orders.read",
+            out=out.OrderOut,
+        ),
+    ),
+    ApiRoute(
+        "PATCH",
+        "/orders/{id:id}",
+        change_order_status,
+        Operation(
+            "Move an order along",
+            "orders",
+            access="staff",
+            permission="orders.move",
+            body=StatusIn,
+            out=out.OrderOut,
+            description=(
+                "Statuses move `new → preparing → ready → completed`, `ready → preparing` (recall), and "
+                "`new`/`preparing → cancelled`. Cancelling also needs one of: " + roles_text("orders.cancel") + " "
+                "(permission `orders.cancel`). Emits `order.updated`."
+            ),
+            errors={409: "The order cannot move to this status from its current one; `allowed` lists the moves."},
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/kitchen/orders",
+        kitchen_orders,
+        Operation(
+            "The kitchen's queue",
+            "kitchen",
+            access="staff",
+            permission="orders.read",
+            out=out.OrderOut,
+            many=True,
+            description="The active orders (not completed or cancelled), oldest first.",
+        ),
+    ),
+]
