@@ -16,6 +16,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .auth.passwords import is_common
 from .numbers import MAX_ID
@@ -61,27 +62,45 @@ def _printable(multi_line: bool) -> AfterValidator:
 
 
 # Free text a person types: every such field of every input model is one of the aliases below,
-# written out (not built by a function) so type checkers read them as `str`. The length comes
-# first so pydantic checks it (and that the text is valid Unicode) natively; then the printable
-# check; then the pattern, for the JSON Schema only.
+# written out (not built by a function) so type checkers read them as `str`. Every check reads the
+# text as sent, as the OpenAPI document describes it: the length first, so pydantic checks it (and
+# that the text is valid Unicode) natively; then the printable check; then the pattern, for the JSON
+# Schema only. Only then is the text stripped (a form's trailing space is harmless) and, for the
+# names, refused when nothing is left.
 _ONE_LINE = _printable(multi_line=False)
 _ONE_LINE_SCHEMA = Field(json_schema_extra={"pattern": ONE_LINE_PATTERN})
 _MULTI_LINE = _printable(multi_line=True)
 _MULTI_LINE_SCHEMA = Field(json_schema_extra={"pattern": MULTI_LINE_PATTERN})
-# The input models strip whitespace before they check a length, so " " is no name. These are the
-# characters stripped that the one-line rule lets through (Unicode's White_Space, which pydantic
-# strips; tests/test_openapi.py checks the list); a non-blank text has one character besides them.
+# The characters `str.strip` takes away that the one-line rule lets through (tests/test_openapi.py
+# checks the list): a name has one character besides them, anywhere, as sent.
 ONE_LINE_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK_PATTERN = f"^[^{_ONE_LINE_REFUSED}]*[^{_ONE_LINE_REFUSED}{ONE_LINE_SPACES}][^{_ONE_LINE_REFUSED}]*$"
 _NON_BLANK_SCHEMA = Field(json_schema_extra={"pattern": NON_BLANK_PATTERN})
 
-Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _NON_BLANK_SCHEMA]
-Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _NON_BLANK_SCHEMA]
-Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK_SCHEMA]
-TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK_SCHEMA]
+
+def _stripped(text: str) -> str:
+    return text.strip()
+
+
+def _stripped_non_blank(text: str) -> str:
+    """The text stripped; only spaces is no name, refused as an empty one is (the same error)."""
+    text = text.strip()
+    if not text:
+        raise PydanticCustomError("string_too_short", "String should have at least 1 character", {"min_length": 1})
+    return text
+
+
+_STRIPPED = AfterValidator(_stripped)
+_NON_BLANK = AfterValidator(_stripped_non_blank)
+
+Name = Annotated[str, Field(min_length=1, max_length=80), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+Label = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+Unit = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+TableName = Annotated[str, Field(min_length=1, max_length=20), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+ShortText = Annotated[str, Field(min_length=0, max_length=200), _ONE_LINE, _STRIPPED, _ONE_LINE_SCHEMA]
+LongText = Annotated[str, Field(min_length=0, max_length=500), _MULTI_LINE, _STRIPPED, _MULTI_LINE_SCHEMA]
+# A sign-in name is compared as typed, never stripped: a wrong name is just wrong.
 Username = Annotated[str, Field(min_length=1, max_length=40), _ONE_LINE, _ONE_LINE_SCHEMA]
-ShortText = Annotated[str, Field(min_length=0, max_length=200), _ONE_LINE, _ONE_LINE_SCHEMA]
-LongText = Annotated[str, Field(min_length=0, max_length=500), _MULTI_LINE, _MULTI_LINE_SCHEMA]
 
 
 def _whole(value: object) -> object:
@@ -161,7 +180,8 @@ _A_NUMBER: dict[str, Any] = {"type": "number"}
 
 class Input(BaseModel):
     # Unknown fields are ignored, not refused: a client may send a price, we just never read it.
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)
+    # Text is not stripped here but by the aliases above, after their checks; a password never is.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class MenuItemIn(Input):
@@ -302,6 +322,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return fields
 
 
+# A staff name is what people sign in with, as typed: no spaces anywhere, so nothing to strip.
 StaffName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
@@ -312,6 +333,7 @@ def _not_common(password: str) -> str:
     return password
 
 
+# Kept exactly as typed, spaces included (NIST SP 800-63B): sign-in compares it as typed.
 Password = Annotated[str, Field(min_length=8, max_length=200), AfterValidator(_not_common)]
 
 
@@ -337,9 +359,7 @@ class StaffPatch(Input):
 
 
 class LoginIn(Input):
-    # Not stripped or length-checked beyond a bound: a wrong password is just wrong.
-    model_config = ConfigDict(str_strip_whitespace=False, extra="ignore", frozen=True)
-
+    # Length-checked only to a bound: a wrong password is just wrong.
     username: Username
     password: Annotated[str, Field(min_length=1, max_length=200)]
 

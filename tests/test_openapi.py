@@ -550,6 +550,9 @@ def test_docs_page_is_served_from_vendored_files_without_inline_script(server: S
 # Where the document and the server disagreed (a schema-driven fuzzer found these)
 
 
+DISH = {"name": "Stew", "price_cents": 502, "category": "Mains", "station": "hot"}
+
+
 def _body_schema(template: str, method: str) -> dict[str, Any]:
     return DOC["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"]
 
@@ -619,14 +622,40 @@ def test_bodies_the_document_refuses_the_server_refuses(client: httpx.Client, me
         ("/inventory/{id}", "patch", f"/inventory/{stock['id']}", {"quantity": 1, "reason": "waste"}),
         ("/inventory/{id}", "patch", f"/inventory/{stock['id']}", {"delta": -1, "reason": "restock"}),
         ("/inventory/{id}", "patch", f"/inventory/{stock['id']}", {"delta": 1, "reason": "waste"}),
+        # Lengths and patterns count the text as sent, before the server strips it.
+        ("/menu", "post", "/menu", {**DISH, "name": "x" * 80 + " "}),
+        ("/menu", "post", "/menu", {**DISH, "description": "Thick\x0c"}),
+        ("/orders", "post", "/orders", order_body(menu, customer_name="\tAda")),
+        ("/orders", "post", "/orders", order_body(menu, notes="x" * 500 + "\n")),
+        ("/staff", "post", "/staff", {"name": " bob ", "role": "cashier", "password": "long-enough"}),
+        ("/staff", "post", "/staff", {"name": "bob", "role": "cashier", "password": " " * 7}),
     ]
     for template, method, path, body in refused:
         assert not _documented_valid(body, _body_schema(template, method)), (template, body)
         check(client.request(method.upper(), path, json=body), template, 422)
 
 
+def test_bodies_the_document_allows_the_server_takes_and_strips_all_but_passwords(
+    client: httpx.Client, menu: list[dict], check: Checker
+) -> None:
+    dish = {**DISH, "name": "x" * 79 + " ", "category": "\u3000Mains", "description": "Thick.\n"}
+    assert _documented_valid(dish, _body_schema("/menu", "post"))
+    created = check(client.post("/menu", json=dish), "/menu", 201).json()
+    assert (created["name"], created["category"], created["description"]) == ("x" * 79, "Mains", "Thick.")
+    order = order_body(menu, customer_name=" Ada ", notes="x" * 499 + "\n")
+    assert _documented_valid(order, _body_schema("/orders", "post"))
+    placed = check(client.post("/orders", json=order), "/orders", 201).json()
+    assert (placed["customer_name"], placed["notes"]) == ("Ada", "x" * 499)
+    for password in ("a" + " " * 7, " secret words "):
+        member = {"name": f"p{len(password)}", "role": "cashier", "password": password}
+        assert _documented_valid(member, _body_schema("/staff", "post"))
+        check(client.post("/staff", json=member), "/staff", 201)
+        signed_in = client.post("/auth/token", json={"username": member["name"], "password": password})
+        assert check(signed_in, "/auth/token", 201).json()["role"] == "cashier"
+
+
 def test_whole_floats_are_integers_as_json_schema_says(client: httpx.Client, menu: list[dict], check: Checker) -> None:
-    dish = {"name": "Stew", "price_cents": 502.0, "category": "Mains", "station": "hot"}
+    dish = {**DISH, "price_cents": 502.0}
     assert _documented_valid(dish, _body_schema("/menu", "post"))
     created = check(client.post("/menu", json=dish), "/menu", 201).json()
     assert created["price_cents"] == 502 and isinstance(created["price_cents"], int)
@@ -658,7 +687,7 @@ def test_the_409_for_stock_that_cannot_cover_an_order_matches_the_document(
     assert [item["id"] for item in answer["unavailable"]] == [dish] and "out_of_stock" not in answer
 
 
-def test_the_text_patterns_name_no_surrogates_and_the_stripped_spaces_are_pydantics() -> None:
+def test_the_text_patterns_name_no_surrogates_and_the_spaces_are_what_the_server_strips() -> None:
     """JSON Schema validators on Unicode scalar values (Rust's regex, so schemathesis's) refuse a pattern
     naming lone surrogates, and drop it: the document's patterns leave them to the server's check."""
     assert "ud800" not in json.dumps(DOC)

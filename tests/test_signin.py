@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from forkflow.app import create_app
-from forkflow.auth.passwords import hash_password
+from forkflow.auth.passwords import hash_password, verify_password
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Busy
 from forkflow.routes import login
@@ -335,6 +335,54 @@ def test_common_passwords_are_refused_by_the_cli(tmp_path: Path) -> None:
         [*command, "--db", str(db)], input="a-good-long-password\n", capture_output=True, text=True, env=env
     )
     assert added.returncode == 0, added.stderr
+
+
+# A password is kept exactly as typed, spaces included (NIST SP 800-63B): set with spaces around it,
+# it signs in with them and not without.
+
+
+def test_a_password_set_through_the_api_signs_in_as_typed(server: Server) -> None:
+    manager = server.auth("manager")
+    made = httpx.post(
+        f"{server.url}/staff", json={"name": "spaced", "role": "cashier", "password": " secret words "}, headers=manager
+    )
+    assert made.status_code == 201, made.text
+    assert token_from(server, "127.0.0.1", "spaced", " secret words ").status_code == 201
+    assert token_from(server, "127.0.0.1", "spaced", "secret words").status_code == 401
+    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=10) as web:
+        assert browser_sign_in(web, "spaced", " secret words ").status_code == 303
+    spaced = f"{server.url}/staff/{made.json()['id']}"
+    changed = httpx.patch(spaced, json={"password": "\tnew words  "}, headers=manager)
+    assert changed.status_code == 200, changed.text
+    assert token_from(server, "127.0.0.1", "spaced", "\tnew words  ").status_code == 201
+    assert token_from(server, "127.0.0.1", "spaced", "new words").status_code == 401
+
+
+def test_a_password_set_in_the_console_signs_in_as_typed(server: Server) -> None:
+    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=10) as web:
+        assert browser_sign_in(web, "manager", PASSWORDS["manager"]).status_code == 303
+        token = csrf_from(web.get("/manage").text)
+        added = web.post(
+            "/manage/staff",
+            data={"name": "formed ", "role": "kitchen", "password": "  form words  ", "csrf_token": token},
+            headers={"HX-Request": "true"},
+        )
+        assert added.status_code == 200 and "Added formed (kitchen)." in added.text  # the name's space was the form's
+    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=10) as web:
+        assert browser_sign_in(web, "formed", "form words").status_code != 303
+        assert browser_sign_in(web, "formed", "  form words  ").status_code == 303
+    assert token_from(server, "127.0.0.1", "formed", "  form words  ").status_code == 201
+
+
+def test_a_password_set_by_the_cli_is_kept_as_typed(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    command = [sys.executable, "-m", "forkflow", "users", "add", "spaced", "--role", "cashier", "--password-stdin"]
+    env = {**os.environ, "FORKFLOW_PASSWORD_HASH_COST": "14"}
+    added = subprocess.run([*command, "--db", str(db)], input=" cli words \n", capture_output=True, text=True, env=env)
+    assert added.returncode == 0, added.stderr
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT password_hash FROM staff WHERE name = 'spaced'").fetchone()
+    assert verify_password(" cli words ", stored) and not verify_password("cli words", stored)
 
 
 def test_the_test_passwords_are_not_common() -> None:

@@ -189,5 +189,8 @@ class RecipeInvalid(Exception):
 
 
 def staff_member(data: Mapping[str, Any]) -> StaffIn:
+    """The new account from the form: a stray space around the name is the form's, not the name's
+    (the API refuses it); the password is taken exactly as typed, spaces included."""
     form = Form.typed(data, STAFF_FIELDS)
-    return validate(StaffIn, {**form.values, "password": str(data.get("password") or "")}, form)
+    values = {**form.values, "name": form.values["name"].strip(), "password": str(data.get("password") or "")}
+    return validate(StaffIn, values, form)
