@@ -35,7 +35,12 @@ from .conftest import PASSWORDS, Server, order_body
 
 DOC = openapi_document(routes)
 METHODS = ("get", "put", "post", "delete", "patch")
-JSON_MODULES = {"forkflow.routes.api", "forkflow.routes.staff_api", "forkflow.routes.events"}
+JSON_MODULES = {
+    "forkflow.routes.api",
+    "forkflow.routes.menu_options",
+    "forkflow.routes.staff_api",
+    "forkflow.routes.events",
+}
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
