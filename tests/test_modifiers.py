@@ -172,6 +172,8 @@ def test_bad_modifiers_are_refused_naming_the_field_and_change_nothing(client: h
     assert client.get("/menu").json() == before  # nothing written
     unknown = client.put("/menu/categories", json={"order": ["Mains", "Puddings"]})
     assert unknown.status_code == 422 and "order.1" in unknown.json()["error"]["fields"]
+    twice = client.put("/menu/categories", json={"order": ["Mains", " Mains"]})
+    assert twice.status_code == 422 and "order.1" in twice.json()["error"]["fields"]
     option = burger["modifier_groups"][0]["options"][0]["id"]
     assert (
         client.put(f"/menu/{other['id']}/options/{option}/availability", json={"available": False}).status_code == 404

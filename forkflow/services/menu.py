@@ -62,13 +62,15 @@ async def list_categories(store: Store) -> dict[str, Any]:
 
 async def order_categories(store: Store, data: CategoryOrderIn) -> dict[str, Any]:
     """Put the named categories first, in the order sent; the others follow in their current order."""
-    named = list(dict.fromkeys(data.order))  # (the same name twice: its first place counts)
+    named = data.order
 
     def unit(tx: Tx) -> dict[str, Any]:
         current = [c["name"] for c in categories_out(tx.conn)["categories"]]
-        unknown = {f"order.{i}": f"no category {name!r}" for i, name in enumerate(data.order) if name not in current}
-        if unknown:
-            raise Invalid("the order names categories that are not on the menu", unknown)
+        problems = {f"order.{i}": f"no category {name!r}" for i, name in enumerate(named) if name not in current}
+        # (names sent differently, the same once trimmed: " Mains" and "Mains")
+        problems |= {f"order.{i}": "named twice" for i, name in enumerate(named) if name in named[:i]}
+        if problems:
+            raise Invalid("the order names categories that are not on the menu, or one twice", problems)
         wanted = named + [name for name in current if name not in named]
         if wanted == current:
             return categories_out(tx.conn)
