@@ -22,8 +22,6 @@ from .catalog import MenuItem, categories_out, load_item, menu_items_where
 from .representation import joined, number_to_milli
 from .stock import can_be_made, refresh_availability, refresh_options
 
-__all__ = ["MenuItem"]
-
 
 async def list_menu(store: Store) -> list[MenuItem]:
     return await store.query(menu_items_where)
