@@ -150,6 +150,18 @@ class RecipeLineOut(Output):
     quantity: float = Field(gt=0, description="taken from stock for each portion, exact to three decimals")
 
 
+class OptionRecipeLineOut(Output):
+    inventory_id: int
+    item_name: str
+    unit: str
+    quantity: float = Field(description="per portion: more taken from stock, or (negative) less; never 0")
+
+
+class OptionRecipeOut(Output):
+    option_id: int
+    ingredients: list[OptionRecipeLineOut] = Field(description="by stock item name")
+
+
 class MenuCategoryOut(Output):
     name: str
     position: int = Field(ge=0)
@@ -164,6 +176,10 @@ class MenuCategoriesOut(Output):
 class RecipeOut(Output):
     menu_item_id: int
     ingredients: list[RecipeLineOut] = Field(description="by stock item name; empty: the item uses no stock")
+    options: list[OptionRecipeOut] = Field(
+        description="what choosing each of its modifier options changes (options without a recipe left out), "
+        "in the menu's order; set with the options themselves, in `PUT /menu/{id}`"
+    )
 
 
 class StockMovementOut(Output):

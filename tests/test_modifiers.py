@@ -241,6 +241,19 @@ async def test_options_sell_out_on_stock_and_come_back_on_restock(server: Server
         }
         lemonade = (await client.post("/menu", json=lemonade_body)).json()
         assert lemonade["available"] and _option(burger, "Add-ons", "Bacon")["available"]
+        # What options take is read with the item's recipe; a PUT sending options without `recipe` keeps it.
+        burger_body["modifier_groups"][1]["options"][1]["recipe"] = [{"inventory_id": bacon["id"], "quantity": -0.5}]
+        burger = (await client.put(f"/menu/{burger['id']}", json=burger_body)).json()  # (new ids: none were sent)
+        recipe = (await client.get(f"/menu/{burger['id']}/recipe")).json()
+        line = {"inventory_id": bacon["id"], "item_name": "Bacon", "unit": "pcs"}
+        assert recipe["options"] == [
+            {"option_id": _option(burger, "Add-ons", "Bacon")["id"], "ingredients": [line | {"quantity": 1}]},
+            {"option_id": _option(burger, "Add-ons", "Cheese")["id"], "ingredients": [line | {"quantity": -0.5}]},
+        ]
+        same = {**BURGER, "modifier_groups": burger["modifier_groups"]}
+        resent = await client.put(f"/menu/{burger['id']}", json=same)
+        assert resent.json() == burger  # the same groups and options, ids and all: nothing changed
+        assert (await client.get(f"/menu/{burger['id']}/recipe")).json() == recipe
 
         async with Listener(server.url, "menu", token=server.tokens["manager"]) as listener:
             await client.patch(f"/inventory/{bacon['id']}", json={"quantity": 0.5, "reason": "count"})

@@ -64,18 +64,36 @@ _LINES = (
 )
 
 
+# Every option's stock deltas, by its item's groups and options in the menu's order.
+_OPTION_LINES = (
+    select(
+        option_recipe_lines.c.option_id,
+        option_recipe_lines.c.inventory_id,
+        option_recipe_lines.c.quantity_milli,
+        inventory.c.item_name,
+        inventory.c.unit,
+    )
+    .join(inventory, inventory.c.id == option_recipe_lines.c.inventory_id)
+    .join(modifier_options, modifier_options.c.id == option_recipe_lines.c.option_id)
+    .join(modifier_groups, modifier_groups.c.id == modifier_options.c.group_id)
+    .order_by(modifier_groups.c.position, modifier_options.c.position, inventory.c.item_name)
+)
+
+
+def _ingredient(row: Any) -> dict[str, Any]:
+    return {
+        "inventory_id": row.inventory_id,
+        "item_name": row.item_name,
+        "unit": row.unit,
+        "quantity": milli_to_number(row.quantity_milli),
+    }
+
+
 def _ingredients(conn: Connection, query: Select[Any]) -> dict[int, list[dict[str, Any]]]:
     """The ingredients of the recipe lines `query` selects, by menu item id."""
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(query):
-        found[row.menu_item_id].append(
-            {
-                "inventory_id": row.inventory_id,
-                "item_name": row.item_name,
-                "unit": row.unit,
-                "quantity": milli_to_number(row.quantity_milli),
-            }
-        )
+        found[row.menu_item_id].append(_ingredient(row))
     return dict(found)
 
 
@@ -83,7 +101,14 @@ def _recipe(conn: Connection, menu_item_id: int) -> Recipe:
     if conn.execute(select(menu_items.c.id).where(menu_items.c.id == menu_item_id)).first() is None:
         raise NotFound(f"menu item {menu_item_id} does not exist")
     ingredients = _ingredients(conn, _LINES.where(recipe_lines.c.menu_item_id == menu_item_id))
-    return {"menu_item_id": menu_item_id, "ingredients": ingredients.get(menu_item_id, [])}
+    by_option: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in conn.execute(_OPTION_LINES.where(modifier_groups.c.menu_item_id == menu_item_id)):
+        by_option[row.option_id].append(_ingredient(row))
+    return {
+        "menu_item_id": menu_item_id,
+        "ingredients": ingredients.get(menu_item_id, []),
+        "options": [{"option_id": option_id, "ingredients": lines} for option_id, lines in by_option.items()],
+    }
 
 
 async def get_recipe(store: Store, menu_item_id: int) -> Recipe:
