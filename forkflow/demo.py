@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -55,7 +56,102 @@ STOCK: list[tuple[str, str, str, str]] = [
     ("Pizza dough balls", "30", "pcs", "8"),
     ("Burrata", "10", "pcs", "3"),
     ("Lager keg", "48.5", "l", "10"),
+    ("Bacon rashers", "40", "pcs", "10"),
+    ("Cheddar slices", "50", "pcs", "10"),
 ]
+
+# menu item -> its allergens (every dish declares its own) and dietary tags
+ALLERGENS: dict[str, list[str]] = {
+    "Garlic Bread": ["gluten", "milk"],
+    "Crispy Calamari": ["gluten", "eggs", "molluscs"],
+    "Burrata": ["gluten", "milk"],
+    "Soup of the Day": ["celery", "gluten", "milk"],
+    "Chicken Wings": ["celery", "milk"],
+    "Classic Burger": ["gluten", "eggs", "milk", "mustard", "sesame"],
+    "Mushroom Burger": ["gluten", "eggs", "milk", "sesame"],
+    "Ribeye Steak": ["sulphites"],
+    "Grilled Salmon": ["fish", "mustard"],
+    "Fish and Chips": ["gluten", "eggs", "fish"],
+    "Chicken Caesar": ["gluten", "eggs", "fish", "milk"],
+    "Margherita Pizza": ["gluten", "milk"],
+    "Fries": ["gluten"],  # fried alongside the battered fish
+    "Sweet Potato Fries": ["gluten", "eggs", "mustard"],
+    "House Salad": ["mustard"],
+    "Onion Rings": ["gluten"],
+    "Chocolate Brownie": ["gluten", "eggs", "milk", "soya"],
+    "Sticky Toffee Pudding": ["gluten", "eggs", "milk"],
+    "Lemon Tart": ["gluten", "eggs", "milk"],
+    "Lemonade": [],
+    "Iced Tea": [],
+    "Craft Lager": ["gluten"],
+    "Espresso": [],
+}
+DIETARY: dict[str, list[str]] = {
+    "Garlic Bread": ["vegetarian"],
+    "Burrata": ["vegetarian"],
+    "Mushroom Burger": ["vegetarian"],
+    "Margherita Pizza": ["vegetarian"],
+    "Fries": ["vegetarian", "vegan"],
+    "Sweet Potato Fries": ["vegetarian"],
+    "House Salad": ["vegetarian", "vegan"],
+    "Onion Rings": ["vegetarian", "vegan"],
+    "Chocolate Brownie": ["vegetarian"],
+    "Sticky Toffee Pudding": ["vegetarian"],
+    "Lemon Tart": ["vegetarian"],
+    "Lemonade": ["vegetarian", "vegan"],
+    "Iced Tea": ["vegetarian", "vegan"],
+    "Espresso": ["vegetarian", "vegan"],
+}
+
+# An option: (name, price in cents, allergens it adds, what it takes from stock {stock item: quantity})
+Option = tuple[str, int, list[str], dict[str, str]]
+# A group: (name, min, max, options)
+Group = tuple[str, int, int, list[Option]]
+DONENESS: Group = (
+    "Doneness",
+    1,
+    1,
+    [("Rare", 0, [], {}), ("Medium-rare", 0, [], {}), ("Medium", 0, [], {}), ("Well done", 0, [], {})],
+)
+BURGER_ADD_ONS: Group = (
+    "Add-ons",
+    0,
+    5,
+    [("Bacon", 200, [], {"Bacon rashers": "2"}), ("Extra cheese", 100, ["milk"], {"Cheddar slices": "1"})],
+)
+SIZE: Group = ("Size", 1, 1, [("Regular", 0, [], {}), ("Large", 100, [], {})])
+GROUPS: dict[str, list[Group]] = {
+    "Classic Burger": [
+        DONENESS,
+        BURGER_ADD_ONS,
+        ("Remove", 0, 2, [("No onions", 0, [], {}), ("No pickles", 0, [], {})]),
+    ],
+    "Mushroom Burger": [
+        ("Add-ons", 0, 5, [("Extra cheese", 100, ["milk"], {"Cheddar slices": "1"}), ("Avocado", 150, [], {})]),
+        ("Remove", 0, 1, [("No rocket", 0, [], {})]),
+    ],
+    "Ribeye Steak": [
+        DONENESS,
+        (
+            "Sauce",
+            1,
+            1,
+            [("Peppercorn", 0, ["milk"], {}), ("Bearnaise", 0, ["eggs", "milk"], {}), ("Chimichurri", 0, [], {})],
+        ),
+    ],
+    "Margherita Pizza": [
+        (
+            "Extra toppings",
+            0,
+            5,
+            [("Nduja", 250, [], {}), ("Olives", 100, [], {}), ("Extra mozzarella", 150, ["milk"], {})],
+        ),
+    ],
+    "House Salad": [("Add protein", 0, 1, [("Grilled chicken", 300, [], {}), ("Halloumi", 250, ["milk"], {})])],
+    "Lemonade": [SIZE, ("Style", 1, 1, [("Still", 0, [], {}), ("Sparkling", 0, [], {})])],
+    "Iced Tea": [SIZE],
+    "Espresso": [("Milk", 0, 1, [("Oat milk", 50, [], {}), ("Whole milk", 0, ["milk"], {})])],
+}
 
 # menu item -> what one portion takes from stock
 RECIPES: dict[str, dict[str, str]] = {
@@ -79,16 +175,24 @@ async def seed_demo(store: Store) -> bool:
         has_stock = (await conn.execute(select(func.count()).select_from(inventory))).scalar_one() > 0
     if has_menu or has_stock:
         return False
-    dishes = {}
-    for name, description, price, category, station in MENU:
-        dishes[name] = await create_menu_item(
-            store,
-            MenuItemIn(name=name, description=description, price_cents=price, category=category, station=station),
-        )
     stock = {}
     for item_name, quantity, unit, low in STOCK:
         data = InventoryIn(item_name=item_name, quantity=Decimal(quantity), unit=unit, low_stock=Decimal(low))
         stock[item_name] = await create_inventory_item(store, data)
+
+    def option(name: str, price: int, allergens: list[str], takes: dict[str, str]) -> dict[str, Any]:
+        recipe = [{"inventory_id": stock[item]["id"], "quantity": Decimal(qty)} for item, qty in takes.items()]
+        return {"name": name, "price_cents": price, "allergens": allergens, "recipe": recipe}
+
+    dishes = {}
+    for name, description, price, category, station in MENU:
+        groups = [
+            {"name": group, "min": least, "max": most, "options": [option(*choice) for choice in choices]}
+            for group, least, most, choices in GROUPS.get(name, [])
+        ]
+        item = {"name": name, "description": description, "price_cents": price, "category": category}
+        item |= {"station": station, "allergens": ALLERGENS[name], "dietary": DIETARY.get(name, [])}
+        dishes[name] = await create_menu_item(store, MenuItemIn.model_validate(item | {"modifier_groups": groups}))
     for dish, ingredients in RECIPES.items():
         lines = [{"inventory_id": stock[name]["id"], "quantity": Decimal(qty)} for name, qty in ingredients.items()]
         await set_recipe(store, dishes[dish]["id"], RecipeIn.model_validate({"ingredients": lines}))

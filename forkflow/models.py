@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from .auth.passwords import is_common
 from .numbers import MAX_ID
-from .vocabulary import Channel, OrderStatus, Role, StockReason
+from .vocabulary import Allergen, Channel, Dietary, OrderStatus, Role, StockReason
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -184,6 +184,92 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+# The menu's limits, each written once here: the models check them and the document states them.
+MAX_GROUPS = 20  # modifier groups per menu item
+MAX_OPTIONS = 30  # options per group
+MAX_CHOICES = 20  # a group's `max`: options on one line from one group, repeats counted
+MAX_OPTION_RECIPE = 20  # stock deltas per option
+MAX_POSITION = 10_000
+Position = Annotated[
+    int, Field(strict=True, ge=0, le=MAX_POSITION, description="place in its list; ties go by name"), _WHOLE
+]
+
+
+def _once_each(words: list[str]) -> list[str]:
+    if len(words) != len(set(words)):
+        raise ValueError("name each word once")
+    return words
+
+
+_UNIQUE = Field(json_schema_extra={"uniqueItems": True})
+Allergens = Annotated[list[Allergen], _UNIQUE, AfterValidator(_once_each)]
+DietaryTags = Annotated[list[Dietary], _UNIQUE, AfterValidator(_once_each)]
+
+
+def _not_zero(value: Decimal) -> Decimal:
+    if value == 0:
+        raise ValueError("a stock delta of 0 changes nothing: leave it out")
+    return value
+
+
+# An option's change to a portion's stock: positive takes more, negative takes less (never 0).
+StockDelta = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(ge=-MAX_STOCK, le=MAX_STOCK, decimal_places=3),
+    AfterValidator(_not_zero),
+    WithJsonSchema({**_amount_schema(minimum=-MAX_STOCK, maximum=MAX_STOCK).json_schema, "not": {"const": 0}}),
+]
+
+
+def at_most(low: str, high: str, most: int) -> dict[str, Any]:
+    """The JSON Schema of "`low` <= `high`" for whole numbers up to `most` (JSON Schema cannot compare
+    two fields): some k has low <= k <= high. A field left out passes its side."""
+    return {"anyOf": [{"properties": {low: {"maximum": k}, high: {"minimum": k}}} for k in range(most + 1)]}
+
+
+class OptionRecipeLineIn(Input):
+    inventory_id: Id
+    quantity: StockDelta
+
+
+class ModifierOptionIn(Input):
+    """One choice of a group. `id`: an existing option of this group, kept (and its 86 with it);
+    no `id`: a new option. `recipe` left out keeps an existing option's recipe; `[]` clears it."""
+
+    id: Id | None = None
+    name: Name
+    price_cents: Cents = Field(default=0, description="added to the item's price, per time chosen")
+    allergens: Allergens = Field(default=[], description="added to the item's own when chosen")
+    recipe: Annotated[list[OptionRecipeLineIn], Field(max_length=MAX_OPTION_RECIPE)] | None = None
+
+    @model_validator(mode="after")
+    def _each_stock_item_once(self) -> ModifierOptionIn:
+        ids = [line.inventory_id for line in self.recipe or ()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("name each inventory item once")
+        return self
+
+
+class ModifierGroupIn(Input):
+    """A group of options a line picks from: at least `min` and at most `max` of them (an option
+    may repeat: double bacon). `min` 1 or more makes the group required."""
+
+    model_config = ConfigDict(json_schema_extra=at_most("min", "max", MAX_CHOICES))
+
+    id: Id | None = None
+    name: Name
+    min: Annotated[int, Field(strict=True, ge=0, le=MAX_CHOICES), _WHOLE] = 0
+    max: Annotated[int, Field(strict=True, ge=1, le=MAX_CHOICES), _WHOLE]
+    options: Annotated[list[ModifierOptionIn], Field(min_length=1, max_length=MAX_OPTIONS)]
+
+    @model_validator(mode="after")
+    def _min_at_most_max(self) -> ModifierGroupIn:
+        if self.min > self.max:
+            raise ValueError("min must not be more than max")
+        return self
+
+
 class MenuItemIn(Input):
     name: Name
     description: LongText = ""
@@ -191,12 +277,28 @@ class MenuItemIn(Input):
     category: Label
     station: Label
     available: Annotated[bool, Field(strict=True)] = True
+    position: Position | None = Field(default=None, description="left out: after the category's last item")
+    allergens: Allergens = []
+    dietary: DietaryTags = []
+    modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] = []
 
 
 class MenuItemUpdate(MenuItemIn):
-    """PUT replaces the item; `available` left out keeps the current value."""
+    """PUT replaces the item; `available`, `position`, `allergens`, `dietary` and `modifier_groups`
+    left out keep their current values. Groups and options sent with their `id` keep it (orders
+    name options by id); those left out are deleted."""
 
     available: Annotated[bool | None, Field(strict=True)] = None  # type: ignore[assignment]
+    position: Position | None = Field(default=None, description="left out: kept")
+    allergens: Allergens | None = None  # type: ignore[assignment]
+    dietary: DietaryTags | None = None  # type: ignore[assignment]
+    modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] | None = None  # type: ignore[assignment]
+
+
+class CategoryOrderIn(Input):
+    """`PUT /menu/categories`: these categories first, in this order; the others keep theirs, after."""
+
+    order: Annotated[list[Label], Field(min_length=1, max_length=200), _UNIQUE]
 
 
 class AvailabilityIn(Input):

@@ -83,7 +83,63 @@ menu_items = Table(
     Column("switched_off", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Its place within its category (then by name); the categories' own order is menu_categories.
+    Column("position", Integer, nullable=False, default=0, server_default="0"),
+    # Words of vocabulary.ALLERGENS and DIETARY, comma-separated in the vocabulary's order ("" for none);
+    # services/representation.py's `words`/`joined` are the only readers and writers.
+    Column("allergens", String(200), nullable=False, default="", server_default=""),
+    Column("dietary", String(40), nullable=False, default="", server_default=""),
     CheckConstraint("price_cents >= 0", name="price_not_negative"),
+)
+
+# The menu's categories in the order every screen shows them. A row exists exactly while an item
+# is in that category: services/menu.py adds and removes them with the items' writes.
+menu_categories = Table(
+    "menu_categories",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+# An item's modifier groups ("Doneness", "Add-ons") and their options; both in `position` order.
+# Options are deleted when left out of a PUT: orders keep their own snapshot of what was chosen.
+modifier_groups = Table(
+    "modifier_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("menu_item_id", ForeignKey("menu_items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(80), nullable=False),
+    Column("position", Integer, nullable=False),
+    # How many options a line must and may carry from this group (an option may repeat).
+    Column("min_choices", Integer, nullable=False),
+    Column("max_choices", Integer, nullable=False),
+    CheckConstraint("min_choices >= 0 AND max_choices >= 1 AND min_choices <= max_choices", name="choices_valid"),
+)
+
+modifier_options = Table(
+    "modifier_options",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("group_id", ForeignKey("modifier_groups.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(80), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("allergens", String(200), nullable=False, default=""),  # added to the item's, like menu_items'
+    # As menu_items: `available` is not switched off and stock covers the option's recipe.
+    Column("available", Boolean, nullable=False, default=True),
+    Column("switched_off", Boolean, nullable=False, default=False),
+    CheckConstraint("price_cents >= 0", name="price_not_negative"),
+)
+
+# What choosing an option changes in stock, per portion: positive takes more ("add bacon"),
+# negative takes less of the item's own recipe ("no cheese" gives 0.03 kg back).
+option_recipe_lines = Table(
+    "option_recipe_lines",
+    metadata,
+    Column("option_id", ForeignKey("modifier_options.id", ondelete="CASCADE"), primary_key=True),
+    Column("inventory_id", ForeignKey("inventory.id"), primary_key=True, index=True),
+    Column("quantity_milli", BigInteger, nullable=False),
+    CheckConstraint("quantity_milli <> 0", name="quantity_not_zero"),
 )
 
 orders = Table(

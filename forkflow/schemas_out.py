@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from .vocabulary import Channel, MovementKind, OrderStatus, Role
+from .vocabulary import Allergen, Channel, Dietary, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
 Cents = Annotated[int, Field(ge=0, description="money in integer cents")]
@@ -36,6 +36,23 @@ class Output(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class ModifierOptionOut(Output):
+    id: int = Field(description="stable across edits of the item: orders name options by it")
+    name: str
+    price_cents: Cents = Field(description="added to the item's price, per time chosen")
+    allergens: list[Allergen] = Field(description="added to the item's when chosen, in the vocabulary's order")
+    available: bool = Field(description="false: switched off (86), or its stock ran out")
+    switched_off: bool = Field(description="a manager switched it off: it stays off through restocks")
+
+
+class ModifierGroupOut(Output):
+    id: int
+    name: str
+    min: int = Field(ge=0, description="options a line must carry from this group; 1 or more: required")
+    max: int = Field(ge=1, description="options a line may carry from this group (an option may repeat)")
+    options: list[ModifierOptionOut] = Field(description="in the menu's order")
+
+
 class MenuItemOut(Output):
     id: int
     name: str
@@ -43,6 +60,10 @@ class MenuItemOut(Output):
     price_cents: Cents
     category: str
     station: str
+    position: int = Field(ge=0, description="its place in its category (ties by name)")
+    allergens: list[Allergen] = Field(description="in the vocabulary's order")
+    dietary: list[Dietary]
+    modifier_groups: list[ModifierGroupOut] = Field(description="in the menu's order")
     available: bool = Field(description="false: sold out (86) everywhere, switched off or out of stock")
     switched_off: bool = Field(
         description="a manager switched it off: it stays off through restocks until switched on again"
@@ -129,9 +150,36 @@ class RecipeLineOut(Output):
     quantity: float = Field(gt=0, description="taken from stock for each portion, exact to three decimals")
 
 
+class OptionRecipeLineOut(Output):
+    inventory_id: int
+    item_name: str
+    unit: str
+    quantity: float = Field(description="per portion: more taken from stock, or (negative) less; never 0")
+
+
+class OptionRecipeOut(Output):
+    option_id: int
+    ingredients: list[OptionRecipeLineOut] = Field(description="by stock item name")
+
+
+class MenuCategoryOut(Output):
+    name: str
+    position: int = Field(ge=0)
+
+
+class MenuCategoriesOut(Output):
+    """The menu's categories in the order every screen shows them (also `menu.categories`' data)."""
+
+    categories: list[MenuCategoryOut]
+
+
 class RecipeOut(Output):
     menu_item_id: int
     ingredients: list[RecipeLineOut] = Field(description="by stock item name; empty: the item uses no stock")
+    options: list[OptionRecipeOut] = Field(
+        description="what choosing each of its modifier options changes (options without a recipe left out), "
+        "in the menu's order; set with the options themselves, in `PUT /menu/{id}`"
+    )
 
 
 class StockMovementOut(Output):
@@ -240,6 +288,7 @@ class StreamReady(Output):
 
 RESPONSE_MODELS: tuple[type[Output], ...] = (
     MenuItemOut,
+    MenuCategoriesOut,
     OrderOut,
     TrackedOrderOut,
     InventoryItemOut,

@@ -1,4 +1,4 @@
-"""ForkFlow's closed word lists: roles, order statuses, channels, stock reasons.
+"""ForkFlow's closed word lists: roles, order statuses, channels, stock reasons, allergens, diets.
 
 Each list is written once, here, as a `Literal` type; its tuple is read from that type. Everything
 else derives from them: the input and output models (forkflow/models.py, schemas_out.py), the
@@ -40,6 +40,47 @@ STOCK_REASONS: tuple[StockReason, ...] = get_args(StockReason)
 # Every stock movement's kind: a person's reason, or an order's own.
 MovementKind = Literal["order", "cancel", StockReason]
 MOVEMENT_KINDS: tuple[MovementKind, ...] = get_args(MovementKind)
+
+# The fourteen allergens EU food law (Regulation 1169/2011, Annex II) makes a menu declare, as stable
+# words for the API and the database, each with the label screens show.
+Allergen = Literal[
+    "celery",
+    "gluten",
+    "crustaceans",
+    "eggs",
+    "fish",
+    "lupin",
+    "milk",
+    "molluscs",
+    "mustard",
+    "tree_nuts",
+    "peanuts",
+    "sesame",
+    "soya",
+    "sulphites",
+]
+ALLERGENS: tuple[Allergen, ...] = get_args(Allergen)
+ALLERGEN_LABELS: dict[Allergen, str] = {
+    "celery": "Celery",
+    "gluten": "Cereals containing gluten",
+    "crustaceans": "Crustaceans",
+    "eggs": "Eggs",
+    "fish": "Fish",
+    "lupin": "Lupin",
+    "milk": "Milk",
+    "molluscs": "Molluscs",
+    "mustard": "Mustard",
+    "tree_nuts": "Tree nuts",
+    "peanuts": "Peanuts",
+    "sesame": "Sesame",
+    "soya": "Soya",
+    "sulphites": "Sulphur dioxide and sulphites",
+}
+
+# What a dish is suitable for, besides its allergens.
+Dietary = Literal["vegetarian", "vegan"]
+DIETARY: tuple[Dietary, ...] = get_args(Dietary)
+DIETARY_LABELS: dict[Dietary, str] = {"vegetarian": "Vegetarian", "vegan": "Vegan"}
 
 # How a recorded sign-in attempt ended (auth/throttle.py); pending ones count as failures.
 SignInOutcome = Literal["pending", "failed", "ok"]

@@ -22,17 +22,27 @@ def not_the_fuzzers_own_account(context: schemathesis.HookContext, path_paramete
 
 
 # What no schema can say, because it depends on the data or on earlier requests, answered 422 for a
-# schema-valid request: an id that names no menu item or inventory item (the error names the field),
-# an inventory item named twice in one recipe (JSON Schema's uniqueItems compares whole items), and
-# an Idempotency-Key already used for another order. Those answers, and only those, are dropped.
-_REFERENCE = re.compile(r"items\.\d+\.menu_item_id|ingredients\.\d+\.inventory_id")
+# schema-valid request: an id that names no menu item or inventory item, or no modifier group or
+# option of this item, or a name that is no category of the menu (the error names the field); an
+# inventory item named twice in one recipe (JSON Schema's uniqueItems compares whole items); and an
+# Idempotency-Key already used for another order. Those answers, and only those, are dropped.
+_REFERENCE = re.compile(
+    r"items\.\d+\.menu_item_id|ingredients\.\d+\.inventory_id|order\.\d+"
+    r"|modifier_groups\.\d+(\.options\.\d+)?\.id|modifier_groups\.\d+\.options\.\d+\.recipe\.\d+\.inventory_id"
+)
+
+
+def _twice(ids: list[int]) -> bool:
+    return len(ids) != len(set(ids))
 
 
 def _names_an_ingredient_twice(case: schemathesis.Case) -> bool:
-    if case.operation.path != "/menu/{id}/recipe":
-        return False
-    ids = [line["inventory_id"] for line in case.body["ingredients"]]  # a schema-valid RecipeIn
-    return len(ids) != len(set(ids))
+    if case.operation.path == "/menu/{id}/recipe":
+        return _twice([line["inventory_id"] for line in case.body["ingredients"]])  # a schema-valid RecipeIn
+    if case.operation.path in ("/menu", "/menu/{id}") and isinstance(case.body, dict):
+        options = [option for group in case.body.get("modifier_groups") or [] for option in group["options"]]
+        return any(_twice([line["inventory_id"] for line in option.get("recipe") or []]) for option in options)
+    return False
 
 
 @schemathesis.hook

@@ -156,6 +156,7 @@ def test_output_schemas_are_the_output_models() -> None:
 PUBLIC = {
     ("get", "/menu"),
     ("get", "/menu/{id}"),
+    ("get", "/menu/categories"),
     ("post", "/orders"),
     ("get", "/track/{token}.json"),
     ("get", "/health"),
@@ -302,6 +303,17 @@ def test_real_responses_match_the_document(
         check(public.put(item, json=update), "/menu/{id}", 401)
         check(kitchen.put(item, json=update), "/menu/{id}", 403)
         check(client.put(f"{item}/availability", json={"available": False}), "/menu/{id}/availability", 200)
+        size = {"name": "Size", "min": 1, "max": 1, "options": [{"name": "Bowl", "price_cents": 100}]}
+        grouped = {**update, "modifier_groups": [size], "allergens": ["celery"], "dietary": ["vegan"]}
+        option = check(client.put(item, json=grouped), "/menu/{id}", 200).json()["modifier_groups"][0]["options"][0]
+        option_path = "/menu/{id}/options/{option_id}/availability"
+        check(client.put(f"{item}/options/{option['id']}/availability", json={"available": False}), option_path, 200)
+        check(client.put(f"{item}/options/99999/availability", json={"available": False}), option_path, 404)
+        check(kitchen.put(f"{item}/options/{option['id']}/availability", json={"available": True}), option_path, 403)
+        check(public.get("/menu/categories"), "/menu/categories", 200)
+        check(client.put("/menu/categories", json={"order": ["Starters"]}), "/menu/categories", 200)
+        check(client.put("/menu/categories", json={"order": ["Nope"]}), "/menu/categories", 422)
+        check(kitchen.put("/menu/categories", json={"order": ["Starters"]}), "/menu/categories", 403)
         check(client.post("/menu", content=b"{nope", headers={"content-type": "application/json"}), "/menu", 400)
         check(client.post("/menu", content=b"x", headers={"content-type": "text/plain"}), "/menu", 415)
         check(client.post("/menu", json={"name": "x" * (70 * 1024)}), "/menu", 413)
@@ -455,6 +467,7 @@ def test_events_match_the_document(server: Server, client: httpx.Client, menu: l
                 json={**{k: menu[0][k] for k in ("name", "category", "station")}, "price_cents": 1600},
             ).raise_for_status()
             client.put(f"/menu/{menu[1]['id']}/availability", json={"available": False}).raise_for_status()
+            client.put("/menu/categories", json={"order": [menu[3]["category"]]}).raise_for_status()
             stock = client.post("/inventory", json={"item_name": "Oil", "quantity": 3, "unit": "l"}).json()
             client.put(
                 f"/menu/{menu[2]['id']}/recipe", json={"ingredients": [{"inventory_id": stock["id"], "quantity": 1}]}
@@ -513,7 +526,7 @@ def test_the_documented_permission_is_the_one_enforced(server: Server) -> None:
     for method, path, op in operations():
         if "x-permission" not in op:
             continue
-        url = f"{server.url}{path.replace('{id}', '1')}"
+        url = server.url + re.sub(r"\{\w+\}", "1", path)
         for role in PASSWORDS:
             allowed = role in op["x-roles"]
             if allowed and method != "get":

@@ -155,7 +155,8 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
   back as `Last-Event-ID` / `last_event_id`.
 - Types, by topic:
   - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`)
-  - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`)
+  - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`, the whole
+    item; an option's 86 is its item's `menu.availability`), `menu.categories` (data: `MenuCategoriesOut`)
   - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
     `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
 - `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`; opaque for the public) is sent once
@@ -200,6 +201,7 @@ routes = [
                         name: {"topic": "menu", "data": {"$ref": REF.format(model="MenuItemOut")}}
                         for name in ("menu.created", "menu.updated", "menu.availability")
                     },
+                    "menu.categories": {"topic": "menu", "data": {"$ref": REF.format(model="MenuCategoriesOut")}},
                     "inventory.recipe": {"topic": "inventory", "data": {"$ref": REF.format(model="RecipeOut")}},
                     **{
                         name: {"topic": "inventory", "data": {"$ref": REF.format(model="InventoryItemOut")}}

@@ -2,7 +2,17 @@
 
 from .estimates import estimate_for, prep_time
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
-from .menu import create_menu_item, get_menu_item, list_menu, list_stations, set_availability, update_menu_item
+from .menu import (
+    create_menu_item,
+    get_menu_item,
+    list_categories,
+    list_menu,
+    list_stations,
+    order_categories,
+    set_availability,
+    set_option_availability,
+    update_menu_item,
+)
 from .orders import (
     bump,
     change_status,
@@ -33,6 +43,7 @@ __all__ = [
     "get_tracked_order",
     "kitchen_orders",
     "kitchen_snapshot",
+    "list_categories",
     "list_inventory",
     "list_menu",
     "list_movements",
@@ -40,10 +51,12 @@ __all__ = [
     "list_recipes",
     "list_stations",
     "mark_lines_done",
+    "order_categories",
     "prep_time",
     "recall_last",
     "tracked_snapshot",
     "set_availability",
+    "set_option_availability",
     "set_recipe",
     "update_menu_item",
 ]

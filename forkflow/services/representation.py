@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,33 @@ def iso_or_none(moment: datetime | None) -> str | None:
     return None if moment is None else iso(moment)
 
 
-def menu_item_out(row: Row[Any]) -> dict[str, Any]:
+def joined(chosen: Iterable[str], vocabulary: Sequence[str]) -> str:
+    """Words of a closed list as a column stores them: once each, in the vocabulary's order."""
+    picked = set(chosen)
+    return ",".join(word for word in vocabulary if word in picked)
+
+
+def words(stored: str) -> list[str]:
+    """A column written by `joined`, back to its words."""
+    return stored.split(",") if stored else []
+
+
+def option_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "price_cents": row.price_cents,
+        "allergens": words(row.allergens),
+        "available": bool(row.available),
+        "switched_off": bool(row.switched_off),
+    }
+
+
+def group_out(row: Any, options: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "min": row.min_choices, "max": row.max_choices, "options": options}
+
+
+def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
@@ -38,6 +64,10 @@ def menu_item_out(row: Row[Any]) -> dict[str, Any]:
         "price_cents": row.price_cents,
         "category": row.category,
         "station": row.station,
+        "position": row.position,
+        "allergens": words(row.allergens),
+        "dietary": words(row.dietary),
+        "modifier_groups": groups,
         "available": bool(row.available),
         "switched_off": bool(row.switched_off),
         "created_at": iso(row.created_at),

@@ -4,9 +4,11 @@ Every function here that changes stock runs inside a write unit (it takes the `T
 order, the stock it takes, the movements that record it and the menu items it sells out are one
 transaction, and their events go out together after its commit.
 
-A menu item is `available` when a manager has not switched it off (`switched_off`) and every
-ingredient of its recipe has at least one portion's worth in stock. Whatever changes stock or a
-recipe recomputes that, in the same transaction, for the items it touches.
+A menu item is `available` when a manager has not switched it off (`switched_off`), every
+ingredient of its recipe has at least one portion's worth in stock, and each of its required
+modifier groups has an available option; a modifier option, when it is not switched off and stock
+covers what its recipe adds. Whatever changes stock, a recipe or a switch recomputes that
+(`refresh_availability`), in the same transaction, for the items and options it touches.
 """
 
 from __future__ import annotations
@@ -19,9 +21,19 @@ from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from ..errors import Conflict, Invalid, NotFound
 from ..models import RecipeIn
-from ..schema import inventory, menu_items, recipe_lines, staff, stock_movements
+from ..schema import (
+    inventory,
+    menu_items,
+    modifier_groups,
+    modifier_options,
+    option_recipe_lines,
+    recipe_lines,
+    staff,
+    stock_movements,
+)
 from ..store import Store, Tx
-from .representation import inventory_out, iso, menu_item_out, milli_to_number, number_to_milli
+from .catalog import menu_items_where
+from .representation import inventory_out, iso, milli_to_number, number_to_milli
 
 Recipe = dict[str, Any]
 
@@ -52,18 +64,36 @@ _LINES = (
 )
 
 
+# Every option's stock deltas, by its item's groups and options in the menu's order.
+_OPTION_LINES = (
+    select(
+        option_recipe_lines.c.option_id,
+        option_recipe_lines.c.inventory_id,
+        option_recipe_lines.c.quantity_milli,
+        inventory.c.item_name,
+        inventory.c.unit,
+    )
+    .join(inventory, inventory.c.id == option_recipe_lines.c.inventory_id)
+    .join(modifier_options, modifier_options.c.id == option_recipe_lines.c.option_id)
+    .join(modifier_groups, modifier_groups.c.id == modifier_options.c.group_id)
+    .order_by(modifier_groups.c.position, modifier_options.c.position, inventory.c.item_name)
+)
+
+
+def _ingredient(row: Any) -> dict[str, Any]:
+    return {
+        "inventory_id": row.inventory_id,
+        "item_name": row.item_name,
+        "unit": row.unit,
+        "quantity": milli_to_number(row.quantity_milli),
+    }
+
+
 def _ingredients(conn: Connection, query: Select[Any]) -> dict[int, list[dict[str, Any]]]:
     """The ingredients of the recipe lines `query` selects, by menu item id."""
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(query):
-        found[row.menu_item_id].append(
-            {
-                "inventory_id": row.inventory_id,
-                "item_name": row.item_name,
-                "unit": row.unit,
-                "quantity": milli_to_number(row.quantity_milli),
-            }
-        )
+        found[row.menu_item_id].append(_ingredient(row))
     return dict(found)
 
 
@@ -71,7 +101,14 @@ def _recipe(conn: Connection, menu_item_id: int) -> Recipe:
     if conn.execute(select(menu_items.c.id).where(menu_items.c.id == menu_item_id)).first() is None:
         raise NotFound(f"menu item {menu_item_id} does not exist")
     ingredients = _ingredients(conn, _LINES.where(recipe_lines.c.menu_item_id == menu_item_id))
-    return {"menu_item_id": menu_item_id, "ingredients": ingredients.get(menu_item_id, [])}
+    by_option: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in conn.execute(_OPTION_LINES.where(modifier_groups.c.menu_item_id == menu_item_id)):
+        by_option[row.option_id].append(_ingredient(row))
+    return {
+        "menu_item_id": menu_item_id,
+        "ingredients": ingredients.get(menu_item_id, []),
+        "options": [{"option_id": option_id, "ingredients": lines} for option_id, lines in by_option.items()],
+    }
 
 
 async def get_recipe(store: Store, menu_item_id: int) -> Recipe:
@@ -116,15 +153,9 @@ async def set_recipe(store: Store, menu_item_id: int, data: RecipeIn) -> Recipe:
 # Availability
 
 
-def refresh_availability(
-    tx: Tx, inventory_ids: Iterable[int] = (), menu_item_ids: Iterable[int] = ()
-) -> list[dict[str, Any]]:
-    """Bring `available` in line with the switch and the stock for the menu items that use these
-    inventory items (or are named), emitting `menu.availability` for each one that flips."""
-    inventory_ids, menu_item_ids = list(inventory_ids), list(menu_item_ids)
-    users = select(recipe_lines.c.menu_item_id).where(recipe_lines.c.inventory_id.in_(inventory_ids))
-    candidates = menu_items.c.id.in_(menu_item_ids) | menu_items.c.id.in_(users)
-    short = (
+def _short_for_item() -> Any:
+    """How many ingredients of the item (correlated to `menu_items`) have less than a portion in stock."""
+    return (
         select(func.count())
         .select_from(recipe_lines.join(inventory, inventory.c.id == recipe_lines.c.inventory_id))
         .where(
@@ -132,37 +163,106 @@ def refresh_availability(
         )
         .scalar_subquery()
     )
-    rows = tx.conn.execute(
-        select(menu_items.c.id, menu_items.c.available, menu_items.c.switched_off, short).where(candidates)
+
+
+def _unmet_groups() -> Any:
+    """How many required groups (min >= 1) of the item (correlated) have no available option left."""
+    any_available = (
+        select(modifier_options.c.id)
+        .where(modifier_options.c.group_id == modifier_groups.c.id, modifier_options.c.available)
+        .exists()
     )
-    flipped = []
-    for item_id, available, switched_off, short_count in rows.all():
+    return (
+        select(func.count())
+        .select_from(modifier_groups)
+        .where(modifier_groups.c.menu_item_id == menu_items.c.id, modifier_groups.c.min_choices >= 1, ~any_available)
+        .scalar_subquery()
+    )
+
+
+def _short_for_option() -> Any:
+    """How many stock items an option (correlated) takes more of than stock holds (gives back: never short)."""
+    lines = option_recipe_lines
+    return (
+        select(func.count())
+        .select_from(lines.join(inventory, inventory.c.id == lines.c.inventory_id))
+        .where(
+            lines.c.option_id == modifier_options.c.id,
+            lines.c.quantity_milli > 0,
+            inventory.c.quantity_milli < lines.c.quantity_milli,
+        )
+        .scalar_subquery()
+    )
+
+
+def refresh_options(tx: Tx, inventory_ids: Iterable[int] = (), menu_item_ids: Iterable[int] = ()) -> set[int]:
+    """Bring options' `available` in line with their switch and stock, for the options whose recipes
+    use these inventory items and the options of these menu items; the menu items whose options
+    flipped are returned (their events are the caller's, with the whole item)."""
+    inventory_ids, menu_item_ids = list(inventory_ids), list(menu_item_ids)
+    users = select(option_recipe_lines.c.option_id).where(option_recipe_lines.c.inventory_id.in_(inventory_ids))
+    rows = tx.conn.execute(
+        select(
+            modifier_options.c.id,
+            modifier_groups.c.menu_item_id,
+            modifier_options.c.available,
+            modifier_options.c.switched_off,
+            _short_for_option(),
+        )
+        .join(modifier_groups, modifier_groups.c.id == modifier_options.c.group_id)
+        .where(modifier_options.c.id.in_(users) | modifier_groups.c.menu_item_id.in_(menu_item_ids))
+    ).all()
+    touched = set()
+    for option_id, menu_item_id, available, switched_off, short_count in rows:
         should_be = not switched_off and short_count == 0
+        if bool(available) != should_be:
+            option = modifier_options.c.id == option_id
+            tx.conn.execute(update(modifier_options).where(option).values(available=should_be))
+            touched.add(menu_item_id)
+    return touched
+
+
+def refresh_availability(
+    tx: Tx, inventory_ids: Iterable[int] = (), menu_item_ids: Iterable[int] = (), announce: Iterable[int] = ()
+) -> list[dict[str, Any]]:
+    """Bring `available` in line with the switches and the stock for the menu items (and their
+    options) that use these inventory items, or are named, emitting `menu.availability` with the
+    whole item for each item that flips, whose options flipped, or that is in `announce`.
+
+    An item is available when it is not switched off, stock covers a portion of its recipe, and
+    each of its required groups has an available option; an option, when it is not switched off
+    and stock covers what it adds."""
+    inventory_ids, menu_item_ids = list(inventory_ids), list(menu_item_ids)
+    touched = refresh_options(tx, inventory_ids, menu_item_ids) | set(announce)
+    users = select(recipe_lines.c.menu_item_id).where(recipe_lines.c.inventory_id.in_(inventory_ids))
+    candidates = menu_items.c.id.in_([*menu_item_ids, *touched]) | menu_items.c.id.in_(users)
+    rows = tx.conn.execute(
+        select(
+            menu_items.c.id, menu_items.c.available, menu_items.c.switched_off, _short_for_item(), _unmet_groups()
+        ).where(candidates)
+    )
+    changed = []
+    for item_id, available, switched_off, short_count, unmet in rows.all():
+        should_be = not switched_off and short_count == 0 and unmet == 0
         if bool(available) != should_be:
             tx.conn.execute(
                 update(menu_items).where(menu_items.c.id == item_id).values(available=should_be, updated_at=tx.now)
             )
-            row = tx.conn.execute(select(menu_items).where(menu_items.c.id == item_id)).one()
-            item = menu_item_out(row)
-            tx.emit("menu.availability", item)
-            flipped.append(item)
-    return flipped
+            changed.append(item_id)
+        elif item_id in touched:
+            changed.append(item_id)
+    announced = menu_items_where(tx.conn, menu_items.c.id.in_(changed)) if changed else []
+    for item in sorted(announced, key=lambda item: item["id"]):
+        tx.emit("menu.availability", item)
+    return announced
 
 
-def _short_ingredients(menu_item_id: Any) -> Select[Any]:
-    """How many of an item's ingredients have less than one portion in stock."""
-    return (
-        select(func.count())
-        .select_from(recipe_lines.join(inventory, inventory.c.id == recipe_lines.c.inventory_id))
-        .where(recipe_lines.c.menu_item_id == menu_item_id)
-        .where(inventory.c.quantity_milli < recipe_lines.c.quantity_milli)
-    )
-
-
-def covered(conn: Connection, menu_item_id: int) -> bool:
-    """Whether stock holds one portion of every ingredient of the item's recipe."""
-    short: int = conn.execute(_short_ingredients(menu_item_id)).scalar_one()
-    return short == 0
+def can_be_made(conn: Connection, menu_item_id: int) -> bool:
+    """Whether stock holds one portion of the item's recipe and each required group has an
+    available option (the switch aside)."""
+    query = select(_short_for_item(), _unmet_groups()).where(menu_items.c.id == menu_item_id)
+    short, unmet = conn.execute(query).one()
+    return bool(short == 0 and unmet == 0)
 
 
 # Movements
