@@ -419,6 +419,187 @@ def test_plain_form_posts_work_without_javascript(server: Server, menu: list[dic
     assert [i["name"] for i in httpx.get(f"{server.url}/menu").json()].count("Soup") == 1
 
 
+# The modifier-group editor, allergens, option 86 and the menu's order
+
+
+def _item_form(item: dict, **extra: str | list[str]) -> dict[str, Any]:
+    """The editor's fields for `item` as the page posts them, plus `extra` (groups, boxes, action)."""
+    fields = {name: item[name] for name in ("name", "description", "category", "station")}
+    return {**fields, "price": f"{item['price_cents'] / 100:.2f}", "with_modifiers": "1", **extra}
+
+
+def _group(i: int, name: str, low: str, high: str, options: list[tuple[str, str, list[str]]], ids: Any = None) -> dict:
+    """Group `i`'s inputs as typed; `ids` (group id, option ids) for groups already saved."""
+    group_id, option_ids = ids or ("", [""] * len(options))
+    data: dict[str, Any] = {f"group-{i}-id": str(group_id), f"group-{i}-name": name}
+    data |= {f"group-{i}-min": low, f"group-{i}-max": high}
+    for j, (option, price, allergens) in enumerate(options):
+        where = f"group-{i}-option-{j}"
+        data |= {f"{where}-id": str(option_ids[j]), f"{where}-name": option, f"{where}-price": price}
+        data[f"{where}-allergens"] = allergens
+    return data
+
+
+def test_modifier_editor_adds_groups_options_and_allergens_keeping_ids(
+    server: Server, client: httpx.Client, menu: list[dict]
+) -> None:
+    burger = menu[0]
+    path = f"/manage/menu/{burger['id']}"
+    before = world(client)
+    # The row buttons work on what was typed and save nothing, with htmx and without it.
+    added = client.post(path, data=_item_form(burger, action="add-group", name="Typed burger"), headers=HX)
+    assert added.status_code == 200
+    assert 'name="group-0-name"' in added.text and 'name="group-0-option-0-id" value=""' in added.text
+    assert 'value="Typed burger"' in added.text
+    plain = client.post(
+        path, data=_item_form(burger, **_group(0, "Size", "1", "1", [("Small", "", [])]), action="add-option-0")
+    )
+    assert plain.status_code == 200 and "<html" in plain.text
+    assert 'name="group-0-option-1-name"' in plain.text and 'value="Size"' in plain.text
+    two = _group(0, "Size", "1", "1", [("Small", "", []), ("Large", "2", [])])
+    removed = client.post(path, data=_item_form(burger, **two, action="remove-option-0-0"), headers=HX)
+    assert 'value="Large"' in removed.text and 'value="Small"' not in removed.text
+    assert world(client) == before
+
+    groups = _group(0, "Doneness", "1", "1", [("Rare", "", []), ("Well done", "0", [])])
+    groups |= _group(1, "Add-ons", "0", "2", [("Bacon", "2.00", []), ("Cheese", "1,5", ["milk"])])
+    data = _item_form(burger, allergens=["gluten", "sesame"], dietary=[], **groups)
+    saved = client.post(path, data=data, headers=HX)
+    assert saved.status_code == 200 and "Saved Classic Burger." in saved.text, saved.text
+    assert f'id="tags-{burger["id"]}"' in saved.text and "Contains: Cereals containing gluten, Sesame" in saved.text
+    item = client.get(f"/menu/{burger['id']}").json()
+    assert item["allergens"] == ["gluten", "sesame"]
+    shape = [
+        (g["name"], g["min"], g["max"], [(o["name"], o["price_cents"], o["allergens"]) for o in g["options"]])
+        for g in item["modifier_groups"]
+    ]
+    assert shape == [
+        ("Doneness", 1, 1, [("Rare", 0, []), ("Well done", 0, [])]),
+        ("Add-ons", 0, 2, [("Bacon", 200, []), ("Cheese", 150, ["milk"])]),
+    ]
+
+    # Edited again: the form carries each id, so a renamed option keeps its own.
+    form = client.get(f"/manage/menu/{burger['id']}/edit", headers=HX).text
+    doneness, addons = item["modifier_groups"]
+    assert f'name="group-1-option-1-id" value="{addons["options"][1]["id"]}"' in form
+    assert 'id="menu-allergens-gluten" checked' in form and 'value="1.50"' in form
+    ids = (addons["id"], [option["id"] for option in addons["options"]])
+    renamed = _group(0, "Extras", "0", "3", [("Smoked bacon", "2.50", []), ("Cheese", "1.50", ["milk"])], ids)
+    client.post(path, data=_item_form(burger, allergens="gluten", **renamed), headers=HX).raise_for_status()
+    after = client.get(f"/menu/{burger['id']}").json()
+    assert [g["id"] for g in after["modifier_groups"]] == [addons["id"]]  # Doneness left out: deleted
+    assert [(o["id"], o["name"], o["price_cents"]) for o in after["modifier_groups"][0]["options"]] == [
+        (addons["options"][0]["id"], "Smoked bacon", 250),
+        (addons["options"][1]["id"], "Cheese", 150),
+    ]
+    assert after["allergens"] == ["gluten"] and after["price_cents"] == burger["price_cents"]
+    assert doneness["id"] not in {g["id"] for g in after["modifier_groups"]}
+
+
+def test_modifier_editor_errors_are_inline_keep_what_was_typed_and_write_nothing(
+    server: Server, client: httpx.Client, menu: list[dict]
+) -> None:
+    burger, fries = menu[0], menu[1]
+    path = f"/manage/menu/{burger['id']}"
+    extras = {"modifier_groups": [{"name": "Dip", "max": 1, "options": [{"name": "Ketchup"}]}]}
+    fries = client.put(f"/menu/{fries['id']}", json={**MENU[1], **extras}).json()
+    before = world(client)
+    bad = _group(0, "Add-ons", "0", "1", [("", "1.00", []), ("Cheese", "one", ["milk"])])
+    bad |= _group(1, "Size", "1", "x", [("Large", "-1", [])])
+    bad |= _group(2, "Sauce", "2", "1", [("Mayo", "", [])])
+    refused = client.post(path, data=_item_form(burger, allergens=["gluten"], **bad), headers=HX)
+    assert refused.status_code == 422
+    html = refused.text
+    assert "min must not be more than max" in html.split('id="group-2"')[1]
+    assert 'id="group-0-option-0-name-error">Required<' in html
+    assert 'id="group-0-option-1-price-error">Enter a price like 12.50<' in html
+    assert 'id="group-1-max-error">A whole number from 0 to 20<' in html
+    assert 'id="group-1-option-0-price-error">Enter a price like 12.50<' in html
+    for typed in ('value="one"', 'value="x"', 'value="-1"', 'value="Add-ons"', 'value="Large"'):
+        assert typed in html, typed
+    assert 'id="group-0-option-1-allergens-milk" checked' in html and 'id="menu-allergens-gluten" checked' in html
+
+    # No option, an unknown allergen (a tampered post), another item's option id: each at its input.
+    empty = {"group-0-id": "", "group-0-name": "Empty", "group-0-min": "0", "group-0-max": "1"}
+    assert "at least 1 item" in client.post(path, data=_item_form(burger, **empty), headers=HX).text
+    tampered = client.post(path, data=_item_form(burger, allergens=["gluten", "garlic"]), headers=HX)
+    assert tampered.status_code == 422 and 'class="checks invalid" id="menu-allergens"' in tampered.text
+    dip = fries["modifier_groups"][0]
+    stolen = _group(0, "Dip", "0", "1", [("Ketchup", "", [])], (dip["id"], [dip["options"][0]["id"]]))
+    foreign = client.post(path, data=_item_form(burger, **stolen), headers=HX)
+    assert (
+        foreign.status_code == 422
+        and f"Group {dip['id']} is not one of this item" in foreign.text.split('id="group-0"')[1]
+    )
+    assert 'value="Ketchup"' in foreign.text
+    assert world(client) == before
+
+
+def test_option_switch_from_the_console(server: Server, client: httpx.Client, menu: list[dict]) -> None:
+    groups = [
+        {"name": "Size", "min": 1, "max": 1, "options": [{"name": "Small"}, {"name": "Large", "price_cents": 100}]}
+    ]
+    lemonade = client.put(f"/menu/{menu[3]['id']}", json={**MENU[3], "modifier_groups": groups}).json()
+    small, large = lemonade["modifier_groups"][0]["options"]
+    path = f"/manage/menu/{lemonade['id']}/options/{large['id']}/availability"
+    off = client.post(path, data={"available": "0"}, headers=HX)
+    assert off.status_code == 200
+    assert (
+        f'id="option-available-{large["id"]}" class="switch small-switch" role="switch" aria-checked="false"'
+        in off.text
+    )
+    options = client.get(f"/menu/{lemonade['id']}").json()["modifier_groups"][0]["options"]
+    assert [(o["available"], o["switched_off"]) for o in options] == [(True, False), (False, True)]
+    client.post(
+        f"/manage/menu/{lemonade['id']}/options/{small['id']}/availability", data={"available": "0"}, headers=HX
+    )
+    assert client.get(f"/menu/{lemonade['id']}").json()["available"] is False  # its required group has nothing left
+    client.post(path, data={"available": "1"}, headers=HX).raise_for_status()
+    assert client.get(f"/menu/{lemonade['id']}").json()["available"] is True
+    assert (
+        client.post(
+            f"/manage/menu/{menu[0]['id']}/options/{large['id']}/availability", data={"available": "0"}, headers=HX
+        ).status_code
+        == 404
+    )
+
+
+def test_move_categories_and_items_up_and_down(server: Server, client: httpx.Client, menu: list[dict]) -> None:
+    def categories() -> list[str]:
+        return [c["name"] for c in client.get("/menu/categories").json()["categories"]]
+
+    def names() -> list[str]:
+        return [item["name"] for item in client.get("/menu").json()]
+
+    assert categories() == ["Mains", "Sides", "Drinks"]
+    moved = client.post("/manage/menu/categories/move", data={"category": "Drinks", "direction": "up"}, headers=HX)
+    assert moved.status_code == 200 and moved.text.index("Drinks") < moved.text.index("Sides")
+    assert categories() == ["Mains", "Drinks", "Sides"]
+    salad = menu[2]
+    client.post(f"/manage/menu/{salad['id']}/move", data={"direction": "up"}, headers=HX).raise_for_status()
+    assert names() == ["Caesar Salad", "Classic Burger", "Lemonade", "Fries"]
+    client.post(f"/manage/menu/{salad['id']}/move", data={"direction": "down"}, headers=HX).raise_for_status()
+    assert names() == ["Classic Burger", "Caesar Salad", "Lemonade", "Fries"]
+
+    before = world(client)  # at either end, nothing moves and nothing is written
+    client.post(f"/manage/menu/{salad['id']}/move", data={"direction": "down"}, headers=HX).raise_for_status()
+    client.post(
+        "/manage/menu/categories/move", data={"category": "Mains", "direction": "up"}, headers=HX
+    ).raise_for_status()
+    assert client.post(f"/manage/menu/{salad['id']}/move", data={"direction": "left"}, headers=HX).status_code == 400
+    assert (
+        client.post(
+            "/manage/menu/categories/move", data={"category": "Soups", "direction": "up"}, headers=HX
+        ).status_code
+        == 400
+    )
+    assert client.post("/manage/menu/99999/move", data={"direction": "up"}, headers=HX).status_code == 404
+    assert world(client) == before
+    plain = client.post("/manage/menu/categories/move", data={"category": "Sides", "direction": "up"})
+    assert plain.status_code == 303 and plain.headers["location"] == "/manage#menu"
+    assert categories() == ["Mains", "Sides", "Drinks"]
+
+
 # The console's stream
 
 

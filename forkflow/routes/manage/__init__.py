@@ -7,7 +7,7 @@ Forms post with htmx and get back the section they changed (422/409 with the for
 errors when refused: nothing is written then); a plain form post without JavaScript gets the whole
 page back instead, or a redirect to it.
 
-page.py (the page and its stream), menu.py (menu editor, availability, recipes), stock.py and
+page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py and
 staff.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py what they
 show and read. The routes are listed here, in the order they are matched.
 """
@@ -24,7 +24,10 @@ routes = [
     Route("/manage/menu/new", menu.new_menu_form, methods=["GET"]),
     Route("/manage/menu/{id:id}/edit", menu.edit_menu_form, methods=["GET"]),
     Route("/manage/menu/{id:id}", menu.update_menu_item, methods=["POST"]),
+    Route("/manage/menu/categories/move", menu.move_category, methods=["POST"]),
     Route("/manage/menu/{id:id}/availability", menu.set_availability, methods=["POST"]),
+    Route("/manage/menu/{id:id}/options/{option_id:id}/availability", menu.set_option_availability, methods=["POST"]),
+    Route("/manage/menu/{id:id}/move", menu.move_item, methods=["POST"]),
     Route("/manage/inventory/{id:id}/adjust", stock.adjust_stock, methods=["POST"]),
     Route("/manage/inventory/{id:id}/low", stock.set_low_stock, methods=["POST"]),
     Route("/manage/inventory/{id:id}/movements", stock.stock_movements, methods=["GET"]),

@@ -3,6 +3,10 @@
 A form that does not validate comes back as a `Form`: the values as typed (to show the form again
 with them) and one message per field in words a person can act on. Validation itself stays in the
 pydantic models; this module only converts what people type (a price like 12.50) and rewords errors.
+
+The menu editor's modifier groups are inputs named after where the models put them: the option
+`modifier_groups.0.options.1.price_cents` is typed in `group-0-option-1-price`, so an error of the
+models (or of the service, which names fields the same way) goes back to the input it is about.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ...models import RecipeIn, StaffIn
+from ...models import MAX_CHOICES, MAX_GROUPS, MAX_OPTIONS, RecipeIn, StaffIn
 from ...numbers import whole_number
+from ...vocabulary import ALLERGENS, DIETARY
 
 M = TypeVar("M", bound=BaseModel)
 
 MENU_FIELDS = ("name", "description", "price", "category", "station")
+MENU_CHECKBOXES = {"allergens": ALLERGENS, "dietary": DIETARY}
+# The editor's input names for the models' field names (`modifier_groups.0.min` is `group-0-min`).
+_INPUT_NAMES = {"modifier_groups": "group", "options": "option", "price_cents": "price"}
 STAFF_FIELDS = ("name", "role")  # the password is never sent back into a page
 _PRICE = re.compile(r"^[0-9]{1,7}(?:[.,][0-9]{1,2})?$")  # ASCII digits only, as everywhere
 _AMOUNT = re.compile(r"^[0-9]{1,10}(?:[.,][0-9]{1,3})?$")
@@ -32,10 +40,20 @@ class Form:
 
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    checked: dict[str, list[str]] = field(default_factory=dict)  # the ticked boxes, by input name
+    # The menu editor's groups as typed; None: the post had none of the editor's modifier inputs
+    # (a page from before they were there), so the item's groups, allergens and tags are kept.
+    groups: list[dict[str, Any]] | None = field(default_factory=list)
 
     @classmethod
     def typed(cls, data: Mapping[str, Any], names: tuple[str, ...]) -> Form:
         return cls({name: str(data.get(name) or "") for name in names})
+
+    def errors_under(self, name: str) -> list[str]:
+        """The errors of `name` shown together: its own, its hidden id's, and its list's entries
+        (`allergens-0`: a word no checkbox sends, so only a tampered post has it)."""
+        own = re.compile(rf"{re.escape(name)}(?:-id|-[0-9]+)?")
+        return [message for key, message in self.errors.items() if own.fullmatch(key)]
 
 
 class FormInvalid(Exception):
@@ -80,7 +98,13 @@ def _reworded(error: Mapping[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def validate(model: type[M], data: dict[str, Any], form: Form, renamed: Mapping[str, str] | None = None) -> M:
+def input_name(loc: tuple[int | str, ...] | list[str]) -> str:
+    """The input a model's (or a service's) field is typed in: `modifier_groups.0.price_cents` is
+    `group-0-price`; a top-level field keeps its name; the whole form is `_`."""
+    return "-".join(_INPUT_NAMES.get(str(part), str(part)) for part in loc) or "_"
+
+
+def validate(model: type[M], data: dict[str, Any], form: Form) -> M:
     """`model` from `data`; on failure raise FormInvalid with the form's own field names."""
     try:
         if form.errors:  # conversion failed already: still report the model's other problems
@@ -89,26 +113,106 @@ def validate(model: type[M], data: dict[str, Any], form: Form, renamed: Mapping[
         return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            name = ".".join(str(part) for part in error["loc"]) or "_"
-            name = (renamed or {}).get(name, name)
-            form.errors.setdefault(name, _reworded(error))
+            form.errors.setdefault(input_name(error["loc"]), _reworded(error))
         raise FormInvalid(form) from exc
 
 
-def menu_item(data: Mapping[str, Any], model: type[M]) -> M:
-    """A menu item (or its update) from the editor's fields; the price is typed as 12.50."""
+def menu_item_typed(data: Any) -> Form:
+    """The menu editor as typed: its fields, its ticked boxes and its groups. Each group and option
+    has a hidden `-id` input (empty for a new one), which is how the rows are found, in order."""
     form = Form.typed(data, MENU_FIELDS)
+    if "with_modifiers" not in data:  # (a hidden input of the editor)
+        form.groups = None
+        return form
+    form.checked = {name: [str(word) for word in data.getlist(name)] for name in MENU_CHECKBOXES}
+    groups: list[dict[str, Any]] = []
+    i = 0
+    while f"group-{i}-id" in data and i <= MAX_GROUPS:  # one more than allowed: the model says so
+        group = f"group-{i}"
+        options = []
+        j = 0
+        while f"{group}-option-{j}-id" in data and j <= MAX_OPTIONS:
+            option = f"{group}-option-{j}"
+            typed = {name: str(data.get(f"{option}-{name}") or "").strip() for name in ("id", "name", "price")}
+            options.append({**typed, "allergens": [str(word) for word in data.getlist(f"{option}-allergens")]})
+            j += 1
+        typed_group = {name: str(data.get(f"{group}-{name}") or "").strip() for name in ("id", "name", "min", "max")}
+        groups.append({**typed_group, "options": options})
+        i += 1
+    form.groups = groups
+    return form
+
+
+def _typed_id(form: Form, name: str, typed: str) -> int | None:
+    """A hidden id as posted: empty is a new row; anything but an id is the page's fault."""
+    if not typed:
+        return None
+    found = whole_number(typed, 1)
+    if found is None:
+        form.errors[name] = "Not a known id: reload the page"
+    return found
+
+
+def _modifier_groups(form: Form, typed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The groups as the models take them; what cannot be read gets its error and a stand-in, so
+    the models still check everything else."""
+    groups = []
+    for i, group in enumerate(typed):
+        name = f"group-{i}"
+        choices = {}
+        for bound, blank in (("min", 0), ("max", None)):
+            typed = group[bound]
+            number = whole_number(typed, 0, MAX_CHOICES) if typed else blank
+            if number is None:
+                form.errors[f"{name}-{bound}"] = f"A whole number from 0 to {MAX_CHOICES}" if typed else "Required"
+            choices[bound] = number if number is not None else 1
+        options = []
+        for j, option in enumerate(group["options"]):
+            where = f"{name}-option-{j}"
+            try:
+                cents = price_cents(option["price"]) if option["price"] else 0
+            except ValueError as exc:
+                form.errors[f"{where}-price"] = str(exc)
+                cents = 0
+            options.append(
+                {
+                    "id": _typed_id(form, f"{where}-id", option["id"]),
+                    "name": option["name"],
+                    "price_cents": cents,
+                    "allergens": option["allergens"],
+                }
+            )
+        group_id = _typed_id(form, f"{name}-id", group["id"])
+        groups.append({"id": group_id, "name": group["name"], **choices, "options": options})
+    return groups
+
+
+def menu_item(form: Form, model: type[M]) -> M:
+    """A menu item (or its update) from the editor as typed (`menu_item_typed`): the price is typed
+    as 12.50. An option's recipe is not in this form: left out, the service keeps it."""
     values: dict[str, Any] = {name: form.values[name] for name in ("name", "description", "category", "station")}
     try:
         values["price_cents"] = price_cents(form.values["price"])
     except ValueError as exc:
         form.errors["price"] = str(exc)
         values["price_cents"] = 0  # a stand-in, so the other fields are still checked
-    return validate(model, values, form, {"price_cents": "price"})
+    if form.groups is not None:
+        values |= form.checked
+        values["modifier_groups"] = _modifier_groups(form, form.groups)
+    return validate(model, values, form)
+
+
+def blank_group() -> dict[str, Any]:
+    """A new group in the editor: optional, one choice, one blank option (a group needs one)."""
+    return {"id": "", "name": "", "min": "0", "max": "1", "options": [blank_option()]}
+
+
+def blank_option() -> dict[str, Any]:
+    return {"id": "", "name": "", "price": "", "allergens": []}
 
 
 def menu_item_form(item: dict[str, Any]) -> Form:
-    """The editor's fields for an existing item, the way `menu_item` reads them back (12.50)."""
+    """The editor's fields for an existing item, the way `menu_item_typed` reads them back (12.50)."""
     return Form(
         {
             "name": item["name"],
@@ -116,7 +220,26 @@ def menu_item_form(item: dict[str, Any]) -> Form:
             "price": f"{item['price_cents'] / 100:.2f}",
             "category": item["category"],
             "station": item["station"],
-        }
+        },
+        checked={name: list(item[name]) for name in MENU_CHECKBOXES},
+        groups=[
+            {
+                "id": str(group["id"]),
+                "name": group["name"],
+                "min": str(group["min"]),
+                "max": str(group["max"]),
+                "options": [
+                    {
+                        "id": str(option["id"]),
+                        "name": option["name"],
+                        "price": f"{option['price_cents'] / 100:.2f}",
+                        "allergens": list(option["allergens"]),
+                    }
+                    for option in group["options"]
+                ],
+            }
+            for group in item["modifier_groups"]
+        ],
     )
 
 

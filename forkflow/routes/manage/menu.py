@@ -1,19 +1,23 @@
-"""The console's menu editor: add and edit dishes, switch them on or off, and set their recipes."""
+"""The console's menu editor: add and edit dishes (with their modifier groups, allergens and
+dietary tags), switch them or one option on or off, move them and their categories up or down, and
+set their recipes."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ... import services
 from ...auth.roles import require
-from ...errors import Invalid
-from ...models import MenuItemIn, MenuItemUpdate
+from ...errors import BadRequest, Invalid
+from ...models import CategoryOrderIn, MenuItemIn, MenuItemUpdate
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from . import forms
 from . import view as console
-from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid, menu_item_form
+from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid, blank_group, blank_option, input_name, menu_item_form
 from .page import whole_page
 
 # The menu editor and availability
@@ -46,31 +50,69 @@ async def edit_menu_form(request: Request) -> Response:
     return await _menu_editor(request, menu_item_form(item), item["id"])
 
 
-async def add_menu_item(request: Request) -> Response:
-    require(request, "menu.write")
+def _edited(form: Form, action: str) -> bool:
+    """The editor's row buttons (`add-group`, `remove-group-{i}`, `add-option-{i}`,
+    `remove-option-{i}-{j}`), done on what was typed; nothing is saved. False for a save."""
+    groups = form.groups if form.groups is not None else []
+    numbers = [whole_number(part) for part in action.split("-")[2:]]
+    if action == "add-group":
+        groups.append(blank_group())
+    elif action.startswith("remove-group-") and len(numbers) == 1 and numbers[0] is not None:
+        del groups[numbers[0] : numbers[0] + 1]
+    elif action.startswith("add-option-") and len(numbers) == 1 and numbers[0] is not None:
+        for group in groups[numbers[0] : numbers[0] + 1]:
+            group["options"].append(blank_option())
+    elif action.startswith("remove-option-") and len(numbers) == 2 and None not in numbers:
+        i, j = numbers[0] or 0, numbers[1] or 0
+        for group in groups[i : i + 1]:
+            del group["options"][j : j + 1]
+    else:
+        return False
+    return True
+
+
+async def _save_menu_item(request: Request, editing: int | None) -> Response:
+    """Add (`editing` None) or save an item from the editor; refused by the models or the service
+    (an option id that is not the item's): the editor again, as typed, each error at its input."""
+    store = store_of(request)
+    data = await request.form()
+    form = forms.menu_item_typed(data)
+    if _edited(form, str(data.get("action") or "save")):
+        return await _menu_editor(request, form, editing)
     try:
-        data = forms.menu_item(await request.form(), MenuItemIn)
+        if editing is None:
+            item = await services.create_menu_item(store, forms.menu_item(form, MenuItemIn))
+        else:
+            item = await services.update_menu_item(store, editing, forms.menu_item(form, MenuItemUpdate))
     except FormInvalid as refused:
-        return await _menu_editor(request, refused.form, None, 422)
-    item = await services.create_menu_item(store_of(request), data)
+        return await _menu_editor(request, refused.form, editing, 422)
+    except Invalid as refused:
+        for name, message in (refused.fields or {}).items():
+            form.errors.setdefault(input_name(name.split(".")), message[:1].upper() + message[1:])
+        form.errors.setdefault("_", refused.message[:1].upper() + refused.message[1:])
+        return await _menu_editor(request, form, editing, 422)
     if not is_htmx(request):
         return RedirectResponse("/manage#menu", status_code=303)
-    return await _menu_editor(request, Form(), None, notice=f"Added {item['name']}.")
+    done = "Saved" if editing is not None else "Added"
+    return await _menu_editor(request, Form(), None, notice=f"{done} {item['name']}.")
+
+
+async def add_menu_item(request: Request) -> Response:
+    require(request, "menu.write")
+    return await _save_menu_item(request, None)
 
 
 async def update_menu_item(request: Request) -> Response:
     require(request, "menu.write")
-    store = store_of(request)
-    item_id = request.path_params["id"]
-    await services.get_menu_item(store, item_id)  # 404 before anything else
-    try:
-        data = forms.menu_item(await request.form(), MenuItemUpdate)
-    except FormInvalid as refused:
-        return await _menu_editor(request, refused.form, item_id, 422)
-    item = await services.update_menu_item(store, item_id, data)
+    item = await services.get_menu_item(store_of(request), request.path_params["id"])  # 404 before anything else
+    return await _save_menu_item(request, item["id"])
+
+
+async def _menu_list(request: Request) -> Response:
+    """A change from the menu list's own buttons: the list again (a redirect to it without htmx)."""
     if not is_htmx(request):
         return RedirectResponse("/manage#menu", status_code=303)
-    return await _menu_editor(request, Form(), None, notice=f"Saved {item['name']}.")
+    return HTMLResponse(console.fragment(request, "menu_list", **await console.menu_context(store_of(request))))
 
 
 async def set_availability(request: Request) -> Response:
@@ -78,9 +120,71 @@ async def set_availability(request: Request) -> Response:
     store = store_of(request)
     form = await request.form()
     await services.set_availability(store, request.path_params["id"], form.get("available") == "1")
-    if not is_htmx(request):
-        return RedirectResponse("/manage#menu", status_code=303)
-    return HTMLResponse(console.fragment(request, "menu_list", **await console.menu_context(store)))
+    return await _menu_list(request)
+
+
+async def set_option_availability(request: Request) -> Response:
+    """One option's 86, from its switch in the menu list."""
+    require(request, "menu.write")
+    form = await request.form()
+    item_id, option_id = request.path_params["id"], request.path_params["option_id"]
+    await services.set_option_availability(store_of(request), item_id, option_id, form.get("available") == "1")
+    return await _menu_list(request)
+
+
+# The menu's order
+
+
+def _step(form: Any) -> int:
+    direction = form.get("direction")
+    if direction not in ("up", "down"):
+        raise BadRequest("direction must be up or down", {"direction": "up or down"})
+    return -1 if direction == "up" else 1
+
+
+def _swapped(names: list[Any], index: int, step: int) -> list[Any]:
+    """`names` with the one at `index` moved one place by `step` (unchanged at either end)."""
+    other = index + step
+    if not 0 <= other < len(names):
+        return names
+    moved = list(names)
+    moved[index], moved[other] = moved[other], moved[index]
+    return moved
+
+
+async def move_category(request: Request) -> Response:
+    """A category one place up or down, through services.order_categories."""
+    require(request, "menu.write")
+    store = store_of(request)
+    form = await request.form()
+    step = _step(form)
+    names = [category["name"] for category in (await services.list_categories(store))["categories"]]
+    name = form.get("category")
+    if name not in names:
+        raise BadRequest("no such category on the menu", {"category": "one of the menu's categories"})
+    order = _swapped(names, names.index(name), step)
+    if order != names:
+        await services.order_categories(store, CategoryOrderIn(order=order))
+    return await _menu_list(request)
+
+
+async def move_item(request: Request) -> Response:
+    """An item one place up or down within its category: the category's items are numbered in
+    their new order and each whose position changes is saved (services.update_menu_item)."""
+    require(request, "menu.write")
+    store = store_of(request)
+    item = await services.get_menu_item(store, request.path_params["id"])  # 404 before anything else
+    step = _step(await request.form())
+    siblings = [other for other in await services.list_menu(store) if other["category"] == item["category"]]
+    ids = [other["id"] for other in siblings]
+    order = _swapped(ids, ids.index(item["id"]), step)
+    by_id = {other["id"]: other for other in siblings}
+    for position, item_id in enumerate(order if order != ids else []):
+        other = by_id[item_id]
+        if other["position"] != position:
+            fields = {name: other[name] for name in ("name", "description", "price_cents", "category", "station")}
+            await services.update_menu_item(store, item_id, MenuItemUpdate(**fields, position=position))
+    return await _menu_list(request)
 
 
 # Recipes

@@ -21,7 +21,7 @@ from ...formats import money
 from ...services import reports
 from ...services.staff import list_staff
 from ...store import Store
-from ...vocabulary import ROLES, StockReason, spoken
+from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, ROLES, StockReason, spoken
 from ...web import templates
 from .charts import columns, rows
 from .forms import RecipeForm
@@ -109,9 +109,11 @@ async def charts_context(store: Store) -> dict[str, Any]:
 
 
 async def menu_context(store: Store) -> dict[str, Any]:
-    """The menu by category, with each item's recipe (by item id) for its summary."""
+    """The menu by category, in the menu's order, with each item's recipe (by item id) for its summary."""
     menu = await services.list_menu(store)
     return {
+        "allergen_labels": ALLERGEN_LABELS,
+        "dietary_labels": DIETARY_LABELS,
         "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
