@@ -287,6 +287,57 @@ def test_menu_editor_shows_errors_inline_then_adds_and_edits(server: Server, men
     consoles.check()
 
 
+def test_modifier_groups_added_in_the_editor_reach_the_menu(server: Server, menu: dict, consoles: Consoles) -> None:
+    burger = menu["Classic Burger"]
+    page = consoles.open(server, viewport={"width": 1280, "height": 1400})
+    consoles.expect_refusals()
+    page.click(f"#edit-{burger['id']}")
+    expect(page.locator("#menu-editor form.editor h3")).to_have_text("Edit item")
+    page.check("#menu-allergens-gluten")
+    page.click("#menu-add-group")
+    page.fill("#group-0-name", "Add-ons")
+    page.fill("#group-0-max", "3")
+    page.fill("#group-0-option-0-name", "Bacon")
+    page.fill("#group-0-option-0-price", "2")
+    page.click("#group-0-add-option")
+    expect(page.locator("#group-0-option-1-name")).to_be_visible()
+    expect(page.locator("#group-0-option-0-name")).to_have_value("Bacon")  # the row button kept what was typed
+    page.fill("#group-0-option-1-name", "Cheese")
+    page.fill("#group-0-option-1-price", "one")
+    page.click("#menu-save")
+    expect(page.locator("#group-0-option-1-price-error")).to_have_text("Enter a price like 12.50")
+    assert public_menu(server)["Classic Burger"]["modifier_groups"] == []
+    page.fill("#group-0-option-1-price", "1.00")
+    page.click("#group-0 tr.option-row:nth-child(2) details summary")
+    page.check("#group-0-option-1-allergens-milk")
+    page.click("#menu-save")
+    expect(page.locator("#menu-editor .notice")).to_have_text("Saved Classic Burger.")
+
+    saved = public_menu(server)["Classic Burger"]
+    assert saved["allergens"] == ["gluten"]
+    (group,) = saved["modifier_groups"]
+    assert (group["name"], group["min"], group["max"]) == ("Add-ons", 0, 3)
+    assert [(o["name"], o["price_cents"], o["allergens"]) for o in group["options"]] == [
+        ("Bacon", 200, []),
+        ("Cheese", 100, ["milk"]),
+    ]
+    row = page.locator(f"#menu-item-{burger['id']}")
+    expect(row.locator(f"#group-summary-{group['id']}")).to_contain_text("Cheese +1.00 (Milk)")
+    expect(row).to_contain_text("Contains: Cereals containing gluten")
+
+    # The option's own switch, and the menu's order, from the list.
+    page.click(f"#option-available-{group['options'][0]['id']}")
+    expect(page.locator(f"#option-available-{group['options'][0]['id']}")).to_have_attribute("aria-checked", "false")
+    assert public_menu(server)["Classic Burger"]["modifier_groups"][0]["options"][0]["switched_off"] is True
+    page.click(f"#item-down-{burger['id']}")
+    expect(page.locator("table.menu-table").first.locator("tbody tr").first).to_contain_text("Caesar Salad")
+    page.click(f"#edit-{burger['id']}")
+    expect(page.locator("#group-0-option-1-name")).to_have_value("Cheese")
+    screenshot(page, "manage-modifiers.png", full_page=True, min_bytes=20_000)
+    still_same_document(page)
+    consoles.check()
+
+
 # 4. Stock
 
 
