@@ -535,6 +535,52 @@ def test_modifier_editor_errors_are_inline_keep_what_was_typed_and_write_nothing
     assert world(client) == before
 
 
+def test_option_stock_deltas_from_the_editor(server: Server, client: httpx.Client, menu: list[dict]) -> None:
+    burger = menu[0]
+    path = f"/manage/menu/{burger['id']}"
+    cheese = client.post("/inventory", json={"item_name": "Cheese", "quantity": 2, "unit": "kg"}).json()
+    bacon = client.post("/inventory", json={"item_name": "Bacon", "quantity": 40, "unit": "pcs"}).json()
+
+    def with_deltas(*rows: tuple[str, str]) -> dict[str, Any]:
+        data = _item_form(burger, **_group(0, "Extras", "0", "2", [("No cheese", "", []), ("Bacon", "2", [])]))
+        for k, (stock, quantity) in enumerate(rows):
+            data |= {
+                f"group-0-option-0-recipe-{k}-inventory_id": stock,
+                f"group-0-option-0-recipe-{k}-quantity": quantity,
+            }
+        data |= {"group-0-option-1-recipe-0-inventory_id": str(bacon["id"]), "group-0-option-1-recipe-0-quantity": "2"}
+        return data
+
+    before = world(client)
+    for rows, name, message in (
+        ([(str(cheese["id"]), "abc")], "0-quantity", "Enter an amount like 0.03, or -0.03 to give stock back"),
+        ([(str(cheese["id"]), "0")], "0-quantity", "a stock delta of 0 changes nothing: leave it out"),
+        ([("", "-0.03")], "0-inventory_id", "Choose a stock item"),
+        ([("", ""), ("99999", "-0.03")], "0-inventory_id", "No inventory item 99999"),  # the blank row is left out
+    ):
+        refused = client.post(path, data=with_deltas(*rows), headers=HX)
+        assert refused.status_code == 422, rows
+        assert f'id="group-0-option-0-recipe-{name}-error">{message}<' in refused.text, rows
+    assert world(client) == before
+
+    saved = client.post(path, data=with_deltas((str(cheese["id"]), "-0.03")), headers=HX)
+    assert saved.status_code == 200, saved.text
+    item = client.get(f"/menu/{burger['id']}").json()
+    no_cheese, extra_bacon = (option["id"] for option in item["modifier_groups"][0]["options"])
+    deltas = {o["option_id"]: o["ingredients"] for o in client.get(f"/menu/{burger['id']}/recipe").json()["options"]}
+    assert [(line["inventory_id"], line["quantity"]) for line in deltas[no_cheese]] == [(cheese["id"], -0.03)]
+    assert [(line["inventory_id"], line["quantity"]) for line in deltas[extra_bacon]] == [(bacon["id"], 2)]
+    form = client.get(f"/manage/menu/{burger['id']}/edit", headers=HX).text
+    assert 'name="group-0-option-0-recipe-0-quantity" value="-0.03"' in form
+    assert "Stock per portion: -0.03 kg Cheese" in form
+
+    # A row cleared is a delta removed.
+    ids = (item["modifier_groups"][0]["id"], [no_cheese, extra_bacon])
+    data = _item_form(burger, **_group(0, "Extras", "0", "2", [("No cheese", "", []), ("Bacon", "2", [])], ids))
+    client.post(path, data=data, headers=HX).raise_for_status()
+    assert client.get(f"/menu/{burger['id']}/recipe").json()["options"] == []
+
+
 def test_option_switch_from_the_console(server: Server, client: httpx.Client, menu: list[dict]) -> None:
     groups = [
         {"name": "Size", "min": 1, "max": 1, "options": [{"name": "Small"}, {"name": "Large", "price_cents": 100}]}

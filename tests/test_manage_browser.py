@@ -308,7 +308,7 @@ def test_modifier_groups_added_in_the_editor_reach_the_menu(server: Server, menu
     expect(page.locator("#group-0-option-1-price-error")).to_have_text("Enter a price like 12.50")
     assert public_menu(server)["Classic Burger"]["modifier_groups"] == []
     page.fill("#group-0-option-1-price", "1.00")
-    page.click("#group-0 tr.option-row:nth-child(2) details summary")
+    page.click("#group-0-option-1-allergen-list summary")
     page.check("#group-0-option-1-allergens-milk")
     page.click("#menu-save")
     expect(page.locator("#menu-editor .notice")).to_have_text("Saved Classic Burger.")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ...models import MAX_CHOICES, MAX_GROUPS, MAX_OPTIONS, RecipeIn, StaffIn
+from ...models import MAX_CHOICES, MAX_GROUPS, MAX_OPTION_RECIPE, MAX_OPTIONS, RecipeIn, StaffIn
 from ...numbers import whole_number
 from ...vocabulary import ALLERGENS, DIETARY
 
@@ -48,6 +48,10 @@ class Form:
     @classmethod
     def typed(cls, data: Mapping[str, Any], names: tuple[str, ...]) -> Form:
         return cls({name: str(data.get(name) or "") for name in names})
+
+    def errors_within(self, prefix: str) -> dict[str, str]:
+        """The errors of the inputs whose names start with `prefix` (an option's stock rows)."""
+        return {key: message for key, message in self.errors.items() if key.startswith(prefix)}
 
     def errors_under(self, name: str) -> list[str]:
         """The errors of `name` shown together: its own, its hidden id's, and its list's entries
@@ -79,6 +83,16 @@ def amount(text: str) -> Decimal:
         return Decimal(text.replace(",", "."))
     except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
         raise ValueError("Enter an amount like 2 or 0.25") from exc
+
+
+def signed_amount(text: str) -> Decimal:
+    """An option's stock delta as typed: an amount, negative to give stock back ("-0.03")."""
+    text = text.strip()
+    sign = -1 if text.startswith("-") else 1
+    try:
+        return sign * amount(text.removeprefix("-").removeprefix("+"))
+    except ValueError as exc:
+        raise ValueError("Enter an amount like 0.03, or -0.03 to give stock back") from exc
 
 
 def _reworded(error: Mapping[str, Any]) -> str:
@@ -134,13 +148,45 @@ def menu_item_typed(data: Any) -> Form:
         while f"{group}-option-{j}-id" in data and j <= MAX_OPTIONS:
             option = f"{group}-option-{j}"
             typed = {name: str(data.get(f"{option}-{name}") or "").strip() for name in ("id", "name", "price")}
-            options.append({**typed, "allergens": [str(word) for word in data.getlist(f"{option}-allergens")]})
+            allergens = [str(word) for word in data.getlist(f"{option}-allergens")]
+            options.append({**typed, "allergens": allergens, "recipe": _typed_recipe(data, option)})
             j += 1
         typed_group = {name: str(data.get(f"{group}-{name}") or "").strip() for name in ("id", "name", "min", "max")}
         groups.append({**typed_group, "options": options})
         i += 1
     form.groups = groups
     return form
+
+
+def _typed_recipe(data: Any, option: str) -> list[dict[str, str]]:
+    """An option's stock rows as typed (`{option}-recipe-{k}-inventory_id` / `-quantity`); the blank
+    ones (the page always shows one, to add to) are left out, so nothing typed is lost."""
+    rows = []
+    k = 0
+    while f"{option}-recipe-{k}-inventory_id" in data and k <= MAX_OPTION_RECIPE:
+        row = {
+            name: str(data.get(f"{option}-recipe-{k}-{name}") or "").strip() for name in ("inventory_id", "quantity")
+        }
+        if row["inventory_id"] or row["quantity"]:
+            rows.append(row)
+        k += 1
+    return rows
+
+
+def _option_recipe(form: Form, option: str, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    recipe = []
+    for k, row in enumerate(rows):
+        where = f"{option}-recipe-{k}"
+        stock_id = whole_number(row["inventory_id"], 1)
+        if stock_id is None:
+            form.errors[f"{where}-inventory_id"] = "Choose a stock item"
+        try:
+            delta = signed_amount(row["quantity"])
+        except ValueError as exc:
+            form.errors[f"{where}-quantity"] = str(exc) if row["quantity"] else "Required"
+            delta = Decimal(1)
+        recipe.append({"inventory_id": stock_id or 1, "quantity": delta})
+    return recipe
 
 
 def _typed_id(form: Form, name: str, typed: str) -> int | None:
@@ -180,6 +226,7 @@ def _modifier_groups(form: Form, typed: list[dict[str, Any]]) -> list[dict[str, 
                     "name": option["name"],
                     "price_cents": cents,
                     "allergens": option["allergens"],
+                    "recipe": _option_recipe(form, where, option["recipe"]),
                 }
             )
         group_id = _typed_id(form, f"{name}-id", group["id"])
@@ -189,7 +236,7 @@ def _modifier_groups(form: Form, typed: list[dict[str, Any]]) -> list[dict[str, 
 
 def menu_item(form: Form, model: type[M]) -> M:
     """A menu item (or its update) from the editor as typed (`menu_item_typed`): the price is typed
-    as 12.50. An option's recipe is not in this form: left out, the service keeps it."""
+    as 12.50, an option's stock delta as 0.03 or -0.03."""
     values: dict[str, Any] = {name: form.values[name] for name in ("name", "description", "category", "station")}
     try:
         values["price_cents"] = price_cents(form.values["price"])
@@ -208,11 +255,19 @@ def blank_group() -> dict[str, Any]:
 
 
 def blank_option() -> dict[str, Any]:
-    return {"id": "", "name": "", "price": "", "allergens": []}
+    return {"id": "", "name": "", "price": "", "allergens": [], "recipe": []}
 
 
-def menu_item_form(item: dict[str, Any]) -> Form:
-    """The editor's fields for an existing item, the way `menu_item_typed` reads them back (12.50)."""
+def menu_item_form(item: dict[str, Any], recipe: dict[str, Any]) -> Form:
+    """The editor's fields for an existing item, the way `menu_item_typed` reads them back (12.50);
+    `recipe` is the item's (services.get_recipe), for its options' stock deltas."""
+    deltas = {
+        option["option_id"]: [
+            {"inventory_id": str(line["inventory_id"]), "quantity": str(line["quantity"])}
+            for line in option["ingredients"]
+        ]
+        for option in recipe["options"]
+    }
     return Form(
         {
             "name": item["name"],
@@ -234,6 +289,7 @@ def menu_item_form(item: dict[str, Any]) -> Form:
                         "name": option["name"],
                         "price": f"{option['price_cents'] / 100:.2f}",
                         "allergens": list(option["allergens"]),
+                        "recipe": deltas.get(option["id"], []),
                     }
                     for option in group["options"]
                 ],

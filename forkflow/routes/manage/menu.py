@@ -17,7 +17,7 @@ from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from . import forms
 from . import view as console
-from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid, blank_group, blank_option, input_name, menu_item_form
+from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid, blank_group, blank_option, input_name
 from .page import whole_page
 
 # The menu editor and availability
@@ -31,6 +31,7 @@ async def _menu_editor(
         return await whole_page(request, status, menu_form=form, editing=editing)
     store = store_of(request)
     menu = await console.menu_context(store)
+    menu["stock_choices"] = await services.list_inventory(store)  # for the options' stock deltas
     if editing is not None:
         menu.update(await console.recipe_context(store, await services.get_menu_item(store, editing)))
     html = console.fragment(request, "menu_form", menu_form=form, editing=editing, notice=notice, focus=True, **menu)
@@ -47,7 +48,7 @@ async def new_menu_form(request: Request) -> Response:
 async def edit_menu_form(request: Request) -> Response:
     require(request, "menu.write")
     item = await services.get_menu_item(store_of(request), request.path_params["id"])
-    return await _menu_editor(request, menu_item_form(item), item["id"])
+    return await _menu_editor(request, await console.editor_form(store_of(request), item), item["id"])
 
 
 def _edited(form: Form, action: str) -> bool:
@@ -233,6 +234,8 @@ async def save_recipe(request: Request) -> Response:
             return HTMLResponse(html)
     if not is_htmx(request):
         context = await console.recipe_context(store, item, form)
-        return await whole_page(request, status, menu_form=menu_item_form(item), editing=item["id"], **context)
+        return await whole_page(
+            request, status, menu_form=await console.editor_form(store, item), editing=item["id"], **context
+        )
     context = await console.recipe_context(store, item, form)
     return HTMLResponse(console.fragment(request, "recipe_form", **context), status_code=status)

@@ -25,7 +25,7 @@ from ...numbers import MAX_ID, whole_number
 from ...request import store_of
 from ...web import templates
 from . import view as console
-from .forms import Form, menu_item_form
+from .forms import Form
 
 # What the console needs: a manager's three permissions.
 CONSOLE = ("menu.write", "inventory", "staff")
@@ -67,7 +67,7 @@ async def whole_page(request: Request, status: int = 200, **overrides: Any) -> R
     edit = _id_query(request, "edit")
     if edit is not None and "menu_form" not in overrides:  # the editor without JavaScript
         item = await services.get_menu_item(store, edit)
-        context.update(menu_form=menu_item_form(item), editing=item["id"])
+        context.update(menu_form=await console.editor_form(store, item), editing=item["id"])
     moves = _id_query(request, "movements")
     if moves is not None:  # an item's movements without JavaScript
         context.update(await console.movements_context(store, moves))
@@ -75,6 +75,7 @@ async def whole_page(request: Request, status: int = 200, **overrides: Any) -> R
     editing = context["editing"]
     if editing is not None and "recipe_item" not in context:
         context.update(await console.recipe_context(store, await services.get_menu_item(store, editing)))
+    context.setdefault("stock_choices", context["stock"])  # the editor's options' stock deltas
     return templates.TemplateResponse(request, "manage/page.html", context, status_code=status)
 
 

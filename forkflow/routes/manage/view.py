@@ -24,7 +24,7 @@ from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, ROLES, StockReason, spoken
 from ...web import templates
 from .charts import columns, rows
-from .forms import RecipeForm
+from .forms import Form, RecipeForm, menu_item_form
 
 LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
@@ -119,6 +119,11 @@ async def menu_context(store: Store) -> dict[str, Any]:
         "category_names": sorted({item["category"] for item in menu}),
         "station_names": sorted({item["station"] for item in menu}),
     }
+
+
+async def editor_form(store: Store, item: dict[str, Any]) -> Form:
+    """The menu editor filled with a saved item, its options' stock deltas included."""
+    return menu_item_form(item, await services.get_recipe(store, item["id"]))
 
 
 async def inventory_context(
