@@ -292,15 +292,16 @@ def test_modifier_groups_added_in_the_editor_reach_the_menu(server: Server, menu
     page = consoles.open(server, viewport={"width": 1280, "height": 1400})
     consoles.expect_refusals()
     page.click(f"#edit-{burger['id']}")
-    expect(page.locator("#menu-editor form.editor h3")).to_have_text("Edit item")
+    expect(page.locator("#menu-name")).to_be_focused()  # (htmx focuses it once the editor is in)
     page.check("#menu-allergens-gluten")
     page.click("#menu-add-group")
+    expect(page.locator("#group-0-name")).to_be_focused()  # the new group's first input
     page.fill("#group-0-name", "Add-ons")
     page.fill("#group-0-max", "3")
     page.fill("#group-0-option-0-name", "Bacon")
     page.fill("#group-0-option-0-price", "2")
     page.click("#group-0-add-option")
-    expect(page.locator("#group-0-option-1-name")).to_be_visible()
+    expect(page.locator("#group-0-option-1-name")).to_be_focused()
     expect(page.locator("#group-0-option-0-name")).to_have_value("Bacon")  # the row button kept what was typed
     page.fill("#group-0-option-1-name", "Cheese")
     page.fill("#group-0-option-1-price", "one")

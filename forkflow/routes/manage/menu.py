@@ -24,9 +24,15 @@ from .page import whole_page
 
 
 async def _menu_editor(
-    request: Request, form: Form, editing: int | None, status: int = 200, notice: str | None = None
+    request: Request,
+    form: Form,
+    editing: int | None,
+    status: int = 200,
+    notice: str | None = None,
+    focus: str = "menu-name",
 ) -> Response:
-    """The editor (add, or edit `editing`) as a fragment for htmx, or the whole page without it."""
+    """The editor (add, or edit `editing`) as a fragment for htmx, or the whole page without it;
+    `focus`: the id of the input htmx focuses once it is in (a row just added, say)."""
     if not is_htmx(request):
         return await whole_page(request, status, menu_form=form, editing=editing)
     store = store_of(request)
@@ -34,7 +40,7 @@ async def _menu_editor(
     menu["stock_choices"] = await services.list_inventory(store)  # for the options' stock deltas
     if editing is not None:
         menu.update(await console.recipe_context(store, await services.get_menu_item(store, editing)))
-    html = console.fragment(request, "menu_form", menu_form=form, editing=editing, notice=notice, focus=True, **menu)
+    html = console.fragment(request, "menu_form", menu_form=form, editing=editing, notice=notice, focus=focus, **menu)
     if notice:  # saved: the list too, at once (the stream brings it as well, to every console)
         html += console.fragment(request, "menu_list", oob=True, **menu)
     return HTMLResponse(html, status_code=status)
@@ -51,25 +57,30 @@ async def edit_menu_form(request: Request) -> Response:
     return await _menu_editor(request, await console.editor_form(store_of(request), item), item["id"])
 
 
-def _edited(form: Form, action: str) -> bool:
+def _edited(form: Form, action: str) -> str | None:
     """The editor's row buttons (`add-group`, `remove-group-{i}`, `add-option-{i}`,
-    `remove-option-{i}-{j}`), done on what was typed; nothing is saved. False for a save."""
+    `remove-option-{i}-{j}`), done on what was typed; nothing is saved. Returns the id of the input
+    to focus next (the row added, or the button next to the one removed); None for a save."""
     groups = form.groups if form.groups is not None else []
     numbers = [whole_number(part) for part in action.split("-")[2:]]
     if action == "add-group":
         groups.append(blank_group())
-    elif action.startswith("remove-group-") and len(numbers) == 1 and numbers[0] is not None:
+        return f"group-{len(groups) - 1}-name"
+    if action.startswith("remove-group-") and len(numbers) == 1 and numbers[0] is not None:
         del groups[numbers[0] : numbers[0] + 1]
-    elif action.startswith("add-option-") and len(numbers) == 1 and numbers[0] is not None:
-        for group in groups[numbers[0] : numbers[0] + 1]:
+        return "menu-add-group"
+    if action.startswith("add-option-") and len(numbers) == 1 and numbers[0] is not None:
+        i = numbers[0]
+        for group in groups[i : i + 1]:
             group["options"].append(blank_option())
-    elif action.startswith("remove-option-") and len(numbers) == 2 and None not in numbers:
+            return f"group-{i}-option-{len(group['options']) - 1}-name"
+        return "menu-add-group"
+    if action.startswith("remove-option-") and len(numbers) == 2 and None not in numbers:
         i, j = numbers[0] or 0, numbers[1] or 0
         for group in groups[i : i + 1]:
             del group["options"][j : j + 1]
-    else:
-        return False
-    return True
+        return f"group-{i}-add-option"
+    return None
 
 
 async def _save_menu_item(request: Request, editing: int | None) -> Response:
@@ -78,8 +89,9 @@ async def _save_menu_item(request: Request, editing: int | None) -> Response:
     store = store_of(request)
     data = await request.form()
     form = forms.menu_item_typed(data)
-    if _edited(form, str(data.get("action") or "save")):
-        return await _menu_editor(request, form, editing)
+    focus = _edited(form, str(data.get("action") or "save"))
+    if focus is not None:
+        return await _menu_editor(request, form, editing, focus=focus)
     try:
         if editing is None:
             item = await services.create_menu_item(store, forms.menu_item(form, MenuItemIn))
