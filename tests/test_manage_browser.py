@@ -330,8 +330,14 @@ def test_modifier_groups_added_in_the_editor_reach_the_menu(server: Server, menu
     page.click(f"#option-available-{group['options'][0]['id']}")
     expect(page.locator(f"#option-available-{group['options'][0]['id']}")).to_have_attribute("aria-checked", "false")
     assert public_menu(server)["Classic Burger"]["modifier_groups"][0]["options"][0]["switched_off"] is True
+    other = consoles.open(server)  # another manager's console follows live
     page.click(f"#item-down-{burger['id']}")
     expect(page.locator("table.menu-table").first.locator("tbody tr").first).to_contain_text("Caesar Salad")
+    expect(other.locator("table.menu-table").first.locator("tbody tr").first).to_contain_text("Caesar Salad")
+    page.click("#category-down-0")
+    expect(other.locator("table.menu-table caption").first).to_contain_text("Sides")
+    page.click("#category-up-1")
+    expect(other.locator("table.menu-table caption").first).to_contain_text("Mains")
     page.click(f"#edit-{burger['id']}")
     expect(page.locator("#group-0-option-1-name")).to_have_value("Cheese")
     screenshot(page, "manage-modifiers.png", full_page=True, min_bytes=20_000)

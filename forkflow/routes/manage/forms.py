@@ -173,7 +173,9 @@ def _typed_recipe(data: Any, option: str) -> list[dict[str, str]]:
     return rows
 
 
-def _option_recipe(form: Form, option: str, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+def _option_recipe(form: Form, option: str, rows: list[dict[str, str]]) -> list[dict[str, Any]] | None:
+    """An option's stock deltas as the models take them; None (left out: not checked by the
+    models) when a row cannot be read, each such row with its error."""
     recipe = []
     for k, row in enumerate(rows):
         where = f"{option}-recipe-{k}"
@@ -181,12 +183,11 @@ def _option_recipe(form: Form, option: str, rows: list[dict[str, str]]) -> list[
         if stock_id is None:
             form.errors[f"{where}-inventory_id"] = "Choose a stock item"
         try:
-            delta = signed_amount(row["quantity"])
+            recipe.append({"inventory_id": stock_id, "quantity": signed_amount(row["quantity"])})
         except ValueError as exc:
             form.errors[f"{where}-quantity"] = str(exc) if row["quantity"] else "Required"
-            delta = Decimal(1)
-        recipe.append({"inventory_id": stock_id or 1, "quantity": delta})
-    return recipe
+    unread = len(recipe) < len(rows) or any(line["inventory_id"] is None for line in recipe)
+    return None if unread else recipe
 
 
 def _typed_id(form: Form, name: str, typed: str) -> int | None:
@@ -207,10 +208,10 @@ def _modifier_groups(form: Form, typed: list[dict[str, Any]]) -> list[dict[str, 
         name = f"group-{i}"
         choices = {}
         for bound, blank in (("min", 0), ("max", None)):
-            typed = group[bound]
-            number = whole_number(typed, 0, MAX_CHOICES) if typed else blank
+            text = group[bound]
+            number = whole_number(text, 0, MAX_CHOICES) if text else blank
             if number is None:
-                form.errors[f"{name}-{bound}"] = f"A whole number from 0 to {MAX_CHOICES}" if typed else "Required"
+                form.errors[f"{name}-{bound}"] = f"A whole number from 0 to {MAX_CHOICES}" if text else "Required"
             choices[bound] = number if number is not None else 1
         options = []
         for j, option in enumerate(group["options"]):
