@@ -15,8 +15,8 @@ from alembic import command
 
 from forkflow.config import Settings, sqlite_url
 from forkflow.events import Bus
-from forkflow.models import MAX_GROUPS, MAX_OPTIONS
-from forkflow.services import list_menu
+from forkflow.models import MAX_GROUPS, MAX_OPTIONS, MenuItemIn
+from forkflow.services import create_menu_item, list_menu, move_menu_item
 from forkflow.store import Store, _alembic_config
 
 from .conftest import Server, on_both_backends
@@ -375,3 +375,32 @@ async def test_migration_0007_keeps_an_old_menu_in_its_alphabetical_order(tmp_pa
     with sqlite3.connect(db) as conn:
         categories = conn.execute("SELECT name, position FROM menu_categories ORDER BY position").fetchall()
     assert categories == [("Desserts", 0), ("Drinks", 1), ("Mains", 2)]
+
+
+async def test_moving_an_item_renumbers_its_category_in_one_write(tmp_path: Path) -> None:
+    """The console's up/down: one write unit, so the category is never seen half-renumbered and
+    the changed items' events are consecutive."""
+    store = Store(Settings(database_url=sqlite_url(tmp_path / "move.db")), Bus())
+    await store.open()
+    try:
+        made = [
+            await create_menu_item(store, MenuItemIn(name=name, price_cents=100, category="Mains", station="grill"))
+            for name in ("Steak", "Burger", "Fish")
+        ]
+        await create_menu_item(store, MenuItemIn(name="Soup", price_cents=100, category="Starters", station="cold"))
+        before = await store.last_event_id()
+        batches = store.writer.batches
+        mains = await move_menu_item(store, made[2]["id"], -1)
+        assert [item["name"] for item in mains] == ["Steak", "Fish", "Burger"]
+        assert store.writer.batches == batches + 1
+        events = await store.events_after(before, ["menu"], 10)
+        assert [(e.type, e.payload["name"], e.payload["position"]) for e in events] == [
+            ("menu.updated", "Fish", 1),
+            ("menu.updated", "Burger", 2),
+        ]
+        assert [i["name"] for i in await list_menu(store)] == ["Steak", "Fish", "Burger", "Soup"]
+        # At either end nothing moves and nothing is written.
+        assert [i["name"] for i in await move_menu_item(store, made[0]["id"], -1)] == ["Steak", "Fish", "Burger"]
+        assert await store.last_event_id() == events[-1].id
+    finally:
+        await store.close()

@@ -8,6 +8,7 @@ from .menu import (
     list_categories,
     list_menu,
     list_stations,
+    move_menu_item,
     order_categories,
     set_availability,
     set_option_availability,
@@ -59,4 +60,5 @@ __all__ = [
     "set_option_availability",
     "set_recipe",
     "update_menu_item",
+    "move_menu_item",
 ]

@@ -247,6 +247,31 @@ def _change(tx: Tx, item_id: int, data: MenuItemUpdate | None, switched_on: bool
     return item
 
 
+async def move_menu_item(store: Store, item_id: int, step: int) -> list[MenuItem]:
+    """Move an item `step` places within its category (stopping at either end), in one write: the
+    category's items are numbered in their new order, and each whose position changed is told
+    (`menu.updated`). Returns the category's items in their order."""
+
+    def unit(tx: Tx) -> list[MenuItem]:
+        item = load_item(tx.conn, item_id)  # 404 before anything else
+        siblings = menu_items_where(tx.conn, menu_items.c.category == item["category"])
+        order = [other["id"] for other in siblings]
+        index = order.index(item_id)
+        target = min(max(index + step, 0), len(order) - 1)
+        if target == index:
+            return siblings
+        order.insert(target, order.pop(index))
+        positions = {other["id"]: other["position"] for other in siblings}
+        for position, other_id in enumerate(order):
+            if positions[other_id] != position:
+                moved = update(menu_items).where(menu_items.c.id == other_id)
+                tx.conn.execute(moved.values(position=position, updated_at=tx.now))
+                tx.emit("menu.updated", load_item(tx.conn, other_id))
+        return menu_items_where(tx.conn, menu_items.c.category == item["category"])
+
+    return await store.write(unit)
+
+
 async def update_menu_item(store: Store, item_id: int, data: MenuItemUpdate) -> MenuItem:
     return await store.write(lambda tx: _change(tx, item_id, data, data.available, "menu.updated"))
 

@@ -182,21 +182,9 @@ async def move_category(request: Request) -> Response:
 
 
 async def move_item(request: Request) -> Response:
-    """An item one place up or down within its category: the category's items are numbered in
-    their new order and each whose position changes is saved (services.update_menu_item)."""
+    """An item one place up or down within its category (services.move_menu_item: one write)."""
     require(request, "menu.write")
-    store = store_of(request)
-    item = await services.get_menu_item(store, request.path_params["id"])  # 404 before anything else
-    step = _step(await request.form())
-    siblings = [other for other in await services.list_menu(store) if other["category"] == item["category"]]
-    ids = [other["id"] for other in siblings]
-    order = _swapped(ids, ids.index(item["id"]), step)
-    by_id = {other["id"]: other for other in siblings}
-    for position, item_id in enumerate(order if order != ids else []):
-        other = by_id[item_id]
-        if other["position"] != position:
-            fields = {name: other[name] for name in ("name", "description", "price_cents", "category", "station")}
-            await services.update_menu_item(store, item_id, MenuItemUpdate(**fields, position=position))
+    await services.move_menu_item(store_of(request), request.path_params["id"], _step(await request.form()))
     return await _menu_list(request)
 
 
