@@ -249,6 +249,12 @@ class UnavailableItem(Output):
     name: str
 
 
+class UnavailableOption(Output):
+    id: int
+    name: str
+    menu_item_id: int = Field(description="the item the option belongs to")
+
+
 class StockShortage(Output):
     item_name: str
     unit: str
@@ -268,13 +274,19 @@ class ErrorDetail(Output):
     unavailable: list[UnavailableItem] | SkipJsonSchema[None] = absent_when_empty(
         "409 on POST /orders: the items that are sold out (for the public, also those stock cannot cover)"
     )
+    unavailable_options: list[UnavailableOption] | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders: the chosen options that are switched off or sold out (for the public, also those "
+        "stock cannot cover)"
+    )
     out_of_stock: list[StockShortage] | SkipJsonSchema[None] = absent_when_empty(
         "409 on POST /orders for staff: the stock items that cannot cover the order, and by how much"
     )
     allowed: list[OrderStatus] | SkipJsonSchema[None] = absent_when_empty(
         "409 on PATCH /orders/{id}: the statuses the order may move to"
     )
-    reason: str | SkipJsonSchema[None] = absent_when_empty("a finer code, e.g. `idempotency_key_reused`")
+    reason: str | SkipJsonSchema[None] = absent_when_empty(
+        "a finer code, e.g. `idempotency_key_reused`, `allergy_confirmation_needed`, `allergies_not_acknowledged`"
+    )
 
 
 class ErrorOut(Output):

@@ -220,14 +220,14 @@ def _unavailable(
     dishes = [menu[item_id] for item_id in sorted(item_ids)]
     extras = [by_id[option_id] for option_id in sorted(option_ids)]
     names = [dish.name for dish in dishes] + [f"{option.name} ({menu[option.menu_item_id].name})" for option in extras]
-    return Conflict(
-        f"not available right now: {', '.join(names)}",
-        fields,
-        unavailable=[{"id": dish.id, "name": dish.name} for dish in dishes],
-        unavailable_options=[
+    listed: dict[str, Any] = {}
+    if dishes:
+        listed["unavailable"] = [{"id": dish.id, "name": dish.name} for dish in dishes]
+    if extras:
+        listed["unavailable_options"] = [
             {"id": option.id, "name": option.name, "menu_item_id": option.menu_item_id} for option in extras
-        ],
-    )
+        ]
+    return Conflict(f"not available right now: {', '.join(names)}", fields, **listed)
 
 
 def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
@@ -263,11 +263,13 @@ async def create_order(
             if replayed is not None:
                 return replayed, True
         menu, options = _ordered_menu(tx, data)
-        chosen = _choices(data, options)
         sold_out = {line.menu_item_id for line in data.items if not menu[line.menu_item_id].available}
+        if sold_out:  # (before its options are checked: a dish that cannot be had at all comes first)
+            raise _unavailable(data, menu, sold_out, options, ())
+        chosen = _choices(data, options)
         off = {choice.option.id for picked in chosen for choice in picked if not choice.option.available}
-        if sold_out or off:
-            raise _unavailable(data, menu, sold_out, options, off)
+        if off:
+            raise _unavailable(data, menu, (), options, off)
         allergens = [
             joined(
                 [*words(menu[line.menu_item_id].allergens), *(w for c in picked for w in words(c.option.allergens))],
