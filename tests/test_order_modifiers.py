@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from alembic import command
 from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Conflict
 from forkflow.events import Bus
+from forkflow.models import OrderIn
 from forkflow.services import acknowledge_allergies, bump, get_order
+from forkflow.services.orders import request_fingerprint
 from forkflow.store import Store, _alembic_config
 
 from .conftest import Server, on_both_backends
@@ -259,9 +262,25 @@ def test_the_fingerprint_includes_modifiers_and_allergies(client: httpx.Client) 
         assert reused.status_code == 422 and reused.json()["error"]["reason"] == "idempotency_key_reused"
 
 
+def test_an_order_without_modifiers_keeps_the_fingerprint_of_the_previous_release() -> None:
+    """A key stored before the upgrade still matches its retry after it."""
+    body = {"customer_name": "Ada", "channel": "counter", "items": [{"menu_item_id": 1, "quantity": 2}]}
+    before = (
+        '{"customer_name":"Ada","channel":"counter","table":null,"notes":"",'
+        '"items":[{"menu_item_id":1,"quantity":2,"notes":""}]}'
+    )
+    assert request_fingerprint(OrderIn.model_validate(body)) == hashlib.sha256(before.encode()).hexdigest()
+    with_modifiers = {**body, "items": [{"menu_item_id": 1, "quantity": 2, "modifiers": [3]}]}
+    fingerprints = {
+        request_fingerprint(OrderIn.model_validate(variant))
+        for variant in (body, with_modifiers, {**body, "allergies": ["milk"]}, {**body, "allergies": ["eggs"]})
+    }
+    assert len(fingerprints) == 4
+
+
 async def test_every_path_that_starts_a_ticket_waits_for_the_acknowledgement(tmp_path: Path) -> None:
     """The kitchen display's bump goes through services.bump: the same 409 as the API's PATCH."""
-    from forkflow.models import MenuItemIn, OrderIn
+    from forkflow.models import MenuItemIn
     from forkflow.services import create_menu_item, create_order
 
     store = Store(Settings(database_url=sqlite_url(tmp_path / "f.db")), Bus())

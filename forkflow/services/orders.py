@@ -37,8 +37,13 @@ def business_date(moment: datetime, settings: Settings) -> str:
 
 
 def request_fingerprint(data: OrderIn) -> str:
-    """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter."""
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+    """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter.
+    Modifiers and allergies (issue 14) are left out while empty, so that an order without them has
+    the fingerprint it had before they existed: a retry across the upgrade still replays."""
+    exclude: dict[str, Any] = {"items": {i: {"modifiers"} for i, line in enumerate(data.items) if not line.modifiers}}
+    if not data.allergies:
+        exclude |= {"allergies": True, "allergies_confirmed": True}
+    return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 # Built once: making a statement costs more than running it.
