@@ -717,6 +717,7 @@ def test_starting_a_ticket_with_unacknowledged_allergies_shows_why_it_is_refused
 ) -> None:
     display = screens.open(server)
     display.watch.allow(r"^console\.error: Failed to load resource: .* status of 409 .*/kitchen/tickets/\d+/bump")
+    display.watch.allow(r"^console\.error: Response Status Error Code 409 from /kitchen/tickets/\d+/bump")
     order = place(server, menu, ("grill", 1), allergies=["peanuts"])
     oid = order["id"]
     expect(display.bump(oid)).to_have_text("Start")
