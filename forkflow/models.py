@@ -309,6 +309,11 @@ class OrderLineIn(Input):
     menu_item_id: Id
     quantity: Quantity
     notes: ShortText = ""
+    modifiers: Annotated[list[Id], Field(max_length=MAX_GROUPS * MAX_CHOICES)] = Field(
+        default=[],
+        description="option ids of the item's modifier groups; an option may repeat up to its group's `max` "
+        "(double bacon: twice)",
+    )
 
 
 class OrderIn(Input):
@@ -327,6 +332,10 @@ class OrderIn(Input):
     table: TableName | None = None
     notes: LongText = ""
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
+    allergies: Allergens = Field(default=[], description="the customer's allergies; lines containing one are flagged")
+    allergies_confirmed: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="true: send the order even though lines contain one of its `allergies`"
+    )
 
     @model_validator(mode="after")
     def _table_orders_name_their_table(self) -> OrderIn:

@@ -163,6 +163,11 @@ orders = Table(
     Column("completed_at", UTCDateTime),
     # (Nullable only in the database: adding NOT NULL would rebuild the table; the code always sets it.)
     Column("tracking_token", String(64), nullable=True),
+    # The customer's allergies (vocabulary.ALLERGENS, as menu_items.allergens), and who in the
+    # kitchen acknowledged them and when: a ticket with allergies cannot start before that.
+    Column("allergies", String(200), nullable=False, default="", server_default=""),
+    Column("allergies_acknowledged_at", UTCDateTime),
+    Column("allergies_acknowledged_by", String(40)),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
@@ -184,7 +189,26 @@ order_lines = Table(
     Column("station", String(40)),
     # Set when a cook marks the line done on the kitchen display.
     Column("done_at", UTCDateTime),
+    # The item's allergens plus its chosen options', as when ordered (words, as menu_items.allergens).
+    Column("allergens", String(200), nullable=False, default="", server_default=""),
     CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
+)
+
+# The options chosen on a line, as they were when ordered (like the line's name and price): the
+# option may be renamed, repriced or deleted later. `count` is how often it was chosen (double
+# bacon: 2); `position` is its place in the item's group/option order.
+order_line_modifiers = Table(
+    "order_line_modifiers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("line_id", ForeignKey("order_lines.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("option_id", ForeignKey("modifier_options.id", ondelete="SET NULL")),
+    Column("group_name", String(80), nullable=False),
+    Column("option_name", String(80), nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    CheckConstraint("count >= 1", name="count_positive"),
 )
 
 inventory = Table(

@@ -72,6 +72,21 @@ class MenuItemOut(Output):
     updated_at: Timestamp
 
 
+class LineModifierOut(Output):
+    """An option chosen on a line, as it was when the order was placed."""
+
+    option_id: int | None = Field(description="the menu's option; null once the option was deleted from the menu")
+    group: str = Field(description="its group's name when the order was placed")
+    name: str = Field(description="its name when the order was placed")
+    price_cents: Cents = Field(description="added to the line's unit price per time chosen, when ordered")
+    count: int = Field(ge=1, description="how often it was chosen (double bacon: 2)")
+
+
+_MODIFIERS = "the chosen options, in the item's group and option order"
+_ALLERGENS = "the item's and its chosen options' allergens when ordered, in the vocabulary's order"
+_FLAGS = "those of `allergens` that are among the order's `allergies`"
+
+
 class OrderLineOut(Output):
     id: int
     menu_item_id: int
@@ -82,6 +97,9 @@ class OrderLineOut(Output):
     notes: str
     station: str | None = Field(description="the station that cooks it, as when the order was placed")
     done_at: Timestamp | None = Field(description="when a cook marked the line done; null while it is not")
+    modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
+    allergens: list[Allergen] = Field(description=_ALLERGENS)
+    allergy_flags: list[Allergen] = Field(description=_FLAGS)
 
 
 class OrderOut(Output):
@@ -100,6 +118,9 @@ class OrderOut(Output):
     completed_at: Timestamp | None = Field(description="when the order was completed (recall: within 10 minutes)")
     tracking_url: str = Field(description="path of the customer's tracking page, `/track/{token}`")
     pickup_code: str = Field(description="six characters the customer shows at the counter (from the tracking token)")
+    allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
+    allergies_acknowledged_at: Timestamp | None = Field(description="when the kitchen acknowledged the allergies")
+    allergies_acknowledged_by: str | None = Field(description="who in the kitchen acknowledged them")
     lines: list[OrderLineOut]
 
 
@@ -109,6 +130,9 @@ class TrackedLineOut(Output):
     unit_price_cents: Cents
     line_total_cents: Cents
     notes: str
+    modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
+    allergens: list[Allergen] = Field(description=_ALLERGENS)
+    allergy_flags: list[Allergen] = Field(description=_FLAGS)
 
 
 class TrackedOrderOut(Output):
@@ -124,6 +148,7 @@ class TrackedOrderOut(Output):
     total_cents: Cents
     created_at: Timestamp
     updated_at: Timestamp
+    allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
     lines: list[TrackedLineOut]
 
 
@@ -224,6 +249,12 @@ class UnavailableItem(Output):
     name: str
 
 
+class UnavailableOption(Output):
+    id: int
+    name: str
+    menu_item_id: int = Field(description="the item the option belongs to")
+
+
 class StockShortage(Output):
     item_name: str
     unit: str
@@ -243,13 +274,19 @@ class ErrorDetail(Output):
     unavailable: list[UnavailableItem] | SkipJsonSchema[None] = absent_when_empty(
         "409 on POST /orders: the items that are sold out (for the public, also those stock cannot cover)"
     )
+    unavailable_options: list[UnavailableOption] | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders: the chosen options that are switched off or sold out (for the public, also those "
+        "stock cannot cover)"
+    )
     out_of_stock: list[StockShortage] | SkipJsonSchema[None] = absent_when_empty(
         "409 on POST /orders for staff: the stock items that cannot cover the order, and by how much"
     )
     allowed: list[OrderStatus] | SkipJsonSchema[None] = absent_when_empty(
         "409 on PATCH /orders/{id}: the statuses the order may move to"
     )
-    reason: str | SkipJsonSchema[None] = absent_when_empty("a finer code, e.g. `idempotency_key_reused`")
+    reason: str | SkipJsonSchema[None] = absent_when_empty(
+        "a finer code, e.g. `idempotency_key_reused`, `allergy_confirmation_needed`, `allergies_not_acknowledged`"
+    )
 
 
 class ErrorOut(Output):

@@ -71,6 +71,9 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "notes": "no onions",
         "station": dishes[0]["station"],
         "done_at": None,
+        "modifiers": [],
+        "allergens": [],
+        "allergy_flags": [],
     }
     assert order["created_at"].endswith("Z")
     assert api.get(f"/orders/{order['id']}").json() == order

@@ -218,6 +218,9 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
             "notes": item.get("notes", ""),
             "station": dish["station"],
             "done_at": None,
+            "modifiers": [],
+            "allergens": [],
+            "allergy_flags": [],
         }
     assert out["total_cents"] == sum(line["line_total_cents"] for line in out["lines"])
     return with_item(before, "orders", out, events=1)

@@ -707,3 +707,28 @@ def test_screenshot_of_a_busy_display(aging_server: Server, screens: Screens) ->
     for name in ("kitchen-display.png", "kitchen-display-grill.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
     screens.check()
+
+
+# 8. Allergies (issue 14): the display has no acknowledge button yet; its Start tap is refused with a message.
+
+
+def test_starting_a_ticket_with_unacknowledged_allergies_shows_why_it_is_refused(
+    server: Server, menu: dict, screens: Screens
+) -> None:
+    display = screens.open(server)
+    display.watch.allow(r"^console\.error: Failed to load resource: .* status of 409 .*/kitchen/tickets/\d+/bump")
+    display.watch.allow(r"^console\.error: Response Status Error Code 409 from /kitchen/tickets/\d+/bump")
+    order = place(server, menu, ("grill", 1), allergies=["peanuts"])
+    oid = order["id"]
+    expect(display.bump(oid)).to_have_text("Start")
+    display.bump(oid).click()
+    expect(display.page.locator("#toast")).to_contain_text("acknowledge them before starting it")
+    expect(display.ticket(oid)).to_have_class(has_class("status-new"))
+
+    acknowledged = httpx.post(
+        f"{server.url}/orders/{oid}/allergies/acknowledge", headers=server.auth("kitchen"), timeout=10
+    )
+    assert acknowledged.status_code == 200, acknowledged.text
+    display.bump(oid).click()
+    expect(display.ticket(oid)).to_have_class(has_class("status-preparing"))
+    screens.check()

@@ -350,6 +350,16 @@ def test_real_responses_match_the_document(
         check(kitchen.patch(order, json={"status": "cancelled"}), "/orders/{id}", 403)
         assert check(client.patch(order, json={"status": "new"}), "/orders/{id}", 409).json()["error"]["allowed"]
         check(client.patch(order, json={"status": "lost"}), "/orders/{id}", 422)
+        allergic = check(
+            client.post("/orders", json=order_body(menu, allergies=["milk"])), "/orders", 201
+        ).json()  # (the test menu declares no allergens: nothing is flagged)
+        ack = "/orders/{id}/allergies/acknowledge"
+        started = check(kitchen.patch(f"/orders/{allergic['id']}", json={"status": "preparing"}), "/orders/{id}", 409)
+        assert started.json()["error"]["reason"] == "allergies_not_acknowledged"
+        check(kitchen.post(f"/orders/{allergic['id']}/allergies/acknowledge"), ack, 200)
+        check(kitchen.post(f"{order}/allergies/acknowledge"), ack, 409)
+        check(kitchen.post("/orders/99999/allergies/acknowledge"), ack, 404)
+        check(public.post(f"/orders/{allergic['id']}/allergies/acknowledge"), ack, 401)
         check(kitchen.get("/kitchen/orders"), "/kitchen/orders", 200)
         check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
 

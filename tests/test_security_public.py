@@ -273,9 +273,8 @@ def test_public_order_answers_carry_no_sequential_ids(public_server: Server, sho
     body = placed.json()
     assert placed.status_code == 201
     assert not {"id", "ticket_no", "business_date"} & set(body)
-    assert all(
-        set(line) == {"name", "quantity", "unit_price_cents", "line_total_cents", "notes"} for line in body["lines"]
-    )
+    public_line = {"name", "quantity", "unit_price_cents", "line_total_cents", "notes"}
+    assert all(set(line) == public_line | {"modifiers", "allergens", "allergy_flags"} for line in body["lines"])
     assert placed.headers["location"] == body["tracking_url"]
     code = body["pickup_code"]
     assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{6}", code)

@@ -15,6 +15,7 @@ from .menu import (
     update_menu_item,
 )
 from .orders import (
+    acknowledge_allergies,
     bump,
     change_status,
     create_order,
@@ -30,6 +31,7 @@ from .orders import (
 from .stock import get_recipe, list_movements, list_recipes, set_recipe
 
 __all__ = [
+    "acknowledge_allergies",
     "bump",
     "change_inventory_item",
     "change_status",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
@@ -15,10 +16,10 @@ from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..idempotency import KeyReused
 from ..models import OrderIn
-from ..schema import order_lines, orders
+from ..schema import order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
-from ..vocabulary import ACTIVE_STATUSES, COOKING_STATUSES, TRANSITIONS
-from .representation import Encoded, order_out
+from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS
+from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_order, take_for_order
 
 Order = dict[str, Any]
@@ -36,13 +37,23 @@ def business_date(moment: datetime, settings: Settings) -> str:
 
 
 def request_fingerprint(data: OrderIn) -> str:
-    """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter."""
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+    """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter.
+    Modifiers and allergies (issue 14) are left out while empty, so that an order without them has
+    the fingerprint it had before they existed: a retry across the upgrade still replays."""
+    exclude: dict[str, Any] = {"items": {i: {"modifiers"} for i, line in enumerate(data.items) if not line.modifiers}}
+    if not data.allergies:
+        exclude |= {"allergies": True, "allergies_confirmed": True}
+    return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 # Built once: making a statement costs more than running it.
 _LINES_OF = (
     select(order_lines).where(order_lines.c.order_id.in_(bindparam("ids", expanding=True))).order_by(order_lines.c.id)
+)
+_MODIFIERS_OF = (
+    select(order_line_modifiers)
+    .where(order_line_modifiers.c.line_id.in_(bindparam("ids", expanding=True)))
+    .order_by(order_line_modifiers.c.line_id, order_line_modifiers.c.position)
 )
 _ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("id"))
 
@@ -55,9 +66,18 @@ def _lines_by_order(conn: Connection, order_ids: list[int]) -> dict[int, list[Ro
     return grouped
 
 
+def _modifiers_by_line(conn: Connection, line_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if line_ids:
+        for row in conn.execute(_MODIFIERS_OF, {"ids": line_ids}):
+            grouped[row.line_id].append(modifier_out(row))
+    return grouped
+
+
 def _orders_out(conn: Connection, rows: list[Row[Any]]) -> list[Order]:
     lines = _lines_by_order(conn, [row.id for row in rows])
-    return [order_out(row, lines[row.id]) for row in rows]
+    modifiers = _modifiers_by_line(conn, [line.id for found in lines.values() for line in found])
+    return [order_out(row, lines[row.id], modifiers) for row in rows]
 
 
 def _load(conn: Connection, order_id: int) -> Order:
@@ -74,13 +94,23 @@ _KEY_SQL = "SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?"
 _NEXT_TICKET_SQL = "SELECT COALESCE(MAX(ticket_no), 0) + 1 FROM orders WHERE business_date = ?"
 _INSERT_ORDER_SQL = (
     "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
-    " total_cents, created_at, updated_at, tracking_token) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?) RETURNING id"
+    " total_cents, created_at, updated_at, tracking_token, allergies)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
-    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+_INSERT_MODIFIER_SQL = (
+    "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, position)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)"
+_OPTIONS_SQL = (
+    "SELECT o.id, g.menu_item_id, g.id, g.name, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens,"
+    " o.available FROM modifier_groups g JOIN modifier_options o ON o.group_id = g.id"
+    " WHERE g.menu_item_id IN ({}) ORDER BY g.position, g.id, o.position, o.id"
+)
 
 
 class MenuRow(NamedTuple):
@@ -89,6 +119,28 @@ class MenuRow(NamedTuple):
     price_cents: int
     station: str
     available: bool
+    allergens: str
+
+
+class OptionRow(NamedTuple):
+    id: int
+    menu_item_id: int
+    group_id: int
+    group_name: str
+    min: int
+    max: int
+    name: str
+    price_cents: int
+    allergens: str
+    available: bool
+
+
+class Chosen(NamedTuple):
+    """An option on a line and how many `times` it was chosen; `position` is its place in the item's order."""
+
+    option: OptionRow
+    times: int
+    position: int
 
 
 def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
@@ -101,12 +153,11 @@ def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
     return _load(tx.conn, order_id)
 
 
-def _priced_menu(tx: Tx, data: OrderIn) -> dict[int, MenuRow]:
-    """The menu rows the order names; unknown items are 422, unavailable ones 409."""
+def _ordered_menu(tx: Tx, data: OrderIn) -> tuple[dict[int, MenuRow], dict[int, list[OptionRow]]]:
+    """The menu rows the order names and their options (in the menu's order); unknown items are 422."""
     wanted = sorted({line.menu_item_id for line in data.items})
-    query = (
-        f"SELECT id, name, price_cents, station, available FROM menu_items WHERE id IN ({', '.join('?' * len(wanted))})"
-    )
+    marks = ", ".join("?" * len(wanted))
+    query = f"SELECT id, name, price_cents, station, available, allergens FROM menu_items WHERE id IN ({marks})"
     found = {row[0]: MenuRow(*row) for row in tx.sql(query, wanted)}
     unknown = {
         f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
@@ -115,33 +166,90 @@ def _priced_menu(tx: Tx, data: OrderIn) -> dict[int, MenuRow]:
     }
     if unknown:
         raise Invalid("the order names items that are not on the menu", unknown)
-    sold_out = [found[item_id] for item_id in wanted if not found[item_id].available]
-    if sold_out:
-        names = ", ".join(row.name for row in sold_out)
+    options: dict[int, list[OptionRow]] = defaultdict(list)
+    for row in tx.sql(_OPTIONS_SQL.format(marks), wanted):
+        options[row[1]].append(OptionRow(*row))
+    return found, options
+
+
+def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Chosen]]:
+    """Each line's chosen options in the item's order, or 422: an option of another item
+    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`)."""
+    chosen: list[list[Chosen]] = []
+    problems: dict[str, str] = {}
+    for i, line in enumerate(data.items):
+        own = options.get(line.menu_item_id, [])
+        known = {option.id for option in own}
+        for m, option_id in enumerate(line.modifiers):
+            if option_id not in known:
+                problems[f"items.{i}.modifiers.{m}"] = f"option {option_id} is not one of this item's options"
+        counts = Counter(line.modifiers)
+        picked = [Chosen(option, counts[option.id], n) for n, option in enumerate(own) if counts[option.id]]
+        per_group: dict[int, int] = defaultdict(int)
+        for choice in picked:
+            per_group[choice.option.group_id] += choice.times
+        groups = {option.group_id: option for option in own}  # (one option stands for its group)
+        broken = [
+            f"{group.group_name}: choose at least {group.min}"
+            if per_group[group_id] < group.min
+            else f"{group.group_name}: choose at most {group.max}"
+            for group_id, group in groups.items()
+            if not group.min <= per_group[group_id] <= group.max
+        ]
+        if broken:
+            problems[f"items.{i}.modifiers"] = "; ".join(broken)
+        chosen.append(picked)
+    if problems:
+        raise Invalid("the order's modifiers do not fit the menu", problems)
+    return chosen
+
+
+def _unavailable(
+    data: OrderIn,
+    menu: dict[int, MenuRow],
+    item_ids: Iterable[int],
+    options: dict[int, list[OptionRow]],
+    option_ids: Iterable[int],
+) -> Conflict:
+    """The 409 for what cannot be had: which dishes and options (the public's too: never how much
+    stock is left). `fields` names the lines and their options."""
+    item_ids, option_ids = set(item_ids), set(option_ids)
+    by_id = {option.id: option for own in options.values() for option in own}
+    fields: dict[str, str] = {}
+    for i, line in enumerate(data.items):
+        if line.menu_item_id in item_ids:
+            fields[f"items.{i}.menu_item_id"] = "not available"
+        for m, option_id in enumerate(line.modifiers):
+            if option_id in option_ids:
+                fields[f"items.{i}.modifiers.{m}"] = "not available"
+    dishes = [menu[item_id] for item_id in sorted(item_ids)]
+    extras = [by_id[option_id] for option_id in sorted(option_ids)]
+    names = [dish.name for dish in dishes] + [f"{option.name} ({menu[option.menu_item_id].name})" for option in extras]
+    listed: dict[str, Any] = {}
+    if dishes:
+        listed["unavailable"] = [{"id": dish.id, "name": dish.name} for dish in dishes]
+    if extras:
+        listed["unavailable_options"] = [
+            {"id": option.id, "name": option.name, "menu_item_id": option.menu_item_id} for option in extras
+        ]
+    return Conflict(f"not available right now: {', '.join(names)}", fields, **listed)
+
+
+def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
+    """409 when lines contain the order's allergies and the order does not confirm sending them."""
+    if data.allergies_confirmed:
+        return
+    flagged = {
+        f"items.{i}": "contains " + ", ".join(word.replace("_", " ") for word in words if word in data.allergies)
+        for i, words in enumerate(allergens)
+        if set(words) & set(data.allergies)
+    }
+    if flagged:
         raise Conflict(
-            f"not available right now: {names}",
-            {
-                f"items.{i}.menu_item_id": "not available"
-                for i, line in enumerate(data.items)
-                if not found[line.menu_item_id].available
-            },
-            unavailable=[{"id": row.id, "name": row.name} for row in sold_out],
+            "lines contain the customer's allergies: confirm to send the order anyway",
+            flagged,
+            reason="allergy_confirmation_needed",
         )
-    return found
-
-
-def _unavailable(data: OrderIn, menu: dict[int, MenuRow], item_ids: list[int]) -> Conflict:
-    """The public's 409: which dishes cannot be had, never how much stock is left."""
-    names = ", ".join(menu[item_id].name for item_id in item_ids)
-    return Conflict(
-        f"not available right now: {names}",
-        {
-            f"items.{i}.menu_item_id": "not available"
-            for i, line in enumerate(data.items)
-            if line.menu_item_id in item_ids
-        },
-        unavailable=[{"id": item_id, "name": menu[item_id].name} for item_id in item_ids],
-    )
 
 
 async def create_order(
@@ -159,10 +267,29 @@ async def create_order(
             replayed = _replay(tx, idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed, True
-        menu = _priced_menu(tx, data)
+        menu, options = _ordered_menu(tx, data)
+        sold_out = {line.menu_item_id for line in data.items if not menu[line.menu_item_id].available}
+        if sold_out:  # (before its options are checked: a dish that cannot be had at all comes first)
+            raise _unavailable(data, menu, sold_out, options, ())
+        chosen = _choices(data, options)
+        off = {choice.option.id for picked in chosen for choice in picked if not choice.option.available}
+        if off:
+            raise _unavailable(data, menu, (), options, off)
+        allergens = [
+            joined(
+                [*words(menu[line.menu_item_id].allergens), *(w for c in picked for w in words(c.option.allergens))],
+                ALLERGENS,
+            )
+            for line, picked in zip(data.items, chosen, strict=True)
+        ]
+        _check_allergies(data, [words(joined_words) for joined_words in allergens])
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
-        total = sum(menu[line.menu_item_id].price_cents * line.quantity for line in data.items)
+        unit_prices = [
+            menu[line.menu_item_id].price_cents + sum(c.option.price_cents * c.times for c in picked)
+            for line, picked in zip(data.items, chosen, strict=True)
+        ]
+        total = sum(price * line.quantity for price, line in zip(unit_prices, data.items, strict=True))
         now = tx.stored_now
         row = {
             "business_date": day,
@@ -178,43 +305,61 @@ async def create_order(
             "ready_at": None,
             "completed_at": None,
             "tracking_token": secrets.token_urlsafe(24),
+            "allergies": joined(data.allergies, ALLERGENS),
+            "allergies_acknowledged_at": None,
+            "allergies_acknowledged_by": None,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
-        row["id"] = tx.sql(_INSERT_ORDER_SQL, (*order_values, now, now, row["tracking_token"])).fetchone()[0]
+        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"])
+        row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
         lines = []
-        for line in data.items:
+        modifiers: dict[int, list[dict[str, Any]]] = {}
+        taken_options: dict[int, int] = defaultdict(int)
+        for line, picked, price, line_allergens in zip(data.items, chosen, unit_prices, allergens, strict=True):
             dish = menu[line.menu_item_id]
-            values = (row["id"], dish.id, dish.name, dish.price_cents, line.quantity, line.notes, dish.station)
+            values = (row["id"], dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
             line_id = tx.sql(_INSERT_LINE_SQL, values).fetchone()[0]
+            snapshot = []
+            for choice in picked:
+                option = choice.option
+                modifier = (line_id, option.id, option.group_name, option.name, option.price_cents, choice.times)
+                tx.sql(_INSERT_MODIFIER_SQL, (*modifier, choice.position))
+                snapshot.append(SimpleNamespace(**dict(zip(_SNAPSHOT_FIELDS, modifier, strict=True))))
+                taken_options[option.id] += choice.times * line.quantity
+            modifiers[line_id] = [modifier_out(item) for item in snapshot]
             lines.append(
                 {
                     "id": line_id,
                     "menu_item_id": dish.id,
                     "name": dish.name,
-                    "unit_price_cents": dish.price_cents,
+                    "unit_price_cents": price,
                     "quantity": line.quantity,
                     "notes": line.notes,
                     "station": dish.station,
                     "done_at": None,
+                    "allergens": line_allergens,
                 }
             )
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, row["id"], now))
         # Built from what was just written, not read back: the same shape as order_out of the rows.
-        order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines])
+        order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines], modifiers)
         created = tx.emit("order.created", order)
         portions: dict[int, int] = defaultdict(int)
         for line in data.items:
             portions[line.menu_item_id] += line.quantity
         try:
-            take_for_order(tx, row["id"], portions)  # 409 if stock cannot cover it: then nothing is written
+            take_for_order(tx, row["id"], portions, taken_options)  # 409 if stock cannot cover it: nothing written
         except OutOfStock as short:
             if public:
-                raise _unavailable(data, menu, short.menu_item_ids) from None
+                raise _unavailable(data, menu, short.menu_item_ids, options, short.option_ids) from None
             raise
         return Encoded(order, created.data), False
 
     return await store.write(unit)
+
+
+_SNAPSHOT_FIELDS = ("line_id", "option_id", "group_name", "option_name", "price_cents", "count")
 
 
 def _move(tx: Tx, current: Order, status: str) -> Order:
@@ -229,6 +374,13 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
             {"status": f"allowed from {current['status']}: {', '.join(allowed) or 'none'}"},
             allowed=list(allowed),
         )
+    if status == "preparing" and current["status"] == "new" and not _acknowledged(current):
+        raise Conflict(
+            f"ticket {current['ticket_no']} has allergies ({', '.join(current['allergies'])}): "
+            "acknowledge them before starting it",
+            {"allergies": "not acknowledged"},
+            reason="allergies_not_acknowledged",
+        )
     values: dict[str, Any] = {"status": status, "updated_at": tx.now}
     if status == "ready":
         values["ready_at"] = tx.now
@@ -239,6 +391,29 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
         return_for_order(tx, order_id)  # nothing was cooked yet: its stock goes back on the shelf
     order = _load(tx.conn, order_id)
     return Encoded(order, tx.emit("order.updated", order).data)
+
+
+def _acknowledged(order: Order) -> bool:
+    """Whether the kitchen may start the ticket: it has no allergies, or they were acknowledged."""
+    return not order["allergies"] or order["allergies_acknowledged_at"] is not None
+
+
+async def acknowledge_allergies(store: Store, order_id: int, by: str) -> Order:
+    """The kitchen has seen the order's allergies: `by` and now are recorded once (a second
+    acknowledgement keeps the first), and the ticket may start."""
+
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
+        if not current["allergies"]:
+            raise Conflict(f"order {order_id} has no allergies to acknowledge")
+        if current["allergies_acknowledged_at"] is not None:
+            return current
+        values = {"allergies_acknowledged_at": tx.now, "allergies_acknowledged_by": by, "updated_at": tx.now}
+        tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+        order = _load(tx.conn, order_id)
+        return Encoded(order, tx.emit("order.updated", order).data)
+
+    return await store.write(unit)
 
 
 async def change_status(store: Store, order_id: int, status: str) -> Order:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -75,7 +75,21 @@ def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
-def line_out(row: Any) -> dict[str, Any]:
+def modifier_out(row: Any) -> dict[str, Any]:
+    """A chosen option as the line keeps it (order_line_modifiers): its snapshot, not today's menu."""
+    return {
+        "option_id": row.option_id,
+        "group": row.group_name,
+        "name": row.option_name,
+        "price_cents": row.price_cents,
+        "count": row.count,
+    }
+
+
+def line_out(row: Any, modifiers: list[dict[str, Any]], allergies: list[str]) -> dict[str, Any]:
+    """A line, its chosen options (`modifiers`, in the item's order) and which of the order's
+    `allergies` it contains (`allergy_flags`)."""
+    allergens = words(row.allergens)
     return {
         "id": row.id,
         "menu_item_id": row.menu_item_id,
@@ -86,6 +100,9 @@ def line_out(row: Any) -> dict[str, Any]:
         "notes": row.notes,
         "station": row.station,
         "done_at": iso_or_none(row.done_at),
+        "modifiers": modifiers,
+        "allergens": allergens,
+        "allergy_flags": [word for word in allergens if word in allergies],
     }
 
 
@@ -100,8 +117,10 @@ def pickup_code(tracking_token: str) -> str:
     return "".join(_PICKUP_ALPHABET[(number >> (5 * i)) & 31] for i in range(6))
 
 
-def order_out(row: Any, lines: Iterable[Any]) -> dict[str, Any]:
-    """An order from its row and its lines' rows (or anything with the same attributes)."""
+def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    """An order from its row, its lines' rows (or anything with the same attributes) and each
+    line's chosen options by line id (`modifier_out`s; a line without any may be absent)."""
+    allergies = words(row.allergies)
     return {
         "id": row.id,
         "ticket_no": row.ticket_no,
@@ -118,7 +137,10 @@ def order_out(row: Any, lines: Iterable[Any]) -> dict[str, Any]:
         "completed_at": iso_or_none(row.completed_at),
         "tracking_url": f"/track/{row.tracking_token}",
         "pickup_code": pickup_code(row.tracking_token),
-        "lines": [line_out(line) for line in lines],
+        "allergies": allergies,
+        "allergies_acknowledged_at": iso_or_none(row.allergies_acknowledged_at),
+        "allergies_acknowledged_by": row.allergies_acknowledged_by,
+        "lines": [line_out(line, modifiers.get(line.id, []), allergies) for line in lines],
     }
 
 
@@ -137,12 +159,20 @@ def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
             "total_cents",
             "created_at",
             "updated_at",
+            "allergies",
         )
     }
-    public["lines"] = [
-        {key: line[key] for key in ("name", "quantity", "unit_price_cents", "line_total_cents", "notes")}
-        for line in order["lines"]
-    ]
+    line_keys = (
+        "name",
+        "quantity",
+        "unit_price_cents",
+        "line_total_cents",
+        "notes",
+        "modifiers",
+        "allergens",
+        "allergy_flags",
+    )
+    public["lines"] = [{key: line[key] for key in line_keys} for line in order["lines"]]
     return public
 
 

@@ -40,11 +40,15 @@ Recipe = dict[str, Any]
 
 class OutOfStock(Conflict):
     """Stock cannot cover an order. The body names the stock items and their quantities (for staff);
-    `menu_item_ids` names the dishes of the order that need them (what the public is told)."""
+    `menu_item_ids` and `option_ids` name the dishes and options of the order that need them (what
+    the public is told)."""
 
-    def __init__(self, message: str, fields: dict[str, str], menu_item_ids: list[int], **extra: Any) -> None:
+    def __init__(
+        self, message: str, fields: dict[str, str], menu_item_ids: list[int], option_ids: list[int], **extra: Any
+    ) -> None:
         super().__init__(message, fields, **extra)
         self.menu_item_ids = menu_item_ids
+        self.option_ids = option_ids
 
 
 # Recipes
@@ -318,23 +322,40 @@ def move_stock(
         tx.emit("inventory.low", item)
 
 
-def take_for_order(tx: Tx, order_id: int, portions: dict[int, int]) -> None:
-    """Take the recipes of `portions` ({menu item id: count}) off stock for an order, or refuse
-    the whole order with 409 naming what ran out (nothing taken). Sells out what can no longer
-    be made."""
+def _in(ids: Iterable[int]) -> str:
+    return ", ".join("?" * len(list(ids)))
+
+
+def take_for_order(tx: Tx, order_id: int, portions: dict[int, int], options: dict[int, int] | None = None) -> None:
+    """Take the recipes of `portions` ({menu item id: count}) and the stock deltas of `options`
+    ({option id: times chosen, line quantities counted}) off stock for an order, or refuse the whole
+    order with 409 naming what ran out (nothing taken). A negative delta takes less of a stock item
+    ("no cheese"); an order never adds to stock. Sells out what can no longer be made."""
     rows = tx.sql(
         "SELECT r.menu_item_id, r.inventory_id, r.quantity_milli, i.item_name, i.unit, i.quantity_milli "
-        "FROM recipe_lines r JOIN inventory i ON i.id = r.inventory_id "
-        f"WHERE r.menu_item_id IN ({', '.join('?' * len(portions))})",
+        f"FROM recipe_lines r JOIN inventory i ON i.id = r.inventory_id WHERE r.menu_item_id IN ({_in(portions)})",
         list(portions),
     ).fetchall()
-    if not rows:
-        return
-    needed: dict[int, int] = defaultdict(int)
+    chosen = options or {}
+    option_rows = []
+    if chosen:
+        option_rows = tx.sql(
+            "SELECT r.option_id, r.inventory_id, r.quantity_milli, i.item_name, i.unit, i.quantity_milli "
+            "FROM option_recipe_lines r JOIN inventory i ON i.id = r.inventory_id "
+            f"WHERE r.option_id IN ({_in(chosen)})",
+            list(chosen),
+        ).fetchall()
+    net: dict[int, int] = defaultdict(int)
     stock: dict[int, tuple[str, str, int]] = {}
     for menu_item_id, inventory_id, per_portion, name, unit_name, quantity in rows:
-        needed[inventory_id] += per_portion * portions[menu_item_id]
+        net[inventory_id] += per_portion * portions[menu_item_id]
         stock[inventory_id] = (name, unit_name, quantity)
+    for option_id, inventory_id, delta, name, unit_name, quantity in option_rows:
+        net[inventory_id] += delta * chosen[option_id]
+        stock[inventory_id] = (name, unit_name, quantity)
+    needed = {inventory_id: milli for inventory_id, milli in net.items() if milli > 0}
+    if not needed:
+        return
     short_ids = {i for i in needed if needed[i] > stock[i][2]}
     short = [(stock[i], needed[i]) for i in sorted(short_ids)]
     if short:
@@ -343,10 +364,14 @@ def take_for_order(tx: Tx, order_id: int, portions: dict[int, int]) -> None:
             for (name, unit_name, have), need in short
         )
         dishes = sorted({menu_item_id for menu_item_id, inventory_id, *_ in rows if inventory_id in short_ids})
+        takers = sorted(
+            {option_id for option_id, inventory_id, delta, *_ in option_rows if inventory_id in short_ids and delta > 0}
+        )
         raise OutOfStock(
             f"not enough stock for this order: {ran_out}",
             {"items": "not enough stock"},
             dishes,
+            takers,
             out_of_stock=[
                 {"item_name": name, "unit": unit_name, "needed": milli_to_number(need), "left": milli_to_number(have)}
                 for (name, unit_name, have), need in short

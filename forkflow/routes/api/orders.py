@@ -74,6 +74,12 @@ async def change_order_status(request: Request) -> Response:
     return json_response(await services.change_status(store_of(request), request.path_params["id"], data.status))
 
 
+async def acknowledge_allergies(request: Request) -> Response:
+    principal = require(request, "orders.move")
+    order = await services.acknowledge_allergies(store_of(request), request.path_params["id"], principal.name)
+    return json_response(order)
+
+
 async def kitchen_orders(request: Request) -> Response:
     return JSONResponse(await services.kitchen_orders(store_of(request)))
 
@@ -140,7 +146,12 @@ routes = [
             },
             description=(
                 "The server prices every order from the menu; a price or total sent by a client is ignored. "
-                "Each line keeps the name and unit price it was charged at.\n\n"
+                "A line's unit price is its item's price plus its chosen options' (`modifiers`, an option "
+                "counted each time it is chosen). Each line keeps the name and unit price it was charged at, "
+                "and each chosen option's group, name and price. An option's stock deltas are taken with the "
+                "item's recipe.\n\n"
+                "A line whose item or options contain one of the order's `allergies` is flagged "
+                "(`allergy_flags`); an order with flagged lines needs `allergies_confirmed: true`.\n\n"
                 "**Public** for `channel: online` only, rate limited per client address "
                 f"({Settings().public_orders_per_minute} a minute by default, "
                 "`FORKFLOW_PUBLIC_ORDERS_PER_MINUTE`), at most "
@@ -160,10 +171,15 @@ routes = [
                 401: "Not signed in and the channel is not `online`; or the bearer token is not valid.",
                 403: "Signed in with a role that may not place orders; or a cookie-authenticated request "
                 "without the CSRF token (`csrf_failed`).",
-                409: "An item is sold out: `unavailable` lists them, `fields` names the lines; or stock cannot "
+                409: "An item or an option is sold out: `unavailable` and `unavailable_options` list them, "
+                "`fields` names the lines (`items.N.menu_item_id`, `items.N.modifiers.M`); or stock cannot "
                 "cover the order's recipes: for staff, `out_of_stock` lists what ran out, and nothing is taken; "
-                "the public is told which dishes (`unavailable`), never how much stock is left.",
-                422: "The order is not valid, names an item that is not on the menu, or reuses an "
+                "the public is told which dishes and options, never how much stock is left; or lines contain "
+                "the order's allergies and `allergies_confirmed` is not true "
+                "(`reason: allergy_confirmation_needed`, `fields` names each line, `items.N`).",
+                422: "The order is not valid, names an item that is not on the menu, names an option that is not "
+                "one of its line's item's (`items.N.modifiers.M`), breaks a modifier group's `min` or `max` "
+                "(`items.N.modifiers` names the group and the rule), or reuses an "
                 f"`Idempotency-Key` with a different order (`reason: {idempotency.KeyReused.reason}`); "
                 "or a public order holds more than its limits allow (`fields` names the lines).",
                 429: "Too many public orders from this address: try again after `Retry-After` seconds.",
@@ -194,11 +210,36 @@ routes = [
             body=StatusIn,
             out=out.OrderOut,
             description=(
+                "An order with `allergies` starts (`new → preparing`) only once they are acknowledged "
+                "(`POST /orders/{id}/allergies/acknowledge`). "
                 "Statuses move `new → preparing → ready → completed`, `ready → preparing` (recall), and "
                 "`new`/`preparing → cancelled`. Cancelling also needs one of: " + roles_text("orders.cancel") + " "
                 "(permission `orders.cancel`). Emits `order.updated`."
             ),
-            errors={409: "The order cannot move to this status from its current one; `allowed` lists the moves."},
+            errors={
+                409: "The order cannot move to this status from its current one (`allowed` lists the moves); "
+                "or it has allergies the kitchen has not acknowledged and cannot start `preparing` "
+                "(`reason: allergies_not_acknowledged`)."
+            },
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/orders/{id:id}/allergies/acknowledge",
+        acknowledge_allergies,
+        Operation(
+            "Acknowledge an order's allergies",
+            "orders",
+            access="staff",
+            permission="orders.move",
+            out=out.OrderOut,
+            description=(
+                "The kitchen has seen the customer's allergies: records who and when "
+                "(`allergies_acknowledged_by`, `allergies_acknowledged_at`); until then the order cannot move "
+                "from `new` to `preparing`. A second acknowledgement changes nothing and keeps the first. "
+                "Emits `order.updated`."
+            ),
+            errors={409: "The order has no allergies to acknowledge."},
         ),
     ),
     ApiRoute(
