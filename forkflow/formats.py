@@ -1,12 +1,15 @@
-"""How money and moments read on every screen: one owner for each, so the till, the shop, the
-kitchen and the console cannot drift apart. `web.py` registers both as Jinja filters (`|money`,
-`|local_time`); Python code that builds text (chart labels, tracking clocks) calls them directly."""
+"""How money, moments and allergens read on every screen: one owner for each, so the till, the
+shop, the kitchen and the console cannot drift apart. `web.py` registers them as Jinja filters
+(`|money`, `|local_time`, `|allergen`); Python code that builds text (chart labels, tracking
+clocks) calls them directly."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from .vocabulary import ALLERGEN_LABELS
 
 SHAPES = {
     "clock": "%H:%M",  # a time of day: the till's recent orders, the tracking page
@@ -25,3 +28,11 @@ def local_time(moment: str | datetime, zone: ZoneInfo, shape: Literal["clock", "
     restaurant's local time in `zone`, shaped as one of `SHAPES`."""
     when = datetime.fromisoformat(moment.replace("Z", "+00:00")) if isinstance(moment, str) else moment
     return when.astimezone(zone).strftime(SHAPES[shape])
+
+
+_ALLERGENS: dict[str, str] = {str(word): label for word, label in ALLERGEN_LABELS.items()}
+
+
+def allergen(word: str) -> str:
+    """An allergen as a person reads it ("tree_nuts" is "Tree nuts"): the vocabulary's label."""
+    return _ALLERGENS.get(word, word)

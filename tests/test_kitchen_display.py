@@ -709,26 +709,31 @@ def test_screenshot_of_a_busy_display(aging_server: Server, screens: Screens) ->
     screens.check()
 
 
-# 8. Allergies (issue 14): the display has no acknowledge button yet; its Start tap is refused with a message.
+# 8. Allergies (issue 14): a red banner a cook taps to acknowledge; until then Start is refused, with why.
 
 
-def test_starting_a_ticket_with_unacknowledged_allergies_shows_why_it_is_refused(
+def test_a_ticket_with_allergies_starts_only_once_a_cook_has_acknowledged_them(
     server: Server, menu: dict, screens: Screens
 ) -> None:
     display = screens.open(server)
+    other = screens.open(server)
     display.watch.allow(r"^console\.error: Failed to load resource: .* status of 409 .*/kitchen/tickets/\d+/bump")
     display.watch.allow(r"^console\.error: Response Status Error Code 409 from /kitchen/tickets/\d+/bump")
-    order = place(server, menu, ("grill", 1), allergies=["peanuts"])
+    order = place(server, menu, ("grill", 1), allergies=["peanuts", "tree_nuts"])
     oid = order["id"]
+    banner = display.ticket(oid).locator(".allergy-button")
+    expect(banner).to_contain_text("Allergy: Tree nuts, Peanuts")  # in the vocabulary's order
     expect(display.bump(oid)).to_have_text("Start")
     display.bump(oid).click()
     expect(display.page.locator("#toast")).to_contain_text("acknowledge them before starting it")
     expect(display.ticket(oid)).to_have_class(has_class("status-new"))
 
-    acknowledged = httpx.post(
-        f"{server.url}/orders/{oid}/allergies/acknowledge", headers=server.auth("kitchen"), timeout=10
-    )
-    assert acknowledged.status_code == 200, acknowledged.text
+    banner.click()  # the acknowledgement is an event: every display shows who saw it
+    for screen in (display, other):
+        expect(screen.ticket(oid).locator(".allergy-alert.seen")).to_contain_text("seen by kitchen")
+    recorded = httpx.get(f"{server.url}/orders/{oid}", headers=server.auth("kitchen"), timeout=10).json()
+    assert recorded["allergies_acknowledged_by"] == "kitchen" and recorded["allergies_acknowledged_at"]
     display.bump(oid).click()
     expect(display.ticket(oid)).to_have_class(has_class("status-preparing"))
+    screens.check()
     screens.check()

@@ -339,3 +339,20 @@ async def test_migration_0008_keeps_old_orders_readable(tmp_path: Path) -> None:
         assert (await bump(store, 1, "new"))["status"] == "preparing"  # nothing to acknowledge
     finally:
         await store.close()
+
+
+def test_the_kitchen_ticket_shows_modifiers_flags_and_the_allergy_banner(client: httpx.Client) -> None:
+    """The kitchen display's fragment (the page and the stream share it): each line's options under
+    it, a flagged line marked, and the order's allergies as a banner to tap until acknowledged."""
+    burger = client.post("/menu", json=BURGER).json()
+    body = _order(_line(burger, MEDIUM, BACON, BACON, CHEESE), allergies=["milk"], allergies_confirmed=True)
+    order = client.post("/orders", json=body).json()
+    page = client.get("/kitchen/display").text
+    ticket = page[page.index(f'id="ticket-{order["id"]}"') :]
+    ticket = ticket[: ticket.index("</article>")]
+    assert "Doneness: Medium" in ticket and "Add-ons: 2× Bacon" in ticket and "Add-ons: Cheese" in ticket
+    assert "contains Milk" in ticket and 'class="allergy-button"' in ticket and "Allergy: Milk" in ticket
+    assert client.post(f"/kitchen/tickets/{order['id']}/allergies", headers={"HX-Request": "true"}).status_code == 204
+    page = client.get("/kitchen/display").text
+    ticket = page[page.index(f'id="ticket-{order["id"]}"') :]
+    assert "seen by manager" in ticket[: ticket.index("</article>")]

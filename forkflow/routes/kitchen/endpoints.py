@@ -21,7 +21,7 @@ from ... import (
     convertors,  # noqa: F401  (registers the {id:id} path convertor)
     services,
 )
-from ...auth.roles import require
+from ...auth.roles import principal_of, require
 from ...errors import Invalid
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id, ready_frame
@@ -135,6 +135,17 @@ async def bump_ticket(request: Request) -> Response:
     return _done(request, view.key)
 
 
+async def acknowledge_allergies(request: Request) -> Response:
+    """A cook's tap on the allergy banner: recorded with who and when (an event every screen
+    sees), and only then may the ticket start."""
+    require(request, "orders.move")
+    form = await request.form()
+    principal = principal_of(request)
+    assert principal is not None  # (require let a signed-in caller through)
+    await services.acknowledge_allergies(store_of(request), request.path_params["id"], principal.name)
+    return _done(request, str(form.get("station") or ""))
+
+
 async def toggle_line(request: Request) -> Response:
     require(request, "orders.move")
     form = await request.form()
@@ -156,5 +167,6 @@ routes = [
     Route("/kitchen/stream", display_stream, methods=["GET"]),
     Route("/kitchen/tickets/{id:id}/bump", bump_ticket, methods=["POST"]),
     Route("/kitchen/tickets/{id:id}/lines/{line_id:id}", toggle_line, methods=["POST"]),
+    Route("/kitchen/tickets/{id:id}/allergies", acknowledge_allergies, methods=["POST"]),
     Route("/kitchen/recall", recall, methods=["POST"]),
 ]
