@@ -10,13 +10,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from ..errors import NotFound
+from ..numbers import MAX_ID
 from ..schema import menu_categories, menu_items, modifier_groups, modifier_options
 from .representation import group_out, menu_item_out, option_out
 
 MenuItem = dict[str, Any]
 
-# A category without a row (never the case once services/menu.py has written) goes last.
-_LAST = 2**31 - 1
+# A category without a row (never the case once services/menu.py has written) goes last: after
+# any position the database can hold.
+_LAST = MAX_ID
 _MENU_ORDER = (
     func.coalesce(menu_categories.c.position, _LAST),
     menu_items.c.category,
