@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
 
+from ..choices import group_problem
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..idempotency import KeyReused
@@ -190,11 +191,9 @@ def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Ch
             per_group[choice.option.group_id] += choice.times
         groups = {option.group_id: option for option in own}  # (one option stands for its group)
         broken = [
-            f"{group.group_name}: choose at least {group.min}"
-            if per_group[group_id] < group.min
-            else f"{group.group_name}: choose at most {group.max}"
+            problem
             for group_id, group in groups.items()
-            if not group.min <= per_group[group_id] <= group.max
+            if (problem := group_problem(group.group_name, group.min, group.max, per_group[group_id])) is not None
         ]
         if broken:
             problems[f"items.{i}.modifiers"] = "; ".join(broken)
