@@ -53,6 +53,12 @@ def test_demo_fills_an_empty_database_once_and_prints_the_passwords(tmp_path: Pa
         assert len(menu) >= 20
         assert len({item["category"] for item in menu}) >= 4
         assert len({item["station"] for item in menu}) >= 3
+        kinds = {group["name"]: group["kind"] for item in menu for group in item["modifier_groups"]}
+        assert kinds == {
+            **dict.fromkeys(("Doneness", "Sauce", "Size", "Style", "Milk"), "choice"),
+            **dict.fromkeys(("Add-ons", "Extra toppings", "Add protein"), "add"),
+            "Remove": "remove",
+        }
         passwords = _demo_passwords(server.log.read_text())
         assert set(passwords) == {"kitchen", "cashier", "manager"}
         for role, password in passwords.items():
