@@ -155,6 +155,9 @@ GROUPS: dict[str, list[Group]] = {
     "Espresso": [("Milk", 0, 1, [("Oat milk", 50, [], {}), ("Whole milk", 0, ["milk"], {})])],
 }
 
+# How the kitchen reads each group (vocabulary.MODIFIER_KINDS); the others are choices.
+KINDS: dict[str, str] = {"Remove": "remove", "Add-ons": "add", "Extra toppings": "add", "Add protein": "add"}
+
 # menu item -> what one portion takes from stock
 RECIPES: dict[str, dict[str, str]] = {
     "Classic Burger": {"Beef patties": "1", "Brioche buns": "1", "Potatoes": "0.2"},
@@ -189,7 +192,13 @@ async def seed_demo(store: Store) -> bool:
     dishes = {}
     for name, description, price, category, station in MENU:
         groups = [
-            {"name": group, "min": least, "max": most, "options": [option(*choice) for choice in choices]}
+            {
+                "name": group,
+                "kind": KINDS.get(group, "choice"),
+                "min": least,
+                "max": most,
+                "options": [option(*choice) for choice in choices],
+            }
             for group, least, most, choices in GROUPS.get(name, [])
         ]
         item = {"name": name, "description": description, "price_cents": price, "category": category}

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from .auth.passwords import is_common
 from .numbers import MAX_ID
-from .vocabulary import Allergen, Channel, Dietary, OrderStatus, Role, StockReason
+from .vocabulary import Allergen, Channel, Dietary, ModifierKind, OrderStatus, Role, StockReason
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -259,6 +259,11 @@ class ModifierGroupIn(Input):
 
     id: Id | None = None
     name: Name
+    kind: ModifierKind = Field(
+        default="choice",
+        description="how the kitchen reads its options: `choice` answers a question (Doneness, Size), `add` "
+        "puts something on (ADD bacon), `remove` takes something off (NO onions)",
+    )
     min: Annotated[int, Field(strict=True, ge=0, le=MAX_CHOICES), _WHOLE] = 0
     max: Annotated[int, Field(strict=True, ge=1, le=MAX_CHOICES), _WHOLE]
     options: Annotated[list[ModifierOptionIn], Field(min_length=1, max_length=MAX_OPTIONS)]

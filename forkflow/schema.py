@@ -24,8 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import false
 
-from .vocabulary import CHANNELS, MOVEMENT_KINDS, ORDER_STATUSES, ROLES, SIGN_IN_OUTCOMES
+from .vocabulary import CHANNELS, MODIFIER_KINDS, MOVEMENT_KINDS, ORDER_STATUSES, ROLES, SIGN_IN_OUTCOMES
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -113,7 +114,10 @@ modifier_groups = Table(
     # How many options a line must and may carry from this group (an option may repeat).
     Column("min_choices", Integer, nullable=False),
     Column("max_choices", Integer, nullable=False),
+    # vocabulary.MODIFIER_KINDS: how the kitchen reads the group's options (a choice, ADD, NO).
+    Column("kind", String(10), nullable=False, default="choice", server_default="choice"),
     CheckConstraint("min_choices >= 0 AND max_choices >= 1 AND min_choices <= max_choices", name="choices_valid"),
+    CheckConstraint(f"kind IN {MODIFIER_KINDS!r}", name="kind_known"),
 )
 
 modifier_options = Table(
@@ -196,7 +200,9 @@ order_lines = Table(
 
 # The options chosen on a line, as they were when ordered (like the line's name and price): the
 # option may be renamed, repriced or deleted later. `count` is how often it was chosen (double
-# bacon: 2); `position` is its place in the item's group/option order.
+# bacon: 2); `position` is its place in the item's group/option order. `group_kind` is the group's
+# kind, and `exactly_one` whether it took exactly one option (min 1, max 1: Doneness), when ordered:
+# an old ticket reads as it did.
 order_line_modifiers = Table(
     "order_line_modifiers",
     metadata,
@@ -208,7 +214,10 @@ order_line_modifiers = Table(
     Column("price_cents", Integer, nullable=False),
     Column("count", Integer, nullable=False),
     Column("position", Integer, nullable=False),
+    Column("group_kind", String(10), nullable=False, default="choice", server_default="choice"),
+    Column("exactly_one", Boolean, nullable=False, default=False, server_default=false()),
     CheckConstraint("count >= 1", name="count_positive"),
+    CheckConstraint(f"group_kind IN {MODIFIER_KINDS!r}", name="group_kind_known"),
 )
 
 inventory = Table(

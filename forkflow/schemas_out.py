@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from .vocabulary import Allergen, Channel, Dietary, MovementKind, OrderStatus, Role
+from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
 Cents = Annotated[int, Field(ge=0, description="money in integer cents")]
@@ -45,9 +45,13 @@ class ModifierOptionOut(Output):
     switched_off: bool = Field(description="a manager switched it off: it stays off through restocks")
 
 
+_KIND = "how the kitchen reads its options: `choice` (Doneness, Size), `add` (ADD bacon), `remove` (NO onions)"
+
+
 class ModifierGroupOut(Output):
     id: int
     name: str
+    kind: ModifierKind = Field(description=_KIND)
     min: int = Field(ge=0, description="options a line must carry from this group; 1 or more: required")
     max: int = Field(ge=1, description="options a line may carry from this group (an option may repeat)")
     options: list[ModifierOptionOut] = Field(description="in the menu's order")
@@ -80,6 +84,10 @@ class LineModifierOut(Output):
     name: str = Field(description="its name when the order was placed")
     price_cents: Cents = Field(description="added to the line's unit price per time chosen, when ordered")
     count: int = Field(ge=1, description="how often it was chosen (double bacon: 2)")
+    kind: ModifierKind = Field(description="its group's kind when the order was placed: " + _KIND)
+    exactly_one: bool = Field(
+        description="its group took exactly one option (min 1, max 1: Doneness) when the order was placed"
+    )
 
 
 _MODIFIERS = "the chosen options, in the item's group and option order"

@@ -1,4 +1,5 @@
-"""ForkFlow's closed word lists: roles, order statuses, channels, stock reasons, allergens, diets.
+"""ForkFlow's closed word lists: roles, order statuses, channels, stock reasons, allergens, diets,
+modifier kinds.
 
 Each list is written once, here, as a `Literal` type; its tuple is read from that type. Everything
 else derives from them: the input and output models (forkflow/models.py, schemas_out.py), the
@@ -81,6 +82,17 @@ ALLERGEN_LABELS: dict[Allergen, str] = {
 Dietary = Literal["vegetarian", "vegan"]
 DIETARY: tuple[Dietary, ...] = get_args(Dietary)
 DIETARY_LABELS: dict[Dietary, str] = {"vegetarian": "Vegetarian", "vegan": "Vegan"}
+
+# What a modifier group is to the kitchen: a choice answers a question (Doneness, Size, Sauce), an
+# addition puts something on (Add-ons: ADD bacon), a removal takes something off (Remove: NO onions).
+# The kitchen display writes each differently; the all-day panel counts the choices.
+ModifierKind = Literal["choice", "add", "remove"]
+MODIFIER_KINDS: tuple[ModifierKind, ...] = get_args(ModifierKind)
+MODIFIER_KIND_LABELS: dict[ModifierKind, str] = {
+    "choice": "Choice (Doneness, Size)",
+    "add": "Additions (ADD bacon)",
+    "remove": "Removals (NO onions)",
+}
 
 # How a recorded sign-in attempt ended (auth/throttle.py); pending ones count as failures.
 SignInOutcome = Literal["pending", "failed", "ok"]

@@ -26,7 +26,7 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0008",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0009",)
     assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
 
 
@@ -53,6 +53,12 @@ def test_demo_fills_an_empty_database_once_and_prints_the_passwords(tmp_path: Pa
         assert len(menu) >= 20
         assert len({item["category"] for item in menu}) >= 4
         assert len({item["station"] for item in menu}) >= 3
+        kinds = {group["name"]: group["kind"] for item in menu for group in item["modifier_groups"]}
+        assert kinds == {
+            **dict.fromkeys(("Doneness", "Sauce", "Size", "Style", "Milk"), "choice"),
+            **dict.fromkeys(("Add-ons", "Extra toppings", "Add protein"), "add"),
+            "Remove": "remove",
+        }
         passwords = _demo_passwords(server.log.read_text())
         assert set(passwords) == {"kitchen", "cashier", "manager"}
         for role, password in passwords.items():

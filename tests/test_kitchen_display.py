@@ -22,7 +22,7 @@ from forkflow.events import Bus
 from forkflow.models import OrderIn
 from forkflow.store import Store
 
-from .browser import Display, Screens, chromium, run_async, start_server
+from .browser import Display, Screens, chromium, run_async, screenshot, start_server
 from .conftest import MENU, Server, order_body
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -156,15 +156,24 @@ def rail_of(orders: list[dict], station: str | None = None) -> list[tuple[int, s
     ]
 
 
+# The conftest MENU in the menu's order: categories as first made, then items as made within each.
+MENU_ORDER = [
+    item["name"]
+    for category in dict.fromkeys(i["category"] for i in MENU)
+    for item in MENU
+    if item["category"] == category
+]
+
+
 def allday_of(orders: list[dict], station: str | None = None) -> list[tuple[str, int]]:
-    """Per item, the quantity not yet done on new/preparing orders; most first, then by name."""
+    """Per item, the quantity not yet done on new/preparing orders, in the menu's order."""
     counts: Counter[str] = Counter()
     for order in orders:
         if order["status"] in ("new", "preparing"):
             for line in order["lines"]:
                 if line["done_at"] is None and (station is None or line["station"] == station):
                     counts[line["name"]] += line["quantity"]
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return sorted(counts.items(), key=lambda kv: MENU_ORDER.index(kv[0]))
 
 
 # 1. Live arrival
@@ -199,7 +208,7 @@ def test_an_order_posted_through_the_api_appears_on_an_open_display(
     expect(ticket.locator(".lines .line.done")).to_have_count(0)
     expect(ticket.locator(".order-notes")).to_have_text("No onions, please")
     expect(ticket.locator(".bump-button")).to_have_text("Start")
-    expect(display.page.locator("#allday li")).to_have_text(["3 Fries", "2 Classic Burger"])
+    expect(display.page.locator("#allday li")).to_have_text(["2 Classic Burger", "3 Fries"])  # the menu's order
 
     second = place(server, menu, ("bar", 1), customer_name="Linus")
     display.wait_for_states([(order["id"], "new"), (second["id"], "new")])
@@ -447,14 +456,14 @@ def test_station_views_and_the_all_day_count(server: Server, menu: dict, screens
     expect(grill.ticket(a).locator(".bump-button")).to_have_text("Start")
 
     orders = active(server)
-    assert allday_of(orders) == [("Fries", 4), ("Classic Burger", 3), ("Caesar Salad", 1), ("Lemonade", 1)]
+    assert allday_of(orders) == [("Classic Burger", 3), ("Caesar Salad", 1), ("Fries", 4), ("Lemonade", 1)]
     every.wait_for_allday(allday_of(orders))
     grill.wait_for_allday([("Classic Burger", 3)])
     fry.wait_for_allday([("Fries", 4)])
 
     # Live: an order arrives.
     d = place(server, menu, ("grill", 1), ("bar", 2))["id"]
-    every.wait_for_allday([("Classic Burger", 4), ("Fries", 4), ("Lemonade", 3), ("Caesar Salad", 1)])
+    every.wait_for_allday([("Classic Burger", 4), ("Caesar Salad", 1), ("Fries", 4), ("Lemonade", 3)])
     grill.wait_for_allday([("Classic Burger", 4)])
     assert allday_of(active(server)) == every.allday()
 
@@ -736,4 +745,93 @@ def test_a_ticket_with_allergies_starts_only_once_a_cook_has_acknowledged_them(
     display.bump(oid).click()
     expect(display.ticket(oid)).to_have_class(has_class("status-preparing"))
     screens.check()
+    screens.check()
+
+
+# 10. Modifiers (issue 14): NO and ADD under the line, the doneness by the name, all day by choice.
+
+MODIFIED_BURGER: dict[str, Any] = {
+    "name": "Classic Burger",
+    "price_cents": 1550,
+    "category": "Mains",
+    "station": "grill",
+    "allergens": ["gluten", "sesame"],
+    "modifier_groups": [
+        {
+            "name": "Doneness",
+            "min": 1,
+            "max": 1,
+            "options": [{"name": "Rare"}, {"name": "Medium-rare"}, {"name": "Medium"}, {"name": "Well done"}],
+        },
+        {
+            "name": "Add-ons",
+            "kind": "add",
+            "max": 5,
+            "options": [
+                {"name": "Bacon", "price_cents": 200},
+                {"name": "Extra cheese", "price_cents": 100, "allergens": ["milk"]},
+            ],
+        },
+        {"name": "Remove", "kind": "remove", "max": 2, "options": [{"name": "No onions"}, {"name": "No pickles"}]},
+    ],
+}
+
+
+def test_modifiers_read_no_add_and_the_doneness_by_the_name(server: Server, screens: Screens) -> None:
+    manager = server.auth("manager")
+    burger = httpx.post(f"{server.url}/menu", json=MODIFIED_BURGER, headers=manager, timeout=10).json()
+    fries = httpx.post(f"{server.url}/menu", json=MENU[1], headers=manager, timeout=10).json()
+    option = {o["name"]: o["id"] for group in burger["modifier_groups"] for o in group["options"]}
+    display = screens.open(server, viewport={"width": 960, "height": 620})
+    grill = screens.open(server, "grill")
+
+    def order(*lines: dict[str, Any], **fields: Any) -> dict:
+        body = {"customer_name": "Ada", "channel": "counter", "items": list(lines), **fields}
+        made = httpx.post(f"{server.url}/orders", json=body, headers=server.auth("cashier"), timeout=10)
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    def burgers(quantity: int, *names: str) -> dict[str, Any]:
+        return {"menu_item_id": burger["id"], "quantity": quantity, "modifiers": [option[n] for n in names]}
+
+    first = order(
+        burgers(1, "Medium-rare", "Bacon", "No onions"),
+        {"menu_item_id": fries["id"], "quantity": 1},
+        customer_name="Grace",
+        channel="table",
+        table="4",
+        allergies=["milk"],
+    )
+    second = order(burgers(2, "Medium", "Bacon", "Bacon", "Extra cheese"), burgers(1, "Well done"))
+
+    ticket = display.ticket(first["id"])
+    line = display.line(first["id"], "Classic Burger")
+    expect(line.locator(".headline")).to_have_text("— Medium-rare")
+    expect(line.locator(".headline")).to_have_css("text-transform", "uppercase")  # MEDIUM-RARE, big
+    expect(line.locator(".modifier")).to_have_text(["ADD Bacon", "NO onions"])
+    expect(line.locator(".mod-add .mod-word")).to_have_text("ADD")
+    expect(line.locator(".mod-remove .mod-word")).to_have_text("NO")
+    # Not the same look: red for NO, green for ADD (and the words say it anyway).
+    add_colour = line.locator(".mod-add .mod-word").evaluate("e => getComputedStyle(e).backgroundColor")
+    no_colour = line.locator(".mod-remove .mod-word").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert (add_colour, no_colour) == ("rgb(22, 163, 74)", "rgb(220, 38, 38)")
+    expect(ticket.locator(".allergy-button")).to_contain_text("Allergy: Milk")
+    expect(display.line(second["id"], "Classic Burger").first.locator(".modifier")).to_have_text(
+        ["ADD 2× Bacon", "ADD Extra cheese"]
+    )
+    expect(display.line(second["id"], "Classic Burger").first.locator(".allergy-flag")).to_have_count(0)
+
+    # The grill's own view shows the line with its options; the fries stay off it.
+    expect(grill.ticket(first["id"]).locator(".line .item")).to_have_text(["Classic Burger"])
+    expect(grill.line(first["id"], "Classic Burger").locator(".modifier")).to_have_text(["ADD Bacon", "NO onions"])
+
+    # All day, by doneness: 4 burgers waiting.
+    expect(display.page.locator("#allday li")).to_have_text(
+        ["4 Classic Burger Doneness: 1 Medium-rare, 2 Medium, 1 Well done", "1 Fries"]
+    )
+    screenshot(display.page, "kitchen-modifiers.png")  # (the README's)
+
+    display.line(second["id"], "Classic Burger").first.click()  # two medium burgers done
+    expect(display.page.locator("#allday li .choices")).to_have_text(["Doneness: 1 Medium-rare, 1 Well done"])
+    expect(grill.page.locator("#allday li .count")).to_have_text(["2"])
     screens.check()

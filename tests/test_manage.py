@@ -218,7 +218,7 @@ async def test_migrations_0004_and_0005_carry_an_old_database_over(tmp_path: Pat
     try:
         async with store.read() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert version == "0008"  # the head
+        assert version == "0009"  # the head
         (flour,) = await services.list_inventory(store)
         assert (flour["quantity"], flour["low_stock"], flour["low"]) == (2.5, None, False)
         (pie,) = await services.list_menu(store)
@@ -428,10 +428,21 @@ def _item_form(item: dict, **extra: str | list[str]) -> dict[str, Any]:
     return {**fields, "price": f"{item['price_cents'] / 100:.2f}", "with_modifiers": "1", **extra}
 
 
-def _group(i: int, name: str, low: str, high: str, options: list[tuple[str, str, list[str]]], ids: Any = None) -> dict:
-    """Group `i`'s inputs as typed; `ids` (group id, option ids) for groups already saved."""
+def _group(
+    i: int,
+    name: str,
+    low: str,
+    high: str,
+    options: list[tuple[str, str, list[str]]],
+    ids: Any = None,
+    kind: str | None = None,
+) -> dict:
+    """Group `i`'s inputs as typed; `ids` (group id, option ids) for groups already saved; `kind`
+    as its select sends it (left out: a page from before groups had a kind)."""
     group_id, option_ids = ids or ("", [""] * len(options))
     data: dict[str, Any] = {f"group-{i}-id": str(group_id), f"group-{i}-name": name}
+    if kind is not None:
+        data[f"group-{i}-kind"] = kind
     data |= {f"group-{i}-min": low, f"group-{i}-max": high}
     for j, (option, price, allergens) in enumerate(options):
         where = f"group-{i}-option-{j}"
@@ -462,7 +473,7 @@ def test_modifier_editor_adds_groups_options_and_allergens_keeping_ids(
     assert world(client) == before
 
     groups = _group(0, "Doneness", "1", "1", [("Rare", "", []), ("Well done", "0", [])])
-    groups |= _group(1, "Add-ons", "0", "2", [("Bacon", "2.00", []), ("Cheese", "1,5", ["milk"])])
+    groups |= _group(1, "Add-ons", "0", "2", [("Bacon", "2.00", []), ("Cheese", "1,5", ["milk"])], kind="add")
     data = _item_form(burger, allergens=["gluten", "sesame"], dietary=[], **groups)
     saved = client.post(path, data=data, headers=HX)
     assert saved.status_code == 200 and "Saved Classic Burger." in saved.text, saved.text
@@ -470,12 +481,18 @@ def test_modifier_editor_adds_groups_options_and_allergens_keeping_ids(
     item = client.get(f"/menu/{burger['id']}").json()
     assert item["allergens"] == ["gluten", "sesame"]
     shape = [
-        (g["name"], g["min"], g["max"], [(o["name"], o["price_cents"], o["allergens"]) for o in g["options"]])
+        (
+            g["name"],
+            g["kind"],
+            g["min"],
+            g["max"],
+            [(o["name"], o["price_cents"], o["allergens"]) for o in g["options"]],
+        )
         for g in item["modifier_groups"]
     ]
     assert shape == [
-        ("Doneness", 1, 1, [("Rare", 0, []), ("Well done", 0, [])]),
-        ("Add-ons", 0, 2, [("Bacon", 200, []), ("Cheese", 150, ["milk"])]),
+        ("Doneness", "choice", 1, 1, [("Rare", 0, []), ("Well done", 0, [])]),  # no kind sent: a choice
+        ("Add-ons", "add", 0, 2, [("Bacon", 200, []), ("Cheese", 150, ["milk"])]),
     ]
 
     # Edited again: the form carries each id, so a renamed option keeps its own.
@@ -483,8 +500,12 @@ def test_modifier_editor_adds_groups_options_and_allergens_keeping_ids(
     doneness, addons = item["modifier_groups"]
     assert f'name="group-1-option-1-id" value="{addons["options"][1]["id"]}"' in form
     assert 'id="menu-allergens-gluten" checked' in form and 'value="1.50"' in form
+    assert '<option value="add" selected>' in form.split('id="group-1-kind"')[1].split("</select>")[0]
+    assert '<option value="choice" selected>' in form.split('id="group-0-kind"')[1].split("</select>")[0]
     ids = (addons["id"], [option["id"] for option in addons["options"]])
-    renamed = _group(0, "Extras", "0", "3", [("Smoked bacon", "2.50", []), ("Cheese", "1.50", ["milk"])], ids)
+    renamed = _group(
+        0, "Extras", "0", "3", [("Smoked bacon", "2.50", []), ("Cheese", "1.50", ["milk"])], ids, kind="add"
+    )
     client.post(path, data=_item_form(burger, allergens="gluten", **renamed), headers=HX).raise_for_status()
     after = client.get(f"/menu/{burger['id']}").json()
     assert [g["id"] for g in after["modifier_groups"]] == [addons["id"]]  # Doneness left out: deleted
@@ -507,6 +528,7 @@ def test_modifier_editor_errors_are_inline_keep_what_was_typed_and_write_nothing
     bad = _group(0, "Add-ons", "0", "1", [("", "1.00", []), ("Cheese", "one", ["milk"])])
     bad |= _group(1, "Size", "1", "x", [("Large", "-1", [])])
     bad |= _group(2, "Sauce", "2", "1", [("Mayo", "", [])])
+    bad |= _group(3, "Remove", "0", "1", [("No onions", "", [])], kind="sideways")  # a tampered select
     refused = client.post(path, data=_item_form(burger, allergens=["gluten"], **bad), headers=HX)
     assert refused.status_code == 422
     html = refused.text
@@ -515,6 +537,8 @@ def test_modifier_editor_errors_are_inline_keep_what_was_typed_and_write_nothing
     assert 'id="group-0-option-1-price-error">Enter a price like 12.50<' in html
     assert 'id="group-1-max-error">A whole number from 0 to 20<' in html
     assert 'id="group-1-option-0-price-error">Enter a price like 12.50<' in html
+    assert 'id="group-3-kind-error">Choose what the group is: a choice, additions or removals<' in html
+    assert '<option value="sideways" selected>' in html and 'value="No onions"' in html
     for typed in ('value="one"', 'value="x"', 'value="-1"', 'value="Add-ons"', 'value="Large"'):
         assert typed in html, typed
     assert 'id="group-0-option-1-allergens-milk" checked' in html and 'id="menu-allergens-gluten" checked' in html

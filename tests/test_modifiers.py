@@ -37,6 +37,7 @@ BURGER: dict[str, Any] = {
         },
         {
             "name": "Add-ons",
+            "kind": "add",
             "max": 5,
             "options": [
                 {"name": "Bacon", "price_cents": 200},

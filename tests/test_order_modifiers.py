@@ -106,17 +106,24 @@ def test_options_are_priced_and_kept_as_a_snapshot_through_menu_edits(client: ht
     assert line["unit_price_cents"] == 1500 + 2 * 200 + 100
     assert line["line_total_cents"] == order["total_cents"] == 2 * 2000
     ids = {name: _option(burger, group, name)["id"] for group, name in (MEDIUM, BACON, CHEESE)}
+    # Each keeps its group's kind, and whether the group took exactly one option (Doneness: min 1, max 1).
+    medium = {"group": "Doneness", "name": "Medium", "price_cents": 0, "count": 1, "kind": "choice"}
+    bacon = {"group": "Add-ons", "name": "Bacon", "price_cents": 200, "count": 2, "kind": "add"}
+    cheese = {"group": "Add-ons", "name": "Cheese", "price_cents": 100, "count": 1, "kind": "add"}
     assert line["modifiers"] == [
-        {"option_id": ids["Medium"], "group": "Doneness", "name": "Medium", "price_cents": 0, "count": 1},
-        {"option_id": ids["Bacon"], "group": "Add-ons", "name": "Bacon", "price_cents": 200, "count": 2},
-        {"option_id": ids["Cheese"], "group": "Add-ons", "name": "Cheese", "price_cents": 100, "count": 1},
+        {"option_id": ids["Medium"], **medium, "exactly_one": True},
+        {"option_id": ids["Bacon"], **bacon, "exactly_one": False},
+        {"option_id": ids["Cheese"], **cheese, "exactly_one": False},
     ]
     assert line["allergens"] == ["gluten", "eggs", "milk"] and line["allergy_flags"] == []
     assert client.get(f"/orders/{order['id']}").json() == order
 
-    # The menu changes: bacon is repriced and renamed, cheese deleted. The order keeps what it charged.
+    # The menu changes: bacon is repriced and renamed, cheese deleted, Doneness made optional and the
+    # add-ons a choice. The order keeps what it charged, and reads as it did.
     body = copy.deepcopy(BURGER)
     body["modifier_groups"] = copy.deepcopy(burger["modifier_groups"])
+    body["modifier_groups"][0]["min"] = 0
+    body["modifier_groups"][1]["kind"] = "choice"
     body["modifier_groups"][1]["options"] = [{**_option(burger, *BACON), "name": "Smoked bacon", "price_cents": 350}]
     for group in body["modifier_groups"]:
         for option in group["options"]:
@@ -127,6 +134,8 @@ def test_options_are_priced_and_kept_as_a_snapshot_through_menu_edits(client: ht
     assert after["total_cents"] == order["total_cents"]
     kept = after["lines"][0]["modifiers"]
     assert [(m["name"], m["price_cents"]) for m in kept] == [("Medium", 0), ("Bacon", 200), ("Cheese", 100)]
+    assert [(m["kind"], m["exactly_one"]) for m in kept] == [("choice", True), ("add", False), ("add", False)]
+    assert client.get(f"/menu/{burger['id']}").json()["modifier_groups"][1]["kind"] == "choice"
     assert kept[2]["option_id"] is None  # the option is gone from the menu; the snapshot stays
     assert after["lines"][0]["allergens"] == ["gluten", "eggs", "milk"]
 
@@ -211,7 +220,7 @@ async def test_allergies_are_flagged_confirmed_and_acknowledged_before_the_ticke
         assert refused.status_code == 409, refused.text
         error = refused.json()["error"]
         assert error["reason"] == "allergy_confirmation_needed"
-        assert error["fields"] == {"items.2": "contains milk"}
+        assert error["fields"] == {"items.2": "contains Milk"}  # the vocabulary's label
         assert (await client.get("/orders")).json() == []
 
         made = await client.post("/orders", json={**body, "allergies_confirmed": True})
@@ -350,7 +359,8 @@ def test_the_kitchen_ticket_shows_modifiers_flags_and_the_allergy_banner(client:
     page = client.get("/kitchen/display").text
     ticket = page[page.index(f'id="ticket-{order["id"]}"') :]
     ticket = ticket[: ticket.index("</article>")]
-    assert "Doneness: Medium" in ticket and "Add-ons: 2× Bacon" in ticket and "Add-ons: Cheese" in ticket
+    assert '<strong class="headline">— Medium</strong>' in ticket  # Doneness: exactly one, by the name
+    assert '<b class="mod-word">ADD</b> 2× Bacon' in ticket and '<b class="mod-word">ADD</b> Cheese' in ticket
     assert "contains Milk" in ticket and 'class="allergy-button"' in ticket and "Allergy: Milk" in ticket
     assert client.post(f"/kitchen/tickets/{order['id']}/allergies", headers={"HX-Request": "true"}).status_code == 204
     page = client.get("/kitchen/display").text

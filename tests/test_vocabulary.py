@@ -27,6 +27,7 @@ from forkflow.vocabulary import (
     ACTIVE_STATUSES,
     CHANNELS,
     COOKING_STATUSES,
+    MODIFIER_KINDS,
     MOVEMENT_KINDS,
     ORDER_STATUSES,
     ROLES,
@@ -43,6 +44,8 @@ CHECKED: dict[tuple[str, str], tuple[str, ...]] = {
     ("stock_movements", "kind"): MOVEMENT_KINDS,
     ("staff", "role"): ROLES,
     ("sign_in_attempts", "outcome"): SIGN_IN_OUTCOMES,
+    ("modifier_groups", "kind"): MODIFIER_KINDS,
+    ("order_line_modifiers", "group_kind"): MODIFIER_KINDS,
 }
 _IN_CHECK = re.compile(r"(\w+) IN \(([^)]*)\)")
 
@@ -98,6 +101,9 @@ def _enum(model: type[BaseModel], field: str) -> tuple[str, ...]:
         (models.StatusIn, "status", ORDER_STATUSES),
         (models.InventoryPatch, "reason", STOCK_REASONS),
         (models.StaffIn, "role", ROLES),
+        (models.ModifierGroupIn, "kind", MODIFIER_KINDS),
+        (out.ModifierGroupOut, "kind", MODIFIER_KINDS),
+        (out.LineModifierOut, "kind", MODIFIER_KINDS),
         (models.StaffPatch, "role", ROLES),
         (out.OrderOut, "channel", CHANNELS),
         (out.OrderOut, "status", ORDER_STATUSES),

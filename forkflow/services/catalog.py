@@ -19,7 +19,10 @@ MenuItem = dict[str, Any]
 # A category without a row (never the case once services/menu.py has written) goes last: after
 # any position the database can hold.
 _LAST = MAX_ID
-_MENU_ORDER = (
+# The menu's order as ORDER BY columns, for any query joining menu_items to menu_categories (on
+# `IN_CATEGORY`, outer: see above): the all-day panel sorts its counts by it too.
+IN_CATEGORY = menu_categories.c.name == menu_items.c.category
+MENU_ORDER = (
     func.coalesce(menu_categories.c.position, _LAST),
     menu_items.c.category,
     menu_items.c.position,
@@ -50,11 +53,11 @@ def _groups(conn: Connection, where: ColumnElement[bool] | None) -> dict[int, li
 
 def menu_items_where(conn: Connection, where: ColumnElement[bool] | None = None) -> list[MenuItem]:
     """The items `where` selects (all without it), whole, in the menu's order."""
-    query = select(menu_items).outerjoin(menu_categories, menu_categories.c.name == menu_items.c.category)
+    query = select(menu_items).outerjoin(menu_categories, IN_CATEGORY)
     if where is not None:
         query = query.where(where)
     groups = _groups(conn, where)
-    return [menu_item_out(row, groups.get(row.id, [])) for row in conn.execute(query.order_by(*_MENU_ORDER))]
+    return [menu_item_out(row, groups.get(row.id, [])) for row in conn.execute(query.order_by(*MENU_ORDER))]
 
 
 def load_item(conn: Connection, item_id: int) -> MenuItem:

@@ -128,7 +128,13 @@ def _write_groups(conn: Connection, item_id: int, groups: list[ModifierGroupIn])
         delete(modifier_groups).where(modifier_groups.c.menu_item_id == item_id, modifier_groups.c.id.not_in(kept))
     )
     for position, group in enumerate(groups):
-        values = {"name": group.name, "position": position, "min_choices": group.min, "max_choices": group.max}
+        values = {
+            "name": group.name,
+            "kind": group.kind,
+            "position": position,
+            "min_choices": group.min,
+            "max_choices": group.max,
+        }
         group_id = group.id
         if group_id is None:
             made = insert(modifier_groups).values(values | {"menu_item_id": item_id}).returning(modifier_groups.c.id)

@@ -6,20 +6,22 @@ import hashlib
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, select, update
 
 from ..choices import group_problem
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..idempotency import KeyReused
 from ..models import OrderIn
-from ..schema import order_line_modifiers, order_lines, orders
+from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
-from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS
+from ..vocabulary import ACTIVE_STATUSES, ALLERGEN_LABELS, ALLERGENS, COOKING_STATUSES, TRANSITIONS
+from .catalog import IN_CATEGORY, MENU_ORDER
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_order, take_for_order
 
@@ -103,13 +105,13 @@ _INSERT_LINE_SQL = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIER_SQL = (
-    "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, position)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
+    " exactly_one, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)"
 _OPTIONS_SQL = (
-    "SELECT o.id, g.menu_item_id, g.id, g.name, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens,"
-    " o.available FROM modifier_groups g JOIN modifier_options o ON o.group_id = g.id"
+    "SELECT o.id, g.menu_item_id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents,"
+    " o.allergens, o.available FROM modifier_groups g JOIN modifier_options o ON o.group_id = g.id"
     " WHERE g.menu_item_id IN ({}) ORDER BY g.position, g.id, o.position, o.id"
 )
 
@@ -128,6 +130,7 @@ class OptionRow(NamedTuple):
     menu_item_id: int
     group_id: int
     group_name: str
+    kind: str
     min: int
     max: int
     name: str
@@ -235,11 +238,13 @@ def _unavailable(
 
 
 def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
-    """409 when lines contain the order's allergies and the order does not confirm sending them."""
+    """409 when lines contain the order's allergies and the order does not confirm sending them;
+    each line's message names them as every screen does (the vocabulary's labels, in its order)."""
     if data.allergies_confirmed:
         return
     flagged = {
-        f"items.{i}": "contains " + ", ".join(word.replace("_", " ") for word in words if word in data.allergies)
+        f"items.{i}": "contains "
+        + ", ".join(ALLERGEN_LABELS[word] for word in ALLERGENS if word in words and word in data.allergies)
         for i, words in enumerate(allergens)
         if set(words) & set(data.allergies)
     }
@@ -321,7 +326,11 @@ async def create_order(
             snapshot = []
             for choice in picked:
                 option = choice.option
-                modifier = (line_id, option.id, option.group_name, option.name, option.price_cents, choice.times)
+                exactly_one = option.min >= 1 and option.max == 1
+                modifier = (
+                    *(line_id, option.id, option.group_name, option.name, option.price_cents, choice.times),
+                    *(option.kind, exactly_one),
+                )
                 tx.sql(_INSERT_MODIFIER_SQL, (*modifier, choice.position))
                 snapshot.append(SimpleNamespace(**dict(zip(_SNAPSHOT_FIELDS, modifier, strict=True))))
                 taken_options[option.id] += choice.times * line.quantity
@@ -358,7 +367,10 @@ async def create_order(
     return await store.write(unit)
 
 
-_SNAPSHOT_FIELDS = ("line_id", "option_id", "group_name", "option_name", "price_cents", "count")
+_SNAPSHOT_FIELDS = (
+    *("line_id", "option_id", "group_name", "option_name", "price_cents", "count"),
+    *("group_kind", "exactly_one"),
+)
 
 
 def _move(tx: Tx, current: Order, status: str) -> Order:
@@ -545,25 +557,79 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
         return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
-_WAITING = func.sum(order_lines.c.quantity)
-_WAITING_QUERY = (
-    select(order_lines.c.name, _WAITING)
-    .join(orders)
-    .where(orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None))
-    .group_by(order_lines.c.name)
-    .order_by(_WAITING.desc(), order_lines.c.name)
+# The all-day panel: the waiting lines (not done, on orders still cooking) in the menu's order, and
+# the options of their "choice" groups (Doneness, Size) to break each item's count down by.
+_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None))
+_WAITING_LINES = (
+    select(order_lines.c.id, order_lines.c.name, order_lines.c.quantity)
+    .select_from(order_lines.join(orders).join(menu_items).outerjoin(menu_categories, IN_CATEGORY))
+    .where(*_COOKING)
+    .order_by(*MENU_ORDER, order_lines.c.name, order_lines.c.id)
 )
-_WAITING_AT_STATION = _WAITING_QUERY.where(order_lines.c.station == bindparam("station"))
+_WAITING_CHOICES = (
+    select(
+        order_line_modifiers.c.line_id,
+        order_line_modifiers.c.group_name,
+        order_line_modifiers.c.option_name,
+        order_line_modifiers.c.position,
+    )
+    .select_from(order_line_modifiers.join(order_lines).join(orders))
+    .where(*_COOKING, order_line_modifiers.c.group_kind == "choice")
+    .order_by(order_line_modifiers.c.line_id, order_line_modifiers.c.position)
+)
+_AT_STATION = order_lines.c.station == bindparam("station")
+_WAITING_LINES_AT = _WAITING_LINES.where(_AT_STATION)
+_WAITING_CHOICES_AT = _WAITING_CHOICES.where(_AT_STATION)
 
 
-def _waiting(conn: Connection, station: str | None) -> list[tuple[str, int]]:
-    if station is None:
-        rows = conn.execute(_WAITING_QUERY)
-    else:
-        rows = conn.execute(_WAITING_AT_STATION, {"station": station})
-    return [(row[0], int(row[1])) for row in rows]
+@dataclass(frozen=True)
+class ChoiceCount:
+    """One choice group of an all-day item: portions per option, in the menu's option order, and
+    the portions whose line chose nothing from it (an optional group)."""
+
+    group: str
+    options: list[tuple[str, int]]
+    no_choice: int
 
 
-async def waiting_counts(store: Store, station: str | None = None) -> list[tuple[str, int]]:
-    """The all-day count: per item, how many are waiting (not done) on orders not yet ready."""
+@dataclass(frozen=True)
+class AllDay:
+    """An item on the all-day panel: portions waiting, broken down by its choice groups' options."""
+
+    name: str
+    count: int
+    choices: list[ChoiceCount]
+
+
+def _waiting(conn: Connection, station: str | None) -> list[AllDay]:
+    params = {} if station is None else {"station": station}
+    lines = conn.execute(_WAITING_LINES if station is None else _WAITING_LINES_AT, params).all()
+    chosen: dict[int, dict[str, list[tuple[int, str]]]] = defaultdict(dict)
+    for row in conn.execute(_WAITING_CHOICES if station is None else _WAITING_CHOICES_AT, params):
+        chosen[row.line_id].setdefault(row.group_name, []).append((row.position, row.option_name))
+    # item name -> portions, and per group name: (position, option) -> portions, and portions with a choice
+    totals: dict[str, int] = {}
+    options: dict[str, dict[str, dict[tuple[int, str], int]]] = defaultdict(dict)
+    covered: dict[str, dict[str, int]] = defaultdict(dict)
+    for line in lines:
+        totals[line.name] = totals.get(line.name, 0) + line.quantity
+        for group, picked in chosen.get(line.id, {}).items():
+            counts = options[line.name].setdefault(group, {})
+            for option in picked:
+                counts[option] = counts.get(option, 0) + line.quantity
+            covered[line.name][group] = covered[line.name].get(group, 0) + line.quantity
+    found = []
+    for name, total in totals.items():  # (in the menu's order: dicts keep the order of first sight)
+        groups = sorted(options[name].items(), key=lambda group: min(group[1]))  # by the menu's option order
+        breakdown = [
+            ChoiceCount(group, [(option, n) for (_, option), n in sorted(counts.items())], total - covered[name][group])
+            for group, counts in groups
+        ]
+        found.append(AllDay(name, total, breakdown))
+    return found
+
+
+async def waiting_counts(store: Store, station: str | None = None) -> list[AllDay]:
+    """The all-day count, in the menu's order: per item, how many are waiting (not done) on orders
+    not yet ready, and of those how many of each choice (Doneness: 4 Medium-rare, 3 Medium)."""
     return await store.query(_waiting, station)

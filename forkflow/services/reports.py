@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, func, select
 
 from ..config import Settings
-from ..schema import order_lines, orders
+from ..schema import order_line_modifiers, order_lines, orders
 from ..store import Store
 from .orders import business_date
 
 TOP_ITEMS = 5
+TOP_MODIFIERS = 5
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,17 @@ class TopItem:
 
 
 @dataclass(frozen=True)
+class TopModifier:
+    """An option as the lines kept it (its group's and its own name when ordered): how many
+    portions carried it (double bacon on two burgers: 4), and what it added to the bill."""
+
+    group: str
+    name: str
+    chosen: int
+    revenue_cents: int
+
+
+@dataclass(frozen=True)
 class Today:
     business_date: str
     orders: int
@@ -51,6 +63,7 @@ class Today:
     prep_avg_seconds: float | None
     prep_p90_seconds: float | None
     top_items: list[TopItem]
+    top_modifiers: list[TopModifier]
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -102,12 +115,28 @@ _TOP = (
     .order_by(_SOLD.desc(), order_lines.c.name)
     .limit(TOP_ITEMS)
 )
+_TIMES = order_line_modifiers.c.count * order_lines.c.quantity
+_CHOSEN = func.sum(_TIMES)
+_TOP_MODIFIERS = (
+    select(
+        order_line_modifiers.c.group_name,
+        order_line_modifiers.c.option_name,
+        _CHOSEN,
+        func.sum(_TIMES * order_line_modifiers.c.price_cents),
+    )
+    .select_from(order_line_modifiers.join(order_lines).join(orders))
+    .where(_COUNTED)
+    .group_by(order_line_modifiers.c.group_name, order_line_modifiers.c.option_name)
+    .order_by(_CHOSEN.desc(), order_line_modifiers.c.group_name, order_line_modifiers.c.option_name)
+    .limit(TOP_MODIFIERS)
+)
 
 
 def _today(conn: Connection, day: str, zone: ZoneInfo, now: datetime) -> Today:
     placed = conn.execute(_PLACED.where(orders.c.business_date == day)).all()
     prep = [(row.ready_at - row.created_at).total_seconds() for row in placed if row.ready_at is not None]
     top = conn.execute(_TOP.where(orders.c.business_date == day)).all()
+    modifiers = conn.execute(_TOP_MODIFIERS.where(orders.c.business_date == day)).all()
     return Today(
         business_date=day,
         orders=len(placed),
@@ -117,6 +146,9 @@ def _today(conn: Connection, day: str, zone: ZoneInfo, now: datetime) -> Today:
         prep_avg_seconds=sum(prep) / len(prep) if prep else None,
         prep_p90_seconds=percentile(prep, 0.9),
         top_items=[TopItem(name, int(quantity), int(revenue)) for name, quantity, revenue in top],
+        top_modifiers=[
+            TopModifier(group, name, int(chosen), int(revenue)) for group, name, chosen, revenue in modifiers
+        ],
     )
 
 

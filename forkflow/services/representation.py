@@ -53,7 +53,14 @@ def option_out(row: Any) -> dict[str, Any]:
 
 
 def group_out(row: Any, options: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "min": row.min_choices, "max": row.max_choices, "options": options}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "kind": row.kind,
+        "min": row.min_choices,
+        "max": row.max_choices,
+        "options": options,
+    }
 
 
 def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]:
@@ -83,6 +90,8 @@ def modifier_out(row: Any) -> dict[str, Any]:
         "name": row.option_name,
         "price_cents": row.price_cents,
         "count": row.count,
+        "kind": row.group_kind,
+        "exactly_one": bool(row.exactly_one),
     }
 
 

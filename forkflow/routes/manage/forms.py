@@ -105,6 +105,8 @@ def _reworded(error: Mapping[str, Any]) -> str:
         return f"At most {ctx['max_length']} characters"
     if kind == "string_pattern_mismatch":
         return "Letters, digits, dots, dashes and underscores only"
+    if kind == "literal_error" and error["loc"][-1:] == ("kind",):
+        return "Choose what the group is: a choice, additions or removals"
     if kind == "literal_error":
         return f"Choose one of: {ctx.get('expected', '')}".replace("'", "")
     if kind == "less_than_equal" and error["loc"] == ("price_cents",):
@@ -152,6 +154,8 @@ def menu_item_typed(data: Any) -> Form:
             options.append({**typed, "allergens": allergens, "recipe": _typed_recipe(data, option)})
             j += 1
         typed_group = {name: str(data.get(f"{group}-{name}") or "").strip() for name in ("id", "name", "min", "max")}
+        # (a page from before groups had a kind sends none: its groups are choices, as they were)
+        typed_group["kind"] = str(data.get(f"{group}-kind", "choice"))
         groups.append({**typed_group, "options": options})
         i += 1
     form.groups = groups
@@ -231,7 +235,7 @@ def _modifier_groups(form: Form, typed: list[dict[str, Any]]) -> list[dict[str, 
                 }
             )
         group_id = _typed_id(form, f"{name}-id", group["id"])
-        groups.append({"id": group_id, "name": group["name"], **choices, "options": options})
+        groups.append({"id": group_id, "name": group["name"], "kind": group["kind"], **choices, "options": options})
     return groups
 
 
@@ -252,7 +256,7 @@ def menu_item(form: Form, model: type[M]) -> M:
 
 def blank_group() -> dict[str, Any]:
     """A new group in the editor: optional, one choice, one blank option (a group needs one)."""
-    return {"id": "", "name": "", "min": "0", "max": "1", "options": [blank_option()]}
+    return {"id": "", "name": "", "kind": "choice", "min": "0", "max": "1", "options": [blank_option()]}
 
 
 def blank_option() -> dict[str, Any]:
@@ -282,6 +286,7 @@ def menu_item_form(item: dict[str, Any], recipe: dict[str, Any]) -> Form:
             {
                 "id": str(group["id"]),
                 "name": group["name"],
+                "kind": group["kind"],
                 "min": str(group["min"]),
                 "max": str(group["max"]),
                 "options": [

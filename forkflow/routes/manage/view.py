@@ -21,7 +21,7 @@ from ...formats import money
 from ...services import reports
 from ...services.staff import list_staff
 from ...store import Store
-from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, ROLES, StockReason, spoken
+from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, StockReason, spoken
 from ...web import templates
 from .charts import columns, rows
 from .forms import Form, RecipeForm, menu_item_form
@@ -114,6 +114,7 @@ async def menu_context(store: Store) -> dict[str, Any]:
     return {
         "allergen_labels": ALLERGEN_LABELS,
         "dietary_labels": DIETARY_LABELS,
+        "modifier_kind_labels": MODIFIER_KIND_LABELS,
         "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
