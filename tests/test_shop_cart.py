@@ -149,6 +149,7 @@ def test_a_cart_too_big_for_a_cookie_is_refused_and_headroom_is_kept_for_checkou
 def test_a_cart_whose_options_outgrow_the_cookie_is_refused_clearly() -> None:
     """Options take room in the cookie too: a cart of many lines with many options is refused
     with the same clear message, never cut short."""
+
     def many() -> tuple[int, ...]:  # random ids: the serializer compresses, so a run of ids would fit
         return tuple(sorted(secrets.randbelow(numbers.MAX_ID) + 1 for _ in range(40)))
 
