@@ -102,6 +102,19 @@
     }
   });
 
+  // A group put right clears its message (the server checks again when the dish is added).
+  document.addEventListener("change", (event) => {
+    const group = event.target.closest ? event.target.closest(".options .group.invalid") : null;
+    if (!group) return;
+    group.classList.remove("invalid");
+    group.removeAttribute("aria-describedby");
+    const message = group.querySelector(".field-error");
+    if (message) message.remove();
+    const form = group.closest("form");
+    const summary = form.querySelector(".options-error");
+    if (summary && !form.querySelector(".group.invalid")) summary.remove();
+  });
+
   document.addEventListener("change", (event) => {
     const box = event.target;
     if (!box.matches || !box.matches('input[name="free_from"]')) return;
