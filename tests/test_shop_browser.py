@@ -458,6 +458,10 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     checkout(page, "Ada")
     page.get_by_role("checkbox", name="Milk", exact=True).check()
     expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains Milk")
+    line.get_by_label("Qty").fill("2")  # a cart change at checkout keeps the flags (its requests carry them)
+    line.get_by_role("button", name="Update").click()
+    expect(page.locator("#cart-total")).to_have_text("35.00")
+    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains Milk")
     confirm = page.get_by_role("checkbox", name=re.compile("I understand the flagged dishes contain milk"))
     expect(confirm).to_be_visible()
     expect(confirm).not_to_be_checked()
@@ -473,7 +477,7 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     page.get_by_role("button", name="Place order").click()
     page.wait_for_url(re.compile(r"/track/[\w-]+$"))
     (order,) = orders(server)
-    assert order["allergies"] == ["milk"] and order["total_cents"] == 1750
+    assert order["allergies"] == ["milk"] and order["total_cents"] == 3500
     assert [(m["group"], m["name"]) for m in order["lines"][0]["modifiers"]] == [
         ("Doneness", "Medium-rare"),
         ("Add-ons", "Bacon"),
