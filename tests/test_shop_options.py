@@ -322,8 +322,14 @@ def test_checkout_flags_allergies_needs_a_confirmation_and_places_one_order_with
     assert re.search(r'name="allergies_confirmed" value="yes">', refused.text), "the box is there, not ticked"
     assert all_orders(server) == []
 
-    # Confirmed: one order, with the options and the allergies; sent again, the same order.
+    # Confirmed but nameless: refused, and what was ticked stays ticked.
     confirmed = {**fields, "allergies_confirmed": "yes"}
+    nameless = customer.http.post("/checkout", data={"csrf_token": customer.csrf, **confirmed, "customer_name": ""})
+    assert nameless.status_code == 422 and 'id="name-error"' in nameless.text
+    assert 'name="allergies_confirmed" value="yes" checked' in nameless.text
+    assert 'name="allergies" value="milk" checked' in nameless.text
+
+    # Confirmed: one order, with the options and the allergies; sent again, the same order.
     placed = customer.http.post("/checkout", data={"csrf_token": customer.csrf, **confirmed})
     assert placed.status_code == 303
     tracking = placed.headers["location"]

@@ -189,14 +189,14 @@ async def _cart_context(
         "oob": False,
     }
     context.update(extra)
-    flags = {key: _flag_text(words) for key, words in priced.flags(context["allergies"]).items()}
+    found = priced.flags(context["allergies"])
+    flags = {key: _flag_text(words) for key, words in found.items()}
     for index, text in (server_flags or {}).items():
         if index < len(priced.lines):
             flags[priced.lines[index].key] = text[:1].upper() + text[1:]
     context["flags"] = flags
-    context["flagged_words"] = [
-        word for word in context["allergies"] if any(word in line.allergens for line in priced.lines)
-    ]
+    flagged = {word for words in found.values() for word in words}
+    context["flagged_words"] = [word for word in context["allergies"] if word in flagged]
     context["allergen_labels"] = ALLERGEN_LABELS
     context["menu"] = menu
     return context
@@ -208,7 +208,6 @@ async def _menu_page(request: Request, state: cart.ShopState, status: int = 200,
         {
             "categories": _categories(context["menu"]),
             "last_order": state.placed_url,
-            "allergen_labels": ALLERGEN_LABELS,
             "free_from": allergens_in(request.query_params.getlist("free_from")),
         }
     )
@@ -395,7 +394,6 @@ async def _checkout_page(
         {
             "key": state.checkout_key,
             "values": values or {"customer_name": "", "notes": ""},
-            "allergen_labels": ALLERGEN_LABELS,
             "fields": fields or {},
             "error": error,
         }
@@ -414,9 +412,7 @@ def _sentence(message: str) -> str:
 
 def _form_fields(error: ServiceError) -> dict[str, str]:
     """pydantic's field names to the form's; the lines' errors belong to the cart, not the form."""
-    return {
-        name: text for name, text in (error.fields or {}).items() if name in ("customer_name", "notes", "allergies")
-    }
+    return {name: text for name, text in (error.fields or {}).items() if name in ("customer_name", "notes")}
 
 
 def _line_flags(error: ServiceError) -> dict[int, str]:
@@ -492,7 +488,7 @@ async def place_order(request: Request) -> Response:
             headers=headers,
             server_flags=flags,
             allergies=answers["allergies"],
-            confirmed=False,
+            confirmed=answers["confirmed"],
         )
     done = cart.ShopState(cart_id=state.cart_id, placed_key=key, placed_url=order["tracking_url"])
     return remember(request, RedirectResponse(order["tracking_url"], status_code=303), done)
