@@ -1,6 +1,6 @@
 """How money, moments and allergens read on every screen: one owner for each, so the till, the
 shop, the kitchen and the console cannot drift apart. `web.py` registers them as Jinja filters
-(`|money`, `|local_time`, `|allergen`); Python code that builds text (chart labels, tracking
+(`|money`, `|local_time`, `|allergen`, `|dietary`); Python code that builds text (chart labels, tracking
 clocks) calls them directly."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .vocabulary import ALLERGEN_LABELS
+from .vocabulary import ALLERGEN_LABELS, DIETARY_LABELS
 
 SHAPES = {
     "clock": "%H:%M",  # a time of day: the till's recent orders, the tracking page
@@ -36,3 +36,11 @@ _ALLERGENS: dict[str, str] = {str(word): label for word, label in ALLERGEN_LABEL
 def allergen(word: str) -> str:
     """An allergen as a person reads it ("tree_nuts" is "Tree nuts"): the vocabulary's label."""
     return _ALLERGENS.get(word, word)
+
+
+_DIETARY: dict[str, str] = {str(word): label for word, label in DIETARY_LABELS.items()}
+
+
+def dietary(word: str) -> str:
+    """A dietary tag as a person reads it ("vegan" is "Vegan"): the vocabulary's label."""
+    return _DIETARY.get(word, word)

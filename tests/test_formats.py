@@ -1,4 +1,4 @@
-"""Money and local time: the one formatter of each, as the templates' filters use them."""
+"""Money, local time, allergens and dietary tags: the one formatter of each, as the templates' filters use them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from forkflow.formats import local_time, money
+from forkflow.vocabulary import ALLERGEN_LABELS, DIETARY_LABELS
 from forkflow.web import templates
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -27,3 +28,10 @@ def test_local_time_reads_utc_strings_and_datetimes_alike_in_the_restaurant_zone
 def test_the_templates_have_both_as_filters() -> None:
     page = templates.env.from_string("{{ cents|money }} at {{ moment|local_time(zone) }}")
     assert page.render(cents=1550, moment="2024-01-01T12:00:00Z", zone=PARIS) == "15.50 at 13:00"
+
+
+def test_allergens_and_dietary_tags_read_as_the_vocabularys_labels_in_templates() -> None:
+    render = templates.env.from_string("{{ a|map('allergen')|join(', ') }} / {{ d|map('dietary')|join(', ') }}").render
+    assert render(a=["gluten", "tree_nuts"], d=["vegan"]) == "Cereals containing gluten, Tree nuts / Vegan"
+    assert all(templates.env.filters["dietary"](word) == label for word, label in DIETARY_LABELS.items())
+    assert all(templates.env.filters["allergen"](word) == label for word, label in ALLERGEN_LABELS.items())

@@ -301,7 +301,7 @@ def test_control_and_bidi_characters_are_refused_inline_in_forms(server: Server,
     customer = Customer(server)
     try:
         customer.add(menu[0])
-        line_notes = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "1", "notes": f"x{RLO}y"})
+        line_notes = customer.post(customer.line(menu[0]), {"quantity": "1", "notes": f"x{RLO}y"})
         assert line_notes.status_code == 422 and "U+202E" in line_notes.text
         form_key = customer.checkout_form()
         checkout = customer.post("/checkout", {**form_key, "customer_name": f"Ada{RLO}"}, htmx=False)

@@ -128,7 +128,7 @@ def test_the_shop_cart_keeps_to_the_public_limits_inline(public_server: Server, 
     assert customer.add(burger, 20).status_code == 200
     over = customer.add(burger, 1)
     assert over.status_code == 422 and "at most 20 of one dish" in over.text
-    changed = customer.post(f"/cart/items/{burger['id']}", {"quantity": "35", "notes": ""})
+    changed = customer.post(customer.line(burger), {"quantity": "35", "notes": ""})
     assert changed.status_code == 422 and "at most 20 of one dish" in changed.text
     for dish in (fries, shop["Caesar Salad"]):
         assert customer.add(dish, 15).status_code == 200

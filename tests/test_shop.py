@@ -58,6 +58,12 @@ class Customer:
     def cart(self) -> httpx.Response:
         return self.http.get("/cart", headers=HX)
 
+    def line(self, item: dict, nth: int = 0) -> str:
+        """The path of the `nth` cart line of `item` (lines are named by a key: dish, options, notes)."""
+        keys = re.findall(rf'data-item-id="{item["id"]}" data-line="([0-9a-f]+)"', self.cart().text)
+        assert len(keys) > nth, f"no line {nth} of {item['name']} in the cart"
+        return f"/cart/lines/{keys[nth]}"
+
     def checkout_form(self) -> dict[str, str]:
         page = self.open("/checkout").text
         key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
@@ -142,14 +148,14 @@ def test_cart_add_update_and_remove_priced_by_the_server(server: Server, menu: l
     assert changed.status_code == 200
     assert total_of(customer.cart()) == "45.50"
 
-    updated = customer.post(f"/cart/items/{fries['id']}", {"quantity": "1", "notes": "extra salt"})
+    updated = customer.post(customer.line(fries), {"quantity": "1", "notes": "extra salt"})
     assert updated.status_code == 200
     assert cart_lines(updated) == ["2 × Classic Burger", "1 × Fries"] and total_of(updated) == "36.50"
     assert 'value="extra salt"' in updated.text
 
-    removed = customer.post(f"/cart/items/{burger['id']}/remove", {})
+    removed = customer.post(customer.line(burger) + "/remove", {})
     assert cart_lines(removed) == ["1 × Fries"] and total_of(removed) == "4.50"
-    emptied = customer.post(f"/cart/items/{fries['id']}/remove", {})
+    emptied = customer.post(customer.line(fries) + "/remove", {})
     assert cart_lines(emptied) == [] and "Your cart is empty" in emptied.text
     assert all_orders(server) == [], "a cart is not an order"
 
@@ -188,9 +194,9 @@ def test_without_javascript_cart_forms_go_back_to_the_page(
     response = customer.post("/cart/items", {"menu_item_id": str(menu[0]["id"])}, htmx=False)
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert cart_lines(customer.cart()) == ["1 × Classic Burger"]
-    at_checkout = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "2", "view": "checkout"}, htmx=False)
+    at_checkout = customer.post(customer.line(menu[0]), {"quantity": "2", "view": "checkout"}, htmx=False)
     assert at_checkout.status_code == 303 and at_checkout.headers["location"] == "/checkout"
-    bad = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "0"}, htmx=False)
+    bad = customer.post(customer.line(menu[0]), {"quantity": "0"}, htmx=False)
     assert bad.status_code == 422 and "<h1>Order online</h1>" in bad.text and 'aria-invalid="true"' in bad.text
     assert customer.http.get("/cart").status_code == 303, "the panel alone is for htmx"
 
@@ -203,12 +209,12 @@ def test_bad_cart_input_is_shown_inline_and_changes_nothing(
     before = customer.cart().text
 
     for quantity in ("0", "abc", "100", "-1", "1.5", ""):
-        response = customer.post(f"/cart/items/{burger['id']}", {"quantity": quantity, "notes": "medium"})
+        response = customer.post(customer.line(burger), {"quantity": quantity, "notes": "medium"})
         assert response.status_code == 422, quantity
         assert "Quantity: 1 to 99" in response.text and 'aria-invalid="true"' in response.text
         assert f'value="{quantity}"' in response.text, "what was typed stays in the field"
         assert 'value="medium"' in response.text
-    too_long = customer.post(f"/cart/items/{burger['id']}", {"quantity": "1", "notes": "x" * 201})
+    too_long = customer.post(customer.line(burger), {"quantity": "1", "notes": "x" * 201})
     assert too_long.status_code == 422 and "Notes: at most 200 characters" in too_long.text
     assert "x" * 201 in too_long.text
 
@@ -218,7 +224,7 @@ def test_bad_cart_input_is_shown_inline_and_changes_nothing(
     sell_out(server, fries)
     refused = customer.add(fries)
     assert refused.status_code == 409 and "Fries is sold out" in refused.text
-    gone = customer.post(f"/cart/items/{fries['id']}", {"quantity": "1"})
+    gone = customer.post("/cart/lines/0123456789abcdef", {"quantity": "1"})
     assert gone.status_code == 409 and "no longer in your cart" in gone.text
 
     # Without the CSRF token nothing happens either.
@@ -230,7 +236,7 @@ def test_bad_cart_input_is_shown_inline_and_changes_nothing(
 def test_what_a_customer_types_is_escaped_in_the_cart(server: Server, menu: list[dict], customer: Customer) -> None:
     attack = '<img src=x onerror=alert(1)>"'
     customer.add(menu[0])
-    response = customer.post(f"/cart/items/{menu[0]['id']}", {"quantity": "1", "notes": attack})
+    response = customer.post(customer.line(menu[0]), {"quantity": "1", "notes": attack})
     assert response.status_code == 200
     assert "<img src=x" not in response.text and "&lt;img src=x onerror=alert(1)&gt;&#34;" in response.text
 
@@ -244,7 +250,7 @@ def test_checkout_places_an_online_order_and_sends_the_customer_to_tracking(
     burger, fries, *_ = menu
     customer.add(burger, 2)
     customer.add(fries)
-    customer.post(f"/cart/items/{fries['id']}", {"quantity": "1", "notes": "no salt"})
+    customer.post(customer.line(fries), {"quantity": "1", "notes": "no salt"})
     form = customer.checkout_form()
     response = customer.post("/checkout", {**form, "customer_name": "Ada", "notes": "at 7"}, htmx=False)
     assert response.status_code == 303
@@ -321,7 +327,7 @@ def test_a_lost_answer_then_a_changed_cart_gets_a_fresh_key(server: Server, menu
 def test_checkout_errors_keep_the_form_and_change_nothing(server: Server, menu: list[dict], customer: Customer) -> None:
     customer.add(menu[0])
     form = customer.checkout_form()
-    customer.post(f"/cart/items/{menu[0]['id']}/remove", {})  # emptied in another tab
+    customer.post(customer.line(menu[0]) + "/remove", {})  # emptied in another tab
     empty = customer.post("/checkout", {**form, "customer_name": "Ada"}, htmx=False)
     assert empty.status_code == 422 and "Your cart is empty" in empty.text
     assert "Your cart is empty. <a" in customer.open("/checkout").text, "no form without a cart"
@@ -361,7 +367,7 @@ def test_checkout_refuses_a_dish_that_sold_out_inline(server: Server, menu: list
     assert "Sold out — remove it" in refused.text
     assert all_orders(server) == []
     # Removing it lets the same checkout through, with the same key.
-    customer.post(f"/cart/items/{fries['id']}/remove", {"view": "checkout"})
+    customer.post(customer.line(fries) + "/remove", {"view": "checkout"})
     placed = customer.post("/checkout", {**form, "customer_name": "Ada", "notes": "thanks"}, htmx=False)
     assert placed.status_code == 303
     (order,) = all_orders(server)

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot
 from .conftest import Server, create_menu, seed_staff
+from .test_shop_options import BURGER, FRIES, SALAD
 
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 1000}
@@ -98,6 +99,35 @@ def add(page: Page, item: dict, times: int = 1) -> None:
     for _ in range(times):
         before = page.locator("#cart").inner_text()
         dish(page, item).get_by_role("button", name=f"Add {item['name']} to your cart").click()
+        expect(page.locator("#cart")).not_to_have_text(before)
+
+
+def choose(
+    page: Page,
+    item: dict,
+    radios: tuple[str, ...] = (),
+    counts: dict[str, int] | None = None,
+    ticks: tuple[str, ...] = (),
+) -> None:
+    """Open the dish's options (if closed) and choose: a radio button by its option's name, a
+    stepper's count, a checkbox."""
+    card = dish(page, item)
+    if not card.locator("details.options").evaluate("details => details.open"):
+        card.locator("summary").click()
+    for name in radios:
+        card.get_by_role("radio", name=re.compile(rf"^{re.escape(name)}(\s|$)")).check()
+    for name, times in (counts or {}).items():
+        card.get_by_label(f"{name}: how many").fill(str(times))
+        card.get_by_label(f"{name}: how many").dispatch_event("change")
+    for name in ticks:
+        card.get_by_role("checkbox", name=re.compile(rf"^{re.escape(name)}(\s|$)")).check()
+
+
+def add_chosen(page: Page, item: dict, times: int = 1) -> None:
+    """Add the dish with the options chosen on its card."""
+    for _ in range(times):
+        before = page.locator("#cart").inner_text()
+        dish(page, item).get_by_role("button", name=f"Add {item['name']} with these options to your cart").click()
         expect(page.locator("#cart")).not_to_have_text(before)
 
 
@@ -309,10 +339,13 @@ def test_no_sideways_scrolling_on_a_phone_and_screenshots(browser: Browser, tmp_
         sell_out(srv, demo["Lemon Tart"])
         page = customers.open("/", viewport=PHONE)
         no_horizontal_scroll(page)
-        # Dishes without a required modifier group: the shop has no option picker yet (issue 14's next step).
-        add(page, demo["Mushroom Burger"], 2)
+        choose(page, demo["Mushroom Burger"], radios=("No rocket",), counts={"Avocado": 1})
+        no_horizontal_scroll(page)
+        add_chosen(page, demo["Mushroom Burger"], 2)
         add(page, demo["Sweet Potato Fries"])
-        add(page, demo["Espresso"])
+        choose(page, demo["Espresso"], radios=("Oat milk",))
+        add_chosen(page, demo["Espresso"])
+        expect(cart_line(page, demo["Mushroom Burger"]).locator(".line-options")).to_contain_text("Avocado")
         cart_line(page, demo["Mushroom Burger"]).get_by_label("Notes").fill("one without cheese, please, thank you")
         cart_line(page, demo["Mushroom Burger"]).get_by_role("button", name="Update").click()
         expect(page.locator("#cart .cart-status")).to_have_text("Cart updated")
@@ -326,7 +359,9 @@ def test_no_sideways_scrolling_on_a_phone_and_screenshots(browser: Browser, tmp_
         no_horizontal_scroll(page)
 
         wide = customers.open("/", viewport=DESKTOP)
-        for name in ("Classic Burger", "Classic Burger", "Garlic Bread", "Craft Lager"):
+        choose(wide, demo["Classic Burger"], radios=("Medium",))
+        add_chosen(wide, demo["Classic Burger"], 2)
+        for name in ("Garlic Bread", "Craft Lager"):
             add(wide, demo[name])
         expect(wide.locator("#cart-total")).to_have_text("43.00")
         wide.evaluate("window.scrollTo(0, 0)")
@@ -336,3 +371,118 @@ def test_no_sideways_scrolling_on_a_phone_and_screenshots(browser: Browser, tmp_
     finally:
         customers.close()
         srv.stop()
+
+
+# 5. Options, allergens and the allergy confirmation
+
+
+def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
+    server: Server, customers: Customers
+) -> None:
+    """The Classic Burger, Medium-rare with Bacon; the "free from" filter through a live menu
+    change; milk at checkout flags the burger, the order needs the confirmation; the tracking
+    page lists the options."""
+    fried_egg = {"name": "Fried egg", "price_cents": 150, "allergens": ["eggs"]}
+    add_ons = {**BURGER["modifier_groups"][1], "options": [*BURGER["modifier_groups"][1]["options"], fried_egg]}
+    burger_body = {
+        **BURGER,
+        "allergens": ["gluten", "milk", "sesame"],
+        "modifier_groups": [BURGER["modifier_groups"][0], add_ons, BURGER["modifier_groups"][2]],
+    }
+    made = {}
+    for body in (burger_body, SALAD, FRIES):
+        response = httpx.post(f"{server.url}/menu", json=body, headers=server.auth("manager"), timeout=10)
+        assert response.status_code == 201, response.text
+        made[body["name"]] = response.json()
+    burger, salad = made["Classic Burger"], made["Garden Salad"]
+    options = {o["name"]: o for g in burger["modifier_groups"] for o in g["options"]}
+
+    page = customers.open("/", viewport=DESKTOP)
+    card = dish(page, burger)
+    expect(card.locator(".contains")).to_have_text("Contains: Cereals containing gluten, Milk, Sesame")
+    expect(dish(page, salad).locator(".tag.diet")).to_have_text("Vegetarian")
+
+    # A required group left out is refused inline, keeping what was chosen.
+    choose(page, burger, counts={"Bacon": 1})
+    expect(card.locator(".chosen-price")).to_have_text("17.50")
+    customers.allow(r"status of 422 \(Unprocessable (Content|Entity)\) \(at http://[^ ]+/cart/items\)")
+    card.get_by_role("button", name="Add Classic Burger with these options to your cart").click()
+    expect(card.locator(".options-error")).to_have_text("Doneness: choose at least 1")
+    expect(card.locator("details.options")).to_have_attribute("open", "")
+    expect(card.get_by_label("Bacon: how many")).to_have_value("1")
+    expect(page.locator("#cart")).to_contain_text("Your cart is empty")
+
+    choose(page, burger, radios=("Medium-rare",))
+    expect(card.locator(".options-error")).to_have_count(0)  # put right: the message goes
+    expect(card.locator(".group.invalid")).to_have_count(0)
+    expect(card.locator(".chosen-price")).to_have_text("17.50")
+    expect(card.get_by_role("radio", name="Medium-rare")).to_be_checked()
+    card.evaluate("card => card.scrollIntoView()")
+    page.mouse.move(0, 0)
+    keep(page, "shop-options.png")
+
+    # Free from eggs: the salad is hidden, the fried egg is marked; both hold through a live change.
+    page.locator(".free-from summary").click()
+    page.get_by_role("checkbox", name="Eggs", exact=True).check()
+    expect(dish(page, salad)).to_be_hidden()
+    egg = card.locator(".option", has_text="Fried egg")
+    expect(egg.locator(".avoid-note")).to_be_visible()
+    expect(card.locator(".option", has_text="Bacon").locator(".avoid-note")).to_be_hidden()
+    assert "free_from=eggs" in page.url, "a reload keeps the filter"
+    page.evaluate("window.__sameDocument = true")
+    response = httpx.put(
+        f"{server.url}/menu/{burger['id']}/options/{options['Fried egg']['id']}/availability",
+        json={"available": False},
+        headers=server.auth("manager"),
+        timeout=10,
+    )
+    assert response.status_code == 200
+    expect(egg.locator(".off-badge")).to_have_text("Sold out")  # the option 86'd, live
+    expect(card.get_by_label("Fried egg: how many")).to_be_disabled()
+    expect(card.locator("details.options")).to_have_attribute("open", "")  # the open form stays open
+    expect(card.get_by_role("radio", name="Medium-rare")).to_be_checked()
+    expect(card.get_by_label("Bacon: how many")).to_have_value("1")
+    expect(dish(page, salad)).to_be_hidden()
+    expect(egg.locator(".avoid-note")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True
+    page.get_by_role("checkbox", name="Eggs", exact=True).uncheck()
+    expect(dish(page, salad)).to_be_visible()
+
+    add_chosen(page, burger)
+    line = cart_line(page, burger)
+    expect(line.locator(".line-options")).to_contain_text("Doneness: Medium-rare")
+    expect(line.locator(".line-options")).to_contain_text("Add-ons: Bacon")
+    expect(page.locator("#cart-total")).to_have_text("17.50")
+
+    # Checkout: milk flags the burger; placing it without the confirmation is refused inline.
+    checkout(page, "Ada")
+    page.get_by_role("checkbox", name="Milk", exact=True).check()
+    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains Milk")
+    line.get_by_label("Qty").fill("2")  # a cart change at checkout keeps the flags (its requests carry them)
+    line.get_by_role("button", name="Update").click()
+    expect(page.locator("#cart-total")).to_have_text("35.00")
+    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains Milk")
+    confirm = page.get_by_role("checkbox", name=re.compile("I understand the flagged dishes contain milk"))
+    expect(confirm).to_be_visible()
+    expect(confirm).not_to_be_checked()
+    page.mouse.move(0, 0)
+    keep(page, "shop-checkout-allergy.png")
+    customers.allow(r"status of 409 \(Conflict\) \(at http://[^ ]+/checkout\)")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.locator("#checkout-error")).to_contain_text("Some dishes contain your allergies")
+    expect(page.get_by_label("Your name")).to_have_value("Ada")
+    expect(page.get_by_role("checkbox", name="Milk", exact=True)).to_be_checked()
+    assert orders(server) == []
+    page.get_by_role("checkbox", name=re.compile("I understand the flagged dishes contain milk")).check()
+    page.get_by_role("button", name="Place order").click()
+    page.wait_for_url(re.compile(r"/track/[\w-]+$"))
+    (order,) = orders(server)
+    assert order["allergies"] == ["milk"] and order["total_cents"] == 3500
+    assert [(m["group"], m["name"]) for m in order["lines"][0]["modifiers"]] == [
+        ("Doneness", "Medium-rare"),
+        ("Add-ons", "Bacon"),
+    ]
+    listed = page.locator(".track-lines .line-options")
+    expect(listed).to_contain_text("Doneness: Medium-rare")
+    expect(listed).to_contain_text("Add-ons: Bacon +2.00")
+    expect(page.locator(".track-allergies")).to_have_text("Your allergies: Milk")

@@ -6,7 +6,13 @@
   back. Its frames carry no event ids, and the pages no "last event id": the gaps between ids would
   count the day's events (orders among them), so the stream resyncs instead of replaying.
 - The cart lives in a signed cookie of the shop's own (cart.py says why not the session's)
-  and is priced from the menu on every render.
+  and is priced from the menu on every render. A dish with modifier groups has its options form
+  (options.py); every price and allergen it shows is forkflow/choices.py's.
+- "Free from": the customer's allergens to avoid are checkboxes whose rules (/shop/free-from.css,
+  made from the vocabulary) hide the dishes that contain them and mark the options that add them,
+  in the browser, so the menu stream's shared fragments and every swap of them keep the filter.
+- Checkout asks about allergies; the cart panel flags the lines that contain them, and the order
+  needs the customer's confirmation to go through (the order service's 409 decides).
 - `/checkout` carries an idempotency key made when checkout started, kept in that cookie until an
   order goes through, so a double tap or a resubmit after a network error makes one order. The key
   is scoped to the cart's random id, so nobody else's checkout can replay or claim it.
@@ -15,12 +21,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
 from sse_starlette import ServerSentEvent
+from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import (
@@ -30,16 +38,18 @@ from ... import (
     services,
 )
 from ...auth.roles import principal_of
-from ...errors import Conflict, Invalid, ServiceError
+from ...errors import Conflict, Invalid, NotFound, ServiceError
 from ...events import Event, Subscription
+from ...formats import allergen
 from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
 from ...numbers import MAX_ID
 from ...request import client_address, is_htmx, store_of
 from ...store import Store
+from ...vocabulary import ALLERGEN_LABELS, ALLERGENS
 from ...web import templates
 from ..http import check_public_rate, parse_model
-from . import cart
+from . import cart, options
 
 FRAMES_KEPT = 256  # the menu pages' shared frames, by event
 
@@ -88,6 +98,20 @@ async def menu_stream(request: Request) -> Response:
     return await open_stream(request, {"menu"}, snapshot)
 
 
+def free_from_css(request: Request) -> Response:
+    """The "free from" filter's rules, one pair per allergen of the vocabulary: a ticked
+    `#free-from-WORD` hides the dishes whose `data-contains` has WORD and marks the options that add
+    it. CSS (`:has`) applies them to whatever the menu stream swaps in, with or without JavaScript."""
+    rules = []
+    for word in ALLERGENS:
+        ticked = f".shop-page:has(#free-from-{word}:checked)"
+        rules.append(f'{ticked} .dish[data-contains~="{word}"] {{ display: none; }}')
+        rules.append(f'{ticked} .option[data-contains~="{word}"] {{ background: #fee2e2; }}')
+        rules.append(f'{ticked} .option[data-contains~="{word}"] .avoid-note {{ display: inline; }}')
+    headers = {"Cache-Control": "public, max-age=3600"}
+    return Response("\n".join(rules) + "\n", media_type="text/css", headers=headers)
+
+
 # The shop's cookie
 
 
@@ -129,24 +153,64 @@ def _at_checkout(value: object) -> bool:
     return value == "checkout"
 
 
-async def _cart_context(store: Store, state: cart.ShopState, **extra: Any) -> dict[str, Any]:
+def allergens_in(words: Sequence[object]) -> list[str]:
+    """The allergen words among `words` (a form's or a query's), once each, in the law's order."""
+    return [word for word in ALLERGENS if word in words]
+
+
+def allergy_state(params: FormData | QueryParams) -> dict[str, Any]:
+    """The checkout's allergy answers as a request carries them (the cart panel's requests include them)."""
+    return {
+        "allergies": allergens_in(params.getlist("allergies")),
+        "confirmed": params.get("allergies_confirmed") == "yes",
+    }
+
+
+def _flag_text(words: list[str]) -> str:
+    return "Contains " + ", ".join(allergen(word) for word in words)
+
+
+async def _cart_context(
+    store: Store, state: cart.ShopState, server_flags: Mapping[int, str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The cart panel's context. At checkout, `flags` names the lines that contain the allergies
+    given ({line key: text}); `server_flags` ({line index: text}, the order service's 409) wins."""
     menu = await services.list_menu(store)
+    priced = cart.price(state.lines, menu)
     context: dict[str, Any] = {
-        "cart": cart.price(state.lines, menu),
+        "cart": priced,
         "cart_errors": {},
         "cart_typed": {},
         "cart_message": None,
         "cart_error": None,
         "at_checkout": False,
+        "allergies": [],
+        "confirmed": False,
+        "oob": False,
     }
     context.update(extra)
+    found = priced.flags(context["allergies"])
+    flags = {key: _flag_text(words) for key, words in found.items()}
+    for index, text in (server_flags or {}).items():
+        if index < len(priced.lines):
+            flags[priced.lines[index].key] = text[:1].upper() + text[1:]
+    context["flags"] = flags
+    flagged = {word for words in found.values() for word in words}
+    context["flagged_words"] = [word for word in context["allergies"] if word in flagged]
+    context["allergen_labels"] = ALLERGEN_LABELS
     context["menu"] = menu
     return context
 
 
 async def _menu_page(request: Request, state: cart.ShopState, status: int = 200, **extra: Any) -> Response:
     context = await _cart_context(store_of(request), state, **extra)
-    context.update({"categories": _categories(context["menu"]), "last_order": state.placed_url})
+    context.update(
+        {
+            "categories": _categories(context["menu"]),
+            "last_order": state.placed_url,
+            "free_from": allergens_in(request.query_params.getlist("free_from")),
+        }
+    )
     return templates.TemplateResponse(request, "shop/menu.html", context, status_code=status)
 
 
@@ -164,7 +228,7 @@ async def _cart_answer(request: Request, state: cart.ShopState, status: int = 20
         if at_checkout:
             return await _checkout_page(request, state, status, **extra)
         return await _menu_page(request, state, status, **extra)
-    context = await _cart_context(store_of(request), state, **extra)
+    context = await _cart_context(store_of(request), state, oob=at_checkout, **extra)
     return templates.TemplateResponse(request, "shop/_cart.html", context, status_code=status)
 
 
@@ -182,7 +246,26 @@ async def cart_panel(request: Request) -> Response:
     at_checkout = _at_checkout(request.query_params.get("view"))
     if not is_htmx(request):
         return RedirectResponse("/checkout" if at_checkout else "/", status_code=303)
-    return await _cart_answer(request, shop_state(request), at_checkout=at_checkout)
+    return await _cart_answer(
+        request, shop_state(request), at_checkout=at_checkout, **allergy_state(request.query_params)
+    )
+
+
+async def _item_refused(
+    request: Request, state: cart.ShopState, item: dict[str, Any], form: options.ItemForm, error: ServiceError
+) -> Response:
+    """A dish's options refused: its form again, open, with what was chosen and the group's message.
+    htmx swaps it over the dish (HX-Retarget); a plain form post gets the whole menu page."""
+    if not is_htmx(request):
+        return await _menu_page(request, state, error.status, item_forms={item["id"]: form})
+    html = templates.get_template("shop/_item.html").render(item=item, item_forms={item["id"]: form})
+    headers = {"HX-Retarget": f"#item-{item['id']}", "HX-Reswap": "outerHTML"}
+    return HTMLResponse(html, status_code=error.status, headers=headers)
+
+
+def _with_options(name: str, priced: cart.PricedLine) -> str:
+    chosen = [f"{o.name}{f' × {o.times}' if o.times > 1 else ''}" for o in priced.options]
+    return f"{name} ({', '.join(chosen)})" if chosen else name
 
 
 async def add_to_cart(request: Request) -> Response:
@@ -201,22 +284,39 @@ async def add_to_cart(request: Request) -> Response:
             raise Invalid("that dish is not on the menu", {"menu_item_id": "not on the menu"})
         if not dish["available"]:
             raise Conflict(f"{dish['name']} is sold out", {"menu_item_id": "sold out"})
-        lines = cart.add(state.lines, item_id, quantity, _limits(request))
+        item_form = options.read(dish, form)
+        refused = options.refusal(dish, item_form)
+        if refused is not None:
+            return await _item_refused(request, state, dish, item_form, refused)
+        lines = cart.add(state.lines, item_id, quantity, _limits(request), item_form.option_ids())
     except ServiceError as error:
         return await _cart_answer(request, state, error.status, cart_error=error.message, at_checkout=at_checkout)
     state.lines = lines
-    return await _changed(request, state, cart_message=f"Added {quantity} × {dish['name']}", at_checkout=at_checkout)
+    added = cart.price_line(cart.CartLine(item_id, quantity, "", tuple(sorted(item_form.option_ids()))), dish)
+    message = f"Added {quantity} × {_with_options(dish['name'], added)}"
+    return await _changed(request, state, cart_message=message, at_checkout=at_checkout)
+
+
+async def chosen_price(request: Request) -> Response:
+    """The options form's price and allergens for the options chosen so far (htmx, on each change)."""
+    menu = {item["id"]: item for item in await services.list_menu(store_of(request))}
+    item = menu.get(request.path_params["id"])
+    if item is None:
+        raise NotFound("that dish is not on the menu")
+    form = options.read(item, request.query_params)
+    return HTMLResponse(templates.get_template("shop/_chosen.html").render(item=item, form=form))
 
 
 async def change_cart_line(request: Request) -> Response:
     form = await request.form()
     at_checkout = _at_checkout(form.get("view"))
-    item_id = request.path_params["id"]
+    key = request.path_params["key"]
     typed = {"quantity": str(form.get("quantity", ""))[:10], "notes": str(form.get("notes", ""))[:1000]}
     state = shop_state(request)
-    if not any(line.menu_item_id == item_id for line in state.lines):
+    allergies = allergy_state(form)
+    if cart.find(state.lines, key) is None:
         error = "that dish is no longer in your cart"
-        return await _cart_answer(request, state, 409, cart_error=error, at_checkout=at_checkout)
+        return await _cart_answer(request, state, 409, cart_error=error, at_checkout=at_checkout, **allergies)
     errors: dict[str, str] = {}
     quantity, notes = 0, ""
     try:
@@ -232,32 +332,38 @@ async def change_cart_line(request: Request) -> Response:
             request,
             state,
             422,
-            cart_errors={item_id: errors},
-            cart_typed={item_id: typed},
+            cart_errors={key: errors},
+            cart_typed={key: typed},
             cart_error="check the highlighted line",
             at_checkout=at_checkout,
+            **allergies,
         )
     try:
-        state.lines = cart.replace(state.lines, cart.CartLine(item_id, quantity, notes), _limits(request))
+        state.lines = cart.replace(state.lines, key, quantity, notes, _limits(request))
     except Invalid as error:
         return await _cart_answer(
             request,
             state,
             error.status,
-            cart_errors={item_id: error.fields or {}},
-            cart_typed={item_id: typed},
+            cart_errors={key: error.fields or {}},
+            cart_typed={key: typed},
             cart_error=error.message,
             at_checkout=at_checkout,
+            **allergies,
         )
-    return await _changed(request, state, cart_message="Cart updated", at_checkout=at_checkout)
+    return await _changed(request, state, cart_message="Cart updated", at_checkout=at_checkout, **allergies)
 
 
 async def remove_cart_line(request: Request) -> Response:
     form = await request.form()
     state = shop_state(request)
-    state.lines = cart.remove(state.lines, request.path_params["id"])
+    state.lines = cart.remove(state.lines, request.path_params["key"])
     return await _changed(
-        request, state, cart_message="Removed from your cart", at_checkout=_at_checkout(form.get("view"))
+        request,
+        state,
+        cart_message="Removed from your cart",
+        at_checkout=_at_checkout(form.get("view")),
+        **allergy_state(form),
     )
 
 
@@ -309,9 +415,22 @@ def _form_fields(error: ServiceError) -> dict[str, str]:
     return {name: text for name, text in (error.fields or {}).items() if name in ("customer_name", "notes")}
 
 
+def _line_flags(error: ServiceError) -> dict[int, str]:
+    """{line index: "contains milk"} from the order service's 409 for the customer's allergies."""
+    if error.extra.get("reason") != "allergy_confirmation_needed":
+        return {}
+    found = {}
+    for name, text in (error.fields or {}).items():
+        index = name.removeprefix("items.")
+        if index.isdigit():
+            found[int(index)] = text
+    return found
+
+
 async def place_order(request: Request) -> Response:
     form = await request.form()
     values = {"customer_name": str(form.get("customer_name", ""))[:200], "notes": str(form.get("notes", ""))[:2000]}
+    answers = allergy_state(form)
     key = str(form.get("idempotency_key", ""))
     state = shop_state(request)
     if state.placed_url and state.placed_key == key:
@@ -332,8 +451,16 @@ async def place_order(request: Request) -> Response:
                 "notes": values["notes"],
                 "channel": "online",
                 "items": [
-                    {"menu_item_id": x.menu_item_id, "quantity": x.quantity, "notes": x.notes} for x in state.lines
+                    {
+                        "menu_item_id": x.menu_item_id,
+                        "quantity": x.quantity,
+                        "notes": x.notes,
+                        "modifiers": list(x.modifiers),
+                    }
+                    for x in state.lines
                 ],
+                "allergies": answers["allergies"],
+                "allergies_confirmed": answers["confirmed"],
             },
         )
         stored_key = idempotency.stored(idempotency.cart_scope(state.cart_id), key)
@@ -344,12 +471,24 @@ async def place_order(request: Request) -> Response:
     except ServiceError as error:
         if isinstance(error, idempotency.KeyReused):
             state.checkout_key = None
+        flags = _line_flags(error)
         message = _sentence(error.message)
-        if isinstance(error, Conflict):
+        if flags:
+            message = "Some dishes contain your allergies: check the flagged ones, tick the box, then place your order."
+        elif isinstance(error, Conflict):
             message += ". Remove it from your cart, then place your order."
         headers = error.answer_headers()
         return await _checkout_page(
-            request, state, error.status, values=values, fields=_form_fields(error), error=message, headers=headers
+            request,
+            state,
+            error.status,
+            values=values,
+            fields=_form_fields(error),
+            error=message,
+            headers=headers,
+            server_flags=flags,
+            allergies=answers["allergies"],
+            confirmed=answers["confirmed"],
         )
     done = cart.ShopState(cart_id=state.cart_id, placed_key=key, placed_url=order["tracking_url"])
     return remember(request, RedirectResponse(order["tracking_url"], status_code=303), done)
@@ -360,8 +499,10 @@ routes = [
     Route("/menu/stream", menu_stream, methods=["GET"]),
     Route("/cart", cart_panel, methods=["GET"]),
     Route("/cart/items", add_to_cart, methods=["POST"]),
-    Route("/cart/items/{id:id}", change_cart_line, methods=["POST"]),
-    Route("/cart/items/{id:id}/remove", remove_cart_line, methods=["POST"]),
+    Route("/cart/lines/{key:token}", change_cart_line, methods=["POST"]),
+    Route("/cart/lines/{key:token}/remove", remove_cart_line, methods=["POST"]),
+    Route("/menu/items/{id:id}/price", chosen_price, methods=["GET"]),
+    Route("/shop/free-from.css", free_from_css, methods=["GET"]),
     Route("/checkout", checkout_page, methods=["GET"]),
     Route("/checkout", place_order, methods=["POST"]),
 ]
