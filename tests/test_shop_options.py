@@ -318,7 +318,7 @@ def test_checkout_flags_allergies_needs_a_confirmation_and_places_one_order_with
     assert "Some dishes contain your allergies" in refused.text
     assert 'value="Ada"' in refused.text and ">by 7</textarea>" in refused.text
     assert 'name="allergies" value="milk" checked' in refused.text
-    assert "Allergy:</strong> Contains milk" in refused.text
+    assert "Allergy:</strong> Contains Milk" in refused.text
     assert re.search(r'name="allergies_confirmed" value="yes">', refused.text), "the box is there, not ticked"
     assert all_orders(server) == []
 
