@@ -494,6 +494,7 @@ def test_the_form_carries_options_allergies_and_the_open_picker_and_refuses_garb
     for name, bad in (
         ("line_modifiers", "101;drop"),
         ("line_modifiers", "0"),
+        ("line_modifiers", "101,9999999999"),  # past the largest id
         ("line_modifiers", ",".join(["110"] * 401)),
         ("allergies", "gluten-free"),
         ("pick_item", "x"),

@@ -46,8 +46,13 @@ Menu = Mapping[int, dict[str, Any]]
 
 
 def _ids(raw: str) -> list[int]:
-    """ "12,15,15" as [12, 15, 15] (the form's fields are checked against `_IDS` when read)."""
+    """Option ids written "12,15,15" as [12, 15, 15] (the form's are checked by `_well_formed`)."""
     return [number for part in raw.split(",") if (number := whole_number(part, 1)) is not None]
+
+
+def _well_formed(raw: str) -> bool:
+    """Option ids as the page writes them: none, or ids joined by commas, each a valid id."""
+    return not raw or (bool(_IDS.match(raw)) and len(_ids(raw)) == raw.count(",") + 1)
 
 
 def _joined(checked: choices.Choices) -> str:
@@ -129,7 +134,7 @@ class Ticket:
         if (
             not len(uids) == len(items) == len(quantities) == len(notes) == len(modifiers)
             or not all(map(_UID.match, uids))
-            or not all(map(_IDS.match, modifiers))
+            or not all(map(_well_formed, modifiers))
         ):
             raise BadRequest("the ticket's lines are garbled; start a new ticket", {"lines": "mismatched"})
         allergies = {str(word) for word in form.getlist("allergies")}
@@ -408,7 +413,7 @@ def _pick_of(form: FormData) -> Pick | None:
     if "pick_item" not in form:
         return None
     pick = Pick(*(str(form.get(name) or "") for name in ("pick_item", "pick_line", "pick_modifiers")))
-    if pick.item_id is None or (pick.line and not _UID.match(pick.line)) or not _IDS.match(pick.modifiers):
+    if pick.item_id is None or (pick.line and not _UID.match(pick.line)) or not _well_formed(pick.modifiers):
         raise BadRequest("the ticket's picker is garbled; start a new ticket", {"pick": "garbled"})
     return pick
 
