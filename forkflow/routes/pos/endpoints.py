@@ -9,7 +9,8 @@ answer replays the first order instead of making a second.
 `/pos/stream` starts with the menu buttons and the recent-orders panel as they are now (a new
 EventSource sends no Last-Event-ID, so every (re)connect resyncs the page), then sends a panel again
 at the end of each burst of menu or order events. A `menu` event also makes the page post its ticket
-back, so a ticket holding a dish that just sold out says so before it is sent.
+back, so a ticket holding a dish that just sold out, or an option just 86'd, says so before it is
+sent, and an open options picker shows the option as 86 at once.
 """
 
 from __future__ import annotations
