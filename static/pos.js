@@ -97,7 +97,7 @@
   // Keystrokes typed while a tap was on its way: the answer echoes the text as it was sent, so
   // without this a cashier typing a name just after tapping a dish would lose the last letters.
   // Only text the server echoed unchanged is put back; a fresh ticket (sent, or New ticket) stays empty.
-  const TEXT = "#ticket input[id]:not([type=hidden]):not([type=radio]):not([type=checkbox]), #ticket textarea[id]";
+  const TEXT = "#ticket input[id]:not([type=hidden]):not([type=radio]), #ticket textarea[id]";
   const sentText = new WeakMap(); // xhr -> {id: value as sent}
   let typed = null; // {id: {value, start, end}} read just before the swap
 
