@@ -7,7 +7,10 @@
 //   JSON) on the ticket itself, which stays as it is: sending again reuses the ticket's key, so a
 //   retry can never make a second order;
 // - keeps Enter in a field from sending the order (a cashier presses Enter after a note); Send
-//   order is the one way to send.
+//   order is the one way to send;
+// - while the options picker is open, keeps the rest of the till out of reach (inert), puts the
+//   focus in it, closes it on Escape and gives the focus back to what opened it;
+// - keeps the allergy toggles open or closed across the ticket's re-renders.
 (function () {
   "use strict";
 
@@ -37,7 +40,7 @@
   }
 
   function showError(text) {
-    const box = document.getElementById("ticket-error");
+    const box = document.getElementById("pick-error") || document.getElementById("ticket-error");
     if (!box) return;
     box.textContent = text;
     box.hidden = false;
@@ -72,7 +75,7 @@
   document.addEventListener("htmx:afterSwap", (event) => {
     if (!intoTicket(event) || unconfirmedKey === null) return;
     if (ticketKey() !== unconfirmedKey) unconfirmedKey = null; // sent, or a new ticket
-    else if (document.getElementById("ticket-error").hidden) showError(UNCONFIRMED);
+    else if (!document.getElementById("pick-error") && document.getElementById("ticket-error").hidden) showError(UNCONFIRMED);
   });
 
   document.addEventListener("htmx:responseError", (event) => {
@@ -127,7 +130,42 @@
     typed = null;
   });
 
+  // The picker is a dialog over the till: what is behind it cannot be reached while it is open.
+  // It is rendered by the server inside the ticket, so this runs after every swap of the ticket.
+  let opener = null; // the id of what had the focus when the picker opened
+  let allergiesOpen = false;
+
+  document.addEventListener("toggle", (event) => {
+    if (event.target.id === "allergies") allergiesOpen = event.target.open;
+  }, true); // (toggle does not bubble)
+
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (!intoTicket(event)) return;
+    const allergies = document.getElementById("allergies");
+    if (allergies && allergiesOpen && !allergies.open) allergies.open = true;
+    const picker = document.getElementById("picker");
+    const opening = picker && !picker.contains(document.activeElement);
+    if (opening && document.activeElement && document.activeElement.id) opener = document.activeElement.id;
+    const behind = document.querySelectorAll("#menu, #placed, .till-recent, #ticket > :not(#picker-layer)");
+    behind.forEach((element) => { element.inert = Boolean(picker); });
+    if (opening) {
+      const first = picker.querySelector(".pick[aria-pressed=true]:not(:disabled), .pick:not(:disabled), #pick-cancel");
+      if (first) first.focus();
+    } else if (!picker && opener !== null) {
+      const back = document.getElementById(opener);
+      opener = null;
+      if (back && (document.activeElement === document.body || !document.activeElement)) back.focus();
+    }
+    const confirm = document.getElementById("allergy-confirm");
+    if (confirm && !confirm.contains(document.activeElement)) confirm.focus();
+  });
+
   document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      if (document.getElementById("picker")) tap({ op: "cancel" });
+      else if (document.getElementById("allergy-confirm")) tap({ op: "back" });
+      return;
+    }
     if (event.key !== "Enter" || !event.target.closest) return;
     const field = event.target.closest("#till input");
     if (!field) return;

@@ -47,7 +47,7 @@ class Rendered(HTMLParser):
         if "id" in a:
             self.attrs_by_id[a["id"]] = a
             self.text_by_id.setdefault(a["id"], "")
-        if tag == "input" and "name" in a and (a.get("type") != "radio" or "checked" in a):
+        if tag == "input" and "name" in a and (a.get("type") not in ("radio", "checkbox") or "checked" in a):
             self.fields.append((a["name"], a.get("value", "")))
         if tag == "textarea":
             self._textarea = a.get("name")
@@ -87,8 +87,13 @@ class Rendered(HTMLParser):
         return out
 
     def _line_total(self, i: int) -> str:
-        match = re.search(r"(\d+\.\d\d|–)\s*$", self.text(f"line-{i}").split("−")[0].strip())
-        return match.group(1) if match else ""
+        return self.text(f"line-{i}-total")
+
+    def pressed(self, element_id: str) -> bool:
+        return self.attrs_by_id[element_id].get("aria-pressed") == "true"
+
+    def disabled(self, element_id: str) -> bool:
+        return "disabled" in self.attrs_by_id[element_id]
 
 
 class Till:
@@ -576,3 +581,196 @@ def test_recent_orders_are_the_last_twenty_newest_first(server: Server, food: di
     page = Rendered(Till(server).page)
     shown = re.findall(r"#(\d+)", page.text("recent"))
     assert shown == [str(n) for n in range(22, 2, -1)]
+
+
+# Options and allergies (issue 14)
+
+BURGER = {
+    "name": "Classic Burger",
+    "price_cents": 1550,
+    "category": "Mains",
+    "station": "grill",
+    "allergens": ["gluten", "eggs"],
+    "modifier_groups": [
+        {
+            "name": "Doneness",
+            "min": 1,
+            "max": 1,
+            "options": [{"name": "Rare"}, {"name": "Medium-rare"}, {"name": "Well done"}],
+        },
+        {
+            "name": "Add-ons",
+            "min": 0,
+            "max": 5,
+            "options": [
+                {"name": "Bacon", "price_cents": 200},
+                {"name": "Extra cheese", "price_cents": 100, "allergens": ["milk"]},
+            ],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def burger(server: Server, food: dict) -> dict:
+    """A burger with a required group (Doneness) and a repeatable one (Add-ons, up to 5)."""
+    response = httpx.post(f"{server.url}/menu", json=BURGER, headers=server.auth("manager"))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def option(item: dict, name: str) -> int:
+    return next(o["id"] for group in item["modifier_groups"] for o in group["options"] if o["name"] == name)
+
+
+def pick(till: Till, item: dict, *names: str) -> None:
+    """Tap the dish, then each option named; the picker stays open."""
+    assert till.tap(add=item["id"]).status_code == 200, till.response.text
+    for name in names:
+        assert till.tap(op=f"choose:{option(item, name)}").status_code == 200, till.response.text
+
+
+def test_a_dish_with_options_opens_the_picker_priced_by_the_server_on_each_tap(server: Server, burger: dict) -> None:
+    till = Till(server)
+    assert 'aria-haspopup="dialog"' in till.page, "the menu button says it opens a picker"
+    pick(till, burger)
+    assert till.ticket.lines() == [], "nothing on the ticket until Add to ticket"
+    doneness, add_ons = (group["id"] for group in burger["modifier_groups"])
+    assert till.ticket.text("picker-title") == "Classic Burger"
+    assert till.ticket.text(f"pick-group-{doneness}").startswith("Doneness Required · choose 1")
+    assert till.ticket.text(f"pick-group-{add_ons}").startswith("Add-ons Optional · up to 5")
+    bacon, cheese, medium = option(burger, "Bacon"), option(burger, "Extra cheese"), option(burger, "Medium-rare")
+    assert till.ticket.text(f"pick-{bacon}") == "Bacon +2.00"
+    assert till.ticket.text("pick-total") == "15.50"
+    till.tap(op=f"choose:{medium}")
+    till.tap(op=f"choose:{bacon}")
+    till.tap(op=f"choose:{bacon}")
+    assert till.ticket.text(f"pick-{bacon}") == "2× Bacon +2.00" and till.ticket.pressed(f"pick-{medium}")
+    assert till.ticket.text("pick-total") == "19.50", "15.50 + 2 × 2.00, from choices.check"
+    till.tap(op=f"unchoose:{bacon}")
+    till.tap(op=f"choose:{cheese}")
+    assert till.ticket.text("pick-total") == "18.50"
+    assert till.tap(op="save").status_code == 200
+    assert "picker" not in till.ticket.attrs_by_id
+    assert till.ticket.lines() == [("Classic", "1", "18.50")]
+    assert till.ticket.text("line-0-modifiers") == "Medium-rare + Bacon 2.00 + Extra cheese 1.00"
+    pick(till, burger, "Rare")
+    till.tap(op="save")
+    assert [line[2] for line in till.ticket.lines()] == ["18.50", "15.50"], "other options: a line of its own"
+    assert till.total == "34.00"
+
+
+def test_add_to_ticket_is_refused_with_the_groups_rule_and_cancel_closes(server: Server, burger: dict) -> None:
+    till = Till(server)
+    pick(till, burger, "Bacon")
+    refused = till.tap(op="save")
+    assert refused.status_code == 422
+    doneness = burger["modifier_groups"][0]["id"]
+    assert till.ticket.text("pick-error") == "Doneness: choose at least 1"
+    assert till.ticket.text(f"pick-group-{doneness}-error") == "Doneness: choose at least 1"
+    assert till.ticket.lines() == [] and till.ticket.text("pick-total") == "17.50", "the choice so far is kept"
+    for _ in range(4):
+        till.tap(op=f"choose:{option(burger, 'Bacon')}")
+    assert till.tap(op=f"choose:{option(burger, 'Extra cheese')}").status_code == 422
+    assert till.ticket.text("pick-error") == "Add-ons: choose at most 5"
+    assert till.tap(op="cancel").status_code == 200
+    assert "picker" not in till.ticket.attrs_by_id and till.ticket.lines() == []
+
+
+def test_tapping_a_line_changes_its_options_keeping_quantity_and_note(server: Server, burger: dict) -> None:
+    till = Till(server)
+    pick(till, burger, "Medium-rare", "Bacon")
+    till.tap(op="save")
+    till.step("inc", 0)
+    till.type_line(0, line_notes="no pickles")
+    assert till.tap(op=f"edit:{till.ticket.values('line')[0]}").status_code == 200
+    medium, well = option(burger, "Medium-rare"), option(burger, "Well done")
+    assert till.ticket.pressed(f"pick-{medium}") and till.ticket.text("pick-save") == "Save changes"
+    assert till.ticket.text("pick-total") == "35.00", "the line's price: 2 × 17.50"
+    till.tap(op=f"choose:{well}")
+    till.tap(op=f"unchoose:{option(burger, 'Bacon')}")
+    assert till.tap(op="save").status_code == 200
+    assert till.ticket.lines() == [("Classic", "2", "31.00")]
+    assert till.ticket.values("line_notes") == ["no pickles"]
+    assert till.ticket.text("line-0-modifiers") == "Well done"
+
+
+def test_allergies_flag_lines_then_a_confirmed_send_makes_one_order(server: Server, burger: dict, food: dict) -> None:
+    till = Till(server)
+    assert till.tap(op="allergy:milk").status_code == 200
+    assert till.ticket.text("allergies-summary") == "Allergies (1): Milk" and till.ticket.pressed("allergy-milk")
+    pick(till, burger, "Medium-rare", "Extra cheese")
+    assert till.ticket.text("pick-allergy") == "contains milk", "the picker warns before adding"
+    till.tap(op="save")
+    build(till, food, "Fries")
+    assert till.ticket.text("line-0-allergy") == "contains milk"
+    assert "line-1-allergy" not in till.ticket.attrs_by_id
+    till.type(customer_name="Ada")
+
+    refused = till.send()
+    assert refused.status_code == 409
+    assert till.ticket.text("allergy-confirm-text") == (
+        "Line 1 contains milk — the kitchen will be shown the allergy. Send anyway?"
+    )
+    assert "send" not in till.ticket.attrs_by_id, "the second, explicit action is Send anyway"
+    assert till.ticket.value("customer_name") == "Ada" and len(till.ticket.lines()) == 2
+    assert orders(server) == []
+
+    assert till.tap(op="back").status_code == 200
+    assert "allergy-confirm" not in till.ticket.attrs_by_id and "send" in till.ticket.attrs_by_id
+    till.send()
+    sent = till.post("/pos/orders", [("allergies_confirmed", "true")])
+    assert sent.status_code == 201, sent.text
+    (order,) = orders(server)
+    assert order["allergies"] == ["milk"]
+    assert [m["name"] for m in order["lines"][0]["modifiers"]] == ["Medium-rare", "Extra cheese"]
+    assert order["lines"][0]["unit_price_cents"] == 1650 and order["total_cents"] == 1650 + 450
+
+
+def test_a_confirmed_send_retried_is_the_same_order(server: Server, burger: dict) -> None:
+    till = Till(server)
+    till.tap(op="allergy:eggs")
+    pick(till, burger, "Rare")
+    till.tap(op="save")
+    till.type(customer_name="Ada")
+    assert till.send().status_code == 409
+    fields = [(k, v) for k, v in till.ticket.fields if k != "csrf_token"] + [("allergies_confirmed", "true")]
+    first = post_form(f"{server.url}/pos/orders", fields, till.headers)
+    again = post_form(f"{server.url}/pos/orders", fields, till.headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert "Already sent as ticket" in again.text and len(orders(server)) == 1
+
+
+def test_an_option_86d_while_the_ticket_is_open_is_shown_and_refused_inline(server: Server, burger: dict) -> None:
+    till = Till(server)
+    pick(till, burger, "Medium-rare", "Bacon", "Bacon")
+    till.tap(op="save")
+    till.type(customer_name="Ada")
+    bacon = option(burger, "Bacon")
+    off = httpx.put(
+        f"{server.url}/menu/{burger['id']}/options/{bacon}/availability",
+        json={"available": False},
+        headers=server.auth("manager"),
+    )
+    assert off.status_code == 200, off.text
+    assert till.post("/pos/ticket").status_code == 200  # what the page does on the stream's menu event
+    assert till.ticket.text("off-warning") == "86'd now: Bacon (Classic Burger). Change that line before sending."
+    assert till.ticket.text("line-0-modifiers") == "Medium-rare + Bacon ×2 4.00 86"
+
+    response = till.send()
+    assert response.status_code == 409
+    assert till.error == "Not available right now: Bacon (Classic Burger)"
+    assert till.ticket.text(f"line-0-option-{bacon}-error") == "not available"
+    assert orders(server) == []
+
+    pick(till, burger)
+    assert till.ticket.disabled(f"pick-{bacon}") and "86" in till.ticket.text(f"pick-{bacon}")
+    assert till.tap(op=f"choose:{bacon}").status_code == 409
+    assert till.ticket.text("pick-error") == "Bacon is not available right now"
+    till.tap(op="cancel")
+    till.tap(op=f"edit:{till.ticket.values('line')[0]}")
+    till.tap(op=f"unchoose:{bacon}")
+    till.tap(op=f"unchoose:{bacon}")
+    till.tap(op="save")
+    assert till.send().status_code == 201
+    assert [m["name"] for m in orders(server)[0]["lines"][0]["modifiers"]] == ["Medium-rare"]

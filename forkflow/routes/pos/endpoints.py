@@ -9,7 +9,8 @@ answer replays the first order instead of making a second.
 `/pos/stream` starts with the menu buttons and the recent-orders panel as they are now (a new
 EventSource sends no Last-Event-ID, so every (re)connect resyncs the page), then sends a panel again
 at the end of each burst of menu or order events. A `menu` event also makes the page post its ticket
-back, so a ticket holding a dish that just sold out says so before it is sent.
+back, so a ticket holding a dish that just sold out, or an option just 86'd, says so before it is
+sent, and an open options picker shows the option as 86 at once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...request import is_htmx, store_of
 from ...store import Store
+from ...vocabulary import ALLERGENS
 from ...web import templates
 from .ticket import CHANNELS, Ticket, bill
 
@@ -83,6 +85,7 @@ async def _respond(
     context: dict[str, Any] = {
         "ticket": ticket,
         "channels": CHANNELS,
+        "allergens": ALLERGENS,
         "bill": bill(ticket, {item["id"]: item for item in menu}),
         "placed": placed,
         "replayed": replayed,
@@ -104,8 +107,9 @@ async def till(request: Request) -> Response:
 
 
 async def change_ticket(request: Request) -> Response:
-    """Apply one tap (`add`, or `op`: inc/dec/remove of a line, clear) and re-price the ticket.
-    A refused tap leaves the ticket as it was and says why (409 sold out, 422 bad input)."""
+    """Apply one tap (`add`, or `op`: inc/dec/remove of a line, the picker's, clear; see
+    `Ticket.apply`) and re-price the ticket. A refused tap leaves the ticket as it was and says
+    why (409 sold out or 86'd, 422 bad input or a group's rule)."""
     require(request, PERMISSION)
     form = await request.form()
     op = str(form.get("op") or "")
@@ -117,7 +121,7 @@ async def change_ticket(request: Request) -> Response:
         if "add" in form:
             ticket.add(str(form.get("add")), by_id)
         elif op and op != "clear":
-            ticket.step(op)
+            ticket.apply(op, by_id)
     except ServiceError as error:
         ticket.fail(error)
         status = error.status
@@ -129,7 +133,9 @@ async def change_ticket(request: Request) -> Response:
 
 async def send_ticket(request: Request) -> Response:
     """Send the ticket as an order, exactly as `POST /orders` with an Idempotency-Key would: the
-    same key and ticket again returns the first order (200) rather than making another (201)."""
+    same key and ticket again returns the first order (200) rather than making another (201).
+    Lines that contain the customer's allergies come back as the order's 409, which the ticket
+    shows as a confirmation; its "Send anyway" posts again with `allergies_confirmed`."""
     principal = require(request, PERMISSION)
     store = store_of(request)
     form = await request.form()
@@ -138,7 +144,8 @@ async def send_ticket(request: Request) -> Response:
         raise BadRequest("this ticket has no valid key; start a new ticket", {"idempotency_key": "malformed"})
     key = idempotency.stored(idempotency.staff_scope(principal), ticket.key)
     try:
-        order, replayed = await services.create_order(store, ticket.order(), key)
+        confirmed = form.get("allergies_confirmed") == "true"
+        order, replayed = await services.create_order(store, ticket.order(confirmed), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
         if isinstance(error, idempotency.KeyReused):
             error = Invalid(

@@ -4,6 +4,11 @@ The ticket lives in the page as a form. Every change posts the whole form back; 
 the tap, prices the lines from the menu as it is at that moment and renders the ticket again. The
 form carries no price: a total is only ever computed here. Sending the ticket builds the same
 `OrderIn` the JSON API validates, so the same rules (and the same idempotency fingerprint) apply.
+
+A line's options travel in the form as option ids (`line_modifiers`: "12,15,15" is one of 12 and
+two of 15). The picker, open while a dish's options are being chosen, is form state too (`pick_*`),
+so a tap in it, or a menu change that 86es an option, re-renders it like the rest of the ticket.
+What the options mean (the group rule, the price, the allergens) is `forkflow/choices.py`'s.
 """
 
 from __future__ import annotations
@@ -17,22 +22,42 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from ... import idempotency
+from ... import choices, idempotency
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
-from ...models import OrderIn, field_errors
+from ...models import MAX_CHOICES, MAX_GROUPS, OrderIn, field_errors
 from ...numbers import whole_number
-from ...vocabulary import Channel, spoken
+from ...vocabulary import ALLERGENS, Channel, spoken
 
 CHANNELS: tuple[Channel, ...] = ("counter", "table")  # the till's; online orders come through the shop
 MAX_LINES = 100
 MAX_QUANTITY = 99
+MAX_MODIFIERS = MAX_GROUPS * MAX_CHOICES  # option ids on one line, repeats counted (as the API's)
+ALLERGY_REFUSAL = "allergy_confirmation_needed"  # the `reason` of the order's 409 that asks to confirm
 _QUANTITY = re.compile(r"^[0-9]{1,3}$")
 _OP = re.compile(r"^(inc|dec|remove):([0-9a-f]{8})$")
+_PICK_OP = re.compile(r"^(?:(edit):([0-9a-f]{8})|(choose|unchoose):([0-9]{1,10})|(save|cancel))$")
+_ALLERGY_OP = re.compile(r"^allergy:([a-z_]{1,20})$")
 _UID = re.compile(r"^[0-9a-f]{8}$")
+_IDS = re.compile(rf"^(?:[1-9][0-9]{{0,9}}(?:,[1-9][0-9]{{0,9}}){{0,{MAX_MODIFIERS - 1}}})?$")
 # Where the API names a field of an order line, and where the ticket shows it.
-_LINE_FIELDS = {"menu_item_id": "item", "quantity": "quantity", "notes": "notes"}
+_LINE_FIELDS = {"menu_item_id": "item", "quantity": "quantity", "notes": "notes", "modifiers": "modifiers"}
 
 Menu = Mapping[int, dict[str, Any]]
+
+
+def _ids(raw: str) -> list[int]:
+    """Option ids written "12,15,15" as [12, 15, 15] (the form's are checked by `_well_formed`)."""
+    return [number for part in raw.split(",") if (number := whole_number(part, 1)) is not None]
+
+
+def _well_formed(raw: str) -> bool:
+    """Option ids as the page writes them: none, or ids joined by commas, each a valid id."""
+    return not raw or (bool(_IDS.match(raw)) and len(_ids(raw)) == raw.count(",") + 1)
+
+
+def _joined(checked: choices.Choices) -> str:
+    """A line's options in the item's order, each as often as chosen: equal choices, equal text."""
+    return ",".join(str(choice.option["id"]) for choice in checked.chosen for _ in range(choice.times))
 
 
 @dataclass
@@ -41,6 +66,7 @@ class Line:
     item: str  # the menu item id, as the form sent it
     quantity: str  # as typed, so a bad value is shown back rather than lost
     notes: str = ""
+    modifiers: str = ""  # the chosen option ids, comma-separated, repeats allowed
 
     @property
     def item_id(self) -> int | None:
@@ -54,6 +80,27 @@ class Line:
             return int(raw)
         return None
 
+    @property
+    def option_ids(self) -> list[int]:
+        return _ids(self.modifiers)
+
+
+@dataclass
+class Pick:
+    """The picker, open on one dish: its options chosen so far, for a new line or to change `line`."""
+
+    item: str  # the menu item id
+    line: str = ""  # the uid of the line being changed; empty for a new line
+    modifiers: str = ""  # as Line.modifiers
+
+    @property
+    def item_id(self) -> int | None:
+        return whole_number(self.item, 1)
+
+    @property
+    def option_ids(self) -> list[int]:
+        return _ids(self.modifiers)
+
 
 @dataclass
 class Ticket:
@@ -63,8 +110,11 @@ class Ticket:
     table: str = ""
     notes: str = ""
     lines: list[Line] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # "customer_name", "lines.0.quantity", ...
+    allergies: list[str] = field(default_factory=list)  # the customer's, in the vocabulary's order
+    pick: Pick | None = None
+    errors: dict[str, str] = field(default_factory=dict)  # "customer_name", "lines.0.quantity", "pick.3" ...
     message: str = ""  # what went wrong with the ticket as a whole
+    confirm: dict[int, str] = field(default_factory=dict)  # line index -> "contains milk": the 409 to confirm
 
     @classmethod
     def new(cls) -> Ticket:
@@ -72,44 +122,45 @@ class Ticket:
 
     @classmethod
     def from_form(cls, form: FormData) -> Ticket:
-        """The ticket as the page holds it. Lines come as four parallel lists; lists of different
-        lengths, or line names that are not ours, mean the form was not made here."""
-        uids, items, quantities, notes = (
-            [str(value) for value in form.getlist(name)] for name in ("line", "item", "quantity", "line_notes")
+        """The ticket as the page holds it. Lines come as five parallel lists; lists of different
+        lengths, line names or option lists that are not ours, or unknown allergens, mean the form
+        was not made here. (No `line_modifiers` at all is a page from before options: none chosen.)"""
+        uids, items, quantities, notes, modifiers = (
+            [str(value) for value in form.getlist(name)]
+            for name in ("line", "item", "quantity", "line_notes", "line_modifiers")
         )
-        if not len(uids) == len(items) == len(quantities) == len(notes) or not all(map(_UID.match, uids)):
+        if "line_modifiers" not in form:
+            modifiers = [""] * len(uids)
+        if (
+            not len(uids) == len(items) == len(quantities) == len(notes) == len(modifiers)
+            or not all(map(_UID.match, uids))
+            or not all(map(_well_formed, modifiers))
+        ):
             raise BadRequest("the ticket's lines are garbled; start a new ticket", {"lines": "mismatched"})
+        allergies = {str(word) for word in form.getlist("allergies")}
+        if not allergies <= set(ALLERGENS):
+            raise BadRequest("the ticket's allergies are garbled; start a new ticket", {"allergies": "unknown"})
         return cls(
             key=str(form.get("idempotency_key") or ""),
             customer_name=str(form.get("customer_name") or ""),
             channel=str(form.get("channel") or "counter"),
             table=str(form.get("table") or ""),
             notes=str(form.get("notes") or ""),
-            lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, strict=True)],
+            lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, modifiers, strict=True)],
+            allergies=[word for word in ALLERGENS if word in allergies],
+            pick=_pick_of(form),
         )
 
     # Taps. Each checks first and changes nothing when it refuses.
 
     def add(self, raw_id: str, menu: Menu) -> None:
-        """One more of a dish: on its line without notes if there is one, else on a new line."""
-        item_id = whole_number(raw_id, 1)
-        item = menu.get(item_id) if item_id is not None else None
-        if item is None:
-            raise Invalid("that item is not on the menu", {"add": "unknown item"})
-        if not item["available"]:
-            raise Conflict(f"{item['name']} is sold out", {"add": "not available"})
-        for line in self.lines:
-            if line.item_id == item["id"] and not line.notes.strip() and line.count is not None:
-                if line.count >= MAX_QUANTITY:
-                    raise Invalid(f"at most {MAX_QUANTITY} {item['name']} on one line", {"add": "too many"})
-                line.quantity = str(line.count + 1)
-                return
-        if len(self.lines) >= MAX_LINES:
-            raise Invalid(f"a ticket holds at most {MAX_LINES} lines", {"add": "too many lines"})
-        uid = secrets.token_hex(4)
-        while uid in {line.uid for line in self.lines}:
-            uid = secrets.token_hex(4)
-        self.lines.append(Line(uid, str(item["id"]), "1"))
+        """One more of a dish: on its line without notes if there is one, else on a new line. A dish
+        with options opens the picker instead (`save` then adds the line)."""
+        item = self._dish(raw_id, menu, "add")
+        if item.get("modifier_groups"):
+            self.pick = Pick(str(item["id"]))
+            return
+        self._add_line(item, "")
 
     def step(self, op: str) -> None:
         """`inc:LINE` / `dec:LINE` change a line's quantity (down to nothing removes it); `remove:LINE`
@@ -129,20 +180,169 @@ class Ticket:
         else:
             line.quantity = str(count + 1)
 
+    def apply(self, op: str, menu: Menu) -> None:
+        """A tap named by `op`: a line's +, − or Remove (`step`), or one of the picker's: `edit:LINE`
+        opens it on a line, `choose:OPTION` / `unchoose:OPTION` one more or one fewer of an option,
+        `save` puts the choice on the ticket, `cancel` closes it; `allergy:WORD` sets or clears one
+        of the customer's allergies. `back` changes nothing (the allergy confirmation's "Go back":
+        the ticket is simply shown again)."""
+        if op == "back":
+            return
+        allergy = _ALLERGY_OP.match(op)
+        if allergy:
+            self.toggle_allergy(allergy.group(1))
+            return
+        match = _PICK_OP.match(op)
+        if match is None:
+            self.step(op)
+        elif match.group(1):
+            self.edit(match.group(2), menu)
+        elif match.group(3):
+            self.choose(match.group(4), menu, more=match.group(3) == "choose")
+        elif match.group(5) == "save":
+            self.save(menu)
+        else:
+            self.pick = None
+
+    def toggle_allergy(self, word: str) -> None:
+        """The customer has this allergy, or (a second tap) not after all."""
+        if word not in ALLERGENS:
+            raise Invalid("that is not one of the fourteen allergens", {"allergies": "unknown allergen"})
+        chosen = set(self.allergies) ^ {word}
+        self.allergies = [known for known in ALLERGENS if known in chosen]
+
+    # The picker
+
+    def edit(self, uid: str, menu: Menu) -> None:
+        """Open the picker on a line, with its options as they are."""
+        line = next((line for line in self.lines if line.uid == uid), None)
+        if line is None:
+            raise Invalid("that line is no longer on the ticket", {"op": "unknown line"})
+        item = menu.get(line.item_id) if line.item_id is not None else None
+        if item is None or not item.get("modifier_groups"):
+            raise Invalid("that dish has no options to choose", {"op": "no options"})
+        self.pick = Pick(line.item, line.uid, line.modifiers)
+
+    def choose(self, raw_id: str, menu: Menu, more: bool = True) -> None:
+        """One more (or fewer) of an option. In a group of one choice the tap picks it instead of
+        the one chosen before, and a second tap takes it back; more than a group's `max` is refused
+        with the group's rule."""
+        pick, item = self._picking(menu)
+        option_id = whole_number(raw_id, 1)
+        options = [(group, option) for group in item.get("modifier_groups") or () for option in group["options"]]
+        found = next(((group, option) for group, option in options if option["id"] == option_id), None)
+        if found is None:
+            raise Invalid(f"that is not one of {item['name']}'s options", {"pick": "unknown option"})
+        group, option = found
+        ids = pick.option_ids
+        same_group = {other["id"] for other in group["options"]}
+        if not more:
+            if option_id in ids:
+                ids.remove(option_id)
+        elif group["max"] == 1:
+            had = option_id in ids
+            ids = [chosen for chosen in ids if chosen not in same_group]
+            if not had:
+                ids.append(self._can_have(option, group))
+        else:
+            problem = choices.group_problem(
+                group["name"], 0, group["max"], sum(chosen in same_group for chosen in ids) + 1
+            )
+            if problem is not None:
+                raise Invalid(problem, {f"pick.{group['id']}": problem})
+            ids.append(self._can_have(option, group))
+        pick.modifiers = _joined(choices.check(item, ids))
+
+    def save(self, menu: Menu) -> None:
+        """Put the picker's choice on the ticket: on the line it was opened on (its quantity and notes
+        kept), else as one more of an equal line, else as a new line. Refused, with each broken
+        group's rule, while the choice does not fit the groups."""
+        pick, item = self._picking(menu)
+        checked = choices.check(item, pick.option_ids)
+        if checked.problems:
+            raise Invalid(
+                "; ".join(checked.problems.values()),
+                {f"pick.{group_id}": problem for group_id, problem in checked.problems.items()},
+            )
+        if checked.unavailable:
+            names = ", ".join(choice.option["name"] for choice in checked.unavailable)
+            raise Conflict(f"not available right now: {names}", {"pick": "not available"})
+        if pick.line:
+            line = next((line for line in self.lines if line.uid == pick.line), None)
+            if line is None:
+                raise Invalid("that line is no longer on the ticket", {"pick": "unknown line"})
+            line.modifiers = _joined(checked)
+        else:
+            if not item["available"]:
+                raise Conflict(f"{item['name']} is sold out", {"pick": "not available"})
+            self._add_line(item, _joined(checked))
+        self.pick = None
+
+    def _picking(self, menu: Menu) -> tuple[Pick, dict[str, Any]]:
+        pick = self.pick
+        if pick is None:
+            raise Invalid("the options were closed; tap the dish again", {"pick": "closed"})
+        item = menu.get(pick.item_id) if pick.item_id is not None else None
+        if item is None:
+            self.pick = None
+            raise Invalid("that dish is no longer on the menu", {"pick": "unknown item"})
+        return pick, item
+
+    @staticmethod
+    def _can_have(option: Mapping[str, Any], group: Mapping[str, Any]) -> int:
+        if not option["available"]:
+            raise Conflict(f"{option['name']} is not available right now", {f"pick.{group['id']}": "not available"})
+        return int(option["id"])
+
+    def _dish(self, raw_id: str, menu: Menu, name: str) -> dict[str, Any]:
+        item_id = whole_number(raw_id, 1)
+        item = menu.get(item_id) if item_id is not None else None
+        if item is None:
+            raise Invalid("that item is not on the menu", {name: "unknown item"})
+        if not item["available"]:
+            raise Conflict(f"{item['name']} is sold out", {name: "not available"})
+        return item
+
+    def _add_line(self, item: Mapping[str, Any], modifiers: str) -> None:
+        """One more on the line of the same dish and options without notes, else a new line."""
+        for line in self.lines:
+            same = line.item_id == item["id"] and line.modifiers == modifiers
+            if same and not line.notes.strip() and line.count is not None:
+                if line.count >= MAX_QUANTITY:
+                    raise Invalid(f"at most {MAX_QUANTITY} {item['name']} on one line", {"add": "too many"})
+                line.quantity = str(line.count + 1)
+                return
+        if len(self.lines) >= MAX_LINES:
+            raise Invalid(f"a ticket holds at most {MAX_LINES} lines", {"add": "too many lines"})
+        uid = secrets.token_hex(4)
+        while uid in {line.uid for line in self.lines}:
+            uid = secrets.token_hex(4)
+        self.lines.append(Line(uid, str(item["id"]), "1", "", modifiers))
+
     # Checks
 
     def check_lines(self, menu: Menu) -> None:
-        """Mark what cannot be sent as it is: a quantity that is not 1 to 99, an item not on the menu."""
+        """Mark what cannot be sent as it is: a quantity that is not 1 to 99, an item not on the menu,
+        options that no longer fit the dish's groups."""
         for index, line in enumerate(self.lines):
             if line.count is None:
                 self.errors[f"lines.{index}.quantity"] = f"a whole number from 1 to {MAX_QUANTITY}"
-            if line.item_id not in menu:
+            item = menu.get(line.item_id) if line.item_id is not None else None
+            if item is None:
                 self.errors[f"lines.{index}.item"] = "not on the menu"
+                continue
+            checked = choices.check(item, line.option_ids)
+            problems = list(checked.problems.values())
+            if checked.foreign:
+                problems.append("an option that is no longer on the menu")
+            if problems:
+                self.errors.setdefault(f"lines.{index}.modifiers", "; ".join(problems))
         if self.channel not in CHANNELS:
             self.errors["channel"] = spoken(CHANNELS)
 
-    def order(self) -> OrderIn:
-        """The order to send, validated exactly as the JSON API validates one (422 with fields)."""
+    def order(self, allergies_confirmed: bool = False) -> OrderIn:
+        """The order to send, validated exactly as the JSON API validates one (422 with fields).
+        `allergies_confirmed`: the cashier has seen which lines contain the customer's allergies."""
         problems: dict[str, str] = {}
         if not self.lines:
             raise Invalid("add at least one item to the ticket", {"items": "empty"})
@@ -152,7 +352,7 @@ class Ticket:
             problems["table"] = "enter the table"
         if self.channel not in CHANNELS:
             problems["channel"] = spoken(CHANNELS)
-        body = {
+        body: dict[str, Any] = {
             "customer_name": self.customer_name,
             "channel": self.channel,
             "table": self.table if self.channel == "table" else None,
@@ -162,10 +362,13 @@ class Ticket:
                     "menu_item_id": line.item_id if line.item_id is not None else line.item,
                     "quantity": line.count if line.count is not None else line.quantity,
                     "notes": line.notes,
+                    **({"modifiers": line.option_ids} if line.modifiers else {}),
                 }
                 for line in self.lines
             ],
         }
+        if self.allergies:
+            body |= {"allergies": self.allergies, "allergies_confirmed": allergies_confirmed}
         try:
             data = OrderIn.model_validate(body)
         except ValidationError as exc:
@@ -175,20 +378,47 @@ class Ticket:
         return data
 
     def fail(self, error: ServiceError) -> None:
-        """Show a refusal on the ticket: its message on top, its fields next to what they name."""
+        """Show a refusal on the ticket: its message on top, its fields next to what they name. The
+        order's allergy 409 becomes the confirmation to send anyway, line by line."""
+        if error.extra.get("reason") == ALLERGY_REFUSAL:
+            for name, problem in (error.fields or {}).items():
+                index = whole_number(name.removeprefix("items."))
+                if index is not None and index < len(self.lines):
+                    self.confirm[index] = problem
+            if self.confirm:
+                return
         self.message = error.message[:1].upper() + error.message[1:]
         for name, problem in (error.fields or {}).items():
-            self.errors[_ticket_field(name, self.channel)] = problem
+            self.errors[self._field(name)] = problem
+
+    def _field(self, name: str) -> str:
+        """The API's name of a field ("items.2.quantity") as the ticket's ("lines.2.quantity"); an
+        option of a line ("items.2.modifiers.1") as "lines.2.option.<its id>"."""
+        parts = name.split(".")
+        if len(parts) == 4 and parts[0] == "items" and parts[2] == "modifiers":
+            index, at = whole_number(parts[1]), whole_number(parts[3])
+            if index is not None and at is not None and index < len(self.lines):
+                ids = self.lines[index].option_ids
+                if at < len(ids):
+                    return f"lines.{index}.option.{ids[at]}"
+            return f"lines.{parts[1]}.modifiers"
+        if len(parts) == 3 and parts[0] == "items" and parts[2] in _LINE_FIELDS:
+            return f"lines.{parts[1]}.{_LINE_FIELDS[parts[2]]}"
+        if name == "_" and self.channel == "table":
+            return "table"  # the model's only whole-order rule: a table order names its table
+        return name
 
 
-def _ticket_field(name: str, channel: str) -> str:
-    """The API's name of a field ("items.2.quantity") as the ticket's ("lines.2.quantity")."""
-    parts = name.split(".")
-    if len(parts) == 3 and parts[0] == "items" and parts[2] in _LINE_FIELDS:
-        return f"lines.{parts[1]}.{_LINE_FIELDS[parts[2]]}"
-    if name == "_" and channel == "table":
-        return "table"  # the model's only whole-order rule: a table order names its table
-    return name
+def _pick_of(form: FormData) -> Pick | None:
+    if "pick_item" not in form:
+        return None
+    pick = Pick(*(str(form.get(name) or "") for name in ("pick_item", "pick_line", "pick_modifiers")))
+    if pick.item_id is None or (pick.line and not _UID.match(pick.line)) or not _well_formed(pick.modifiers):
+        raise BadRequest("the ticket's picker is garbled; start a new ticket", {"pick": "garbled"})
+    return pick
+
+
+# What the ticket costs and what it shows
 
 
 @dataclass(frozen=True)
@@ -199,6 +429,32 @@ class BillLine:
     unit_cents: int | None  # None: not a dish on the menu
     total_cents: int | None  # None: no price, or no valid quantity
     sold_out: bool
+    choices: choices.Choices | None = None  # its options against its dish; None: not on the menu
+    flags: list[str] = field(default_factory=list)  # the customer's allergies this line contains
+
+    @property
+    def has_options(self) -> bool:
+        return bool(self.choices and self.choices.item.get("modifier_groups"))
+
+    @property
+    def off(self) -> list[str]:
+        """Its options that cannot be had right now."""
+        return [choice.option["name"] for choice in self.choices.unavailable] if self.choices else []
+
+
+@dataclass(frozen=True)
+class Picker:
+    """The open picker as the page shows it: the dish, the choice checked, the line's price."""
+
+    pick: Pick
+    item: dict[str, Any]
+    choices: choices.Choices
+    quantity: int  # of the line being changed; 1 for a new line
+    flags: list[str]  # the customer's allergies the dish with these options contains
+
+    @property
+    def total_cents(self) -> int:
+        return self.choices.unit_price_cents * self.quantity
 
 
 @dataclass(frozen=True)
@@ -206,14 +462,22 @@ class Bill:
     lines: list[BillLine]
     total_cents: int
     sold_out: list[str]  # names of the dishes on the ticket that cannot be ordered now
+    off: list[str] = field(default_factory=list)  # "Bacon (Classic Burger)": options 86'd on its lines
+    picker: Picker | None = None
+
+    @property
+    def flagged(self) -> list[BillLine]:
+        return [row for row in self.lines if row.flags]
 
 
 def bill(ticket: Ticket, menu: Menu) -> Bill:
-    """Price every line from the menu; the total counts the lines that have a price and a quantity."""
+    """Price every line from the menu, with its options (choices.check); the total counts the lines
+    that have a price and a quantity. Flag the lines that contain the customer's allergies."""
     lines = []
     for index, line in enumerate(ticket.lines):
         item = menu.get(line.item_id) if line.item_id is not None else None
-        unit = item["price_cents"] if item else None
+        checked = choices.check(item, line.option_ids) if item else None
+        unit = checked.unit_price_cents if checked else None
         count = line.count
         lines.append(
             BillLine(
@@ -223,7 +487,22 @@ def bill(ticket: Ticket, menu: Menu) -> Bill:
                 unit_cents=unit,
                 total_cents=unit * count if unit is not None and count is not None else None,
                 sold_out=item is not None and not item["available"],
+                choices=checked,
+                flags=choices.flagged(checked.allergens, ticket.allergies) if checked else [],
             )
         )
     sold_out = list(dict.fromkeys(row.name for row in lines if row.sold_out))
-    return Bill(lines, sum(row.total_cents or 0 for row in lines), sold_out)
+    off = list(dict.fromkeys(f"{name} ({row.name})" for row in lines for name in row.off))
+    total = sum(row.total_cents or 0 for row in lines)
+    return Bill(lines, total, sold_out, off, _picker(ticket, menu))
+
+
+def _picker(ticket: Ticket, menu: Menu) -> Picker | None:
+    pick = ticket.pick
+    item = menu.get(pick.item_id) if pick is not None and pick.item_id is not None else None
+    if pick is None or item is None:
+        return None
+    line = next((line for line in ticket.lines if pick.line and line.uid == pick.line), None)
+    checked = choices.check(item, pick.option_ids)
+    quantity = (line.count or 1) if line is not None else 1
+    return Picker(pick, item, checked, quantity, choices.flagged(checked.allergens, ticket.allergies))
