@@ -107,11 +107,9 @@ DIETARY: dict[str, list[str]] = {
 Option = tuple[str, int, list[str], dict[str, str]]
 # A group: (name, min, max, options)
 Group = tuple[str, int, int, list[Option]]
-# Doneness and Size are optional (min 0) in the demo while the till and the shop cannot choose
-# options yet: a required group would refuse every burger they send. The API enforces either.
 DONENESS: Group = (
     "Doneness",
-    0,
+    1,
     1,
     [("Rare", 0, [], {}), ("Medium-rare", 0, [], {}), ("Medium", 0, [], {}), ("Well done", 0, [], {})],
 )
@@ -121,7 +119,7 @@ BURGER_ADD_ONS: Group = (
     5,
     [("Bacon", 200, [], {"Bacon rashers": "2"}), ("Extra cheese", 100, ["milk"], {"Cheddar slices": "1"})],
 )
-SIZE: Group = ("Size", 0, 1, [("Regular", 0, [], {}), ("Large", 100, [], {})])
+SIZE: Group = ("Size", 1, 1, [("Regular", 0, [], {}), ("Large", 100, [], {})])
 GROUPS: dict[str, list[Group]] = {
     "Classic Burger": [
         DONENESS,

@@ -5,11 +5,12 @@ clocks) calls them directly."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from .vocabulary import ALLERGEN_LABELS, DIETARY_LABELS
+from .vocabulary import ALLERGEN_LABELS, ALLERGENS, DIETARY_LABELS
 
 SHAPES = {
     "clock": "%H:%M",  # a time of day: the till's recent orders, the tracking page
@@ -39,6 +40,13 @@ def allergen(word: str) -> str:
 
 
 _DIETARY: dict[str, str] = {str(word): label for word, label in DIETARY_LABELS.items()}
+
+
+def contains(words: Iterable[str]) -> str:
+    """What a flagged line says, on the till, the shop and in the order's 409: "contains milk,
+    tree nuts" (in the law's order, as a sentence reads them)."""
+    wanted = set(words)
+    return "contains " + ", ".join(allergen(word).lower() for word in ALLERGENS if word in wanted)
 
 
 def dietary(word: str) -> str:

@@ -142,7 +142,7 @@ def test_the_allergy_confirmation_names_allergens_as_every_screen_does(client: h
     order = {"customer_name": "Ada", "channel": "counter", "items": [line], "allergies": ["sulphites", "tree_nuts"]}
     refused = client.post("/orders", json=order)
     assert refused.status_code == 409
-    assert refused.json()["error"]["fields"] == {"items.0": "contains Tree nuts, Sulphur dioxide and sulphites"}
+    assert refused.json()["error"]["fields"] == {"items.0": "contains tree nuts, sulphur dioxide and sulphites"}
 
 
 # The kitchen ticket

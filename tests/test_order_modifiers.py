@@ -220,7 +220,7 @@ async def test_allergies_are_flagged_confirmed_and_acknowledged_before_the_ticke
         assert refused.status_code == 409, refused.text
         error = refused.json()["error"]
         assert error["reason"] == "allergy_confirmation_needed"
-        assert error["fields"] == {"items.2": "contains Milk"}  # the vocabulary's label
+        assert error["fields"] == {"items.2": "contains milk"}  # the vocabulary's label, as a sentence reads it
         assert (await client.get("/orders")).json() == []
 
         made = await client.post("/orders", json={**body, "allergies_confirmed": True})
@@ -361,7 +361,7 @@ def test_the_kitchen_ticket_shows_modifiers_flags_and_the_allergy_banner(client:
     ticket = ticket[: ticket.index("</article>")]
     assert '<strong class="headline">— Medium</strong>' in ticket  # Doneness: exactly one, by the name
     assert '<b class="mod-word">ADD</b> 2× Bacon' in ticket and '<b class="mod-word">ADD</b> Cheese' in ticket
-    assert "contains Milk" in ticket and 'class="allergy-button"' in ticket and "Allergy: Milk" in ticket
+    assert "contains milk" in ticket and 'class="allergy-button"' in ticket and "Allergy: Milk" in ticket
     assert client.post(f"/kitchen/tickets/{order['id']}/allergies", headers={"HX-Request": "true"}).status_code == 204
     page = client.get("/kitchen/display").text
     ticket = page[page.index(f'id="ticket-{order["id"]}"') :]

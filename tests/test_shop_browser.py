@@ -457,11 +457,11 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     # Checkout: milk flags the burger; placing it without the confirmation is refused inline.
     checkout(page, "Ada")
     page.get_by_role("checkbox", name="Milk", exact=True).check()
-    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains Milk")
+    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains milk")
     line.get_by_label("Qty").fill("2")  # a cart change at checkout keeps the flags (its requests carry them)
     line.get_by_role("button", name="Update").click()
     expect(page.locator("#cart-total")).to_have_text("35.00")
-    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains Milk")
+    expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains milk")
     confirm = page.get_by_role("checkbox", name=re.compile("I understand the flagged dishes contain milk"))
     expect(confirm).to_be_visible()
     expect(confirm).not_to_be_checked()

@@ -16,11 +16,12 @@ from sqlalchemy import Connection, Row, Select, bindparam, select, update
 from ..choices import group_problem
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
+from ..formats import contains
 from ..idempotency import KeyReused
 from ..models import OrderIn
 from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
-from ..vocabulary import ACTIVE_STATUSES, ALLERGEN_LABELS, ALLERGENS, COOKING_STATUSES, TRANSITIONS
+from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS
 from .catalog import IN_CATEGORY, MENU_ORDER
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_order, take_for_order
@@ -243,8 +244,7 @@ def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
     if data.allergies_confirmed:
         return
     flagged = {
-        f"items.{i}": "contains "
-        + ", ".join(ALLERGEN_LABELS[word] for word in ALLERGENS if word in words and word in data.allergies)
+        f"items.{i}": contains(set(words) & set(data.allergies))
         for i, words in enumerate(allergens)
         if set(words) & set(data.allergies)
     }

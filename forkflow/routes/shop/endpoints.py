@@ -40,7 +40,7 @@ from ... import (
 from ...auth.roles import principal_of
 from ...errors import Conflict, Invalid, NotFound, ServiceError
 from ...events import Event, Subscription
-from ...formats import allergen
+from ...formats import contains
 from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
 from ...numbers import MAX_ID
@@ -167,7 +167,7 @@ def allergy_state(params: FormData | QueryParams) -> dict[str, Any]:
 
 
 def _flag_text(words: list[str]) -> str:
-    return "Contains " + ", ".join(allergen(word) for word in words)
+    return contains(words).capitalize()
 
 
 async def _cart_context(
