@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
@@ -143,6 +144,18 @@ class OptionRow(NamedTuple):
     available: bool
 
 
+@dataclass(slots=True)
+class Snapshot:
+    """A chosen option as the line keeps it, with the columns `modifier_out` reads (not read back)."""
+
+    line_id: int
+    option_id: int
+    group_name: str
+    option_name: str
+    price_cents: int
+    count: int
+
+
 class Chosen(NamedTuple):
     """An option on a line and how many `times` it was chosen; `position` is its place in the item's order."""
 
@@ -195,27 +208,37 @@ def _insert_modifiers(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
 
 def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Chosen]]:
     """Each line's chosen options in the item's order, or 422: an option of another item
-    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`)."""
+    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`). One pass over the
+    item's options per line: this runs in the writer for every line of every order."""
     chosen: list[list[Chosen]] = []
     problems: dict[str, str] = {}
     for i, line in enumerate(data.items):
         own = options.get(line.menu_item_id, [])
-        known = {option.id for option in own}
-        for m, option_id in enumerate(line.modifiers):
-            if option_id not in known:
-                problems[f"items.{i}.modifiers.{m}"] = f"option {option_id} is not one of this item's options"
-        counts = Counter(line.modifiers)
-        picked = [Chosen(option, counts[option.id], n) for n, option in enumerate(own) if counts[option.id]]
-        per_group: dict[int, int] = defaultdict(int)
-        for choice in picked:
-            per_group[choice.option.group_id] += choice.times
-        groups = {option.group_id: option for option in own}  # (one option stands for its group)
+        if not own and not line.modifiers:  # a dish without groups, nothing chosen
+            chosen.append([])
+            continue
+        counts: dict[int, int] = {}
+        for option_id in line.modifiers:
+            counts[option_id] = counts.get(option_id, 0) + 1
+        picked = []
+        per_group: dict[int, int] = {}
+        groups: dict[int, OptionRow] = {}  # (one option stands for its group)
+        for n, option in enumerate(own):
+            groups.setdefault(option.group_id, option)
+            times = counts.pop(option.id, 0)
+            if times:
+                picked.append(Chosen(option, times, n))
+                per_group[option.group_id] = per_group.get(option.group_id, 0) + times
+        if counts:  # what is left is not this item's
+            for m, option_id in enumerate(line.modifiers):
+                if option_id in counts:
+                    problems[f"items.{i}.modifiers.{m}"] = f"option {option_id} is not one of this item's options"
         broken = [
             f"{group.group_name}: choose at least {group.min}"
-            if per_group[group_id] < group.min
+            if per_group.get(group_id, 0) < group.min
             else f"{group.group_name}: choose at most {group.max}"
             for group_id, group in groups.items()
-            if not group.min <= per_group[group_id] <= group.max
+            if not group.min <= per_group.get(group_id, 0) <= group.max
         ]
         if broken:
             problems[f"items.{i}.modifiers"] = "; ".join(broken)
@@ -346,7 +369,7 @@ async def create_order(
                 option = choice.option
                 modifier = (line_id, option.id, option.group_name, option.name, option.price_cents, choice.times)
                 modifier_rows.append((*modifier, choice.position))
-                snapshot.append(SimpleNamespace(**dict(zip(_SNAPSHOT_FIELDS, modifier, strict=True))))
+                snapshot.append(Snapshot(*modifier))
                 taken_options[option.id] += choice.times * line.quantity
             modifiers[line_id] = [modifier_out(item) for item in snapshot]
             lines.append(
@@ -380,9 +403,6 @@ async def create_order(
         return Encoded(order, created.data), False
 
     return await store.write(unit)
-
-
-_SNAPSHOT_FIELDS = ("line_id", "option_id", "group_name", "option_name", "price_cents", "count")
 
 
 def _move(tx: Tx, current: Order, status: str) -> Order:
