@@ -105,6 +105,9 @@ def modifiers_section(r: dict[str, Any]) -> list[str]:
         f"with / without modifiers = {r['ratio']:.2f} ({100 * (1 - r['ratio']):+.0f}% slower);"
         f" with modifiers / 3 lines without = {r['ratio_to_three_lines']:.2f}; legs' orders/s: {legs}"
     )
+    cpu = ", ".join(f"{kind} {_f(r['kinds'][kind]['server_cpu_ms_per_order'], 3)}" for kind in MODIFIER_KINDS)
+    ratio = "-" if r.get("cpu_ratio") is None else f"{r['cpu_ratio']:.2f}"
+    out.append(f"server CPU ms per order: {cpu} (with / without modifiers = {ratio})")
     c = r["checks"]
     out.append(
         f"distinct ids {c['distinct_ids']} (= N: {'yes' if c['distinct_ids_equals_n'] else 'NO'}),"

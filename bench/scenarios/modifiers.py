@@ -44,6 +44,10 @@ def _cpu(legs: list[tuple[Outcome, dict[str, float]]]) -> dict[str, float]:
     return {key: sum(cpu[key] * outcome.wall_seconds for outcome, cpu in legs) / wall for key in keys}
 
 
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
 def modifier_checks(menu: dict[int, int], orders: list[OrderRequest], outcome: Outcome) -> dict[str, int]:
     """What the answers kept of each line's modifiers: the options sent, and a unit price that is the
     dish's plus its options' (the order's total is checked against the menu by `order_checks`)."""
@@ -100,7 +104,11 @@ async def run(cfg: Config) -> dict[str, Any]:
     for kind in KINDS:
         mine = [(outcome, cpu) for k, _, outcome, cpu in legs if k == kind]
         outcome = _merged([outcome for outcome, _ in mine])
-        kinds[kind] = speed(outcome, _cpu(mine)) | {
+        figures = speed(outcome, _cpu(mine))
+        # The server's CPU time per order: steadier than orders/s on a shared machine, though not immune.
+        server_s = figures["server_cpu_pct"] / 100 * figures["wall_s"]
+        figures["server_cpu_ms_per_order"] = 1000 * server_s / figures["ok"] if figures["ok"] else None
+        kinds[kind] = figures | {
             "orders": len(outcome.sent),
             "warmup_errors": len(warmups[kind].sent) - len(warmups[kind].ok),
         }
@@ -130,6 +138,7 @@ async def run(cfg: Config) -> dict[str, Any]:
         # with modifiers / without: the judged ratio is against the burst's own orders (`plain`)
         "ratio": mods / plain if plain else 0.0,
         "ratio_to_three_lines": mods / three if three else 0.0,
+        "cpu_ratio": _ratio(kinds["modifiers"]["server_cpu_ms_per_order"], kinds["plain"]["server_cpu_ms_per_order"]),
         "shutdown_s": server.shutdown_seconds,
         "killed_at_shutdown": server.killed,
     }
