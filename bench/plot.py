@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .targets import BURST_P99_MS, RATIO_TO_CEILING_A, RUSH_P99_MS
+from .targets import BURST_P99_MS, MODIFIERS_SLOWDOWN, RATIO_TO_CEILING_A, RUSH_P99_MS
 
 WIDTH = 1000
 LABEL_W = 290  # left column for row labels
@@ -52,6 +52,13 @@ def _throughput(scen: dict[str, Any]) -> list[Bar]:
     for i, r in enumerate((scen.get("burst") or {}).get("runs", [])):
         target = RATIO_TO_CEILING_A * a["orders_per_s"] if a and i == 0 else None
         bars.append(Bar(f"burst, {r['concurrency']} clients", r["orders_per_s"], target=target))
+    mods = scen.get("modifiers")
+    if mods and "error" not in mods:
+        plain = mods["kinds"]["plain"]["orders_per_s"]
+        at = f"{mods['concurrency']} clients"
+        bars.append(Bar(f"burst without modifiers, {at} (same server)", plain))
+        target = (1 - MODIFIERS_SLOWDOWN) * plain
+        bars.append(Bar(f"burst with modifiers, {at}", mods["kinds"]["modifiers"]["orders_per_s"], target=target))
     if a:
         bars.append(Bar(f"ceiling A: Starlette+aiosqlite, {a['concurrency']} clients", a["orders_per_s"], True))
     for b in ceilings.get("b", []):
@@ -76,6 +83,10 @@ def _latencies(scen: dict[str, Any]) -> list[Spread]:
         rows.append(
             _spread(f"burst {r['concurrency']}: POST /orders", r["latency_ms"], BURST_P99_MS.get(r["concurrency"]))
         )
+    mods = scen.get("modifiers")
+    if mods and "error" not in mods:
+        for kind, label in (("plain", "without"), ("modifiers", "with")):
+            rows.append(_spread(f"burst {label} modifiers: POST /orders", mods["kinds"][kind]["latency_ms"]))
     if (scen.get("ceilings") or {}).get("a"):
         a = scen["ceilings"]["a"]
         rows.append(_spread(f"ceiling A {a['concurrency']}: POST /orders", a["latency_ms"]))

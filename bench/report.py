@@ -86,6 +86,42 @@ def burst_section(burst: dict[str, Any] | None, ceilings: dict[str, Any] | None)
     return out
 
 
+MODIFIER_KINDS = {
+    "plain": "without modifiers (the burst's orders, 1-3 lines)",
+    "three": "without modifiers, 3 lines each",
+    "modifiers": "with modifiers, 3 lines x 2 options each",
+}
+
+
+def modifiers_section(r: dict[str, Any]) -> list[str]:
+    out = [
+        f"Burst with modifiers: {r['orders']} orders of each kind from {r['concurrency']} clients on one server,"
+        f" in legs of {r['leg_orders']} ({', '.join(leg['kind'] for leg in r['legs'])})"
+    ]
+    rows = [_burst_row(label, r["kinds"][kind]) for kind, label in MODIFIER_KINDS.items()]
+    out += _table(["orders", "orders/s", *LAT, "errors", "server CPU", "load CPU", "other CPU"], rows)
+    legs = ", ".join(f"{leg['kind']} {_f(leg['orders_per_s'], 0)}" for leg in r["legs"])
+    out.append(
+        f"with / without modifiers = {r['ratio']:.2f} ({100 * (1 - r['ratio']):+.0f}% slower);"
+        f" with modifiers / 3 lines without = {r['ratio_to_three_lines']:.2f}; legs' orders/s: {legs}"
+    )
+    cpu = ", ".join(f"{kind} {_f(r['kinds'][kind]['server_cpu_ms_per_order'], 3)}" for kind in MODIFIER_KINDS)
+    ratio = "-" if r.get("cpu_ratio") is None else f"{r['cpu_ratio']:.2f}"
+    out.append(f"server CPU ms per order: {cpu} (with / without modifiers = {ratio})")
+    c = r["checks"]
+    out.append(
+        f"distinct ids {c['distinct_ids']} (= N: {'yes' if c['distinct_ids_equals_n'] else 'NO'}),"
+        f" duplicates {c['duplicates']}, replayed {c['replayed']}, duplicate tickets {c['duplicate_ticket_numbers']},"
+        f" wrong totals {c['wrong_totals']}, kitchen {c['kitchen_orders']}/{c['kitchen_expected']}"
+        f" (missing {c['missing_from_kitchen']}); modifier lines {c['lines']}: wrong options"
+        f" {c['lines_with_wrong_options']}, unit price not dish + options {c['lines_priced_without_options']}"
+    )
+    for kind in MODIFIER_KINDS:
+        for sample in r["kinds"][kind]["error_samples"]:
+            out.append(f"  error ({kind}): {sample}")
+    return out
+
+
 def retry_section(r: dict[str, Any]) -> list[str]:
     runs = r["runs"]
     first = runs[0]
@@ -351,6 +387,16 @@ def _headline(scen: dict[str, Any]) -> dict[str, str]:
         out[f"{at}: p50 / p99 / max ms"] = " / ".join(_f(r["latency_ms"][k]) for k in ("p50", "p99", "max"))
         out[f"{at}: errors, duplicates, missing"] = f"{r['errors']}, {c['duplicates']}, {c['missing_from_kitchen']}"
         out[f"{at}: CPU ForkFlow / postgres / load"] = _cpu(r)
+    if "modifiers" in ok:
+        r = ok["modifiers"]
+        at = f"burst with modifiers, {r['concurrency']} clients"
+        out[f"{at}: orders/s without / with"] = " / ".join(
+            _f(r["kinds"][kind]["orders_per_s"], 0) for kind in ("plain", "modifiers")
+        )
+        out[f"{at}: ratio"] = f"{r['ratio']:.2f}"
+        out[f"{at}: errors, duplicates, missing"] = (
+            f"{r['errors']}, {r['checks']['duplicates']}, {r['checks']['missing_from_kitchen']}"
+        )
     for r in (ok.get("retry") or {}).get("runs", []):
         c, at = r["checks"], f"retry storm, {r['concurrency']} clients"
         out[f"{at}: keys/s (requests/s)"] = f"{_f(r['keys_per_s'], 0)} ({_f(r['requests_per_s'], 0)})"
@@ -430,6 +476,7 @@ def _timed_runs(scen: dict[str, Any]) -> dict[str, Any]:
         "rush": scen.get("rush"),
     }
     runs |= {f"ceiling B {b['name']}": b for b in (scen.get("ceilings") or {}).get("b", [])}
+    runs |= {f"modifiers {kind}": r for kind, r in (scen.get("modifiers") or {}).get("kinds", {}).items()}
     runs |= {f"retry {r['concurrency']}": r for r in (scen.get("retry") or {}).get("runs", [])}
     runs |= {f"growth {r['history_orders']:,}": r for r in (scen.get("growth") or {}).get("runs", [])}
     return runs
@@ -452,6 +499,7 @@ def _sections(scen: dict[str, Any]) -> list[list[str]]:
 
 
 SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "modifiers": modifiers_section,
     "retry": retry_section,
     "sse": sse_section,
     "rush": rush_section,

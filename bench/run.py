@@ -32,13 +32,25 @@ from bench.cpu import calibrate, wait_until_quiet  # noqa: E402
 from bench.pg import WORKERS as PG_WORKERS  # noqa: E402
 from bench.plot import write_svg  # noqa: E402
 from bench.report import render  # noqa: E402
-from bench.scenarios import Config, burst, ceilings, fanout, growth, idle, retry, rush, sse_latency  # noqa: E402
+from bench.scenarios import (  # noqa: E402
+    Config,
+    burst,
+    ceilings,
+    fanout,
+    growth,
+    idle,
+    modifiers,
+    retry,
+    rush,
+    sse_latency,
+)
 from bench.servers import WORKDIRS, forkflow_source  # noqa: E402
 from bench.targets import CORRECTNESS, as_json, evaluate  # noqa: E402
 
 Scenario = Callable[[Config], Coroutine[Any, Any, dict[str, Any]]]
 SCENARIOS: dict[str, Scenario] = {  # run in this order
     "burst": burst.run,
+    "modifiers": modifiers.run,
     "ceilings": ceilings.run,
     "retry": retry.run,
     "sse": sse_latency.run,

@@ -21,6 +21,7 @@ RUSH_P99_MS = 25.0
 FANOUT_CONNECTIONS = 5000
 FANOUT_KIB = 60.0
 GROWTH_SLOWDOWN = 0.20
+MODIFIERS_SLOWDOWN = 0.10  # issue 14: orders of 3 lines with 2 modifiers each, against the burst's own
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,25 @@ def _burst(r: dict[str, Any], ceilings: dict[str, Any] | None, ratio_at: int) ->
     yield _zero(name, "duplicates", c["duplicates"])
     other = c["replayed"] + c["duplicate_ticket_numbers"] + c["wrong_totals"] + c["missing_from_kitchen"]
     yield _zero(name, "replays, ticket clashes, wrong totals, not in kitchen", other)
+
+
+def _modifiers(r: dict[str, Any]) -> Iterator[Verdict]:
+    c, name = r["checks"], f"modifiers (burst, {r['concurrency']} clients)"
+    slowdown = 1 - r["ratio"]
+    yield Verdict(
+        name,
+        "orders/s slowdown vs without modifiers",
+        f"{100 * slowdown:+.0f}% ({r['ratio']:.2f})",
+        f"<= {100 * MODIFIERS_SLOWDOWN:.0f}%",
+        slowdown <= MODIFIERS_SLOWDOWN,
+        SPEED,
+    )
+    yield _zero(name, "errors", r["errors"])
+    yield _zero(name, "duplicates", c["duplicates"])
+    other = c["replayed"] + c["duplicate_ticket_numbers"] + c["wrong_totals"] + c["missing_from_kitchen"]
+    yield _zero(name, "replays, ticket clashes, wrong totals, not in kitchen", other)
+    wrong = c["lines_with_wrong_options"] + c["lines_priced_without_options"]
+    yield _zero(name, "lines without their options or their prices", wrong)
 
 
 def _retry(r: dict[str, Any]) -> Iterator[Verdict]:
@@ -156,6 +176,7 @@ def _evaluate(scen: dict[str, Any], meta: dict[str, Any], ceilings: dict[str, An
             verdicts.append(Verdict(name, "scenario ran to the end", "crashed", "ran", False, CORRECTNESS))
     judged = {
         "burst": lambda r: (v for run in r["runs"] for v in _burst(run, ceilings, meta["config"]["concurrencies"][0])),
+        "modifiers": _modifiers,
         "retry": lambda r: (v for run in r["runs"] for v in _retry(run)),
         "sse": _sse,
         "rush": _rush,

@@ -9,6 +9,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,41 +73,113 @@ async def sign_in(client: Client, credentials: tuple[str, str] | None) -> dict[s
 
 async def create_menu(client: Client, count: int, seed: int) -> dict[int, int]:
     """`count` menu items; returns {id: price_cents}."""
+    items = await _create_items(client, count, seed, "Bench dish", lambda i: [])
+    return {item["id"]: item["price_cents"] for item in items}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOptions:
+    """A bench item's two modifier groups as (option id, price_cents): a line picks one of `required`
+    (min 1, max 1) and one of `addons` (min 0, max 2)."""
+
+    required: tuple[tuple[int, int], ...]
+    addons: tuple[tuple[int, int], ...]
+
+
+def modifier_groups(i: int) -> list[dict[str, Any]]:
+    """Item i's groups: a required single choice and an add-on group, priced. The bench menu has no
+    stock, so the options carry no recipe deltas (neither do its dishes)."""
+    return [
+        {
+            "name": "Size",
+            "min": 1,
+            "max": 1,
+            "options": [
+                {"name": "Regular", "price_cents": 0},
+                {"name": "Large", "price_cents": 150 + 10 * (i % 5)},
+                {"name": "Sharing", "price_cents": 400},
+            ],
+        },
+        {
+            "name": "Extras",
+            "min": 0,
+            "max": 2,
+            "options": [
+                {"name": "Extra cheese", "price_cents": 120, "allergens": ["milk"]},
+                {"name": "Bacon", "price_cents": 200 + 5 * (i % 3)},
+                {"name": "Avocado", "price_cents": 180},
+            ],
+        },
+    ]
+
+
+async def create_modifier_menu(client: Client, count: int, seed: int) -> tuple[dict[int, int], dict[int, ItemOptions]]:
+    """`count` menu items, each with the two groups of `modifier_groups`; returns their prices and options."""
+    items = await _create_items(client, count, seed, "Bench dish with options", modifier_groups)
+    options = {}
+    for item in items:
+        required, addons = (tuple((o["id"], o["price_cents"]) for o in g["options"]) for g in item["modifier_groups"])
+        options[item["id"]] = ItemOptions(required, addons)
+    return {item["id"]: item["price_cents"] for item in items}, options
+
+
+async def _create_items(
+    client: Client, count: int, seed: int, name: str, groups: Callable[[int], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     rng = random.Random(seed)
-    prices = {}
+    items = []
     for i in range(count):
         body = {
-            "name": f"Bench dish {i}",
+            "name": f"{name} {i}",
             "description": "made up by the benchmark",
             "price_cents": rng.randrange(200, 3000, 50),
             "category": CATEGORIES[i % len(CATEGORIES)],
             "station": STATIONS[i % len(STATIONS)],
         }
+        if modifiers := groups(i):
+            body["modifier_groups"] = modifiers
         resp = await client.request("POST", "/menu", json.dumps(body).encode())
         if resp.status != 201:
             raise RuntimeError(f"POST /menu answered {resp.status}: {resp.body[:300]!r}")
-        item = json.loads(resp.body)
-        prices[item["id"]] = item["price_cents"]
-    return prices
+        items.append(json.loads(resp.body))
+    return items
 
 
-def make_orders(menu: dict[int, int], count: int, seed: int, tag: str) -> list[OrderRequest]:
-    """`count` orders of 1 to 3 lines, each with its own Idempotency-Key."""
+def make_orders(
+    menu: dict[int, int],
+    count: int,
+    seed: int,
+    tag: str,
+    lines: int | None = None,
+    options: dict[int, ItemOptions] | None = None,
+) -> list[OrderRequest]:
+    """`count` orders of 1 to 3 lines (or exactly `lines`), each with its own Idempotency-Key. With
+    `options`, every line picks one option of its item's required group and one add-on, and the
+    expected total counts their prices."""
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:12]
     ids = sorted(menu)
     orders = []
     for i in range(count):
         channel = rng.choice(("counter", "online", "table"))
-        lines: list[dict[str, Any]] = [
-            {"menu_item_id": rng.choice(ids), "quantity": rng.randint(1, 4)} for _ in range(rng.randint(1, 3))
+        n = rng.randint(1, 3) if lines is None else lines
+        items: list[dict[str, Any]] = [
+            {"menu_item_id": rng.choice(ids), "quantity": rng.randint(1, 4)} for _ in range(n)
         ]
+        total = 0
+        for line in items:
+            unit = menu[line["menu_item_id"]]
+            if options is not None:
+                own = options[line["menu_item_id"]]
+                picked = [rng.choice(own.required), rng.choice(own.addons)]
+                line["modifiers"] = [option_id for option_id, _ in picked]
+                unit += sum(price for _, price in picked)
+            total += unit * line["quantity"]
         if rng.random() < 0.2:
-            lines[0]["notes"] = "no onions"
-        body: dict[str, Any] = {"customer_name": f"Guest {i}", "channel": channel, "items": lines}
+            items[0]["notes"] = "no onions"
+        body: dict[str, Any] = {"customer_name": f"Guest {i}", "channel": channel, "items": items}
         if channel == "table":
             body["table"] = f"T{rng.randint(1, 30)}"
-        total = sum(menu[line["menu_item_id"]] * line["quantity"] for line in lines)
         orders.append(OrderRequest(f"bench-{tag}-{run}-{i}", json.dumps(body).encode(), total))
     return orders
 

@@ -41,4 +41,13 @@ def test_bench_smoke(tmp_path: Path) -> None:
     ran = set(figures["scenarios"]) - {"ceilings"}
     assert ran and set(figures["postgres"]["scenarios"]) == ran
     judged = {v["scenario"].split()[1] for v in verdicts if v["scenario"].startswith("pg ")}
-    assert judged >= {"burst", "retry", "sse", "rush", "fanout", "idle", "growth"}, judged
+    assert judged >= {"burst", "modifiers", "retry", "sse", "rush", "fanout", "idle", "growth"}, judged
+    # The burst with modifiers sent its orders of each kind, and every line with modifiers was checked.
+    for scenarios in (figures["scenarios"], figures["postgres"]["scenarios"]):
+        modifiers = scenarios["modifiers"]
+        assert {kind: r["ok"] for kind, r in modifiers["kinds"].items()} == {
+            "plain": modifiers["orders"],
+            "three": modifiers["orders"],
+            "modifiers": modifiers["orders"],
+        }
+        assert modifiers["checks"]["lines"] == 3 * modifiers["orders"]

@@ -21,7 +21,7 @@ from forkflow.errors import Conflict
 from forkflow.events import Bus
 from forkflow.models import OrderIn
 from forkflow.services import acknowledge_allergies, bump, get_order
-from forkflow.services.orders import request_fingerprint
+from forkflow.services.orders import MODIFIER_ROWS_PER_INSERT, request_fingerprint
 from forkflow.store import Store, _alembic_config
 
 from .conftest import Server, on_both_backends
@@ -138,6 +138,44 @@ def test_options_are_priced_and_kept_as_a_snapshot_through_menu_edits(client: ht
     assert client.get(f"/menu/{burger['id']}").json()["modifier_groups"][1]["kind"] == "choice"
     assert kept[2]["option_id"] is None  # the option is gone from the menu; the snapshot stays
     assert after["lines"][0]["allergens"] == ["gluten", "eggs", "milk"]
+
+
+@on_both_backends
+def test_an_order_with_more_options_than_one_insert_takes_keeps_them_all(client: httpx.Client) -> None:
+    """An order's chosen options are written MODIFIER_ROWS_PER_INSERT rows at a time: 3 lines of 40
+    distinct options are 120 rows, two statements. Every one comes back, in the menu's order."""
+    assert MODIFIER_ROWS_PER_INSERT < 120
+    groups = [
+        {
+            "name": f"Toppings {side}",
+            "min": 0,
+            "max": 20,
+            "options": [{"name": f"{side}{k:02}", "price_cents": 10 + k} for k in range(30)],
+        }
+        for side in "AB"
+    ]
+    pizza = {"name": "Pizza", "price_cents": 900, "category": "Mains", "station": "oven", "modifier_groups": groups}
+    made = client.post("/menu", json=pizza)
+    assert made.status_code == 201, made.text
+    item = made.json()
+    options = [option for group in item["modifier_groups"] for option in group["options"]]
+    lines = []
+    for n in range(3):
+        # 20 of each group, a different slice per line, sent in reverse order
+        picked = options[n : n + 20] + options[30 + n : 30 + n + 20]
+        lines.append({"menu_item_id": item["id"], "quantity": n + 1, "modifiers": [o["id"] for o in reversed(picked)]})
+    answer = client.post("/orders", json=_order(*lines))
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+    total = 0
+    for n, line in enumerate(order["lines"]):
+        picked = options[n : n + 20] + options[30 + n : 30 + n + 20]
+        assert [m["option_id"] for m in line["modifiers"]] == [o["id"] for o in picked]
+        assert [m["name"] for m in line["modifiers"]] == [o["name"] for o in picked]
+        assert line["unit_price_cents"] == 900 + sum(o["price_cents"] for o in picked)
+        total += line["unit_price_cents"] * (n + 1)
+    assert order["total_cents"] == total
+    assert client.get(f"/orders/{order['id']}").json() == order
 
 
 def _stocked(client: httpx.Client, bacon_pieces: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

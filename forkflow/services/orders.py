@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,15 +105,23 @@ _INSERT_LINE_SQL = (
     "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
-_INSERT_MODIFIER_SQL = (
+_INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
-    " exactly_one, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " exactly_one, position) VALUES "
 )
+_MODIFIER_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+MODIFIER_ROWS_PER_INSERT = 100  # 900 parameters: under any SQLite's limit (999 before 3.32) and PostgreSQL's
 _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)"
-_OPTIONS_SQL = (
-    "SELECT o.id, g.menu_item_id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents,"
-    " o.allergens, o.available FROM modifier_groups g JOIN modifier_options o ON o.group_id = g.id"
-    " WHERE g.menu_item_id IN ({}) ORDER BY g.position, g.id, o.position, o.id"
+# The dishes an order names, each with every option of its groups, in one statement (a dish without
+# groups comes once, its option columns NULL): one statement less per order than dishes, then
+# options. Sorted into the menu's order in Python: SQLite's temporary b-tree for an ORDER BY cost
+# as much as the join.
+_MENU_SQL = (
+    "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
+    " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
+    " g.position, o.position FROM menu_items m"
+    " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
+    " WHERE m.id IN ({})"
 )
 
 
@@ -140,6 +148,20 @@ class OptionRow(NamedTuple):
     available: bool
 
 
+@dataclass(slots=True)
+class Snapshot:
+    """A chosen option as the line keeps it, with the columns `modifier_out` reads (not read back)."""
+
+    line_id: int
+    option_id: int
+    group_name: str
+    option_name: str
+    price_cents: int
+    count: int
+    group_kind: str
+    exactly_one: bool
+
+
 class Chosen(NamedTuple):
     """An option on a line and how many `times` it was chosen; `position` is its place in the item's order."""
 
@@ -161,9 +183,13 @@ def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
 def _ordered_menu(tx: Tx, data: OrderIn) -> tuple[dict[int, MenuRow], dict[int, list[OptionRow]]]:
     """The menu rows the order names and their options (in the menu's order); unknown items are 422."""
     wanted = sorted({line.menu_item_id for line in data.items})
-    marks = ", ".join("?" * len(wanted))
-    query = f"SELECT id, name, price_cents, station, available, allergens FROM menu_items WHERE id IN ({marks})"
-    found = {row[0]: MenuRow(*row) for row in tx.sql(query, wanted)}
+    found: dict[int, MenuRow] = {}
+    option_rows = []
+    for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(wanted))), wanted):
+        if row[0] not in found:
+            found[row[0]] = MenuRow(*row[:6])
+        if row[6] is not None:
+            option_rows.append(row)
     unknown = {
         f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
         for i, line in enumerate(data.items)
@@ -172,32 +198,52 @@ def _ordered_menu(tx: Tx, data: OrderIn) -> tuple[dict[int, MenuRow], dict[int, 
     if unknown:
         raise Invalid("the order names items that are not on the menu", unknown)
     options: dict[int, list[OptionRow]] = defaultdict(list)
-    for row in tx.sql(_OPTIONS_SQL.format(marks), wanted):
-        options[row[1]].append(OptionRow(*row))
+    # In the menu's order: by group (position, id), then option (position, id).
+    for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
+        options[row[0]].append(OptionRow(row[6], row[0], *row[7:16]))
     return found, options
+
+
+def _insert_modifiers(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
+    """Every option chosen on the order's lines, in as few statements as the parameter limits allow."""
+    for start in range(0, len(rows), MODIFIER_ROWS_PER_INSERT):
+        chunk = rows[start : start + MODIFIER_ROWS_PER_INSERT]
+        values = ", ".join([_MODIFIER_ROW] * len(chunk))
+        tx.sql(_INSERT_MODIFIERS_SQL + values, [value for row in chunk for value in row])
 
 
 def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Chosen]]:
     """Each line's chosen options in the item's order, or 422: an option of another item
-    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`)."""
+    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`). One pass over the
+    item's options per line: this runs in the writer for every line of every order."""
     chosen: list[list[Chosen]] = []
     problems: dict[str, str] = {}
     for i, line in enumerate(data.items):
         own = options.get(line.menu_item_id, [])
-        known = {option.id for option in own}
-        for m, option_id in enumerate(line.modifiers):
-            if option_id not in known:
-                problems[f"items.{i}.modifiers.{m}"] = f"option {option_id} is not one of this item's options"
-        counts = Counter(line.modifiers)
-        picked = [Chosen(option, counts[option.id], n) for n, option in enumerate(own) if counts[option.id]]
-        per_group: dict[int, int] = defaultdict(int)
-        for choice in picked:
-            per_group[choice.option.group_id] += choice.times
-        groups = {option.group_id: option for option in own}  # (one option stands for its group)
+        if not own and not line.modifiers:  # a dish without groups, nothing chosen
+            chosen.append([])
+            continue
+        counts: dict[int, int] = {}
+        for option_id in line.modifiers:
+            counts[option_id] = counts.get(option_id, 0) + 1
+        picked = []
+        per_group: dict[int, int] = {}
+        groups: dict[int, OptionRow] = {}  # (one option stands for its group)
+        for n, option in enumerate(own):
+            groups.setdefault(option.group_id, option)
+            times = counts.pop(option.id, 0)
+            if times:
+                picked.append(Chosen(option, times, n))
+                per_group[option.group_id] = per_group.get(option.group_id, 0) + times
+        if counts:  # what is left is not this item's
+            for m, option_id in enumerate(line.modifiers):
+                if option_id in counts:
+                    problems[f"items.{i}.modifiers.{m}"] = f"option {option_id} is not one of this item's options"
         broken = [
             problem
             for group_id, group in groups.items()
-            if (problem := group_problem(group.group_name, group.min, group.max, per_group[group_id])) is not None
+            if (problem := group_problem(group.group_name, group.min, group.max, per_group.get(group_id, 0)))
+            is not None
         ]
         if broken:
             problems[f"items.{i}.modifiers"] = "; ".join(broken)
@@ -318,6 +364,7 @@ async def create_order(
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
         lines = []
         modifiers: dict[int, list[dict[str, Any]]] = {}
+        modifier_rows: list[tuple[Any, ...]] = []
         taken_options: dict[int, int] = defaultdict(int)
         for line, picked, price, line_allergens in zip(data.items, chosen, unit_prices, allergens, strict=True):
             dish = menu[line.menu_item_id]
@@ -326,13 +373,12 @@ async def create_order(
             snapshot = []
             for choice in picked:
                 option = choice.option
-                exactly_one = option.min >= 1 and option.max == 1
                 modifier = (
                     *(line_id, option.id, option.group_name, option.name, option.price_cents, choice.times),
-                    *(option.kind, exactly_one),
+                    *(option.kind, option.min >= 1 and option.max == 1),
                 )
-                tx.sql(_INSERT_MODIFIER_SQL, (*modifier, choice.position))
-                snapshot.append(SimpleNamespace(**dict(zip(_SNAPSHOT_FIELDS, modifier, strict=True))))
+                modifier_rows.append((*modifier, choice.position))
+                snapshot.append(Snapshot(*modifier))
                 taken_options[option.id] += choice.times * line.quantity
             modifiers[line_id] = [modifier_out(item) for item in snapshot]
             lines.append(
@@ -348,6 +394,7 @@ async def create_order(
                     "allergens": line_allergens,
                 }
             )
+        _insert_modifiers(tx, modifier_rows)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, row["id"], now))
         # Built from what was just written, not read back: the same shape as order_out of the rows.
@@ -365,12 +412,6 @@ async def create_order(
         return Encoded(order, created.data), False
 
     return await store.write(unit)
-
-
-_SNAPSHOT_FIELDS = (
-    *("line_id", "option_id", "group_name", "option_name", "price_cents", "count"),
-    *("group_kind", "exactly_one"),
-)
 
 
 def _move(tx: Tx, current: Order, status: str) -> Order:
