@@ -28,6 +28,10 @@ from .stock import OutOfStock, return_for_order, take_for_order
 
 Order = dict[str, Any]
 
+# The `reason` of the 409 that asks to confirm lines containing the order's allergies: the till and
+# the shop turn it into their confirmation.
+ALLERGY_CONFIRMATION_NEEDED = "allergy_confirmation_needed"
+
 # A completed order may be recalled (completed -> ready, forkflow/vocabulary.py's TRANSITIONS) this long.
 RECALL_WINDOW = timedelta(minutes=10)
 
@@ -298,7 +302,7 @@ def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
         raise Conflict(
             "lines contain the customer's allergies: confirm to send the order anyway",
             flagged,
-            reason="allergy_confirmation_needed",
+            reason=ALLERGY_CONFIRMATION_NEEDED,
         )
 
 

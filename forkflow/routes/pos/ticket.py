@@ -26,13 +26,13 @@ from ... import choices, idempotency
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...models import MAX_CHOICES, MAX_GROUPS, OrderIn, field_errors
 from ...numbers import whole_number
+from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...vocabulary import ALLERGENS, Channel, spoken
 
 CHANNELS: tuple[Channel, ...] = ("counter", "table")  # the till's; online orders come through the shop
 MAX_LINES = 100
 MAX_QUANTITY = 99
 MAX_MODIFIERS = MAX_GROUPS * MAX_CHOICES  # option ids on one line, repeats counted (as the API's)
-ALLERGY_REFUSAL = "allergy_confirmation_needed"  # the `reason` of the order's 409 that asks to confirm
 _QUANTITY = re.compile(r"^[0-9]{1,3}$")
 _OP = re.compile(r"^(inc|dec|remove):([0-9a-f]{8})$")
 _PICK_OP = re.compile(r"^(?:(edit):([0-9a-f]{8})|(choose|unchoose):([0-9]{1,10})|(save|cancel))$")
@@ -380,7 +380,7 @@ class Ticket:
     def fail(self, error: ServiceError) -> None:
         """Show a refusal on the ticket: its message on top, its fields next to what they name. The
         order's allergy 409 becomes the confirmation to send anyway, line by line."""
-        if error.extra.get("reason") == ALLERGY_REFUSAL:
+        if error.extra.get("reason") == ALLERGY_CONFIRMATION_NEEDED:
             for name, problem in (error.fields or {}).items():
                 index = whole_number(name.removeprefix("items."))
                 if index is not None and index < len(self.lines):

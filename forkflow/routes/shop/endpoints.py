@@ -45,6 +45,7 @@ from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
 from ...numbers import MAX_ID
 from ...request import client_address, is_htmx, store_of
+from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, ALLERGENS
 from ...web import templates
@@ -417,7 +418,7 @@ def _form_fields(error: ServiceError) -> dict[str, str]:
 
 def _line_flags(error: ServiceError) -> dict[int, str]:
     """{line index: "contains milk"} from the order service's 409 for the customer's allergies."""
-    if error.extra.get("reason") != "allergy_confirmation_needed":
+    if error.extra.get("reason") != ALLERGY_CONFIRMATION_NEEDED:
         return {}
     found = {}
     for name, text in (error.fields or {}).items():
