@@ -255,6 +255,13 @@ def menu(client: httpx.Client) -> list[dict]:
     return items
 
 
+def pooled(max_connections: int) -> httpx.Limits:
+    """A client pool for many concurrent requests. Idle connections are dropped after 2 s, before
+    uvicorn's 5 s keep-alive timeout: a request on a pooled connection the server is just closing
+    fails with ReadError (httpx's default expiry is also 5 s, so on a loaded machine they race)."""
+    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=2)
+
+
 def order_body(menu: list[dict], **overrides: object) -> dict:
     body = {
         "customer_name": "Ada",

@@ -7,7 +7,7 @@ import random
 
 import httpx
 
-from .conftest import Server, on_both_backends, order_body
+from .conftest import Server, on_both_backends, order_body, pooled
 from .sse import Listener
 
 pytestmark = on_both_backends
@@ -34,7 +34,7 @@ async def test_500_orders_from_100_clients_reach_every_listener_in_commit_order(
             responses.append(await client.post("/orders", json=body, headers={"Idempotency-Key": f"rush-{n}"}))
         return responses
 
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = pooled(200)
     async with httpx.AsyncClient(
         base_url=server.url, timeout=30, limits=limits, headers=server.auth("cashier")
     ) as client:
@@ -81,7 +81,7 @@ async def test_each_order_sent_three_times_at_once_is_made_once(server: Server, 
     }
     sends = [(key, body) for key, body in bodies.items() for _ in range(3)]
     rng.shuffle(sends)
-    limits = httpx.Limits(max_connections=150)
+    limits = pooled(150)
     async with httpx.AsyncClient(
         base_url=server.url, timeout=30, limits=limits, headers=server.auth("cashier")
     ) as client:

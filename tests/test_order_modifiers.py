@@ -24,7 +24,7 @@ from forkflow.services import acknowledge_allergies, bump, get_order
 from forkflow.services.orders import MODIFIER_ROWS_PER_INSERT, request_fingerprint
 from forkflow.store import Store, _alembic_config
 
-from .conftest import Server, on_both_backends
+from .conftest import Server, on_both_backends, pooled
 from .sse import Listener
 from .test_modifiers import BURGER, _option
 
@@ -237,7 +237,7 @@ async def test_a_hundred_orders_race_for_the_last_portions_of_an_add_on(server: 
     with httpx.Client(base_url=server.url, headers=server.auth("manager"), timeout=10) as setup:
         burger, bacon, _ = _stocked(setup, 7)
     body = _order(_line(burger, MEDIUM, BACON))
-    limits = httpx.Limits(max_connections=100)
+    limits = pooled(100)
     async with httpx.AsyncClient(base_url=server.url, headers=server.auth("cashier"), timeout=60, limits=limits) as c:
         answers = await asyncio.gather(*(c.post("/orders", json=body) for _ in range(100)))
         statuses = sorted(answer.status_code for answer in answers)

@@ -27,7 +27,7 @@ from forkflow.config import Settings, sqlite_url
 from forkflow.errors import Busy
 from forkflow.routes import login
 
-from .conftest import BACKENDS, PASSWORDS, Server, running_server
+from .conftest import BACKENDS, PASSWORDS, Server, pooled, running_server
 from .test_security import csrf_from
 
 TOO_MANY = {"error": {"code": "too_many_requests", "message": "too many failed sign-ins; try again later"}}
@@ -49,7 +49,7 @@ def guesses_at_once(server: Server, address: str, attempts: list[tuple[str, str]
 
     async def send() -> list[httpx.Response]:
         transport = httpx.AsyncHTTPTransport(local_address=address)
-        limits = httpx.Limits(max_connections=len(attempts))
+        limits = pooled(len(attempts))
         async with httpx.AsyncClient(base_url=server.url, timeout=60, transport=transport, limits=limits) as c:
             return list(
                 await asyncio.gather(*(c.post("/auth/token", json={"username": n, "password": p}) for n, p in attempts))
