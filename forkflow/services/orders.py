@@ -123,6 +123,9 @@ _MENU_SQL = (
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )
+_REVISION_SQL = "SELECT revision FROM menu_revision"
+# The menu cache's bound: past it, the cache starts again empty (a menu is a few hundred dishes).
+MENU_CACHE_DISHES = 2_000
 
 
 class MenuRow(NamedTuple):
@@ -180,28 +183,63 @@ def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
     return _load(tx.conn, order_id)
 
 
-def _ordered_menu(tx: Tx, data: OrderIn) -> tuple[dict[int, MenuRow], dict[int, list[OptionRow]]]:
-    """The menu rows the order names and their options (in the menu's order); unknown items are 422."""
-    wanted = sorted({line.menu_item_id for line in data.items})
+Dish = tuple[MenuRow, list[OptionRow]]
+
+
+@dataclass(slots=True)
+class MenuCache:
+    """The dishes orders named, with their options, as read at menu `revision` (migration 0010's
+    counter). Kept in the write path (`Tx.cache`) between orders: reading and sorting a dish's
+    option rows was most of what modifiers added to an order's write. Dishes are added; a row is
+    never changed: another revision gets a new cache."""
+
+    revision: int
+    dishes: dict[int, Dish]
+
+
+def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
+    """Dishes as the database has them now, each with its options in the menu's order."""
     found: dict[int, MenuRow] = {}
     option_rows = []
-    for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(wanted))), wanted):
+    for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
             found[row[0]] = MenuRow(*row[:6])
         if row[6] is not None:
             option_rows.append(row)
+    dishes: dict[int, Dish] = {dish_id: (dish, []) for dish_id, dish in found.items()}
+    # In the menu's order: by group (position, id), then option (position, id).
+    for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
+        dishes[row[0]][1].append(OptionRow(row[6], row[0], *row[7:16]))
+    return dishes
+
+
+def _ordered_menu(tx: Tx, data: OrderIn) -> tuple[dict[int, MenuRow], dict[int, list[OptionRow]]]:
+    """The menu rows the order names and their options (in the menu's order); unknown items are 422.
+
+    From the write path's cache while the menu's revision has not moved; the revision is read first
+    so that rows read after it are never older than it says."""
+    revision = tx.sql(_REVISION_SQL).fetchone()[0]
+    cache = tx.cache.get("menu")
+    if cache is None or cache.revision != revision:
+        cache = tx.cache["menu"] = MenuCache(revision, {})
+    dishes: dict[int, Dish] = cache.dishes
+    wanted = {line.menu_item_id for line in data.items}
+    missing = sorted(wanted.difference(dishes))
+    if missing:
+        if len(dishes) + len(missing) > MENU_CACHE_DISHES:
+            dishes.clear()
+        dishes.update(_read_dishes(tx, missing))
     unknown = {
         f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
         for i, line in enumerate(data.items)
-        if line.menu_item_id not in found
+        if line.menu_item_id not in dishes
     }
     if unknown:
         raise Invalid("the order names items that are not on the menu", unknown)
-    options: dict[int, list[OptionRow]] = defaultdict(list)
-    # In the menu's order: by group (position, id), then option (position, id).
-    for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
-        options[row[0]].append(OptionRow(row[6], row[0], *row[7:16]))
-    return found, options
+    menu = {dish_id: dishes[dish_id][0] for dish_id in wanted}
+    # (The lists are the cache's own: read, never changed.)
+    options = {dish_id: dishes[dish_id][1] for dish_id in wanted if dishes[dish_id][1]}
+    return menu, options
 
 
 def _insert_modifiers(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
