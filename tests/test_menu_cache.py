@@ -182,8 +182,8 @@ async def test_a_rolled_back_unit_leaves_no_menu_rows_in_the_cache(store: Store,
 
     def changes_then_fails(tx: Tx) -> None:
         tx.sql("UPDATE modifier_options SET price_cents = 999 WHERE id = ?", (bacon,))
-        menu, options = _ordered_menu(tx, order)
-        assert [o.price_cents for o in options[burger["id"]] if o.id == bacon] == [999]
+        dishes = _ordered_menu(tx, order)
+        assert [o.price_cents for o in dishes[burger["id"]].options if o.id == bacon] == [999]
         raise Conflict("changed its mind")
 
     def fails_first(tx: Tx) -> None:
@@ -208,8 +208,8 @@ async def test_orders_in_the_batch_after_a_menu_change_see_it(store: Store) -> N
         tx.sql("UPDATE modifier_options SET price_cents = 400 WHERE id = ?", (bacon,))
 
     def priced(tx: Tx) -> int:
-        menu, options = _ordered_menu(tx, order)
-        return next(o.price_cents for o in options[burger["id"]] if o.id == bacon)
+        dishes = _ordered_menu(tx, order)
+        return next(o.price_cents for o in dishes[burger["id"]].options if o.id == bacon)
 
     assert await _run_batch(store, [priced, reprice, priced]) == [200, None, 400]
     assert (await create_order(store, order))[0]["total_cents"] == 1900
