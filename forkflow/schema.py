@@ -136,8 +136,8 @@ modifier_options = Table(
 )
 
 # One row, (1, n): bumped by triggers (migration 0010) at every change to menu_items,
-# modifier_groups or modifier_options, whoever makes it; the order writer's menu cache is good while
-# it has not moved.
+# modifier_groups, modifier_options or option_recipe_lines, whoever makes it; the order writer's menu
+# cache is good while it has not moved.
 menu_revision = Table(
     "menu_revision",
     metadata,

@@ -1,5 +1,6 @@
 """The order writer's menu cache (issue 14's benchmark): the menu's revision (migration 0010) moves
-at every change to dishes, groups and options, whoever makes it, and not for an order; an order
+at every change to dishes, groups, options and options' recipes, whoever makes it, and not for an
+order; an order
 after a change sees it at once (86, price, a direct UPDATE from another connection); a rolled-back
 transaction or savepoint leaves no rows behind that a later revision could match."""
 
@@ -97,6 +98,28 @@ def test_a_change_made_behind_the_servers_back_is_seen_by_the_next_order(client:
     refused = client.post("/orders", json=stale)
     assert refused.status_code == 422, refused.text
     assert "items.0.modifiers.1" in refused.json()["error"]["fields"]
+
+
+@on_both_backends
+def test_an_option_given_a_recipe_behind_the_servers_back_takes_stock_at_the_next_order(
+    client: httpx.Client, server: Any
+) -> None:
+    """The cache knows which options take stock (orders skip the query for the others)."""
+    burger = client.post("/menu", json=BURGER).json()
+    bacon = _option(burger, *BACON)
+    stock = client.post("/inventory", json={"item_name": "Bacon", "quantity": 10, "unit": "piece"}).json()
+    assert client.post("/orders", json=_body(burger, MEDIUM, BACON)).status_code == 201
+    assert client.get(f"/inventory/{stock['id']}").json()["quantity"] == 10
+    server.execute(
+        "INSERT INTO option_recipe_lines (option_id, inventory_id, quantity_milli) VALUES (?, ?, 2000)",
+        bacon["id"],
+        stock["id"],
+    )
+    assert client.post("/orders", json=_body(burger, MEDIUM, BACON)).status_code == 201
+    assert client.get(f"/inventory/{stock['id']}").json()["quantity"] == 8
+    server.execute("DELETE FROM option_recipe_lines WHERE option_id = ?", bacon["id"])
+    assert client.post("/orders", json=_body(burger, MEDIUM, BACON)).status_code == 201
+    assert client.get(f"/inventory/{stock['id']}").json()["quantity"] == 8
 
 
 # In the process, on the write path itself
@@ -249,8 +272,16 @@ async def test_migration_0010_counts_menu_changes_and_goes_back(tmp_path: Path) 
                 "switched_off) VALUES (1, 1, 'Medium', 0, 0, '', 1, 0)"
             )
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO inventory (id, item_name, unit, quantity_milli, last_updated) "
+                "VALUES (1, 'Salt', 'kg', 0, '2026-01-01 12:00:00.000000')"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO option_recipe_lines VALUES (1, 1, 5)"))
+        conn.execute(sa.text("DELETE FROM option_recipe_lines"))
         conn.execute(sa.text("DELETE FROM modifier_options"))
-    assert revision() == 4
+    assert revision() == 6
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0009")
     with engine.begin() as conn:

@@ -119,7 +119,8 @@ _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, cr
 _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
-    " g.position, o.position FROM menu_items m"
+    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id)"
+    " FROM menu_items m"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )
@@ -149,6 +150,7 @@ class OptionRow(NamedTuple):
     price_cents: int
     allergens: str
     available: bool
+    takes_stock: bool  # it has a recipe delta: only then does the order's stock check read it
 
 
 @dataclass(slots=True)
@@ -216,7 +218,10 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
     # In the menu's order: by group (position, id), then option (position, id).
     for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
-        options[row[0]].append(OptionRow(row[6], row[0], *row[7:16]))
+        group_id, group, kind, least, most, name, price, allergens, available = row[7:16]
+        limits = (group_id, group, kind, least, most)
+        option = OptionRow(row[6], row[0], *limits, name, price, allergens, available, bool(row[18]))
+        options[row[0]].append(option)
     dishes = {}
     for dish_id, own in options.items():
         groups: dict[int, OptionRow] = {}
@@ -432,7 +437,8 @@ async def create_order(
                 )
                 modifier_rows.append((*modifier, choice.position))
                 snapshot.append(Snapshot(*modifier))
-                taken_options[option.id] += choice.times * line.quantity
+                if option.takes_stock:  # (none chosen that does: stock's query for options is skipped)
+                    taken_options[option.id] += choice.times * line.quantity
             modifiers[line_id] = [modifier_out(item) for item in snapshot]
             lines.append(
                 {

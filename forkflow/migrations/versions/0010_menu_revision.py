@@ -1,4 +1,5 @@
-"""the menu's revision: one counter that every change to dishes, modifier groups or options bumps
+"""the menu's revision: one counter that every change to dishes, modifier groups, options or
+options' recipes bumps
 
 The order writer keeps the menu rows it reads between orders (services/orders.py); a cached row is
 good while the revision it was read at is still the database's. Triggers, not the services, count:
@@ -17,7 +18,8 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-_TABLES = ("menu_items", "modifier_groups", "modifier_options")
+# (Options' recipes too: the cache knows which options take stock.)
+_TABLES = ("menu_items", "modifier_groups", "modifier_options", "option_recipe_lines")
 _BUMP = "UPDATE menu_revision SET revision = revision + 1"
 
 
