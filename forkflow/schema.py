@@ -135,6 +135,16 @@ modifier_options = Table(
     CheckConstraint("price_cents >= 0", name="price_not_negative"),
 )
 
+# One row, (1, n): bumped by triggers (migration 0010) at every change to menu_items,
+# modifier_groups, modifier_options or option_recipe_lines, whoever makes it; the order writer's menu
+# cache is good while it has not moved.
+menu_revision = Table(
+    "menu_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
 # What choosing an option changes in stock, per portion: positive takes more ("add bacon"),
 # negative takes less of the item's own recipe ("no cheese" gives 0.03 kg back).
 option_recipe_lines = Table(

@@ -123,10 +123,14 @@ _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, cr
 _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
-    " g.position, o.position FROM menu_items m"
+    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id)"
+    " FROM menu_items m"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )
+_REVISION_SQL = "SELECT revision FROM menu_revision"
+# The menu cache's bound: past it, the cache starts again empty (a menu is a few hundred dishes).
+MENU_CACHE_DISHES = 2_000
 
 
 class MenuRow(NamedTuple):
@@ -150,6 +154,7 @@ class OptionRow(NamedTuple):
     price_cents: int
     allergens: str
     available: bool
+    takes_stock: bool  # it has a recipe delta: only then does the order's stock check read it
 
 
 @dataclass(slots=True)
@@ -184,28 +189,78 @@ def _replay(tx: Tx, key: str, fingerprint: str) -> Order | None:
     return _load(tx.conn, order_id)
 
 
-def _ordered_menu(tx: Tx, data: OrderIn) -> tuple[dict[int, MenuRow], dict[int, list[OptionRow]]]:
-    """The menu rows the order names and their options (in the menu's order); unknown items are 422."""
-    wanted = sorted({line.menu_item_id for line in data.items})
+class Dish(NamedTuple):
+    """A dish as orders check against it: its row, its options in the menu's order, each option's
+    place in that order, and one option standing for each group (its name and limits)."""
+
+    row: MenuRow
+    options: list[OptionRow]
+    places: dict[int, int]
+    groups: list[OptionRow]
+
+
+@dataclass(slots=True)
+class MenuCache:
+    """The dishes orders named, with their options, as read at menu `revision` (migration 0010's
+    counter). Kept in the write path (`Tx.cache`) between orders: reading and sorting a dish's
+    option rows was most of what modifiers added to an order's write. Dishes are added; a row is
+    never changed: another revision gets a new cache."""
+
+    revision: int
+    dishes: dict[int, Dish]
+
+
+def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
+    """Dishes as the database has them now, each with its options in the menu's order."""
     found: dict[int, MenuRow] = {}
     option_rows = []
-    for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(wanted))), wanted):
+    for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
             found[row[0]] = MenuRow(*row[:6])
         if row[6] is not None:
             option_rows.append(row)
+    options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
+    # In the menu's order: by group (position, id), then option (position, id).
+    for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
+        group_id, group, kind, least, most, name, price, allergens, available = row[7:16]
+        limits = (group_id, group, kind, least, most)
+        option = OptionRow(row[6], row[0], *limits, name, price, allergens, available, bool(row[18]))
+        options[row[0]].append(option)
+    dishes = {}
+    for dish_id, own in options.items():
+        groups: dict[int, OptionRow] = {}
+        for option in own:
+            groups.setdefault(option.group_id, option)
+        places = {option.id: n for n, option in enumerate(own)}
+        dishes[dish_id] = Dish(found[dish_id], own, places, list(groups.values()))
+    return dishes
+
+
+def _ordered_menu(tx: Tx, data: OrderIn) -> dict[int, Dish]:
+    """The dishes the order names, with their options (in the menu's order); unknown items are 422.
+
+    From the write path's cache while the menu's revision has not moved; the revision is read first
+    so that rows read after it are never older than it says."""
+    revision = tx.sql(_REVISION_SQL).fetchone()[0]
+    cache = tx.cache.get("menu")
+    if cache is None or cache.revision != revision:
+        cache = tx.cache["menu"] = MenuCache(revision, {})
+    dishes: dict[int, Dish] = cache.dishes
+    wanted = {line.menu_item_id for line in data.items}
+    missing = sorted(wanted.difference(dishes))
+    if missing:
+        if len(dishes) + len(missing) > MENU_CACHE_DISHES:
+            dishes.clear()
+        dishes.update(_read_dishes(tx, missing))
     unknown = {
         f"items.{i}.menu_item_id": f"no menu item {line.menu_item_id}"
         for i, line in enumerate(data.items)
-        if line.menu_item_id not in found
+        if line.menu_item_id not in dishes
     }
     if unknown:
         raise Invalid("the order names items that are not on the menu", unknown)
-    options: dict[int, list[OptionRow]] = defaultdict(list)
-    # In the menu's order: by group (position, id), then option (position, id).
-    for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
-        options[row[0]].append(OptionRow(row[6], row[0], *row[7:16]))
-    return found, options
+    # (The cache's own: read, never changed.)
+    return {dish_id: dishes[dish_id] for dish_id in wanted}
 
 
 def _insert_modifiers(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
@@ -216,15 +271,15 @@ def _insert_modifiers(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
         tx.sql(_INSERT_MODIFIERS_SQL + values, [value for row in chunk for value in row])
 
 
-def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Chosen]]:
+def _choices(data: OrderIn, dishes: dict[int, Dish]) -> list[list[Chosen]]:
     """Each line's chosen options in the item's order, or 422: an option of another item
-    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`). One pass over the
-    item's options per line: this runs in the writer for every line of every order."""
+    (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`). Looks up only the
+    chosen options (the dish's `places`): this runs in the writer for every line of every order."""
     chosen: list[list[Chosen]] = []
     problems: dict[str, str] = {}
     for i, line in enumerate(data.items):
-        own = options.get(line.menu_item_id, [])
-        if not own and not line.modifiers:  # a dish without groups, nothing chosen
+        dish = dishes[line.menu_item_id]
+        if not dish.groups and not line.modifiers:  # a dish without groups, nothing chosen
             chosen.append([])
             continue
         counts: dict[int, int] = {}
@@ -232,21 +287,24 @@ def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Ch
             counts[option_id] = counts.get(option_id, 0) + 1
         picked = []
         per_group: dict[int, int] = {}
-        groups: dict[int, OptionRow] = {}  # (one option stands for its group)
-        for n, option in enumerate(own):
-            groups.setdefault(option.group_id, option)
-            times = counts.pop(option.id, 0)
-            if times:
-                picked.append(Chosen(option, times, n))
-                per_group[option.group_id] = per_group.get(option.group_id, 0) + times
-        if counts:  # what is left is not this item's
+        foreign = False
+        for option_id, times in counts.items():
+            n = dish.places.get(option_id)
+            if n is None:
+                foreign = True
+                continue
+            option = dish.options[n]
+            picked.append(Chosen(option, times, n))
+            per_group[option.group_id] = per_group.get(option.group_id, 0) + times
+        if foreign:  # options that are not this item's
             for m, option_id in enumerate(line.modifiers):
-                if option_id in counts:
+                if option_id not in dish.places:
                     problems[f"items.{i}.modifiers.{m}"] = f"option {option_id} is not one of this item's options"
+        picked.sort(key=_position)
         broken = [
             problem
-            for group_id, group in groups.items()
-            if (problem := group_problem(group.group_name, group.min, group.max, per_group.get(group_id, 0)))
+            for group in dish.groups
+            if (problem := group_problem(group.group_name, group.min, group.max, per_group.get(group.group_id, 0)))
             is not None
         ]
         if broken:
@@ -257,17 +315,16 @@ def _choices(data: OrderIn, options: dict[int, list[OptionRow]]) -> list[list[Ch
     return chosen
 
 
-def _unavailable(
-    data: OrderIn,
-    menu: dict[int, MenuRow],
-    item_ids: Iterable[int],
-    options: dict[int, list[OptionRow]],
-    option_ids: Iterable[int],
-) -> Conflict:
+def _position(choice: Chosen) -> int:
+    return choice.position
+
+
+def _unavailable(data: OrderIn, found: dict[int, Dish], item_ids: Iterable[int], option_ids: Iterable[int]) -> Conflict:
     """The 409 for what cannot be had: which dishes and options (the public's too: never how much
     stock is left). `fields` names the lines and their options."""
     item_ids, option_ids = set(item_ids), set(option_ids)
-    by_id = {option.id: option for own in options.values() for option in own}
+    menu = {dish_id: dish.row for dish_id, dish in found.items()}
+    by_id = {option.id: option for dish in found.values() for option in dish.options}
     fields: dict[str, str] = {}
     for i, line in enumerate(data.items):
         if line.menu_item_id in item_ids:
@@ -321,14 +378,15 @@ async def create_order(
             replayed = _replay(tx, idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed, True
-        menu, options = _ordered_menu(tx, data)
+        found = _ordered_menu(tx, data)
+        menu = {dish_id: dish.row for dish_id, dish in found.items()}
         sold_out = {line.menu_item_id for line in data.items if not menu[line.menu_item_id].available}
         if sold_out:  # (before its options are checked: a dish that cannot be had at all comes first)
-            raise _unavailable(data, menu, sold_out, options, ())
-        chosen = _choices(data, options)
+            raise _unavailable(data, found, sold_out, ())
+        chosen = _choices(data, found)
         off = {choice.option.id for picked in chosen for choice in picked if not choice.option.available}
         if off:
-            raise _unavailable(data, menu, (), options, off)
+            raise _unavailable(data, found, (), off)
         allergens = [
             joined(
                 [*words(menu[line.menu_item_id].allergens), *(w for c in picked for w in words(c.option.allergens))],
@@ -383,7 +441,8 @@ async def create_order(
                 )
                 modifier_rows.append((*modifier, choice.position))
                 snapshot.append(Snapshot(*modifier))
-                taken_options[option.id] += choice.times * line.quantity
+                if option.takes_stock:  # (none chosen that does: stock's query for options is skipped)
+                    taken_options[option.id] += choice.times * line.quantity
             modifiers[line_id] = [modifier_out(item) for item in snapshot]
             lines.append(
                 {
@@ -411,7 +470,7 @@ async def create_order(
             take_for_order(tx, row["id"], portions, taken_options)  # 409 if stock cannot cover it: nothing written
         except OutOfStock as short:
             if public:
-                raise _unavailable(data, menu, short.menu_item_ids, options, short.option_ids) from None
+                raise _unavailable(data, found, short.menu_item_ids, short.option_ids) from None
             raise
         return Encoded(order, created.data), False
 

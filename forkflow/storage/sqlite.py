@@ -70,8 +70,8 @@ def _make_write_engine(url: str) -> Engine:
 class SqliteTx(Tx):
     """Plain SQL goes straight to the sqlite3 connection; `now` is stored as SQLAlchemy stores it."""
 
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: Connection, cache: dict[str, Any] | None = None) -> None:
+        super().__init__(conn, cache)
         self.stored_now = stored_timestamp(self.now)
         driver = conn.connection.driver_connection
         assert driver is not None

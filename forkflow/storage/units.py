@@ -38,8 +38,10 @@ class Tx:
     Each backend has its own kind: how plain SQL reaches the database, how `now` is stored, and
     what else an emitted event needs."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cache: dict[str, Any] | None = None) -> None:
         self.conn = conn
+        # The write path's own memory between units (one per Store, see `GroupCommit.cache`).
+        self.cache: dict[str, Any] = {} if cache is None else cache
         self.now = utcnow()
         self.events: list[Event] = []
         # `now` as the database takes it in statements run with `sql`.
@@ -97,6 +99,10 @@ class GroupCommit:
 
     def __init__(self, max_batch: int) -> None:
         self._max_batch = max_batch
+        # What units keep between transactions (the order writer's menu rows, services/orders.py),
+        # each entry checked by its user against the database. Emptied whenever a transaction or a
+        # savepoint is rolled back: what a unit read there may never have been committed.
+        self.cache: dict[str, Any] = {}
         self.batches = 0
         self.units = 0
 
@@ -114,9 +120,13 @@ class GroupCommit:
             try:
                 outcomes = self._attempt(conn, jobs, guarded_from, known)
             except _BareUnitFailed as failure:
+                self.cache.clear()
                 known[failure.index] = Outcome(jobs[failure.index], error=failure.error)
                 guarded_from = min(guarded_from, failure.index + 1)
                 continue
+            except BaseException:  # the transaction did not commit
+                self.cache.clear()
+                raise
             self.batches += 1
             self.units += sum(outcome.error is None for outcome in outcomes)
             return outcomes
@@ -132,7 +142,7 @@ class GroupCommit:
                 if index in known:
                     outcomes.append(known[index])
                     continue
-                tx = self.tx_type(conn)
+                tx = self.tx_type(conn, self.cache)
                 if index < guarded_from:
                     try:
                         result = job.work(tx)
@@ -146,6 +156,7 @@ class GroupCommit:
                     except Exception as exc:  # the unit's own failure: only it is rolled back
                         tx.sql("ROLLBACK TO SAVEPOINT unit")
                         tx.sql("RELEASE SAVEPOINT unit")
+                        self.cache.clear()
                         outcomes.append(Outcome(job, error=exc))
                         continue
                     tx.sql("RELEASE SAVEPOINT unit")
