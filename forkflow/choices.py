@@ -69,6 +69,23 @@ class Choices:
     def ok(self) -> bool:
         return not self.foreign and not self.problems and not self.unavailable
 
+    @property
+    def misfit(self) -> str | None:
+        """What is wrong with the choice itself (an option not the item's, a group's rule), or None:
+        it stays wrong until the line is changed, whatever is 86'd."""
+        if self.foreign:
+            return "an option is no longer on the menu"
+        if self.problems:
+            return "; ".join(self.problems.values())
+        return None
+
+    @property
+    def problem(self) -> str | None:
+        """Why this line cannot be sent now, in the words the till and the shop show, or None."""
+        if self.foreign or not self.unavailable:
+            return self.misfit
+        return ", ".join(choice.option["name"] for choice in self.unavailable) + " sold out"
+
     def times(self, option_id: int) -> int:
         return sum(choice.times for choice in self.chosen if choice.option["id"] == option_id)
 

@@ -468,7 +468,7 @@ def test_check_lines_marks_options_that_no_longer_fit_the_dish() -> None:
     ticket.check_lines(CHOOSING)
     assert ticket.errors == {
         "lines.1.modifiers": "Doneness: choose at least 1",
-        "lines.2.modifiers": "an option that is no longer on the menu",
+        "lines.2.modifiers": "an option is no longer on the menu",
     }
 
 

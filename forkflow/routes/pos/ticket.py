@@ -331,12 +331,9 @@ class Ticket:
             if item is None:
                 self.errors[f"lines.{index}.item"] = "not on the menu"
                 continue
-            checked = choices.check(item, line.option_ids)
-            problems = list(checked.problems.values())
-            if checked.foreign:
-                problems.append("an option that is no longer on the menu")
-            if problems:
-                self.errors.setdefault(f"lines.{index}.modifiers", "; ".join(problems))
+            problem = choices.check(item, line.option_ids).misfit  # 86'd options: the off-warning and the 409
+            if problem is not None:
+                self.errors.setdefault(f"lines.{index}.modifiers", problem)
         if self.channel not in CHANNELS:
             self.errors["channel"] = spoken(CHANNELS)
 

@@ -290,16 +290,6 @@ class PricedCart:
         return {key: words for key, words in found.items() if words}
 
 
-def _problem(checked: choices.Choices) -> str | None:
-    if checked.foreign:
-        return "an option is no longer on the menu"
-    if checked.unavailable:
-        return ", ".join(choice.option["name"] for choice in checked.unavailable) + " sold out"
-    if checked.problems:
-        return "; ".join(checked.problems.values())
-    return None
-
-
 def price_line(line: CartLine, item: Mapping[str, Any] | None) -> PricedLine:
     """One line priced from its menu item as it is now (None: gone from the menu)."""
     if item is None:
@@ -322,7 +312,7 @@ def price_line(line: CartLine, item: Mapping[str, Any] | None) -> PricedLine:
         bool(item["available"]),
         options,
         tuple(checked.allergens),
-        _problem(checked),
+        checked.problem,
     )
 
 
