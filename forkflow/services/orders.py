@@ -717,9 +717,12 @@ def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, s
             raise NotFound(f"order {order_id} has no line {line_id}")
         if lines[0]["voided_at"] is not None:
             raise Conflict(f"line {line_id} is voided: it is not cooked", {"line_id": "voided"})
-    lines = [line for line in lines if line["voided_at"] is None]  # a voided line is neither done nor waiting
     if station is not None:
+        # Its voided lines too: a station's Done says its cook has seen the void (the ticket stays
+        # on the station, VOID shown, until then, so that nobody keeps cooking a voided dish).
         lines = [line for line in lines if line["station"] == station]
+    else:
+        lines = [line for line in lines if line["voided_at"] is None]  # a voided line is not cooked
     changing = [line["id"] for line in lines if (line["done_at"] is not None) != done]
     if not changing:
         return current

@@ -142,8 +142,9 @@ def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
     lines = order["lines"]
     if view.station is not None:
         lines = [line for line in lines if line.get("station") == view.station]
-        # Off the station once each of its lines is done or voided (a voided line is not cooked).
-        if all(line.get("done_at") or not _cooked(line) for line in lines):
+        # Off the station once each of its lines is done; a voided one too (VOID shown) until the
+        # station's Done marks it seen, so that nobody keeps cooking a voided dish.
+        if not lines or all(line.get("done_at") for line in lines):
             return None
     return {
         "order": order,
