@@ -1,4 +1,5 @@
-"""Order service: pricing from the menu, idempotent creation, and the status machine."""
+"""Order service: pricing from the menu, idempotent creation, changes after sending (lines added
+and voided, each raising the order's revision), and the status machine."""
 
 from __future__ import annotations
 
