@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .browser import Screens, screenshot
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, screenshot
 from .conftest import Server, create_menu
 from .test_pos_browser import Tills
 
@@ -115,3 +115,49 @@ def test_a_line_voided_and_one_added_on_the_till_change_the_one_ticket_on_the_ki
     screenshot(display.page, "kitchen-amend.png")
     screens.check()
     tills.check()
+
+
+def test_the_tracking_page_strikes_a_voided_line_through_and_shows_an_added_one_live(
+    server: Server, browser: Browser
+) -> None:
+    menu = create_menu(server)
+    body = {
+        "customer_name": "Ada",
+        "channel": "online",
+        "items": [
+            {"menu_item_id": menu["Classic Burger"]["id"], "quantity": 1},
+            {"menu_item_id": menu["Fries"]["id"], "quantity": 1},
+        ],
+    }
+    placed = httpx.post(f"{server.url}/orders", json=body, timeout=10)
+    assert placed.status_code == 201, placed.text
+    tracking = placed.json()["tracking_url"]
+    (order,) = httpx.get(f"{server.url}/orders", headers=server.auth("cashier"), timeout=10).json()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(INIT_SCRIPT)
+        page = context.new_page()
+        watch = Watch(page, server.url)
+        page.goto(f"{server.url}{tracking}")
+        page.wait_for_function("() => window.__kds.open >= 1")  # the page's stream is open
+        expect(page.locator(".cart-total strong")).to_have_text("20.00")
+        cashier = server.auth("cashier")
+        fries = order["lines"][1]["id"]
+        voided = httpx.post(
+            f"{server.url}/orders/{order['id']}/lines/{fries}/void", json={"reason": "out of oil"}, headers=cashier
+        )
+        assert voided.status_code == 200, voided.text
+        line = page.locator(".track-lines > li", has_text="Fries")
+        expect(line).to_have_class("voided")
+        expect(line.locator(".void-word")).to_have_text("Removed")
+        assert "line-through" in line.locator(".name").evaluate("e => getComputedStyle(e).textDecorationLine")
+        expect(page.locator(".cart-total strong")).to_have_text("15.50")
+        more = {"items": [{"menu_item_id": menu["Lemonade"]["id"], "quantity": 2}]}
+        assert httpx.post(f"{server.url}/orders/{order['id']}/lines", json=more, headers=cashier).status_code == 200
+        expect(page.locator(".track-lines > li .name")).to_have_text(["Classic Burger", "Fries", "Lemonade"])
+        expect(page.locator(".cart-total strong")).to_have_text("22.50")
+        assert "out of oil" not in page.content(), "the reason is the staff's"
+        assert not watch.unexpected()
+    finally:
+        context.close()
