@@ -349,6 +349,24 @@ class OrderIn(Input):
         return self
 
 
+class LinesIn(Input):
+    """`POST /orders/{id}/lines`: lines added to an order already sent, checked and priced as a new
+    order's are; its allergies are the order's own."""
+
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=100)]
+    allergies_confirmed: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="true: add the lines even though they contain one of the order's `allergies`"
+    )
+
+
+# Why a line was voided: said to the kitchen and kept on the line.
+VoidReason = Annotated[str, Field(min_length=1, max_length=200), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+
+
+class VoidIn(Input):
+    reason: VoidReason = Field(description="why the line is voided (sent back, wrong dish): shown to the kitchen")
+
+
 class RecipeLineIn(Input):
     inventory_id: Id
     quantity: Portion

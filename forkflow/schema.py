@@ -182,6 +182,8 @@ orders = Table(
     Column("allergies", String(200), nullable=False, default="", server_default=""),
     Column("allergies_acknowledged_at", UTCDateTime),
     Column("allergies_acknowledged_by", String(40)),
+    # 1 when placed; one more at each change after sending (lines added or voided: migration 0013).
+    Column("revision", Integer, nullable=False, default=1, server_default="1"),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
@@ -205,6 +207,13 @@ order_lines = Table(
     Column("done_at", UTCDateTime),
     # The item's allergens plus its chosen options', as when ordered (words, as menu_items.allergens).
     Column("allergens", String(200), nullable=False, default="", server_default=""),
+    # The order's revision that added the line (1: sent with the order), and, once voided, when,
+    # why and by whom. A voided line stays on the order (the kitchen shows it struck through) but
+    # is no longer cooked, counted or charged.
+    Column("revision", Integer, nullable=False, default=1, server_default="1"),
+    Column("voided_at", UTCDateTime),
+    Column("void_reason", String(200)),
+    Column("voided_by", String(40)),
     CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
 )
 

@@ -93,6 +93,7 @@ class LineModifierOut(Output):
 _MODIFIERS = "the chosen options, in the item's group and option order"
 _ALLERGENS = "the item's and its chosen options' allergens when ordered, in the vocabulary's order"
 _FLAGS = "those of `allergens` that are among the order's `allergies`"
+_VOIDED = "when the line was voided (taken off the order: not cooked or charged); null while it is not"
 
 
 class OrderLineOut(Output):
@@ -108,6 +109,10 @@ class OrderLineOut(Output):
     modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
     allergens: list[Allergen] = Field(description=_ALLERGENS)
     allergy_flags: list[Allergen] = Field(description=_FLAGS)
+    revision: int = Field(ge=1, description="the order's revision that added the line: 1 when sent with the order")
+    voided_at: Timestamp | None = Field(description=_VOIDED)
+    void_reason: str | None = Field(description="why it was voided")
+    voided_by: str | None = Field(description="who voided it")
 
 
 class OrderOut(Output):
@@ -129,6 +134,7 @@ class OrderOut(Output):
     allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
     allergies_acknowledged_at: Timestamp | None = Field(description="when the kitchen acknowledged the allergies")
     allergies_acknowledged_by: str | None = Field(description="who in the kitchen acknowledged them")
+    revision: int = Field(ge=1, description="1 when placed; one more at each line added or voided after sending")
     lines: list[OrderLineOut]
 
 
@@ -141,6 +147,7 @@ class TrackedLineOut(Output):
     modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
     allergens: list[Allergen] = Field(description=_ALLERGENS)
     allergy_flags: list[Allergen] = Field(description=_FLAGS)
+    voided_at: Timestamp | None = Field(description=_VOIDED)
 
 
 class TrackedOrderOut(Output):

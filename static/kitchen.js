@@ -43,6 +43,12 @@
         selected = incoming;
       }
       existing.replaceWith(incoming);
+      // Changed after sending (lines added or voided): the same ticket, in its place, flashed.
+      if (Number(incoming.dataset.revision) > Number(existing.dataset.revision)) {
+        incoming.classList.add("amended");
+        incoming.addEventListener("animationend", () => incoming.classList.remove("amended"), { once: true });
+        chime();
+      }
     } else {
       const later = tickets().find((t) => orderId(t) > orderId(incoming));
       rail().insertBefore(incoming, later || null);

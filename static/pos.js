@@ -25,7 +25,7 @@
   }
 
   document.addEventListener("click", (event) => {
-    const button = event.target.closest && event.target.closest("#till button[data-add], #till button[data-op]");
+    const button = event.target.closest && event.target.closest("#till button[data-add], #till button[data-op], #recent button[data-op]");
     if (!button || button.disabled) return;
     tap(button.dataset.add ? { add: button.dataset.add } : { op: button.dataset.op });
   });

@@ -74,6 +74,10 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "modifiers": [],
         "allergens": [],
         "allergy_flags": [],
+        "revision": 1,
+        "voided_at": None,
+        "void_reason": None,
+        "voided_by": None,
     }
     assert order["created_at"].endswith("Z")
     assert api.get(f"/orders/{order['id']}").json() == order

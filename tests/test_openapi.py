@@ -360,6 +360,23 @@ def test_real_responses_match_the_document(
         check(kitchen.post(f"{order}/allergies/acknowledge"), ack, 409)
         check(kitchen.post("/orders/99999/allergies/acknowledge"), ack, 404)
         check(public.post(f"/orders/{allergic['id']}/allergies/acknowledge"), ack, 401)
+        # Changes after sending (the order above is preparing)
+        lines = "/orders/{id}/lines"
+        more = {"items": [{"menu_item_id": menu[0]["id"], "quantity": 1}]}
+        added = check(client.post(f"{order}/lines", json=more, headers={"Idempotency-Key": "oa-2"}), lines, 200)
+        again_added = check(client.post(f"{order}/lines", json=more, headers={"Idempotency-Key": "oa-2"}), lines, 200)
+        assert again_added.headers["Idempotent-Replayed"] == "true"
+        check(client.post(f"{order}/lines", json={"items": []}), lines, 422)
+        check(kitchen.post(f"{order}/lines", json=more), lines, 403)
+        check(client.post("/orders/99999/lines", json=more), lines, 404)
+        void = "/orders/{id}/lines/{line_id}/void"
+        line_id = added.json()["lines"][-1]["id"]
+        check(client.post(f"{order}/lines/{line_id}/void", json={"reason": "sent back"}), void, 200)
+        check(client.post(f"{order}/lines/{line_id}/void", json={"reason": "sent back"}), void, 409)
+        check(client.post(f"{order}/lines/{line_id}/void", json={"reason": " "}), void, 422)
+        check(client.post(f"{order}/lines/99999/void", json={"reason": "x"}), void, 404)
+        check(kitchen.post(f"{order}/lines/{line_id}/void", json={"reason": "x"}), void, 403)
+        check(public.post(f"{order}/lines/{line_id}/void", json={"reason": "x"}), void, 401)
         check(kitchen.get("/kitchen/orders"), "/kitchen/orders", 200)
         check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
 

@@ -154,7 +154,8 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
   opaque (32 hex characters, e.g. `id: 5f0c...e1`): it counts nothing, and is only good for sending
   back as `Last-Event-ID` / `last_event_id`.
 - Types, by topic:
-  - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`)
+  - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`; also for lines added
+    or voided after sending, with the order's next `revision`)
   - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`, the whole
     item; an option's 86 is its item's `menu.availability`), `menu.categories` (data: `MenuCategoriesOut`)
   - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:

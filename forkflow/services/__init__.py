@@ -16,6 +16,7 @@ from .menu import (
 )
 from .orders import (
     acknowledge_allergies,
+    add_lines,
     bump,
     change_status,
     create_order,
@@ -27,11 +28,13 @@ from .orders import (
     mark_lines_done,
     recall_last,
     tracked_snapshot,
+    void_line,
 )
 from .stock import get_recipe, list_movements, list_recipes, set_recipe
 
 __all__ = [
     "acknowledge_allergies",
+    "add_lines",
     "bump",
     "change_inventory_item",
     "change_status",
@@ -58,6 +61,7 @@ __all__ = [
     "prep_time",
     "recall_last",
     "tracked_snapshot",
+    "void_line",
     "set_availability",
     "set_option_availability",
     "set_recipe",

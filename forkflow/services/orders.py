@@ -1,32 +1,37 @@
-"""Order service: pricing from the menu, idempotent creation, and the status machine."""
+"""Order service: pricing from the menu, idempotent creation, changes after sending (lines added
+and voided, each raising the order's revision), and the status machine."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
 
 from ..choices import group_problem
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..formats import contains
 from ..idempotency import KeyReused
-from ..models import OrderIn
+from ..models import LinesIn, OrderIn
 from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
-from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS
+from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS, spoken
 from .catalog import IN_CATEGORY, MENU_ORDER
 from .representation import Encoded, joined, modifier_out, order_out, words
-from .stock import OutOfStock, return_for_order, take_for_order
+from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
 
 Order = dict[str, Any]
+Modifiers = dict[int, list[dict[str, Any]]]  # each line's chosen options (`modifier_out`s) by line id
+
+# An order's revision when it is placed; each change after sending (lines added or voided) adds one.
+FIRST_REVISION = 1
 
 # The `reason` of the 409 that asks to confirm lines containing the order's allergies: the till and
 # the shop turn it into their confirmation.
@@ -64,6 +69,12 @@ _MODIFIERS_OF = (
     .order_by(order_line_modifiers.c.line_id, order_line_modifiers.c.position)
 )
 _ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("id"))
+# An order's total from its lines not voided (correlated to the order an UPDATE changes).
+_LIVE_TOTAL = (
+    select(func.coalesce(func.sum(order_lines.c.unit_price_cents * order_lines.c.quantity), 0))
+    .where(order_lines.c.order_id == orders.c.id, order_lines.c.voided_at.is_(None))
+    .scalar_subquery()
+)
 
 
 def _lines_by_order(conn: Connection, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
@@ -74,8 +85,8 @@ def _lines_by_order(conn: Connection, order_ids: list[int]) -> dict[int, list[Ro
     return grouped
 
 
-def _modifiers_by_line(conn: Connection, line_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def _modifiers_by_line(conn: Connection, line_ids: list[int]) -> Modifiers:
+    grouped: Modifiers = defaultdict(list)
     if line_ids:
         for row in conn.execute(_MODIFIERS_OF, {"ids": line_ids}):
             grouped[row.line_id].append(modifier_out(row))
@@ -102,12 +113,12 @@ _KEY_SQL = "SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?"
 _NEXT_TICKET_SQL = "SELECT COALESCE(MAX(ticket_no), 0) + 1 FROM orders WHERE business_date = ?"
 _INSERT_ORDER_SQL = (
     "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
-    " total_cents, created_at, updated_at, tracking_token, allergies)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?) RETURNING id"
+    " total_cents, created_at, updated_at, tracking_token, allergies, revision)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
-    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
+    " revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
@@ -236,7 +247,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     return dishes
 
 
-def _ordered_menu(tx: Tx, data: OrderIn) -> dict[int, Dish]:
+def _ordered_menu(tx: Tx, data: OrderIn | LinesIn) -> dict[int, Dish]:
     """The dishes the order names, with their options (in the menu's order); unknown items are 422.
 
     From the write path's cache while the menu's revision has not moved; the revision is read first
@@ -271,7 +282,7 @@ def _insert_modifiers(tx: Tx, rows: list[tuple[Any, ...]]) -> None:
         tx.sql(_INSERT_MODIFIERS_SQL + values, [value for row in chunk for value in row])
 
 
-def _choices(data: OrderIn, dishes: dict[int, Dish]) -> list[list[Chosen]]:
+def _choices(data: OrderIn | LinesIn, dishes: dict[int, Dish]) -> list[list[Chosen]]:
     """Each line's chosen options in the item's order, or 422: an option of another item
     (`items.N.modifiers.M`), or a group's min/max broken (`items.N.modifiers`). Looks up only the
     chosen options (the dish's `places`): this runs in the writer for every line of every order."""
@@ -319,7 +330,9 @@ def _position(choice: Chosen) -> int:
     return choice.position
 
 
-def _unavailable(data: OrderIn, found: dict[int, Dish], item_ids: Iterable[int], option_ids: Iterable[int]) -> Conflict:
+def _unavailable(
+    data: OrderIn | LinesIn, found: dict[int, Dish], item_ids: Iterable[int], option_ids: Iterable[int]
+) -> Conflict:
     """The 409 for what cannot be had: which dishes and options (the public's too: never how much
     stock is left). `fields` names the lines and their options."""
     item_ids, option_ids = set(item_ids), set(option_ids)
@@ -345,15 +358,15 @@ def _unavailable(data: OrderIn, found: dict[int, Dish], item_ids: Iterable[int],
     return Conflict(f"not available right now: {', '.join(names)}", fields, **listed)
 
 
-def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
-    """409 when lines contain the order's allergies and the order does not confirm sending them;
-    each line's message names them as every screen does (the vocabulary's labels, in its order)."""
-    if data.allergies_confirmed:
+def _check_allergies(allergies: Sequence[str], confirmed: bool, allergens: list[list[str]]) -> None:
+    """409 when lines contain the order's `allergies` and sending them is not `confirmed`; each
+    line's message names them as every screen does (the vocabulary's labels, in its order)."""
+    if confirmed:
         return
     flagged = {
-        f"items.{i}": contains(set(words) & set(data.allergies))
+        f"items.{i}": contains(set(words) & set(allergies))
         for i, words in enumerate(allergens)
-        if set(words) & set(data.allergies)
+        if set(words) & set(allergies)
     }
     if flagged:
         raise Conflict(
@@ -361,6 +374,112 @@ def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
             flagged,
             reason=ALLERGY_CONFIRMATION_NEEDED,
         )
+
+
+@dataclass(slots=True)
+class Priced:
+    """Lines checked against the menu and priced, not yet written: the dishes they name, each
+    line's chosen options, unit price and allergens (as the column stores them)."""
+
+    data: OrderIn | LinesIn
+    found: dict[int, Dish]
+    chosen: list[list[Chosen]]
+    unit_prices: list[int]
+    allergens: list[str]
+
+    @property
+    def total(self) -> int:
+        return sum(price * line.quantity for price, line in zip(self.unit_prices, self.data.items, strict=True))
+
+
+def _priced(tx: Tx, data: OrderIn | LinesIn, allergies: Sequence[str], confirmed: bool) -> Priced:
+    """The lines of a new order, or of lines added to one, checked and priced (the one path for
+    both): 422 for what is not on the menu or breaks a group's rule, 409 for what is sold out or
+    contains the order's `allergies` unless `confirmed`."""
+    found = _ordered_menu(tx, data)
+    menu = {dish_id: dish.row for dish_id, dish in found.items()}
+    sold_out = {line.menu_item_id for line in data.items if not menu[line.menu_item_id].available}
+    if sold_out:  # (before its options are checked: a dish that cannot be had at all comes first)
+        raise _unavailable(data, found, sold_out, ())
+    chosen = _choices(data, found)
+    off = {choice.option.id for picked in chosen for choice in picked if not choice.option.available}
+    if off:
+        raise _unavailable(data, found, (), off)
+    allergens = [
+        joined(
+            [*words(menu[line.menu_item_id].allergens), *(w for c in picked for w in words(c.option.allergens))],
+            ALLERGENS,
+        )
+        for line, picked in zip(data.items, chosen, strict=True)
+    ]
+    _check_allergies(allergies, confirmed, [words(joined_words) for joined_words in allergens])
+    unit_prices = [
+        menu[line.menu_item_id].price_cents + sum(c.option.price_cents * c.times for c in picked)
+        for line, picked in zip(data.items, chosen, strict=True)
+    ]
+    return Priced(data, found, chosen, unit_prices, allergens)
+
+
+def _write_lines(tx: Tx, order_id: int, priced: Priced, revision: int) -> tuple[list[dict[str, Any]], Modifiers]:
+    """Insert the priced lines (added at the order's `revision`) and their chosen options; returns
+    the lines and options as order_out reads them, built from what was written, not read back."""
+    lines = []
+    modifiers: Modifiers = {}
+    modifier_rows: list[tuple[Any, ...]] = []
+    data = priced.data
+    for line, picked, price, line_allergens in zip(
+        data.items, priced.chosen, priced.unit_prices, priced.allergens, strict=True
+    ):
+        dish = priced.found[line.menu_item_id].row
+        values = (order_id, dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
+        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision)).fetchone()[0]
+        snapshot = []
+        for choice in picked:
+            option = choice.option
+            modifier = (
+                *(line_id, option.id, option.group_name, option.name, option.price_cents, choice.times),
+                *(option.kind, option.min >= 1 and option.max == 1),
+            )
+            modifier_rows.append((*modifier, choice.position))
+            snapshot.append(Snapshot(*modifier))
+        modifiers[line_id] = [modifier_out(item) for item in snapshot]
+        lines.append(
+            {
+                "id": line_id,
+                "menu_item_id": dish.id,
+                "name": dish.name,
+                "unit_price_cents": price,
+                "quantity": line.quantity,
+                "notes": line.notes,
+                "station": dish.station,
+                "done_at": None,
+                "allergens": line_allergens,
+                "revision": revision,
+                "voided_at": None,
+                "void_reason": None,
+                "voided_by": None,
+            }
+        )
+    _insert_modifiers(tx, modifier_rows)
+    return lines, modifiers
+
+
+def _take_stock(tx: Tx, order_id: int, priced: Priced, public: bool) -> None:
+    """Take what the priced lines need off stock for the order: 409 if stock cannot cover it (the
+    whole write is undone). A `public` order is told which dishes and options, not the stock left."""
+    portions: dict[int, int] = defaultdict(int)
+    taken_options: dict[int, int] = defaultdict(int)
+    for line, picked in zip(priced.data.items, priced.chosen, strict=True):
+        portions[line.menu_item_id] += line.quantity
+        for choice in picked:
+            if choice.option.takes_stock:  # (none chosen that does: stock's query for options is skipped)
+                taken_options[choice.option.id] += choice.times * line.quantity
+    try:
+        take_for_order(tx, order_id, portions, taken_options)
+    except OutOfStock as short:
+        if public:
+            raise _unavailable(priced.data, priced.found, short.menu_item_ids, short.option_ids) from None
+        raise
 
 
 async def create_order(
@@ -378,30 +497,10 @@ async def create_order(
             replayed = _replay(tx, idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed, True
-        found = _ordered_menu(tx, data)
-        menu = {dish_id: dish.row for dish_id, dish in found.items()}
-        sold_out = {line.menu_item_id for line in data.items if not menu[line.menu_item_id].available}
-        if sold_out:  # (before its options are checked: a dish that cannot be had at all comes first)
-            raise _unavailable(data, found, sold_out, ())
-        chosen = _choices(data, found)
-        off = {choice.option.id for picked in chosen for choice in picked if not choice.option.available}
-        if off:
-            raise _unavailable(data, found, (), off)
-        allergens = [
-            joined(
-                [*words(menu[line.menu_item_id].allergens), *(w for c in picked for w in words(c.option.allergens))],
-                ALLERGENS,
-            )
-            for line, picked in zip(data.items, chosen, strict=True)
-        ]
-        _check_allergies(data, [words(joined_words) for joined_words in allergens])
+        priced = _priced(tx, data, data.allergies, data.allergies_confirmed)
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
-        unit_prices = [
-            menu[line.menu_item_id].price_cents + sum(c.option.price_cents * c.times for c in picked)
-            for line, picked in zip(data.items, chosen, strict=True)
-        ]
-        total = sum(price * line.quantity for price, line in zip(unit_prices, data.items, strict=True))
+        total = priced.total
         now = tx.stored_now
         row = {
             "business_date": day,
@@ -420,59 +519,106 @@ async def create_order(
             "allergies": joined(data.allergies, ALLERGENS),
             "allergies_acknowledged_at": None,
             "allergies_acknowledged_by": None,
+            "revision": FIRST_REVISION,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
-        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"])
+        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION)
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
-        lines = []
-        modifiers: dict[int, list[dict[str, Any]]] = {}
-        modifier_rows: list[tuple[Any, ...]] = []
-        taken_options: dict[int, int] = defaultdict(int)
-        for line, picked, price, line_allergens in zip(data.items, chosen, unit_prices, allergens, strict=True):
-            dish = menu[line.menu_item_id]
-            values = (row["id"], dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
-            line_id = tx.sql(_INSERT_LINE_SQL, values).fetchone()[0]
-            snapshot = []
-            for choice in picked:
-                option = choice.option
-                modifier = (
-                    *(line_id, option.id, option.group_name, option.name, option.price_cents, choice.times),
-                    *(option.kind, option.min >= 1 and option.max == 1),
-                )
-                modifier_rows.append((*modifier, choice.position))
-                snapshot.append(Snapshot(*modifier))
-                if option.takes_stock:  # (none chosen that does: stock's query for options is skipped)
-                    taken_options[option.id] += choice.times * line.quantity
-            modifiers[line_id] = [modifier_out(item) for item in snapshot]
-            lines.append(
-                {
-                    "id": line_id,
-                    "menu_item_id": dish.id,
-                    "name": dish.name,
-                    "unit_price_cents": price,
-                    "quantity": line.quantity,
-                    "notes": line.notes,
-                    "station": dish.station,
-                    "done_at": None,
-                    "allergens": line_allergens,
-                }
-            )
-        _insert_modifiers(tx, modifier_rows)
+        lines, modifiers = _write_lines(tx, row["id"], priced, FIRST_REVISION)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, row["id"], now))
         # Built from what was just written, not read back: the same shape as order_out of the rows.
         order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines], modifiers)
         created = tx.emit("order.created", order)
-        portions: dict[int, int] = defaultdict(int)
-        for line in data.items:
-            portions[line.menu_item_id] += line.quantity
-        try:
-            take_for_order(tx, row["id"], portions, taken_options)  # 409 if stock cannot cover it: nothing written
-        except OutOfStock as short:
-            if public:
-                raise _unavailable(data, found, short.menu_item_ids, short.option_ids) from None
-            raise
+        _take_stock(tx, row["id"], priced, public)  # 409 if stock cannot cover it: nothing written
         return Encoded(order, created.data), False
+
+    return await store.write(unit)
+
+
+# Changes after sending: lines added to, or voided on, an order the kitchen already has. Each is
+# one write with its `order.updated` event; the order's revision counts them.
+
+
+def lines_fingerprint(order_id: int, data: LinesIn) -> str:
+    """The same lines for the same order, the same fingerprint; never an order's (`request_fingerprint`),
+    so a key sent once to `POST /orders` and again to add lines is a key reused."""
+    return hashlib.sha256(f"lines\0{order_id}\0{data.model_dump_json()}".encode()).hexdigest()
+
+
+def _amendable(order: Order, change: str) -> None:
+    """409 unless the order is still cooking (new or preparing): a ready, completed or cancelled
+    order's lines no longer change."""
+    if order["status"] not in COOKING_STATUSES:
+        raise Conflict(
+            f"order {order['id']} is {order['status']}: {change} only while it is {spoken(COOKING_STATUSES)}",
+            {"status": order["status"]},
+            reason="order_not_open",
+        )
+
+
+def _amended(tx: Tx, order_id: int, revision: int) -> Order:
+    """Record a change after sending: the order's new `revision`, its total again from the lines
+    not voided, and its `order.updated` event."""
+    tx.conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id)
+        .values(revision=revision, total_cents=_LIVE_TOTAL, updated_at=tx.now)
+    )
+    order = _load(tx.conn, order_id)
+    return Encoded(order, tx.emit("order.updated", order).data)
+
+
+async def add_lines(
+    store: Store, order_id: int, data: LinesIn, idempotency_key: str | None = None
+) -> tuple[Order, bool]:
+    """Add lines to an order not yet ready, checked, priced and taken from stock as a new order's
+    lines are; returns (order, replayed). The lines carry the order's next revision."""
+    fingerprint = lines_fingerprint(order_id, data)
+
+    def unit(tx: Tx) -> tuple[Order, bool]:
+        if idempotency_key is not None:
+            replayed = _replay(tx, idempotency_key, fingerprint)
+            if replayed is not None:
+                return replayed, True
+        current = _load(tx.conn, order_id)
+        _amendable(current, "lines can be added")
+        priced = _priced(tx, data, current["allergies"], data.allergies_confirmed)
+        _write_lines(tx, order_id, priced, current["revision"] + 1)
+        if idempotency_key is not None:
+            tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, order_id, tx.stored_now))
+        order = _amended(tx, order_id, current["revision"] + 1)
+        _take_stock(tx, order_id, priced, public=False)
+        return order, False
+
+    return await store.write(unit)
+
+
+async def void_line(store: Store, order_id: int, line_id: int, reason: str, by: str) -> Order:
+    """Void one line of an order not yet ready: kept on the order, struck through for the kitchen,
+    no longer cooked, counted or charged. On a `new` order its stock goes back (nothing was cooked);
+    on a started one it does not (the food may be made: it is waste)."""
+
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
+        line = next((line for line in current["lines"] if line["id"] == line_id), None)
+        if line is None:
+            raise NotFound(f"order {order_id} has no line {line_id}")
+        if line["voided_at"] is not None:
+            raise Conflict(f"line {line_id} is already voided", {"line_id": "already voided"}, reason="already_voided")
+        _amendable(current, "lines can be voided")
+        if not any(other["voided_at"] is None for other in current["lines"] if other["id"] != line_id):
+            raise Conflict(
+                f"line {line_id} is the order's last: cancel the order instead",
+                {"line_id": "the last line not voided"},
+                reason="last_line",
+            )
+        values = {"voided_at": tx.now, "void_reason": reason, "voided_by": by}
+        tx.conn.execute(update(order_lines).where(order_lines.c.id == line_id).values(values))
+        if current["status"] == "new":
+            options = {m["option_id"]: m["count"] for m in line["modifiers"] if m["option_id"] is not None}
+            return_for_line(tx, order_id, line["menu_item_id"], line["quantity"], options)
+        return _amended(tx, order_id, current["revision"] + 1)
 
     return await store.write(unit)
 
@@ -506,6 +652,11 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
         return_for_order(tx, order_id)  # nothing was cooked yet: its stock goes back on the shelf
     order = _load(tx.conn, order_id)
     return Encoded(order, tx.emit("order.updated", order).data)
+
+
+def live_lines(order: Order) -> list[dict[str, Any]]:
+    """The order's lines that are cooked and charged: all but the voided ones."""
+    return [line for line in order["lines"] if line["voided_at"] is None]
 
 
 def _acknowledged(order: Order) -> bool:
@@ -565,8 +716,14 @@ def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, s
         lines = [line for line in lines if line["id"] == line_id]
         if not lines:
             raise NotFound(f"order {order_id} has no line {line_id}")
+        if lines[0]["voided_at"] is not None:
+            raise Conflict(f"line {line_id} is voided: it is not cooked", {"line_id": "voided"})
     if station is not None:
+        # Its voided lines too: a station's Done says its cook has seen the void (the ticket stays
+        # on the station, VOID shown, until then, so that nobody keeps cooking a voided dish).
         lines = [line for line in lines if line["station"] == station]
+    else:
+        lines = [line for line in lines if line["voided_at"] is None]  # a voided line is not cooked
     changing = [line["id"] for line in lines if (line["done_at"] is not None) != done]
     if not changing:
         return current
@@ -603,7 +760,7 @@ async def bump(
         if station is not None:
             return _mark_done(tx, current, True, station=station)
         if status == "preparing":
-            waiting = sorted({line["station"] or "" for line in current["lines"] if line["done_at"] is None})
+            waiting = sorted({line["station"] or "" for line in live_lines(current) if line["done_at"] is None})
             if lines_first and waiting:
                 raise Conflict(f"ticket {current['ticket_no']} is waiting on {', '.join(waiting)}", waiting=waiting)
             return _move(tx, current, "ready")
@@ -661,9 +818,9 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
         return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
-# The all-day panel: the waiting lines (not done, on orders still cooking) in the menu's order, and
+# The all-day panel: the waiting lines (not done or voided, on orders still cooking) in the menu's order, and
 # the options of their "choice" groups (Doneness, Size) to break each item's count down by.
-_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None))
+_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None), order_lines.c.voided_at.is_(None))
 _WAITING_LINES = (
     select(order_lines.c.id, order_lines.c.name, order_lines.c.quantity)
     .select_from(order_lines.join(orders).join(menu_items).outerjoin(menu_categories, IN_CATEGORY))

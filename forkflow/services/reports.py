@@ -105,12 +105,13 @@ def hourly(placed: Iterable[tuple[datetime, int]], zone: ZoneInfo, now: datetime
 
 
 _COUNTED = orders.c.status != "cancelled"
+_NOT_VOIDED = order_lines.c.voided_at.is_(None)  # a voided line was not sold
 _PLACED = select(orders.c.created_at, orders.c.ready_at, orders.c.total_cents).where(_COUNTED)
 _SOLD = func.sum(order_lines.c.quantity)
 _TOP = (
     select(order_lines.c.name, _SOLD, func.sum(order_lines.c.quantity * order_lines.c.unit_price_cents))
     .join(orders)
-    .where(_COUNTED)
+    .where(_COUNTED, _NOT_VOIDED)
     .group_by(order_lines.c.name)
     .order_by(_SOLD.desc(), order_lines.c.name)
     .limit(TOP_ITEMS)
@@ -125,7 +126,7 @@ _TOP_MODIFIERS = (
         func.sum(_TIMES * order_line_modifiers.c.price_cents),
     )
     .select_from(order_line_modifiers.join(order_lines).join(orders))
-    .where(_COUNTED)
+    .where(_COUNTED, _NOT_VOIDED)
     .group_by(order_line_modifiers.c.group_name, order_line_modifiers.c.option_name)
     .order_by(_CHOSEN.desc(), order_line_modifiers.c.group_name, order_line_modifiers.c.option_name)
     .limit(TOP_MODIFIERS)

@@ -112,6 +112,10 @@ def line_out(row: Any, modifiers: list[dict[str, Any]], allergies: list[str]) ->
         "modifiers": modifiers,
         "allergens": allergens,
         "allergy_flags": [word for word in allergens if word in allergies],
+        "revision": row.revision,
+        "voided_at": iso_or_none(row.voided_at),
+        "void_reason": row.void_reason,
+        "voided_by": row.voided_by,
     }
 
 
@@ -149,6 +153,7 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
         "allergies": allergies,
         "allergies_acknowledged_at": iso_or_none(row.allergies_acknowledged_at),
         "allergies_acknowledged_by": row.allergies_acknowledged_by,
+        "revision": row.revision,
         "lines": [line_out(line, modifiers.get(line.id, []), allergies) for line in lines],
     }
 
@@ -180,6 +185,7 @@ def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
         "modifiers",
         "allergens",
         "allergy_flags",
+        "voided_at",
     )
     public["lines"] = [{key: line[key] for key in line_keys} for line in order["lines"]]
     return public

@@ -326,17 +326,17 @@ def _in(ids: Iterable[int]) -> str:
     return ", ".join("?" * len(list(ids)))
 
 
-def take_for_order(tx: Tx, order_id: int, portions: dict[int, int], options: dict[int, int] | None = None) -> None:
-    """Take the recipes of `portions` ({menu item id: count}) and the stock deltas of `options`
-    ({option id: times chosen, line quantities counted}) off stock for an order, or refuse the whole
-    order with 409 naming what ran out (nothing taken). A negative delta takes less of a stock item
-    ("no cheese"); an order never adds to stock. Sells out what can no longer be made."""
+def _needs(
+    tx: Tx, portions: dict[int, int], chosen: dict[int, int]
+) -> tuple[list[Any], list[Any], dict[int, int], dict[int, tuple[str, str, int]]]:
+    """What `portions` ({menu item id: count}) and `chosen` options ({option id: times, line
+    quantities counted}) take from stock by their recipes now: the recipe rows and option rows read,
+    the net thousandths per stock item, and each stock item's (name, unit, quantity in stock)."""
     rows = tx.sql(
         "SELECT r.menu_item_id, r.inventory_id, r.quantity_milli, i.item_name, i.unit, i.quantity_milli "
         f"FROM recipe_lines r JOIN inventory i ON i.id = r.inventory_id WHERE r.menu_item_id IN ({_in(portions)})",
         list(portions),
     ).fetchall()
-    chosen = options or {}
     option_rows = []
     if chosen:
         option_rows = tx.sql(
@@ -353,6 +353,15 @@ def take_for_order(tx: Tx, order_id: int, portions: dict[int, int], options: dic
     for option_id, inventory_id, delta, name, unit_name, quantity in option_rows:
         net[inventory_id] += delta * chosen[option_id]
         stock[inventory_id] = (name, unit_name, quantity)
+    return rows, option_rows, net, stock
+
+
+def take_for_order(tx: Tx, order_id: int, portions: dict[int, int], options: dict[int, int] | None = None) -> None:
+    """Take the recipes of `portions` ({menu item id: count}) and the stock deltas of `options`
+    ({option id: times chosen, line quantities counted}) off stock for an order, or refuse the whole
+    order with 409 naming what ran out (nothing taken). A negative delta takes less of a stock item
+    ("no cheese"); an order never adds to stock. Sells out what can no longer be made."""
+    rows, option_rows, net, stock = _needs(tx, portions, options or {})
     needed = {inventory_id: milli for inventory_id, milli in net.items() if milli > 0}
     if not needed:
         return
@@ -394,6 +403,29 @@ def return_for_order(tx: Tx, order_id: int, staff_id: int | None = None) -> None
     for inventory_id, net in taken:
         if net < 0:
             move_stock(tx, inventory_id, "cancel", -net, order_id=order_id, staff_id=staff_id)
+            returned.append(inventory_id)
+    refresh_availability(tx, inventory_ids=returned)
+
+
+def return_for_line(tx: Tx, order_id: int, menu_item_id: int, quantity: int, options: dict[int, int]) -> None:
+    """Put back what one voided line of an order takes by its recipe and its chosen `options`
+    ({option id: times per portion}) now, as `cancel` movements of the order (noted as a void):
+    never more of a stock item than the order still holds of it, so a later cancel of the whole
+    order (`return_for_order`) gives back only the rest."""
+    chosen = {option_id: times * quantity for option_id, times in options.items()}
+    _, _, net, _ = _needs(tx, {menu_item_id: quantity}, chosen)
+    held = dict(
+        tx.conn.execute(
+            select(stock_movements.c.inventory_id, -func.sum(stock_movements.c.delta_milli))
+            .where(stock_movements.c.order_id == order_id, stock_movements.c.kind.in_(("order", "cancel")))
+            .group_by(stock_movements.c.inventory_id)
+        ).all()
+    )
+    returned = []
+    for inventory_id in sorted(net):
+        back = min(net[inventory_id], held.get(inventory_id, 0))
+        if back > 0:
+            move_stock(tx, inventory_id, "cancel", back, order_id=order_id, note="line voided")
             returned.append(inventory_id)
     refresh_availability(tx, inventory_ids=returned)
 

@@ -10,8 +10,8 @@ from ... import schemas_out as out
 from ...auth.roles import principal_of, require
 from ...config import Settings
 from ...errors import BadRequest, Invalid, Unauthorized
-from ...models import OrderIn, StatusIn
-from ...operation import ApiRoute, Operation, location_header, roles_text
+from ...models import LinesIn, OrderIn, StatusIn, VoidIn
+from ...operation import ApiRoute, Operation, location_header, roles_text, staff_of
 from ...request import client_address, store_of
 from ...services.representation import public_order_out
 from ...vocabulary import ORDER_STATUSES
@@ -78,6 +78,23 @@ async def acknowledge_allergies(request: Request) -> Response:
     principal = require(request, "orders.move")
     order = await services.acknowledge_allergies(store_of(request), request.path_params["id"], principal.name)
     return json_response(order)
+
+
+async def add_lines(request: Request) -> Response:
+    """Lines added to a sent order; a repeated Idempotency-Key with the same lines replays."""
+    principal = staff_of(request)
+    key = _idempotency_key(request)
+    data = await parse_body(request, LinesIn)
+    stored_key = None if key is None else idempotency.stored(idempotency.staff_scope(principal), key)
+    order, replayed = await services.add_lines(store_of(request), request.path_params["id"], data, stored_key)
+    return json_response(order, 200, {"Idempotent-Replayed": "true"} if replayed else None)
+
+
+async def void_line(request: Request) -> Response:
+    principal = staff_of(request)
+    data = await parse_body(request, VoidIn)
+    order_id, line_id = request.path_params["id"], request.path_params["line_id"]
+    return json_response(await services.void_line(store_of(request), order_id, line_id, data.reason, principal.name))
 
 
 async def kitchen_orders(request: Request) -> Response:
@@ -240,6 +257,84 @@ routes = [
                 "Emits `order.updated`."
             ),
             errors={409: "The order has no allergies to acknowledge."},
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/orders/{id:id}/lines",
+        add_lines,
+        Operation(
+            "Add lines to a sent order",
+            "orders",
+            access="staff",
+            permission="orders.place",
+            body=LinesIn,
+            out=out.OrderOut,
+            parameters=(
+                {
+                    **_IDEMPOTENCY_PARAM,
+                    "description": (
+                        f"{idempotency.FORMAT_TEXT}. The same key with the same lines for the same order returns "
+                        "the order (200, `Idempotent-Replayed: true`) and adds nothing, even when both requests "
+                        "arrive at once; the same key with other lines, another order, or an order placed with "
+                        f"it is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400. Keys are "
+                        f"kept for {idempotency.KEPT_HOURS} hours."
+                    ),
+                },
+            ),
+            headers={
+                "Idempotent-Replayed": {
+                    "description": "`true` when the lines were added by an earlier request with this "
+                    "`Idempotency-Key`; absent when they were added now",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
+            },
+            description=(
+                "A table adds a dessert: the lines are checked, priced, allergy-checked and taken from stock "
+                "exactly as `POST /orders` does it, on an order that is `new` or `preparing`. The order's "
+                "`revision` grows by one and the new lines carry it (the kitchen display marks them ADD); "
+                "`total_cents` is the lines' not voided. The order's own `allergies` apply: lines containing "
+                "one need `allergies_confirmed: true`. Roles: " + roles_text("orders.place") + " (permission "
+                "`orders.place`). Emits `order.updated`."
+            ),
+            errors={
+                400: "The body is not valid JSON, or the `Idempotency-Key` is malformed.",
+                409: "The order is ready, completed or cancelled (`reason: order_not_open`); an item or option "
+                "is sold out or stock cannot cover the lines (as `POST /orders`); or lines contain the order's "
+                "allergies and `allergies_confirmed` is not true (`reason: allergy_confirmation_needed`).",
+                422: "The lines are not valid, name an item not on the menu or an option not its item's, break "
+                "a group's `min` or `max`, or reuse an `Idempotency-Key` with other lines "
+                f"(`reason: {idempotency.KeyReused.reason}`).",
+            },
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/orders/{id:id}/lines/{line_id:id}/void",
+        void_line,
+        Operation(
+            "Void a line of a sent order",
+            "orders",
+            access="staff",
+            permission="orders.void",
+            body=VoidIn,
+            out=out.OrderOut,
+            description=(
+                "Sent back, or ordered by mistake: the line stays on the order with `voided_at`, `void_reason` "
+                "and `voided_by`, struck through and marked VOID on the kitchen display; it is no longer "
+                "cooked, counted in all-day or charged (`total_cents` is the lines' not voided). On a `new` "
+                "order its stock (its recipe and its options' deltas) goes back, as a `cancel` movement noted "
+                '"line voided"; on a started one it does not: the food may be made, and it is waste. '
+                "The order's `revision` grows by one. Roles: " + roles_text("orders.void") + " (permission "
+                "`orders.void`). Emits `order.updated`."
+            ),
+            errors={
+                404: "No such order, or the order has no such line.",
+                409: "The line is already voided (`reason: already_voided`); the order is ready, completed or "
+                "cancelled (`reason: order_not_open`); or it is the order's last line not voided: cancel the "
+                "order instead (`reason: last_line`).",
+                422: "`reason` is missing, blank, longer than 200 characters or holds control characters.",
+            },
         ),
     ),
     ApiRoute(

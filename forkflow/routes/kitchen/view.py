@@ -52,9 +52,15 @@ class Action:
     blocked_by: tuple[str, ...] = ()  # stations with lines not done yet (expo only)
 
 
+def _cooked(line: dict[str, Any]) -> bool:
+    """Whether the kitchen makes the line: every line but a voided one (events written before
+    migration 0013 have no `voided_at`)."""
+    return line.get("voided_at") is None
+
+
 def _progress(lines: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     stations: dict[str, list[int]] = {}
-    for line in lines:
+    for line in filter(_cooked, lines):
         done_total = stations.setdefault(line.get("station") or "", [0, 0])
         done_total[0] += line.get("done_at") is not None
         done_total[1] += 1
@@ -109,6 +115,26 @@ def marks(line: dict[str, Any]) -> tuple[list[str], list[Tag]]:
     return headline, tags
 
 
+@dataclass(frozen=True)
+class Change:
+    """How a line changed after the order was sent, as the ticket marks it: `word` is ADD (added
+    at a later revision) or VOID (taken off; `reason` says why)."""
+
+    word: str
+    revision: int
+    reason: str = ""
+
+
+def change(line: dict[str, Any]) -> Change | None:
+    """VOID for a voided line, ADD for one added after sending, None for a line sent with the order."""
+    revision = line.get("revision", 1)
+    if not _cooked(line):
+        return Change("VOID", revision, line.get("void_reason") or "")
+    if revision > 1:
+        return Change("ADD", revision)
+    return None
+
+
 def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
     """The ticket this view shows for `order`, or None when the order is not on its rail."""
     if order["status"] not in ACTIVE_STATUSES:
@@ -116,12 +142,15 @@ def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
     lines = order["lines"]
     if view.station is not None:
         lines = [line for line in lines if line.get("station") == view.station]
+        # Off the station once each of its lines is done; a voided one too (VOID shown) until the
+        # station's Done marks it seen, so that nobody keeps cooking a voided dish.
         if not lines or all(line.get("done_at") for line in lines):
             return None
     return {
         "order": order,
         "lines": lines,
         "marks": {line["id"]: marks(line) for line in lines},
+        "changes": {line["id"]: change(line) for line in lines},
         "progress": _progress(order["lines"]) if view.expo else [],
         "action": action(order, view),
     }

@@ -15,11 +15,13 @@ sent, and an open options picker shows the option as 86 at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,9 +32,11 @@ from ...auth.roles import require
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
+from ...models import VoidIn, field_errors
+from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from ...store import Store
-from ...vocabulary import ALLERGENS
+from ...vocabulary import ALLERGENS, COOKING_STATUSES
 from ...web import templates
 from .ticket import CHANNELS, Ticket, bill
 
@@ -41,6 +45,8 @@ PERMISSION = "orders.place"  # cashier or manager
 PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
 PANELS = ("menu", "recent")  # the SSE event names, and the ids of the elements they fill
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
+VOID_PERMISSION = "orders.void"
+_AMEND_OP = re.compile(r"^amend:([0-9]{1,10})$")  # "Add / void" on a recent order
 
 MenuItems = list[dict[str, Any]]
 
@@ -79,9 +85,13 @@ async def _respond(
     placed: dict[str, Any] | None = None,
     replayed: bool = False,
     whole_page: bool = False,
+    added: bool = False,
 ) -> Response:
     """htmx gets the ticket (and, after a send, the placed ticket number out of band); a plain form
-    post without script gets the whole till."""
+    post without script gets the whole till. A ticket adding to a sent order shows that order's
+    lines as they are now, each with its Void while the order is open."""
+    store = store_of(request)
+    amending = None if ticket.amend_id is None else await services.get_order(store, ticket.amend_id)
     context: dict[str, Any] = {
         "ticket": ticket,
         "channels": CHANNELS,
@@ -89,10 +99,12 @@ async def _respond(
         "bill": bill(ticket, {item["id"]: item for item in menu}),
         "placed": placed,
         "replayed": replayed,
+        "added": added,
+        "amending": amending,
+        "amendable": amending is not None and amending["status"] in COOKING_STATUSES,
     }
     if is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
-    store = store_of(request)
     context |= {"categories": categories(menu), "recent": await _recent(store), "zone": store.settings.timezone}
     return templates.TemplateResponse(request, "pos/page.html", context, status_code=status)
 
@@ -113,12 +125,16 @@ async def change_ticket(request: Request) -> Response:
     require(request, PERMISSION)
     form = await request.form()
     op = str(form.get("op") or "")
-    ticket = Ticket.new() if op == "clear" else Ticket.from_form(form)
+    amend = _AMEND_OP.match(op)
+    ticket = Ticket.new() if op == "clear" or amend else Ticket.from_form(form)
     menu = await services.list_menu(store_of(request))
     by_id = {item["id"]: item for item in menu}
     status = 200
     try:
-        if "add" in form:
+        if amend:  # a new ticket for lines added to a sent order (404 for no such order)
+            order = await services.get_order(store_of(request), int(amend.group(1)))
+            ticket.amend, ticket.allergies = str(order["id"]), order["allergies"]
+        elif "add" in form:
             ticket.add(str(form.get("add")), by_id)
         elif op and op != "clear":
             ticket.apply(op, by_id)
@@ -143,9 +159,12 @@ async def send_ticket(request: Request) -> Response:
     if not idempotency.is_valid(ticket.key):
         raise BadRequest("this ticket has no valid key; start a new ticket", {"idempotency_key": "malformed"})
     key = idempotency.stored(idempotency.staff_scope(principal), ticket.key)
+    confirmed = form.get("allergies_confirmed") == "true"
     try:
-        confirmed = form.get("allergies_confirmed") == "true"
-        order, replayed = await services.create_order(store, ticket.order(confirmed), key)
+        if ticket.amend_id is not None:
+            order, replayed = await services.add_lines(store, ticket.amend_id, ticket.added_lines(confirmed), key)
+        else:
+            order, replayed = await services.create_order(store, ticket.order(confirmed), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
         if isinstance(error, idempotency.KeyReused):
             error = Invalid(
@@ -155,7 +174,33 @@ async def send_ticket(request: Request) -> Response:
         ticket.fail(error)
         return await _respond(request, ticket, await services.list_menu(store), error.status)
     menu = await services.list_menu(store)
-    return await _respond(request, Ticket.new(), menu, 200 if replayed else 201, order, replayed)
+    added = ticket.amend_id is not None
+    return await _respond(request, Ticket.new(), menu, 200 if replayed else 201, order, replayed, added=added)
+
+
+async def void_sent_line(request: Request) -> Response:
+    """A sent line's Void, with the reason typed beside it (`void_reason_<line id>`): through
+    `services.void_line`, as `POST /orders/{id}/lines/{line_id}/void`. The ticket (with any lines
+    being added) is shown again, the voided line struck through; a refusal is said on the ticket."""
+    principal = require(request, VOID_PERMISSION)
+    store = store_of(request)
+    form = await request.form()
+    ticket = Ticket.from_form(form)
+    line_id = whole_number(str(form.get("void_line") or ""), 1)
+    if ticket.amend_id is None or line_id is None:
+        raise BadRequest("say which line of which order to void", {"void_line": "missing"})
+    status = 200
+    reason_field = f"void_reason_{line_id}"
+    try:
+        try:
+            data = VoidIn.model_validate({"reason": str(form.get(reason_field) or "")})
+        except ValidationError as exc:
+            raise Invalid("say why the line is voided", {reason_field: field_errors(exc)["reason"]}) from None
+        await services.void_line(store, ticket.amend_id, line_id, data.reason, principal.name)
+    except (Invalid, Conflict) as error:
+        ticket.fail(error)
+        status = error.status
+    return await _respond(request, ticket, await services.list_menu(store), status)
 
 
 async def till_stream(request: Request) -> Response:
@@ -195,5 +240,6 @@ routes = [
     Route("/pos", till, methods=["GET"]),
     Route("/pos/ticket", change_ticket, methods=["POST"]),
     Route("/pos/orders", send_ticket, methods=["POST"]),
+    Route("/pos/void", void_sent_line, methods=["POST"]),
     Route("/pos/stream", till_stream, methods=["GET"]),
 ]

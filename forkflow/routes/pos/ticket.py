@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 
 from ... import choices, idempotency
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
-from ...models import MAX_CHOICES, MAX_GROUPS, OrderIn, field_errors
+from ...models import MAX_CHOICES, MAX_GROUPS, LinesIn, OrderIn, field_errors
 from ...numbers import whole_number
 from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...vocabulary import ALLERGENS, Channel, spoken
@@ -115,6 +115,11 @@ class Ticket:
     errors: dict[str, str] = field(default_factory=dict)  # "customer_name", "lines.0.quantity", "pick.3" ...
     message: str = ""  # what went wrong with the ticket as a whole
     confirm: dict[int, str] = field(default_factory=dict)  # line index -> "contains milk": the 409 to confirm
+    amend: str = ""  # the id of a sent order this ticket adds lines to ("Add / void"); empty: a new order
+
+    @property
+    def amend_id(self) -> int | None:
+        return whole_number(self.amend, 1) if self.amend else None
 
     @classmethod
     def new(cls) -> Ticket:
@@ -137,6 +142,9 @@ class Ticket:
             or not all(map(_well_formed, modifiers))
         ):
             raise BadRequest("the ticket's lines are garbled; start a new ticket", {"lines": "mismatched"})
+        amend = str(form.get("amend") or "")
+        if amend and whole_number(amend, 1) is None:
+            raise BadRequest("the ticket's order is garbled; start a new ticket", {"amend": "not an order id"})
         allergies = {str(word) for word in form.getlist("allergies")}
         if not allergies <= set(ALLERGENS):
             raise BadRequest("the ticket's allergies are garbled; start a new ticket", {"allergies": "unknown"})
@@ -149,6 +157,7 @@ class Ticket:
             lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, modifiers, strict=True)],
             allergies=[word for word in ALLERGENS if word in allergies],
             pick=_pick_of(form),
+            amend=amend,
         )
 
     # Taps. Each checks first and changes nothing when it refuses.
@@ -354,15 +363,7 @@ class Ticket:
             "channel": self.channel,
             "table": self.table if self.channel == "table" else None,
             "notes": self.notes,
-            "items": [
-                {
-                    "menu_item_id": line.item_id if line.item_id is not None else line.item,
-                    "quantity": line.count if line.count is not None else line.quantity,
-                    "notes": line.notes,
-                    **({"modifiers": line.option_ids} if line.modifiers else {}),
-                }
-                for line in self.lines
-            ],
+            "items": self._items(),
         }
         if self.allergies:
             body |= {"allergies": self.allergies, "allergies_confirmed": allergies_confirmed}
@@ -373,6 +374,28 @@ class Ticket:
         if problems:
             raise Invalid("the ticket is not complete", problems)
         return data
+
+    def _items(self) -> list[dict[str, Any]]:
+        """The lines as the API's `items`, sent as typed: its validation says what is wrong."""
+        return [
+            {
+                "menu_item_id": line.item_id if line.item_id is not None else line.item,
+                "quantity": line.count if line.count is not None else line.quantity,
+                "notes": line.notes,
+                **({"modifiers": line.option_ids} if line.modifiers else {}),
+            }
+            for line in self.lines
+        ]
+
+    def added_lines(self, allergies_confirmed: bool = False) -> LinesIn:
+        """The lines to add to the sent order (`amend`), validated as `POST /orders/{id}/lines`
+        validates them; the order's own allergies apply."""
+        if not self.lines:
+            raise Invalid("add at least one item to send to the order", {"items": "empty"})
+        try:
+            return LinesIn.model_validate({"items": self._items(), "allergies_confirmed": allergies_confirmed})
+        except ValidationError as exc:
+            raise Invalid("the lines are not complete", field_errors(exc)) from None
 
     def fail(self, error: ServiceError) -> None:
         """Show a refusal on the ticket: its message on top, its fields next to what they name. The

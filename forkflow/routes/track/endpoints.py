@@ -49,6 +49,11 @@ def render_status(status: TrackStatus) -> str:
     return templates.get_template("track/_status.html").render(s=status)
 
 
+def render_lines(order: dict[str, Any]) -> str:
+    """The page's lines and total, swapped in out of band: lines added or voided after ordering."""
+    return templates.get_template("track/_lines.html").render(order=tracked_order_out(order), oob=True)
+
+
 async def track_page(request: Request) -> Response:
     store = store_of(request)
     token = request.path_params["token"]
@@ -83,11 +88,12 @@ async def track_events(request: Request) -> Response:
 
 
 async def track_live(request: Request) -> Response:
-    """The tracking page's stream: a `status` fragment (progress, estimate, ready alert) per change."""
+    """The tracking page's stream: a `status` fragment (progress, estimate, ready alert, and the
+    lines out of band) per change."""
     store = store_of(request)
 
     async def status_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent:
-        html = render_status(await status_of(store, order))
+        html = render_status(await status_of(store, order)) + render_lines(order)
         return ServerSentEvent(html, event="status")
 
     return await _follow(request, status_frame)
