@@ -20,6 +20,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "orders.cancel": FRONT_OF_HOUSE,  # the kitchen moves orders along but does not cancel them
     "orders.place": FRONT_OF_HOUSE,  # any channel; the public may place online orders only
     "menu.write": MANAGER,
+    "kitchen.settings": MANAGER,  # how the kitchen paces courses (auto-fire)
     "inventory": MANAGER,  # read and change stock, inventory events
     "staff": MANAGER,  # accounts and tokens
     "ops": MANAGER,  # /metrics and /health's details: they say how busy the restaurant is

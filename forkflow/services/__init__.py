@@ -1,5 +1,6 @@
 """The one write path: the JSON API, the htmx pages and the CLI all call these functions."""
 
+from .courses import get_kitchen_settings, set_kitchen_settings
 from .estimates import estimate_for, prep_time
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
 from .menu import (
@@ -17,8 +18,10 @@ from .menu import (
 from .orders import (
     acknowledge_allergies,
     bump,
+    change_order,
     change_status,
     create_order,
+    fire_course,
     get_order,
     get_tracked_order,
     kitchen_orders,
@@ -34,7 +37,11 @@ __all__ = [
     "acknowledge_allergies",
     "bump",
     "change_inventory_item",
+    "change_order",
     "change_status",
+    "fire_course",
+    "get_kitchen_settings",
+    "set_kitchen_settings",
     "create_inventory_item",
     "create_menu_item",
     "create_order",

@@ -1,4 +1,5 @@
-"""Order service: pricing from the menu, idempotent creation, and the status machine."""
+"""Order service: pricing from the menu, idempotent creation, the status machine, and firing
+held courses (the rules are services/courses.py's)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,22 @@ from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..formats import contains
 from ..idempotency import KeyReused
-from ..models import OrderIn
+from ..models import OrderIn, OrderLineIn
 from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS
 from .catalog import IN_CATEGORY, MENU_ORDER
+from .courses import (
+    DEFAULT_COURSE,
+    auto_fire,
+    check_fire,
+    fire_lines,
+    fired_at_send,
+    held_courses,
+    next_course,
+    remember_fire,
+    replayed_fire,
+)
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_order, take_for_order
 
@@ -46,12 +58,18 @@ def business_date(moment: datetime, settings: Settings) -> str:
 
 def request_fingerprint(data: OrderIn) -> str:
     """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter.
-    Modifiers and allergies (issue 14) are left out while empty, so that an order without them has
-    the fingerprint it had before they existed: a retry across the upgrade still replays."""
-    exclude: dict[str, Any] = {"items": {i: {"modifiers"} for i, line in enumerate(data.items) if not line.modifiers}}
+    Modifiers and allergies (issue 14), and each line's course (issue 15), are left out while empty,
+    so that an order without them has the fingerprint it had before they existed: a retry across
+    the upgrade still replays."""
+    left_out = {i: _unsent(line) for i, line in enumerate(data.items)}
+    exclude: dict[str, Any] = {"items": {i: names for i, names in left_out.items() if names}}
     if not data.allergies:
         exclude |= {"allergies": True, "allergies_confirmed": True}
     return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
+
+
+def _unsent(line: OrderLineIn) -> set[str]:
+    return ({"modifiers"} if not line.modifiers else set()) | ({"course"} if line.course is None else set())
 
 
 # Built once: making a statement costs more than running it.
@@ -106,8 +124,8 @@ _INSERT_ORDER_SQL = (
     " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
-    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
+    " course, fired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
@@ -123,8 +141,9 @@ _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, cr
 _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
-    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id)"
-    " FROM menu_items m"
+    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id),"
+    f" COALESCE(c.course, {DEFAULT_COURSE})"
+    " FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )
@@ -140,6 +159,7 @@ class MenuRow(NamedTuple):
     station: str
     available: bool
     allergens: str
+    course: int  # its category's (migration 0011 bumps the menu's revision when one changes)
 
 
 class OptionRow(NamedTuple):
@@ -216,7 +236,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     option_rows = []
     for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
-            found[row[0]] = MenuRow(*row[:6])
+            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19])
         if row[6] is not None:
             option_rows.append(row)
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
@@ -403,6 +423,8 @@ async def create_order(
         ]
         total = sum(price * line.quantity for price, line in zip(unit_prices, data.items, strict=True))
         now = tx.stored_now
+        courses = [menu[line.menu_item_id].course if line.course is None else line.course for line in data.items]
+        firing = fired_at_send(courses)
         row = {
             "business_date": day,
             "ticket_no": ticket_no,
@@ -420,6 +442,7 @@ async def create_order(
             "allergies": joined(data.allergies, ALLERGENS),
             "allergies_acknowledged_at": None,
             "allergies_acknowledged_by": None,
+            "rush": False,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
         order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"])
@@ -428,9 +451,15 @@ async def create_order(
         modifiers: dict[int, list[dict[str, Any]]] = {}
         modifier_rows: list[tuple[Any, ...]] = []
         taken_options: dict[int, int] = defaultdict(int)
-        for line, picked, price, line_allergens in zip(data.items, chosen, unit_prices, allergens, strict=True):
+        for line, picked, price, line_allergens, course in zip(
+            data.items, chosen, unit_prices, allergens, courses, strict=True
+        ):
             dish = menu[line.menu_item_id]
-            values = (row["id"], dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
+            fired = course in firing
+            values = (
+                *(row["id"], dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens),
+                *(course, now if fired else None),
+            )
             line_id = tx.sql(_INSERT_LINE_SQL, values).fetchone()[0]
             snapshot = []
             for choice in picked:
@@ -455,6 +484,8 @@ async def create_order(
                     "station": dish.station,
                     "done_at": None,
                     "allergens": line_allergens,
+                    "course": course,
+                    "fired_at": tx.now if fired else None,
                 }
             )
         _insert_modifiers(tx, modifier_rows)
@@ -495,6 +526,14 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
             "acknowledge them before starting it",
             {"allergies": "not acknowledged"},
             reason="allergies_not_acknowledged",
+        )
+    held = held_courses(current["lines"])
+    if status == "ready" and held:
+        raise Conflict(
+            f"ticket {current['ticket_no']} has course {held[0]} held: fire it before the order can be ready",
+            {"status": f"held courses: {', '.join(map(str, held))}"},
+            reason="courses_held",
+            held_courses=held,
         )
     values: dict[str, Any] = {"status": status, "updated_at": tx.now}
     if status == "ready":
@@ -565,15 +604,77 @@ def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, s
         lines = [line for line in lines if line["id"] == line_id]
         if not lines:
             raise NotFound(f"order {order_id} has no line {line_id}")
+        if lines[0]["fired_at"] is None:
+            raise Conflict(f"course {lines[0]['course']} of order {order_id} is held: fire it first", reason="held")
     if station is not None:
         lines = [line for line in lines if line["station"] == station]
-    changing = [line["id"] for line in lines if (line["done_at"] is not None) != done]
+    lines = [line for line in lines if line["fired_at"] is not None]  # held lines cannot be bumped
+    changing = [line for line in lines if (line["done_at"] is not None) != done]
     if not changing:
         return current
-    tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(changing)).values(done_at=tx.now if done else None))
+    ids = [line["id"] for line in changing]
+    tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(ids)).values(done_at=tx.now if done else None))
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
     order = _load(tx.conn, order_id)
+    if done and order["held_courses"] and auto_fire(tx.conn):
+        order = _fire_after(tx, order, {line["course"] for line in changing})
     return Encoded(order, tx.emit("order.updated", order).data)
+
+
+def _fire_after(tx: Tx, order: Order, bumped: set[int]) -> Order:
+    """Auto-fire: each course whose last line was just bumped fires the next course present, if held."""
+    held = set(order["held_courses"])
+    firing: set[int] = set()
+    for course in bumped:
+        if all(line["done_at"] is not None for line in order["lines"] if line["course"] == course):
+            following = next_course(order["lines"], course)
+            if following is not None and following in held:
+                firing.add(following)
+    if not firing:
+        return order
+    for course in sorted(firing):
+        fire_lines(tx, order["id"], course)
+    return _load(tx.conn, order["id"])
+
+
+async def fire_course(store: Store, order_id: int, course: int, idempotency_key: str | None = None) -> Order:
+    """Fire a held course of an order: its lines go to their stations now (`order.updated`).
+    With `idempotency_key` (stored, scoped), a retry of the same fire answers the order again and
+    writes nothing; a course already fired otherwise is 409, as is one the order does not have."""
+
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
+        if idempotency_key is not None and replayed_fire(tx, idempotency_key, order_id, course):
+            return current
+        check_fire(current, course)
+        fire_lines(tx, order_id, course)
+        if idempotency_key is not None:
+            remember_fire(tx, idempotency_key, order_id, course)
+        order = _load(tx.conn, order_id)
+        return Encoded(order, tx.emit("order.updated", order).data)
+
+    return await store.write(unit)
+
+
+async def change_order(store: Store, order_id: int, status: str | None = None, rush: bool | None = None) -> Order:
+    """`PATCH /orders/{id}`: set the rush flag and/or move the status, in one write and one event.
+    A rush flag already as asked changes nothing (and, with no status, emits nothing)."""
+
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
+        if rush is not None and rush != current["rush"]:
+            if current["status"] not in ACTIVE_STATUSES:
+                raise Conflict(f"order {order_id} is {current['status']}: it is off the rail", {"rush": "not active"})
+            values = {"rush": rush, "updated_at": tx.now}
+            tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+            current = _load(tx.conn, order_id)
+            if status is None:
+                return Encoded(current, tx.emit("order.updated", current).data)
+        if status is None:
+            return current
+        return _move(tx, current, status)
+
+    return await store.write(unit)
 
 
 async def mark_lines_done(store: Store, order_id: int, done: bool, line_id: int | None = None) -> Order:
@@ -661,9 +762,10 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
         return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
-# The all-day panel: the waiting lines (not done, on orders still cooking) in the menu's order, and
+# The all-day panel: the waiting lines (fired, not done, on orders still cooking) in the menu's order, and
 # the options of their "choice" groups (Doneness, Size) to break each item's count down by.
-_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None))
+# Held lines (not fired) are not waiting yet: no station cooks them until their course is fired.
+_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None), order_lines.c.fired_at.is_not(None))
 _WAITING_LINES = (
     select(order_lines.c.id, order_lines.c.name, order_lines.c.quantity)
     .select_from(order_lines.join(orders).join(menu_items).outerjoin(menu_categories, IN_CATEGORY))
