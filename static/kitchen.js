@@ -26,6 +26,18 @@
     return Number(element.dataset.orderId);
   }
 
+  // The rail's order (the server's too, kitchen/view.py's sort_key): rush first, then oldest first.
+  function before(a, b) {
+    const rushA = a.hasAttribute("data-rush"), rushB = b.hasAttribute("data-rush");
+    return rushA !== rushB ? rushA : orderId(a) < orderId(b);
+  }
+
+  function place(ticket) {
+    const later = tickets().find((t) => t !== ticket && before(ticket, t));
+    if (later) { if (ticket.nextElementSibling !== later) rail().insertBefore(ticket, later); }
+    else if (ticket !== rail().lastElementChild) rail().appendChild(ticket);
+  }
+
   function applyTicket(html) {
     const template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -43,9 +55,10 @@
         selected = incoming;
       }
       existing.replaceWith(incoming);
+      place(incoming);  // (a rush flag moves it)
     } else {
-      const later = tickets().find((t) => orderId(t) > orderId(incoming));
-      rail().insertBefore(incoming, later || null);
+      rail().appendChild(incoming);
+      place(incoming);
       incoming.classList.add("arrived");
       incoming.addEventListener("animationend", () => incoming.classList.remove("arrived"), { once: true });
       chime();

@@ -23,17 +23,16 @@ _CHANGES = ("insert", "update", "delete")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("menu_categories") as batch:
-        batch.add_column(sa.Column("course", sa.Integer(), nullable=False, server_default="1"))
-    with op.batch_alter_table("order_lines") as batch:
-        batch.add_column(sa.Column("course", sa.Integer(), nullable=False, server_default="1"))
-        batch.add_column(sa.Column("fired_at", sa.DateTime(timezone=True)))
+    # Plain ADD COLUMNs: a batch operation would rebuild the tables on SQLite, and dropping orders
+    # with foreign keys on would take its lines with it.
+    op.add_column("menu_categories", sa.Column("course", sa.Integer(), nullable=False, server_default="1"))
+    op.add_column("order_lines", sa.Column("course", sa.Integer(), nullable=False, server_default="1"))
+    op.add_column("order_lines", sa.Column("fired_at", sa.DateTime(timezone=True)))
     op.execute(
         "UPDATE order_lines SET fired_at ="
         " (SELECT orders.created_at FROM orders WHERE orders.id = order_lines.order_id)"
     )
-    with op.batch_alter_table("orders") as batch:
-        batch.add_column(sa.Column("rush", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("orders", sa.Column("rush", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "kitchen_settings",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
@@ -60,10 +59,7 @@ def downgrade() -> None:
         for change in _CHANGES:
             op.execute(f"DROP TRIGGER menu_categories_{change}_bumps_menu_revision")
     op.drop_table("kitchen_settings")
-    with op.batch_alter_table("orders") as batch:
-        batch.drop_column("rush")
-    with op.batch_alter_table("order_lines") as batch:
-        batch.drop_column("fired_at")
-        batch.drop_column("course")
-    with op.batch_alter_table("menu_categories") as batch:
-        batch.drop_column("course")
+    op.drop_column("orders", "rush")
+    op.drop_column("order_lines", "fired_at")
+    op.drop_column("order_lines", "course")
+    op.drop_column("menu_categories", "course")

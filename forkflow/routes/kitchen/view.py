@@ -68,7 +68,7 @@ def action(order: dict[str, Any], view: View) -> Action:
     if view.station is not None:
         return Action("Done")
     if status == "preparing":
-        waiting = tuple(station for station, done, total in _progress(order["lines"]) if done < total)
+        waiting = tuple(station for station, done, total in _progress(fired(order)) if done < total)
         return Action("Ready", waiting if view.expo else ())
     return Action("Bump")
 
@@ -109,19 +109,41 @@ def marks(line: dict[str, Any]) -> tuple[list[str], list[Tag]]:
     return headline, tags
 
 
+def fired(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lines the kitchen cooks now: those of fired courses (a held course waits, greyed)."""
+    return [line for line in order["lines"] if line.get("fired_at")]
+
+
+def held(order: dict[str, Any]) -> list[tuple[int, list[dict[str, Any]]]]:
+    """The held lines by course, lowest first: shown greyed, not cooked, not bumpable."""
+    return [
+        (course, [line for line in order["lines"] if line["course"] == course and not line.get("fired_at")])
+        for course in order.get("held_courses", ())
+    ]
+
+
+def sort_key(order: dict[str, Any]) -> tuple[bool, int]:
+    """Rush orders first, then oldest first (kitchen.js places live tickets by the same rule)."""
+    return (not order.get("rush"), order["id"])
+
+
 def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
-    """The ticket this view shows for `order`, or None when the order is not on its rail."""
+    """The ticket this view shows for `order`, or None when the order is not on its rail. A
+    station sees only its fired lines: a station whose lines are all held or done has no ticket;
+    the other views show the held courses in their own greyed section."""
     if order["status"] not in ACTIVE_STATUSES:
         return None
-    lines = order["lines"]
+    lines = fired(order)
     if view.station is not None:
         lines = [line for line in lines if line.get("station") == view.station]
         if not lines or all(line.get("done_at") for line in lines):
             return None
+    shown = lines if view.station is not None else order["lines"]
     return {
         "order": order,
         "lines": lines,
-        "marks": {line["id"]: marks(line) for line in lines},
-        "progress": _progress(order["lines"]) if view.expo else [],
+        "held": held(order) if view.station is None else [],
+        "marks": {line["id"]: marks(line) for line in shown},
+        "progress": _progress(fired(order)) if view.expo else [],
         "action": action(order, view),
     }

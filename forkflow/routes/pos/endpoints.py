@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sse_starlette import ServerSentEvent
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import idempotency, services
@@ -30,7 +30,9 @@ from ...auth.roles import require
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
+from ...numbers import whole_number
 from ...request import is_htmx, store_of
+from ...services.courses import COURSES, MAX_COURSE
 from ...store import Store
 from ...vocabulary import ALLERGENS
 from ...web import templates
@@ -65,6 +67,11 @@ async def _recent(store: Store) -> list[dict[str, Any]]:
     return await services.list_orders(store, None, RECENT)
 
 
+async def _courses(store: Store) -> dict[str, int]:
+    """Each category's course: what a line's "menu" course is."""
+    return {c["name"]: c["course"] for c in (await services.list_categories(store))["categories"]}
+
+
 async def render_panel(store: Store, panel: str) -> str:
     if panel == "menu":
         return render_menu(await services.list_menu(store))
@@ -86,7 +93,8 @@ async def _respond(
         "ticket": ticket,
         "channels": CHANNELS,
         "allergens": ALLERGENS,
-        "bill": bill(ticket, {item["id"]: item for item in menu}),
+        "bill": bill(ticket, {item["id"]: item for item in menu}, await _courses(store_of(request))),
+        "courses": COURSES,
         "placed": placed,
         "replayed": replayed,
     }
@@ -158,6 +166,26 @@ async def send_ticket(request: Request) -> Response:
     return await _respond(request, Ticket.new(), menu, 200 if replayed else 201, order, replayed)
 
 
+async def fire_course(request: Request) -> Response:
+    """A recent order's "Fire course N": the same write as `POST /orders/{id}/fire`. The panel
+    learns the change from the stream."""
+    require(request, PERMISSION)
+    form = await request.form()
+    course = whole_number(str(form.get("course", "")), 0, MAX_COURSE)
+    if course is None:
+        raise Invalid("say which course to fire", {"course": f"a whole number from 0 to {MAX_COURSE}"})
+    await services.fire_course(store_of(request), request.path_params["id"], course)
+    return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
+
+
+async def mark_rush(request: Request) -> Response:
+    """A recent order's "Rush" switch: `PATCH /orders/{id} {"rush": ...}`'s write."""
+    require(request, PERMISSION)
+    form = await request.form()
+    await services.change_order(store_of(request), request.path_params["id"], rush=form.get("rush") == "1")
+    return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
+
+
 async def till_stream(request: Request) -> Response:
     require(request, PERMISSION)
     store = store_of(request)
@@ -196,4 +224,6 @@ routes = [
     Route("/pos/ticket", change_ticket, methods=["POST"]),
     Route("/pos/orders", send_ticket, methods=["POST"]),
     Route("/pos/stream", till_stream, methods=["GET"]),
+    Route("/pos/orders/{id:id}/fire", fire_course, methods=["POST"]),
+    Route("/pos/orders/{id:id}/rush", mark_rush, methods=["POST"]),
 ]
