@@ -356,3 +356,29 @@ def test_migration_0011_fires_the_lines_of_existing_orders(tmp_path: Path) -> No
         command.downgrade(_alembic_config(conn), "0010")
         assert "course" not in {c["name"] for c in sa.inspect(conn).get_columns("order_lines")}
     engine.dispose()
+
+
+# The console
+
+
+def test_the_console_sets_a_categorys_course_and_auto_fire(client: httpx.Client, menu: list[dict]) -> None:
+    page = client.get("/manage").text
+    assert 'aria-label="Course of Drinks"' in page and 'id="auto-fire"' in page
+    answer = client.post("/manage/menu/categories/course", data={"category": "Drinks", "course": "0"}, headers=HX)
+    assert answer.status_code == 200 and 'value="0" selected' in answer.text
+    assert {c["name"]: c["course"] for c in client.get("/menu/categories").json()["categories"]}["Drinks"] == 0
+    order = client.post(
+        "/orders",
+        json={
+            "customer_name": "Ada",
+            "channel": "counter",
+            "items": [{"menu_item_id": item(menu, name), "quantity": 1} for name in ("Lemonade", "Fries")],
+        },
+    ).json()
+    assert [line["course"] for line in order["lines"]] == [0, 1]  # the writer's menu cache saw the change
+    for refused in ({"category": "Soups", "course": "1"}, {"category": "Drinks", "course": "10"}):
+        assert client.post("/manage/menu/categories/course", data=refused, headers=HX).status_code in (400, 422)
+    assert client.post("/manage/kitchen", data={"auto_fire": "1"}, headers=HX).status_code == 200
+    assert client.get("/kitchen/settings").json() == {"auto_fire": True}
+    client.post("/manage/kitchen", data={}, headers=HX).raise_for_status()  # the box unticked
+    assert client.get("/kitchen/settings").json() == {"auto_fire": False}

@@ -499,7 +499,7 @@ def bill(ticket: Ticket, menu: Menu, courses: Mapping[str, int] | None = None) -
                 sold_out=item is not None and not item["available"],
                 choices=checked,
                 flags=choices.flagged(checked.allergens, ticket.allergies) if checked else [],
-                default_course=courses.get(item["category"], DEFAULT_COURSE) if item else DEFAULT_COURSE,
+                default_course=courses.get(item.get("category", ""), DEFAULT_COURSE) if item else DEFAULT_COURSE,
             )
         )
     sold_out = list(dict.fromkeys(row.name for row in lines if row.sold_out))
