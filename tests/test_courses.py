@@ -24,7 +24,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.mark.parametrize(
-    ("courses", "fired"),
+    ("courses", "fired"),  # (of a table order)
     [
         ({0, 1, 2, 3}, {0, 1}),  # drinks and starters at once; mains and desserts held
         ({2}, {2}),  # mains only: not held forever, its first course goes at once
@@ -35,7 +35,9 @@ HX = {"HX-Request": "true"}
     ],
 )
 def test_which_courses_go_when_the_order_is_sent(courses: set[int], fired: set[int]) -> None:
-    assert fired_at_send(courses) == fired
+    assert fired_at_send(courses, "table") == fired
+    for channel in ("counter", "online"):  # packed and handed over at once: nothing is held
+        assert fired_at_send(courses, channel) == courses
 
 
 # Over a real server
@@ -80,6 +82,9 @@ def test_lines_take_their_categorys_course_and_later_courses_are_held(client: ht
         "/orders", json={**two_courses(menu), "items": [{"menu_item_id": item(menu, "Classic Burger"), "quantity": 1}]}
     ).json()
     assert mains_only["held_courses"] == [] and mains_only["lines"][0]["fired_at"] is not None
+
+    takeaway = client.post("/orders", json={**two_courses(menu), "channel": "counter", "table": None}).json()
+    assert takeaway["held_courses"] == [] and all(line["fired_at"] for line in takeaway["lines"])
 
     moved = client.post("/orders", json=two_courses(menu, fries=3, burger=1)).json()  # the till's per-line choice
     assert (by_name(moved)["Fries"]["course"], moved["held_courses"]) == (3, [3])

@@ -29,7 +29,9 @@ def test_firing_course_two_from_the_till_shows_it_on_the_grill(
     till.add("Caesar Salad", [("Fries", "1"), ("Classic Burger", "1"), ("Caesar Salad", "1")])
     expect(page.locator("#line-1-course option:checked")).to_have_text("Menu (2)")  # the burger: a main
     page.select_option("#line-2-course", "1")  # the salad as a starter, on this ticket only
-    page.fill("#customer_name", "Table four")
+    page.fill("#customer_name", "Ada")
+    page.check("#channel-table")  # courses pace a table's meal (a counter order is fired whole)
+    page.fill("#table", "4")
     page.click("#send")
     expect(till.placed).to_have_text("#1")
     order = httpx.get(f"{server.url}/orders", headers=server.auth("manager")).json()[0]

@@ -364,7 +364,8 @@ def test_real_responses_match_the_document(
         check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
         # Courses (issue 15): a held course fired, rush, the kitchen's settings
         two = [{"menu_item_id": menu[0]["id"], "quantity": 1, "course": c} for c in (1, 2)]
-        coursed = check(client.post("/orders", json=order_body(menu, items=two)), "/orders", 201).json()
+        at_table = order_body(menu, items=two, channel="table", table="4")
+        coursed = check(client.post("/orders", json=at_table), "/orders", 201).json()
         assert coursed["held_courses"] == [2]
         fire = f"/orders/{coursed['id']}/fire"
         check(kitchen.post(fire, json={"course": 2}, headers={"Idempotency-Key": "fire-1"}), "/orders/{id}/fire", 200)

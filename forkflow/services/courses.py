@@ -2,8 +2,10 @@
 held one (by hand, or automatically when the course before it is bumped), and the kitchen's
 auto-fire setting. The one owner of these rules; services/orders.py applies them in its writes.
 
-The rule at sending: course 0 (as soon as possible: drinks) and the lowest course above 0 on the
-order are fired; every later course is held. So a table's starters (1) go at once and its mains
+The rule at sending, for table orders (courses pace a table's meal; a counter or online order
+is packed and handed over at once, so all of its courses are fired at sending): course 0 (as soon
+as possible: drinks) and the lowest course above 0 on the order are fired; every later course is
+held. So a table's starters (1) go at once and its mains
 (2) wait; an order of mains only fires its mains at once (mains are its first course), and so
 does drinks with mains. A held line is on its ticket, greyed, but no station cooks it, the
 all-day counts leave it out and it cannot be bumped. The order cannot become ready while a course
@@ -22,17 +24,21 @@ from ..errors import Conflict
 from ..idempotency import KeyReused
 from ..schema import kitchen_settings, order_lines, orders
 from ..store import Store, Tx
-from ..vocabulary import ACTIVE_STATUSES
+from ..vocabulary import ACTIVE_STATUSES, Channel
 
 ASAP = 0  # drinks: always with the first course
 DEFAULT_COURSE = 1  # a new category's course
 MAX_COURSE = 9
 COURSES = range(ASAP, MAX_COURSE + 1)
+PACED_CHANNELS: tuple[Channel, ...] = ("table",)  # the orders whose later courses are held
 
 
-def fired_at_send(courses: Iterable[int]) -> set[int]:
-    """The courses of a new order that go to the kitchen at once: course 0 and the first after it."""
+def fired_at_send(courses: Iterable[int], channel: str) -> set[int]:
+    """The courses of a new order that go to the kitchen at once: on a table order, course 0 and
+    the first after it; on any other order, all of them."""
     present = set(courses)
+    if channel not in PACED_CHANNELS:
+        return present
     later = [course for course in present if course > ASAP]
     return (present & {ASAP}) | ({min(later)} if later else set())
 

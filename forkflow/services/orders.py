@@ -424,7 +424,7 @@ async def create_order(
         total = sum(price * line.quantity for price, line in zip(unit_prices, data.items, strict=True))
         now = tx.stored_now
         courses = [menu[line.menu_item_id].course if line.course is None else line.course for line in data.items]
-        firing = fired_at_send(courses)
+        firing = fired_at_send(courses, data.channel)
         row = {
             "business_date": day,
             "ticket_no": ticket_no,

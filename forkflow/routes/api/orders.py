@@ -286,8 +286,9 @@ routes = [
                 },
             ),
             description=(
-                "When an order is sent, course 0 (as soon as possible: drinks) and its lowest course above 0 go "
-                "to the kitchen; later courses are held (`held_courses`; each line's `fired_at` is null). This "
+                "When a table order is sent, course 0 (as soon as possible: drinks) and its lowest course above 0 "
+                "go to the kitchen; later courses are held (`held_courses`; each line's `fired_at` is null). "
+                "Counter and online orders are fired whole when sent. This "
                 "sends `course` to the kitchen now: its lines appear on their stations and in the all-day counts. "
                 "With the kitchen's `auto_fire` setting (`PUT /kitchen/settings`) the next course is also fired "
                 "when the last line of the one before it is bumped. Emits `order.updated`."
