@@ -387,3 +387,27 @@ def test_the_console_sets_a_categorys_course_and_auto_fire(client: httpx.Client,
     assert client.get("/kitchen/settings").json() == {"auto_fire": True}
     client.post("/manage/kitchen", data={}, headers=HX).raise_for_status()  # the box unticked
     assert client.get("/kitchen/settings").json() == {"auto_fire": False}
+
+
+# The till's ticket
+
+
+def test_the_tills_ticket_sends_each_lines_course_or_its_categorys() -> None:
+    from starlette.datastructures import FormData
+
+    from forkflow.errors import BadRequest
+    from forkflow.routes.pos.ticket import Ticket
+
+    def form(*courses: str) -> FormData:
+        fields = [("idempotency_key", "till-abc"), ("customer_name", "Ada"), ("channel", "table"), ("table", "4")]
+        for n, course in enumerate(courses):
+            fields += [("line", f"0000000{n}"), ("item", str(n + 1)), ("quantity", "1"), ("line_notes", "")]
+            fields += [("line_modifiers", ""), ("line_course", course)]
+        return FormData(fields)
+
+    assert [line.course for line in Ticket.from_form(form("3", "")).order().items] == [3, None]
+    for garbled in ("x", "10", "-1", " 1"):
+        with pytest.raises(BadRequest):
+            Ticket.from_form(form(garbled))
+    old_page = FormData([(k, v) for k, v in form("2").multi_items() if k != "line_course"])
+    assert Ticket.from_form(old_page).order().items[0].course is None  # a page from before courses

@@ -704,7 +704,9 @@ async def bump(
         if station is not None:
             return _mark_done(tx, current, True, station=station)
         if status == "preparing":
-            waiting = sorted({line["station"] or "" for line in current["lines"] if line["done_at"] is None})
+            waiting = sorted(
+                {line["station"] or "" for line in current["lines"] if line["fired_at"] and line["done_at"] is None}
+            )
             if lines_first and waiting:
                 raise Conflict(f"ticket {current['ticket_no']} is waiting on {', '.join(waiting)}", waiting=waiting)
             return _move(tx, current, "ready")
