@@ -300,8 +300,9 @@ class MenuItemUpdate(MenuItemIn):
     modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] | None = None  # type: ignore[assignment]
 
 
-# A course (services/courses.py): 0 as soon as possible (drinks), then 1, 2, 3 ... up to 9.
-Course = Annotated[int, Field(strict=True, ge=0, le=9), _WHOLE]
+# A course (services/courses.py): 0 as soon as possible (drinks), then 1, 2, 3 ... up to MAX_COURSE.
+MAX_COURSE = 9
+Course = Annotated[int, Field(strict=True, ge=0, le=MAX_COURSE), _WHOLE]
 
 
 class CategoryOrderIn(Input):

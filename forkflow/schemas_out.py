@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from .models import MAX_COURSE
 from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -105,7 +106,7 @@ class OrderLineOut(Output):
     notes: str
     station: str | None = Field(description="the station that cooks it, as when the order was placed")
     done_at: Timestamp | None = Field(description="when a cook marked the line done; null while it is not")
-    course: int = Field(ge=0, le=9, description="0: as soon as possible (drinks); 1, 2, 3 ...: the courses")
+    course: int = Field(ge=0, le=MAX_COURSE, description="0: as soon as possible (drinks); 1, 2, 3 ...: the courses")
     fired_at: Timestamp | None = Field(description="when its course went to the kitchen; null while it is held")
     modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
     allergens: list[Allergen] = Field(description=_ALLERGENS)
@@ -132,7 +133,7 @@ class OrderOut(Output):
     allergies_acknowledged_at: Timestamp | None = Field(description="when the kitchen acknowledged the allergies")
     allergies_acknowledged_by: str | None = Field(description="who in the kitchen acknowledged them")
     rush: bool = Field(description="staff marked it rush: the kitchen display shows it first")
-    held_courses: list[Annotated[int, Field(ge=0, le=9)]] = Field(
+    held_courses: list[Annotated[int, Field(ge=0, le=MAX_COURSE)]] = Field(
         description="the courses not fired yet, lowest first (empty: everything is with the kitchen)"
     )
     lines: list[OrderLineOut]
@@ -204,7 +205,7 @@ class OptionRecipeOut(Output):
 class MenuCategoryOut(Output):
     name: str
     position: int = Field(ge=0)
-    course: int = Field(ge=0, le=9, description="the course its dishes go in unless a line says otherwise")
+    course: int = Field(ge=0, le=MAX_COURSE, description="the course its dishes go in unless a line says otherwise")
 
 
 class KitchenSettingsOut(Output):

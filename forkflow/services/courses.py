@@ -22,13 +22,13 @@ from sqlalchemy import Connection, select, update
 
 from ..errors import Conflict
 from ..idempotency import KeyReused
+from ..models import MAX_COURSE
 from ..schema import kitchen_settings, order_lines, orders
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, Channel
 
 ASAP = 0  # drinks: always with the first course
 DEFAULT_COURSE = 1  # a new category's course
-MAX_COURSE = 9
 COURSES = range(ASAP, MAX_COURSE + 1)
 PACED_CHANNELS: tuple[Channel, ...] = ("table",)  # the orders whose later courses are held
 

@@ -25,9 +25,9 @@ from ...auth.roles import principal_of, require
 from ...errors import Invalid
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id, ready_frame
+from ...models import MAX_COURSE
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
-from ...services.courses import MAX_COURSE
 from ...services.orders import waiting_counts
 from ...store import Store
 from ...vocabulary import ACTIVE_STATUSES, spoken

@@ -13,10 +13,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ... import services
 from ...auth.roles import require
 from ...errors import BadRequest, Invalid
-from ...models import CategoryOrderIn, MenuItemIn, MenuItemUpdate
+from ...models import MAX_COURSE, CategoryOrderIn, MenuItemIn, MenuItemUpdate
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
-from ...services.courses import MAX_COURSE
 from . import forms
 from . import view as console
 from .forms import Form, FormInvalid, RecipeForm, RecipeInvalid, blank_group, blank_option, input_name

@@ -30,9 +30,10 @@ from ...auth.roles import require
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
+from ...models import MAX_COURSE
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
-from ...services.courses import COURSES, MAX_COURSE
+from ...services.courses import COURSES
 from ...store import Store
 from ...vocabulary import ALLERGENS
 from ...web import templates

@@ -24,9 +24,9 @@ from starlette.datastructures import FormData
 
 from ... import choices, idempotency
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
-from ...models import MAX_CHOICES, MAX_GROUPS, OrderIn, field_errors
+from ...models import MAX_CHOICES, MAX_COURSE, MAX_GROUPS, OrderIn, field_errors
 from ...numbers import whole_number
-from ...services.courses import DEFAULT_COURSE, MAX_COURSE
+from ...services.courses import DEFAULT_COURSE
 from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...vocabulary import ALLERGENS, Channel, spoken
 
