@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .models import InventoryIn, MenuItemIn, RecipeIn, StaffIn
+from .models import CategoryOrderIn, InventoryIn, MenuItemIn, RecipeIn, StaffIn
 from .schema import inventory, menu_items, staff
-from .services import create_inventory_item, create_menu_item, set_recipe
+from .services import create_inventory_item, create_menu_item, order_categories, set_recipe
 from .services.staff import add_staff
 from .store import Store
 
@@ -43,6 +43,9 @@ MENU: list[tuple[str, str, int, str, str]] = [
     ("Craft Lager", "Pint, local brewery", 650, "Drinks", "bar"),
     ("Espresso", "Double shot", 300, "Drinks", "bar"),
 ]
+
+# Each category's course (services/courses.py): drinks as soon as possible, sides with the mains.
+COURSES = {"Drinks": 0, "Starters": 1, "Mains": 2, "Sides": 2, "Desserts": 3}
 
 # (item name, quantity, unit, low-stock level)
 STOCK: list[tuple[str, str, str, str]] = [
@@ -202,6 +205,7 @@ async def seed_demo(store: Store) -> bool:
         item = {"name": name, "description": description, "price_cents": price, "category": category}
         item |= {"station": station, "allergens": ALLERGENS[name], "dietary": DIETARY.get(name, [])}
         dishes[name] = await create_menu_item(store, MenuItemIn.model_validate(item | {"modifier_groups": groups}))
+    await order_categories(store, CategoryOrderIn(courses=COURSES))
     for dish, ingredients in RECIPES.items():
         lines = [{"inventory_id": stock[name]["id"], "quantity": Decimal(qty)} for name, qty in ingredients.items()]
         await set_recipe(store, dishes[dish]["id"], RecipeIn.model_validate({"ingredients": lines}))

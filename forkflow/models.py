@@ -300,10 +300,28 @@ class MenuItemUpdate(MenuItemIn):
     modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] | None = None  # type: ignore[assignment]
 
 
-class CategoryOrderIn(Input):
-    """`PUT /menu/categories`: these categories first, in this order; the others keep theirs, after."""
+# A course (services/courses.py): 0 as soon as possible (drinks), then 1, 2, 3 ... up to MAX_COURSE.
+MAX_COURSE = 9
+Course = Annotated[int, Field(strict=True, ge=0, le=MAX_COURSE), _WHOLE]
 
-    order: Annotated[list[Label], Field(min_length=1, max_length=200), _UNIQUE]
+
+class CategoryOrderIn(Input):
+    """`PUT /menu/categories`: `order`: these categories first, in this order; the others keep
+    theirs, after. `courses`: the course each named category's dishes go in by default."""
+
+    _CHANGES: ClassVar[tuple[str, ...]] = ("order", "courses")
+    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
+
+    order: Annotated[list[Label], Field(min_length=1, max_length=200), _UNIQUE] | None = None
+    courses: Annotated[dict[Label, Course], Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description='category name -> its default course, e.g. {"Drinks": 0, "Mains": 2}'
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> CategoryOrderIn:
+        if self.order is None and self.courses is None:
+            raise ValueError("nothing to change: send order or courses")
+        return self
 
 
 class AvailabilityIn(Input):
@@ -318,6 +336,10 @@ class OrderLineIn(Input):
         default=[],
         description="option ids of the item's modifier groups; an option may repeat up to its group's `max` "
         "(double bacon: twice)",
+    )
+    course: Course | None = Field(
+        default=None,
+        description="0: as soon as possible (drinks), 1, 2, 3 ...: the courses; left out: its category's course",
     )
 
 
@@ -386,7 +408,33 @@ class RecipeIn(Input):
 
 
 class StatusIn(Input):
-    status: OrderStatus
+    """`PATCH /orders/{id}`: move the status, set the rush flag, or both (in one write)."""
+
+    _CHANGES: ClassVar[tuple[str, ...]] = ("status", "rush")
+    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
+
+    status: OrderStatus | None = None
+    rush: Annotated[bool | None, Field(strict=True)] = Field(
+        default=None, description="true: the kitchen display puts the order first, with a RUSH badge"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> StatusIn:
+        if self.status is None and self.rush is None:
+            raise ValueError("nothing to change: send status or rush")
+        return self
+
+
+class FireIn(Input):
+    """`POST /orders/{id}/fire`: send a held course to the kitchen now."""
+
+    course: Course
+
+
+class KitchenSettingsIn(Input):
+    auto_fire: Annotated[bool, Field(strict=True)] = Field(
+        description="true: when the last line of a course is bumped, the next course present is fired"
+    )
 
 
 class InventoryIn(Input):

@@ -100,6 +100,8 @@ menu_categories = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("position", Integer, nullable=False),
+    # The course its dishes go in unless a line says otherwise (migration 0011; see services/courses.py).
+    Column("course", Integer, nullable=False, default=1, server_default="1"),
 )
 
 # An item's modifier groups ("Doneness", "Add-ons") and their options; both in `position` order.
@@ -184,6 +186,8 @@ orders = Table(
     Column("allergies_acknowledged_by", String(40)),
     # 1 when placed; one more at each change after sending (lines added or voided: migration 0013).
     Column("revision", Integer, nullable=False, default=1, server_default="1"),
+    # Staff marked it rush: the kitchen display puts it first, with a badge.
+    Column("rush", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
@@ -214,6 +218,10 @@ order_lines = Table(
     Column("voided_at", UTCDateTime),
     Column("void_reason", String(200)),
     Column("voided_by", String(40)),
+    # Its course (0 as soon as possible, then 1, 2 ...; services/courses.py), and when it was fired
+    # to the kitchen: NULL while its course is held.
+    Column("course", Integer, nullable=False, default=1, server_default="1"),
+    Column("fired_at", UTCDateTime),
     CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
 )
 
@@ -237,6 +245,15 @@ order_line_modifiers = Table(
     Column("exactly_one", Boolean, nullable=False, default=False, server_default=false()),
     CheckConstraint("count >= 1", name="count_positive"),
     CheckConstraint(f"group_kind IN {MODIFIER_KINDS!r}", name="group_kind_known"),
+)
+
+# One row (1): how the kitchen paces courses. `auto_fire`: the last line of a course bumped fires
+# the next course present, in the same write.
+kitchen_settings = Table(
+    "kitchen_settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("auto_fire", Boolean, nullable=False),
 )
 
 inventory = Table(

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from .models import MAX_COURSE
 from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -106,6 +107,8 @@ class OrderLineOut(Output):
     notes: str
     station: str | None = Field(description="the station that cooks it, as when the order was placed")
     done_at: Timestamp | None = Field(description="when a cook marked the line done; null while it is not")
+    course: int = Field(ge=0, le=MAX_COURSE, description="0: as soon as possible (drinks); 1, 2, 3 ...: the courses")
+    fired_at: Timestamp | None = Field(description="when its course went to the kitchen; null while it is held")
     modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
     allergens: list[Allergen] = Field(description=_ALLERGENS)
     allergy_flags: list[Allergen] = Field(description=_FLAGS)
@@ -135,6 +138,10 @@ class OrderOut(Output):
     allergies_acknowledged_at: Timestamp | None = Field(description="when the kitchen acknowledged the allergies")
     allergies_acknowledged_by: str | None = Field(description="who in the kitchen acknowledged them")
     revision: int = Field(ge=1, description="1 when placed; one more at each line added or voided after sending")
+    rush: bool = Field(description="staff marked it rush: the kitchen display shows it first")
+    held_courses: list[Annotated[int, Field(ge=0, le=MAX_COURSE)]] = Field(
+        description="the courses not fired yet, lowest first (empty: everything is with the kitchen)"
+    )
     lines: list[OrderLineOut]
 
 
@@ -205,6 +212,13 @@ class OptionRecipeOut(Output):
 class MenuCategoryOut(Output):
     name: str
     position: int = Field(ge=0)
+    course: int = Field(ge=0, le=MAX_COURSE, description="the course its dishes go in unless a line says otherwise")
+
+
+class KitchenSettingsOut(Output):
+    auto_fire: bool = Field(
+        description="when the last line of a course is bumped, the next course present is fired in the same write"
+    )
 
 
 class MenuCategoriesOut(Output):
@@ -299,8 +313,12 @@ class ErrorDetail(Output):
     allowed: list[OrderStatus] | SkipJsonSchema[None] = absent_when_empty(
         "409 on PATCH /orders/{id}: the statuses the order may move to"
     )
+    held_courses: list[int] | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders/{id}/fire and on PATCH /orders/{id} to `ready`: the order's courses still held"
+    )
     reason: str | SkipJsonSchema[None] = absent_when_empty(
-        "a finer code, e.g. `idempotency_key_reused`, `allergy_confirmation_needed`, `allergies_not_acknowledged`"
+        "a finer code, e.g. `idempotency_key_reused`, `allergy_confirmation_needed`, `allergies_not_acknowledged`, "
+        "`courses_held`, `already_fired`, `no_such_course`"
     )
 
 
@@ -341,6 +359,7 @@ class StreamReady(Output):
 RESPONSE_MODELS: tuple[type[Output], ...] = (
     MenuItemOut,
     MenuCategoriesOut,
+    KitchenSettingsOut,
     OrderOut,
     TrackedOrderOut,
     InventoryItemOut,

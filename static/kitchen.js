@@ -26,6 +26,18 @@
     return Number(element.dataset.orderId);
   }
 
+  // The rail's order (the server's too, kitchen/view.py's sort_key): rush first, then oldest first.
+  function before(a, b) {
+    const rushA = a.hasAttribute("data-rush"), rushB = b.hasAttribute("data-rush");
+    return rushA !== rushB ? rushA : orderId(a) < orderId(b);
+  }
+
+  function place(ticket) {
+    const later = tickets().find((t) => t !== ticket && before(ticket, t));
+    if (later) { if (ticket.nextElementSibling !== later) rail().insertBefore(ticket, later); }
+    else if (ticket !== rail().lastElementChild) rail().appendChild(ticket);
+  }
+
   function applyTicket(html) {
     const template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -43,6 +55,7 @@
         selected = incoming;
       }
       existing.replaceWith(incoming);
+      place(incoming);  // (a rush flag moves it)
       // Changed after sending (lines added or voided): the same ticket, in its place, flashed.
       if (Number(incoming.dataset.revision) > Number(existing.dataset.revision)) {
         incoming.classList.add("amended");
@@ -50,8 +63,8 @@
         chime();
       }
     } else {
-      const later = tickets().find((t) => orderId(t) > orderId(incoming));
-      rail().insertBefore(incoming, later || null);
+      rail().appendChild(incoming);
+      place(incoming);
       incoming.classList.add("arrived");
       incoming.addEventListener("animationend", () => incoming.classList.remove("arrived"), { once: true });
       chime();

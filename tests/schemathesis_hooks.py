@@ -23,13 +23,14 @@ def not_the_fuzzers_own_account(context: schemathesis.HookContext, path_paramete
 
 # What no schema can say, because it depends on the data or on earlier requests, answered 422 for a
 # schema-valid request: an id that names no menu item or inventory item, or no modifier group or
-# option of this item, or a name that is no category of the menu (the error names the field); an
+# option of this item, or a name that is no category of the menu (in `order` or as a key of
+# `courses`; the error names the field); an
 # order line's options that are not its item's (`items.N.modifiers.M`) or break one of its item's
 # groups' min/max (`items.N.modifiers`): what the item's groups are is the menu's data; an
 # inventory item named twice in one recipe (JSON Schema's uniqueItems compares whole items); and an
 # Idempotency-Key already used for another order. Those answers, and only those, are dropped.
 _REFERENCE = re.compile(
-    r"items\.\d+\.menu_item_id|items\.\d+\.modifiers(\.\d+)?|ingredients\.\d+\.inventory_id|order\.\d+"
+    r"items\.\d+\.menu_item_id|items\.\d+\.modifiers(\.\d+)?|ingredients\.\d+\.inventory_id|order\.\d+|courses\..+"
     r"|modifier_groups\.\d+(\.options\.\d+)?\.id|modifier_groups\.\d+\.options\.\d+\.recipe\.\d+\.inventory_id"
 )
 

@@ -71,6 +71,8 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "notes": "no onions",
         "station": dishes[0]["station"],
         "done_at": None,
+        "course": 1,  # its category's, by default
+        "fired_at": order["created_at"],  # the order's first course: fired when sent
         "modifiers": [],
         "allergens": [],
         "allergy_flags": [],

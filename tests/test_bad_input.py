@@ -218,6 +218,8 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
             "notes": item.get("notes", ""),
             "station": dish["station"],
             "done_at": None,
+            "course": 1,  # its category's (every category's, here)
+            "fired_at": out["created_at"],  # the order's only course: fired when sent
             "modifiers": [],
             "allergens": [],
             "allergy_flags": [],

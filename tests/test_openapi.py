@@ -379,6 +379,23 @@ def test_real_responses_match_the_document(
         check(public.post(f"{order}/lines/{line_id}/void", json={"reason": "x"}), void, 401)
         check(kitchen.get("/kitchen/orders"), "/kitchen/orders", 200)
         check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
+        # Courses (issue 15): a held course fired, rush, the kitchen's settings
+        two = [{"menu_item_id": menu[0]["id"], "quantity": 1, "course": c} for c in (1, 2)]
+        at_table = order_body(menu, items=two, channel="table", table="4")
+        coursed = check(client.post("/orders", json=at_table), "/orders", 201).json()
+        assert coursed["held_courses"] == [2]
+        fire = f"/orders/{coursed['id']}/fire"
+        check(kitchen.post(fire, json={"course": 2}, headers={"Idempotency-Key": "fire-1"}), "/orders/{id}/fire", 200)
+        check(kitchen.post(fire, json={"course": 2}, headers={"Idempotency-Key": "fire-1"}), "/orders/{id}/fire", 200)
+        check(kitchen.post(fire, json={"course": 2}), "/orders/{id}/fire", 409)
+        check(kitchen.post(fire, json={"course": 10}), "/orders/{id}/fire", 422)
+        check(public.post(fire, json={"course": 2}), "/orders/{id}/fire", 401)
+        check(kitchen.patch(f"/orders/{coursed['id']}", json={"rush": True}), "/orders/{id}", 200)
+        check(kitchen.patch(f"/orders/{coursed['id']}", json={}), "/orders/{id}", 422)
+        check(kitchen.get("/kitchen/settings"), "/kitchen/settings", 200)
+        check(client.put("/kitchen/settings", json={"auto_fire": False}), "/kitchen/settings", 200)
+        check(kitchen.put("/kitchen/settings", json={"auto_fire": True}), "/kitchen/settings", 403)
+        check(client.put("/kitchen/settings", json={"auto_fire": "yes"}), "/kitchen/settings", 422)
 
         # Tracking
         token = online["tracking_url"].rsplit("/", 1)[1]

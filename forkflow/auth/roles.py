@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # A line taken off a sent order: on a started one it is waste. Managers' approval once money exists (issue 17).
     "orders.void": FRONT_OF_HOUSE,
     "menu.write": MANAGER,
+    "kitchen.settings": MANAGER,  # how the kitchen paces courses (auto-fire)
     "inventory": MANAGER,  # read and change stock, inventory events
     "staff": MANAGER,  # accounts and tokens
     "ops": MANAGER,  # /metrics and /health's details: they say how busy the restaurant is

@@ -1,5 +1,6 @@
 """The one write path: the JSON API, the htmx pages and the CLI all call these functions."""
 
+from .courses import get_kitchen_settings, set_kitchen_settings
 from .estimates import estimate_for, prep_time
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
 from .menu import (
@@ -18,8 +19,10 @@ from .orders import (
     acknowledge_allergies,
     add_lines,
     bump,
+    change_order,
     change_status,
     create_order,
+    fire_course,
     get_order,
     get_tracked_order,
     kitchen_orders,
@@ -37,7 +40,11 @@ __all__ = [
     "add_lines",
     "bump",
     "change_inventory_item",
+    "change_order",
     "change_status",
+    "fire_course",
+    "get_kitchen_settings",
+    "set_kitchen_settings",
     "create_inventory_item",
     "create_menu_item",
     "create_order",

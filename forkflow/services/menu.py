@@ -59,23 +59,30 @@ async def list_categories(store: Store) -> dict[str, Any]:
 
 
 async def order_categories(store: Store, data: CategoryOrderIn) -> dict[str, Any]:
-    """Put the named categories first, in the order sent; the others follow in their current order."""
-    named = data.order
+    """Put the categories in `order` first, in the order sent (the others follow in their current
+    order), and set each category's default course in `courses`: one write, one `menu.categories`
+    event when anything changed."""
+    named = data.order or []
+    courses = data.courses or {}
 
     def unit(tx: Tx) -> dict[str, Any]:
-        current = [c["name"] for c in categories_out(tx.conn)["categories"]]
+        before = categories_out(tx.conn)
+        current = [c["name"] for c in before["categories"]]
         problems = {f"order.{i}": f"no category {name!r}" for i, name in enumerate(named) if name not in current}
         # (names sent differently, the same once trimmed: " Mains" and "Mains")
         problems |= {f"order.{i}": "named twice" for i, name in enumerate(named) if name in named[:i]}
+        problems |= {f"courses.{name}": f"no category {name!r}" for name in courses if name not in current}
         if problems:
-            raise Invalid("the order names categories that are not on the menu, or one twice", problems)
+            raise Invalid("the request names categories that are not on the menu, or one twice", problems)
         wanted = named + [name for name in current if name not in named]
-        if wanted == current:
-            return categories_out(tx.conn)
+        was = {c["name"]: c for c in before["categories"]}
         for position, name in enumerate(wanted):
-            tx.conn.execute(update(menu_categories).where(menu_categories.c.name == name).values(position=position))
+            values = {"position": position, "course": courses.get(name, was[name]["course"])}
+            if values != {"position": was[name]["position"], "course": was[name]["course"]}:
+                tx.conn.execute(update(menu_categories).where(menu_categories.c.name == name).values(values))
         categories = categories_out(tx.conn)
-        tx.emit("menu.categories", categories)
+        if categories != before:
+            tx.emit("menu.categories", categories)
         return categories
 
     return await store.write(unit)

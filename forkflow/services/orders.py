@@ -1,5 +1,6 @@
 """Order service: pricing from the menu, idempotent creation, changes after sending (lines added
-and voided, each raising the order's revision), and the status machine."""
+and voided, each raising the order's revision), firing held courses (the rules are
+services/courses.py's), and the status machine."""
 
 from __future__ import annotations
 
@@ -19,11 +20,23 @@ from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..formats import contains
 from ..idempotency import KeyReused
-from ..models import LinesIn, OrderIn
+from ..models import LinesIn, OrderIn, OrderLineIn
 from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS, spoken
 from .catalog import IN_CATEGORY, MENU_ORDER
+from .courses import (
+    DEFAULT_COURSE,
+    auto_fire,
+    check_fire,
+    fire_lines,
+    fired_at_send,
+    fired_when_added,
+    held_courses,
+    next_course,
+    remember_fire,
+    replayed_fire,
+)
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
 
@@ -51,12 +64,18 @@ def business_date(moment: datetime, settings: Settings) -> str:
 
 def request_fingerprint(data: OrderIn) -> str:
     """Same validated order, same fingerprint: whitespace or key order in the JSON do not matter.
-    Modifiers and allergies (issue 14) are left out while empty, so that an order without them has
-    the fingerprint it had before they existed: a retry across the upgrade still replays."""
-    exclude: dict[str, Any] = {"items": {i: {"modifiers"} for i, line in enumerate(data.items) if not line.modifiers}}
+    Modifiers and allergies (issue 14), and each line's course (issue 15), are left out while empty,
+    so that an order without them has the fingerprint it had before they existed: a retry across
+    the upgrade still replays."""
+    left_out = {i: _unsent(line) for i, line in enumerate(data.items)}
+    exclude: dict[str, Any] = {"items": {i: names for i, names in left_out.items() if names}}
     if not data.allergies:
         exclude |= {"allergies": True, "allergies_confirmed": True}
     return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
+
+
+def _unsent(line: OrderLineIn) -> set[str]:
+    return ({"modifiers"} if not line.modifiers else set()) | ({"course"} if line.course is None else set())
 
 
 # Built once: making a statement costs more than running it.
@@ -118,7 +137,7 @@ _INSERT_ORDER_SQL = (
 )
 _INSERT_LINE_SQL = (
     "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
-    " revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    " revision, course, fired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
@@ -134,8 +153,9 @@ _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, cr
 _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
-    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id)"
-    " FROM menu_items m"
+    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id),"
+    f" COALESCE(c.course, {DEFAULT_COURSE})"
+    " FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )
@@ -151,6 +171,7 @@ class MenuRow(NamedTuple):
     station: str
     available: bool
     allergens: str
+    course: int  # its category's (migration 0011 bumps the menu's revision when one changes)
 
 
 class OptionRow(NamedTuple):
@@ -227,7 +248,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     option_rows = []
     for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
-            found[row[0]] = MenuRow(*row[:6])
+            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19])
         if row[6] is not None:
             option_rows.append(row)
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
@@ -391,6 +412,13 @@ class Priced:
     def total(self) -> int:
         return sum(price * line.quantity for price, line in zip(self.unit_prices, self.data.items, strict=True))
 
+    @property
+    def courses(self) -> list[int]:
+        """Each line's course: the one it was sent with, else its dish's category's."""
+        return [
+            self.found[line.menu_item_id].row.course if line.course is None else line.course for line in self.data.items
+        ]
+
 
 def _priced(tx: Tx, data: OrderIn | LinesIn, allergies: Sequence[str], confirmed: bool) -> Priced:
     """The lines of a new order, or of lines added to one, checked and priced (the one path for
@@ -420,19 +448,23 @@ def _priced(tx: Tx, data: OrderIn | LinesIn, allergies: Sequence[str], confirmed
     return Priced(data, found, chosen, unit_prices, allergens)
 
 
-def _write_lines(tx: Tx, order_id: int, priced: Priced, revision: int) -> tuple[list[dict[str, Any]], Modifiers]:
-    """Insert the priced lines (added at the order's `revision`) and their chosen options; returns
-    the lines and options as order_out reads them, built from what was written, not read back."""
+def _write_lines(
+    tx: Tx, order_id: int, priced: Priced, revision: int, firing: set[int]
+) -> tuple[list[dict[str, Any]], Modifiers]:
+    """Insert the priced lines (added at the order's `revision`; those of a course in `firing` fired
+    now, the others held) and their chosen options; returns the lines and options as order_out
+    reads them, built from what was written, not read back."""
     lines = []
     modifiers: Modifiers = {}
     modifier_rows: list[tuple[Any, ...]] = []
     data = priced.data
-    for line, picked, price, line_allergens in zip(
-        data.items, priced.chosen, priced.unit_prices, priced.allergens, strict=True
+    for line, picked, price, line_allergens, course in zip(
+        data.items, priced.chosen, priced.unit_prices, priced.allergens, priced.courses, strict=True
     ):
         dish = priced.found[line.menu_item_id].row
+        fired = course in firing
         values = (order_id, dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
-        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision)).fetchone()[0]
+        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision, course, tx.stored_now if fired else None)).fetchone()[0]
         snapshot = []
         for choice in picked:
             option = choice.option
@@ -458,6 +490,8 @@ def _write_lines(tx: Tx, order_id: int, priced: Priced, revision: int) -> tuple[
                 "voided_at": None,
                 "void_reason": None,
                 "voided_by": None,
+                "course": course,
+                "fired_at": tx.now if fired else None,
             }
         )
     _insert_modifiers(tx, modifier_rows)
@@ -502,6 +536,7 @@ async def create_order(
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
         total = priced.total
         now = tx.stored_now
+        firing = fired_at_send(priced.courses, data.channel)
         row = {
             "business_date": day,
             "ticket_no": ticket_no,
@@ -520,11 +555,12 @@ async def create_order(
             "allergies_acknowledged_at": None,
             "allergies_acknowledged_by": None,
             "revision": FIRST_REVISION,
+            "rush": False,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
         order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION)
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
-        lines, modifiers = _write_lines(tx, row["id"], priced, FIRST_REVISION)
+        lines, modifiers = _write_lines(tx, row["id"], priced, FIRST_REVISION, firing)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, row["id"], now))
         # Built from what was just written, not read back: the same shape as order_out of the rows.
@@ -584,7 +620,8 @@ async def add_lines(
         current = _load(tx.conn, order_id)
         _amendable(current, "lines can be added")
         priced = _priced(tx, data, current["allergies"], data.allergies_confirmed)
-        _write_lines(tx, order_id, priced, current["revision"] + 1)
+        firing = fired_when_added(priced.courses, current["held_courses"], current["channel"])
+        _write_lines(tx, order_id, priced, current["revision"] + 1, firing)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, order_id, tx.stored_now))
         order = _amended(tx, order_id, current["revision"] + 1)
@@ -641,6 +678,14 @@ def _move(tx: Tx, current: Order, status: str) -> Order:
             "acknowledge them before starting it",
             {"allergies": "not acknowledged"},
             reason="allergies_not_acknowledged",
+        )
+    held = held_courses(current["lines"])
+    if status == "ready" and held:
+        raise Conflict(
+            f"ticket {current['ticket_no']} has course {held[0]} held: fire it before the order can be ready",
+            {"status": f"held courses: {', '.join(map(str, held))}"},
+            reason="courses_held",
+            held_courses=held,
         )
     values: dict[str, Any] = {"status": status, "updated_at": tx.now}
     if status == "ready":
@@ -718,19 +763,81 @@ def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, s
             raise NotFound(f"order {order_id} has no line {line_id}")
         if lines[0]["voided_at"] is not None:
             raise Conflict(f"line {line_id} is voided: it is not cooked", {"line_id": "voided"})
+        if lines[0]["fired_at"] is None:
+            raise Conflict(f"course {lines[0]['course']} of order {order_id} is held: fire it first", reason="held")
     if station is not None:
         # Its voided lines too: a station's Done says its cook has seen the void (the ticket stays
         # on the station, VOID shown, until then, so that nobody keeps cooking a voided dish).
         lines = [line for line in lines if line["station"] == station]
     else:
         lines = [line for line in lines if line["voided_at"] is None]  # a voided line is not cooked
-    changing = [line["id"] for line in lines if (line["done_at"] is not None) != done]
+    lines = [line for line in lines if line["fired_at"] is not None]  # held lines cannot be bumped
+    changing = [line for line in lines if (line["done_at"] is not None) != done]
     if not changing:
         return current
-    tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(changing)).values(done_at=tx.now if done else None))
+    ids = [line["id"] for line in changing]
+    tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(ids)).values(done_at=tx.now if done else None))
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
     order = _load(tx.conn, order_id)
+    if done and order["held_courses"] and auto_fire(tx.conn):
+        order = _fire_after(tx, order, {line["course"] for line in changing})
     return Encoded(order, tx.emit("order.updated", order).data)
+
+
+def _fire_after(tx: Tx, order: Order, bumped: set[int]) -> Order:
+    """Auto-fire: each course whose last line was just bumped fires the next course present, if held."""
+    held = set(order["held_courses"])
+    firing: set[int] = set()
+    for course in bumped:
+        if all(line["done_at"] is not None for line in order["lines"] if line["course"] == course):
+            following = next_course(order["lines"], course)
+            if following is not None and following in held:
+                firing.add(following)
+    if not firing:
+        return order
+    for course in sorted(firing):
+        fire_lines(tx, order["id"], course)
+    return _load(tx.conn, order["id"])
+
+
+async def fire_course(store: Store, order_id: int, course: int, idempotency_key: str | None = None) -> Order:
+    """Fire a held course of an order: its lines go to their stations now (`order.updated`).
+    With `idempotency_key` (stored, scoped), a retry of the same fire answers the order again and
+    writes nothing; a course already fired otherwise is 409, as is one the order does not have."""
+
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
+        if idempotency_key is not None and replayed_fire(tx, idempotency_key, order_id, course):
+            return current
+        check_fire(current, course)
+        fire_lines(tx, order_id, course)
+        if idempotency_key is not None:
+            remember_fire(tx, idempotency_key, order_id, course)
+        order = _load(tx.conn, order_id)
+        return Encoded(order, tx.emit("order.updated", order).data)
+
+    return await store.write(unit)
+
+
+async def change_order(store: Store, order_id: int, status: str | None = None, rush: bool | None = None) -> Order:
+    """`PATCH /orders/{id}`: set the rush flag and/or move the status, in one write and one event.
+    A rush flag already as asked changes nothing (and, with no status, emits nothing)."""
+
+    def unit(tx: Tx) -> Order:
+        current = _load(tx.conn, order_id)
+        if rush is not None and rush != current["rush"]:
+            if current["status"] not in ACTIVE_STATUSES:
+                raise Conflict(f"order {order_id} is {current['status']}: it is off the rail", {"rush": "not active"})
+            values = {"rush": rush, "updated_at": tx.now}
+            tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+            current = _load(tx.conn, order_id)
+            if status is None:
+                return Encoded(current, tx.emit("order.updated", current).data)
+        if status is None:
+            return current
+        return _move(tx, current, status)
+
+    return await store.write(unit)
 
 
 async def mark_lines_done(store: Store, order_id: int, done: bool, line_id: int | None = None) -> Order:
@@ -760,7 +867,9 @@ async def bump(
         if station is not None:
             return _mark_done(tx, current, True, station=station)
         if status == "preparing":
-            waiting = sorted({line["station"] or "" for line in live_lines(current) if line["done_at"] is None})
+            waiting = sorted(
+                {line["station"] or "" for line in live_lines(current) if line["fired_at"] and line["done_at"] is None}
+            )
             if lines_first and waiting:
                 raise Conflict(f"ticket {current['ticket_no']} is waiting on {', '.join(waiting)}", waiting=waiting)
             return _move(tx, current, "ready")
@@ -818,9 +927,15 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
         return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
-# The all-day panel: the waiting lines (not done or voided, on orders still cooking) in the menu's order, and
-# the options of their "choice" groups (Doneness, Size) to break each item's count down by.
-_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None), order_lines.c.voided_at.is_(None))
+# The all-day panel: the waiting lines (fired, not done or voided, on orders still cooking) in the menu's
+# order, and the options of their "choice" groups (Doneness, Size) to break each item's count down by.
+# Held lines (not fired) are not waiting yet: no station cooks them until their course is fired.
+_COOKING = (
+    orders.c.status.in_(COOKING_STATUSES),
+    order_lines.c.done_at.is_(None),
+    order_lines.c.voided_at.is_(None),
+    order_lines.c.fired_at.is_not(None),
+)
 _WAITING_LINES = (
     select(order_lines.c.id, order_lines.c.name, order_lines.c.quantity)
     .select_from(order_lines.join(orders).join(menu_items).outerjoin(menu_categories, IN_CATEGORY))

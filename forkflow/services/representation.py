@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from .courses import held_courses
+
 
 class Encoded(dict[str, Any]):
     """A representation whose JSON text was already made for its event: a response sends that text
@@ -109,6 +111,8 @@ def line_out(row: Any, modifiers: list[dict[str, Any]], allergies: list[str]) ->
         "notes": row.notes,
         "station": row.station,
         "done_at": iso_or_none(row.done_at),
+        "course": row.course,
+        "fired_at": iso_or_none(row.fired_at),
         "modifiers": modifiers,
         "allergens": allergens,
         "allergy_flags": [word for word in allergens if word in allergies],
@@ -134,6 +138,7 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
     """An order from its row, its lines' rows (or anything with the same attributes) and each
     line's chosen options by line id (`modifier_out`s; a line without any may be absent)."""
     allergies = words(row.allergies)
+    shown = [line_out(line, modifiers.get(line.id, []), allergies) for line in lines]
     return {
         "id": row.id,
         "ticket_no": row.ticket_no,
@@ -154,7 +159,9 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
         "allergies_acknowledged_at": iso_or_none(row.allergies_acknowledged_at),
         "allergies_acknowledged_by": row.allergies_acknowledged_by,
         "revision": row.revision,
-        "lines": [line_out(line, modifiers.get(line.id, []), allergies) for line in lines],
+        "rush": bool(row.rush),
+        "held_courses": held_courses(shown),
+        "lines": shown,
     }
 
 

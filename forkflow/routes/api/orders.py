@@ -10,7 +10,7 @@ from ... import schemas_out as out
 from ...auth.roles import principal_of, require
 from ...config import Settings
 from ...errors import BadRequest, Invalid, Unauthorized
-from ...models import LinesIn, OrderIn, StatusIn, VoidIn
+from ...models import FireIn, KitchenSettingsIn, LinesIn, OrderIn, StatusIn, VoidIn
 from ...operation import ApiRoute, Operation, location_header, roles_text, staff_of
 from ...request import client_address, store_of
 from ...services.representation import public_order_out
@@ -71,7 +71,26 @@ async def change_order_status(request: Request) -> Response:
     data = await parse_body(request, StatusIn)
     if data.status == "cancelled":  # a finer check than the route's: its description says so
         require(request, "orders.cancel")
-    return json_response(await services.change_status(store_of(request), request.path_params["id"], data.status))
+    order = await services.change_order(store_of(request), request.path_params["id"], data.status, data.rush)
+    return json_response(order)
+
+
+async def fire_course(request: Request) -> Response:
+    principal = staff_of(request)
+    key = _idempotency_key(request)
+    data = await parse_body(request, FireIn)
+    stored_key = None if key is None else idempotency.stored(idempotency.staff_scope(principal), key)
+    order = await services.fire_course(store_of(request), request.path_params["id"], data.course, stored_key)
+    return json_response(order)
+
+
+async def kitchen_settings(request: Request) -> Response:
+    return JSONResponse(await services.get_kitchen_settings(store_of(request)))
+
+
+async def change_kitchen_settings(request: Request) -> Response:
+    data = await parse_body(request, KitchenSettingsIn)
+    return JSONResponse(await services.set_kitchen_settings(store_of(request), data.auto_fire))
 
 
 async def acknowledge_allergies(request: Request) -> Response:
@@ -220,14 +239,18 @@ routes = [
         "/orders/{id:id}",
         change_order_status,
         Operation(
-            "Move an order along",
+            "Move an order along, or mark it rush",
             "orders",
             access="staff",
             permission="orders.move",
             body=StatusIn,
             out=out.OrderOut,
             description=(
-                "An order with `allergies` starts (`new → preparing`) only once they are acknowledged "
+                "Send `status`, `rush` or both (applied in one write). `rush: true` puts the order first on the "
+                "kitchen display, with a RUSH badge; only an active order (`new`, `preparing`, `ready`) "
+                "changes its flag, and a flag already as sent changes nothing. "
+                "An order with held courses (`held_courses`) cannot become `ready` until they are fired "
+                "and cooked. An order with `allergies` starts (`new → preparing`) only once they are acknowledged "
                 "(`POST /orders/{id}/allergies/acknowledge`). "
                 "Statuses move `new → preparing → ready → completed`, `ready → preparing` (recall), and "
                 "`new`/`preparing → cancelled`. Cancelling also needs one of: " + roles_text("orders.cancel") + " "
@@ -236,7 +259,8 @@ routes = [
             errors={
                 409: "The order cannot move to this status from its current one (`allowed` lists the moves); "
                 "or it has allergies the kitchen has not acknowledged and cannot start `preparing` "
-                "(`reason: allergies_not_acknowledged`)."
+                "(`reason: allergies_not_acknowledged`); or it has held courses and cannot become `ready` "
+                "(`reason: courses_held`, `held_courses`); or `rush` was sent for an order no longer active."
             },
         ),
     ),
@@ -335,6 +359,69 @@ routes = [
                 "order instead (`reason: last_line`).",
                 422: "`reason` is missing, blank, longer than 200 characters or holds control characters.",
             },
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/orders/{id:id}/fire",
+        fire_course,
+        Operation(
+            "Fire a held course",
+            "orders",
+            access="staff",
+            permission="orders.move",
+            body=FireIn,
+            out=out.OrderOut,
+            parameters=(
+                {
+                    **_IDEMPOTENCY_PARAM,
+                    "description": f"{idempotency.FORMAT_TEXT}. The same key again for the same course of the "
+                    "same order answers the order (200) and writes nothing; the same key with another course or "
+                    f"order is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400.",
+                },
+            ),
+            description=(
+                "When a table order is sent, course 0 (as soon as possible: drinks) and its lowest course above 0 "
+                "go to the kitchen; later courses are held (`held_courses`; each line's `fired_at` is null). "
+                "Counter and online orders are fired whole when sent. This "
+                "sends `course` to the kitchen now: its lines appear on their stations and in the all-day counts. "
+                "With the kitchen's `auto_fire` setting (`PUT /kitchen/settings`) the next course is also fired "
+                "when the last line of the one before it is bumped. Emits `order.updated`."
+            ),
+            errors={
+                409: "The course was already fired (`reason: already_fired`), the order has no such course "
+                "(`reason: no_such_course`; `held_courses` lists what can be fired), or the order is no longer "
+                "active.",
+                422: "`course` is not a whole number from 0 to 9, or the `Idempotency-Key` was used for "
+                f"something else (`reason: {idempotency.KeyReused.reason}`).",
+            },
+        ),
+    ),
+    ApiRoute(
+        "GET",
+        "/kitchen/settings",
+        kitchen_settings,
+        Operation(
+            "How the kitchen paces courses",
+            "kitchen",
+            access="staff",
+            permission="orders.read",
+            out=out.KitchenSettingsOut,
+        ),
+    ),
+    ApiRoute(
+        "PUT",
+        "/kitchen/settings",
+        change_kitchen_settings,
+        Operation(
+            "Set how the kitchen paces courses",
+            "kitchen",
+            access="staff",
+            permission="kitchen.settings",
+            body=KitchenSettingsIn,
+            out=out.KitchenSettingsOut,
+            description="`auto_fire: true`: bumping the last line of course N fires the next course present, if "
+            "it is held, in the same write. Applies from the next bump.",
         ),
     ),
     ApiRoute(

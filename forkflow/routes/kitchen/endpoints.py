@@ -25,12 +25,14 @@ from ...auth.roles import principal_of, require
 from ...errors import Invalid
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id, ready_frame
+from ...models import MAX_COURSE
+from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from ...services.orders import waiting_counts
 from ...store import Store
 from ...vocabulary import ACTIVE_STATUSES, spoken
 from ...web import templates
-from .view import View, ticket
+from .view import View, sort_key, ticket
 
 # A display further behind than this gets the whole rail rather than a replay.
 MAX_REPLAY = 1000
@@ -49,8 +51,13 @@ async def render_allday(store: Store, view: View) -> str:
     return templates.get_template("kitchen/_allday.html").render(allday=counts)
 
 
+def rail(orders: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
+    """The view's tickets in the rail's order: rush first, then oldest first."""
+    return [shown for order in sorted(orders, key=sort_key) if (shown := ticket(order, view)) is not None]
+
+
 def render_rail(orders: list[dict[str, Any]], view: View) -> str:
-    tickets = [shown for order in orders if (shown := ticket(order, view)) is not None]
+    tickets = rail(orders, view)
     return templates.get_template("kitchen/_rail.html").render(tickets=tickets, view=view)
 
 
@@ -71,7 +78,7 @@ async def display(request: Request) -> Response:
     context = {
         "view": view,
         "head": head,
-        "tickets": [shown for order in orders if (shown := ticket(order, view)) is not None],
+        "tickets": rail(orders, view),
         "allday": await waiting_counts(store, view.station),
         "stations": await services.list_stations(store),
         **_display_settings(request),
@@ -146,6 +153,18 @@ async def acknowledge_allergies(request: Request) -> Response:
     return _done(request, str(form.get("station") or ""))
 
 
+async def fire_course(request: Request) -> Response:
+    """The ticket's "Fire course N": the held course goes to its stations (`services.fire_course`;
+    a second tap after it fired is the 409 the toast shows)."""
+    require(request, "orders.move")
+    form = await request.form()
+    course = whole_number(str(form.get("course", "")), 0, MAX_COURSE)
+    if course is None:
+        raise Invalid("say which course to fire", {"course": f"a whole number from 0 to {MAX_COURSE}"})
+    await services.fire_course(store_of(request), request.path_params["id"], course)
+    return _done(request, str(form.get("station") or ""))
+
+
 async def toggle_line(request: Request) -> Response:
     require(request, "orders.move")
     form = await request.form()
@@ -167,6 +186,7 @@ routes = [
     Route("/kitchen/stream", display_stream, methods=["GET"]),
     Route("/kitchen/tickets/{id:id}/bump", bump_ticket, methods=["POST"]),
     Route("/kitchen/tickets/{id:id}/lines/{line_id:id}", toggle_line, methods=["POST"]),
+    Route("/kitchen/tickets/{id:id}/fire", fire_course, methods=["POST"]),
     Route("/kitchen/tickets/{id:id}/allergies", acknowledge_allergies, methods=["POST"]),
     Route("/kitchen/recall", recall, methods=["POST"]),
 ]

@@ -74,7 +74,7 @@ def action(order: dict[str, Any], view: View) -> Action:
     if view.station is not None:
         return Action("Done")
     if status == "preparing":
-        waiting = tuple(station for station, done, total in _progress(order["lines"]) if done < total)
+        waiting = tuple(station for station, done, total in _progress(fired(order)) if done < total)
         return Action("Ready", waiting if view.expo else ())
     return Action("Bump")
 
@@ -135,22 +135,53 @@ def change(line: dict[str, Any]) -> Change | None:
     return None
 
 
+def fired(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lines the kitchen cooks now: those of fired courses (a held course waits, greyed; events
+    written before migration 0011 have no `fired_at`: everything was fired)."""
+    return [line for line in order["lines"] if line.get("fired_at", True)]
+
+
+def held(order: dict[str, Any]) -> list[tuple[int, list[dict[str, Any]]]]:
+    """The held lines by course, lowest first: shown greyed, not cooked, not bumpable (a held line
+    voided before it was fired is not shown: no station ever saw it)."""
+    return [
+        (
+            course,
+            [
+                line
+                for line in order["lines"]
+                if line["course"] == course and not line.get("fired_at") and _cooked(line)
+            ],
+        )
+        for course in order.get("held_courses", ())
+    ]
+
+
+def sort_key(order: dict[str, Any]) -> tuple[bool, int]:
+    """Rush orders first, then oldest first (kitchen.js places live tickets by the same rule)."""
+    return (not order.get("rush"), order["id"])
+
+
 def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
-    """The ticket this view shows for `order`, or None when the order is not on its rail."""
+    """The ticket this view shows for `order`, or None when the order is not on its rail. A
+    station sees only its fired lines: a station whose lines are all held or done has no ticket;
+    the other views show the held courses in their own greyed section."""
     if order["status"] not in ACTIVE_STATUSES:
         return None
-    lines = order["lines"]
+    lines = fired(order)
     if view.station is not None:
         lines = [line for line in lines if line.get("station") == view.station]
         # Off the station once each of its lines is done; a voided one too (VOID shown) until the
         # station's Done marks it seen, so that nobody keeps cooking a voided dish.
         if not lines or all(line.get("done_at") for line in lines):
             return None
+    shown = lines if view.station is not None else order["lines"]
     return {
         "order": order,
         "lines": lines,
-        "marks": {line["id"]: marks(line) for line in lines},
-        "changes": {line["id"]: change(line) for line in lines},
-        "progress": _progress(order["lines"]) if view.expo else [],
+        "held": held(order) if view.station is None else [],
+        "marks": {line["id"]: marks(line) for line in shown},
+        "changes": {line["id"]: change(line) for line in shown},
+        "progress": _progress(fired(order)) if view.expo else [],
         "action": action(order, view),
     }

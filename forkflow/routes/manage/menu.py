@@ -1,18 +1,19 @@
 """The console's menu editor: add and edit dishes (with their modifier groups, allergens and
 dietary tags), switch them or one option on or off, move them and their categories up or down, and
-set their recipes."""
+set their recipes, each category's course and the kitchen's auto-fire."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ... import services
 from ...auth.roles import require
 from ...errors import BadRequest, Invalid
-from ...models import CategoryOrderIn, MenuItemIn, MenuItemUpdate
+from ...models import MAX_COURSE, CategoryOrderIn, MenuItemIn, MenuItemUpdate
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from . import forms
@@ -178,6 +179,30 @@ async def move_category(request: Request) -> Response:
     order = _swapped(names, names.index(name), step)
     if order != names:
         await services.order_categories(store, CategoryOrderIn(order=order))
+    return await _menu_list(request)
+
+
+async def set_category_course(request: Request) -> Response:
+    """A category's default course (`PUT /menu/categories {"courses": ...}`'s write)."""
+    require(request, "menu.write")
+    store = store_of(request)
+    form = await request.form()
+    course = whole_number(str(form.get("course", "")), 0, MAX_COURSE)
+    if course is None:
+        raise BadRequest("choose a course", {"course": f"a whole number from 0 to {MAX_COURSE}"})
+    try:
+        data = CategoryOrderIn(courses={str(form.get("category", "")): course})
+    except ValidationError:
+        raise BadRequest("no such category on the menu", {"category": "one of the menu's categories"}) from None
+    await services.order_categories(store, data)
+    return await _menu_list(request)
+
+
+async def set_auto_fire(request: Request) -> Response:
+    """The kitchen's auto-fire switch (`PUT /kitchen/settings`'s write); back to the menu list."""
+    require(request, "kitchen.settings")
+    form = await request.form()
+    await services.set_kitchen_settings(store_of(request), form.get("auto_fire") == "1")
     return await _menu_list(request)
 
 

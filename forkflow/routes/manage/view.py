@@ -19,6 +19,7 @@ from ...auth.roles import principal_of
 from ...events import Event
 from ...formats import money
 from ...services import reports
+from ...services.courses import COURSES
 from ...services.staff import list_staff
 from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, StockReason, spoken
@@ -118,6 +119,9 @@ async def menu_context(store: Store) -> dict[str, Any]:
         "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
+        "category_courses": {c["name"]: c["course"] for c in (await services.list_categories(store))["categories"]},
+        "courses": COURSES,
+        "kitchen_settings": await services.get_kitchen_settings(store),
         "station_names": sorted({item["station"] for item in menu}),
     }
 

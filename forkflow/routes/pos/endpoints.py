@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sse_starlette import ServerSentEvent
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import idempotency, services
@@ -32,9 +32,10 @@ from ...auth.roles import require
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
-from ...models import VoidIn, field_errors
+from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
+from ...services.courses import COURSES
 from ...store import Store
 from ...vocabulary import ALLERGENS, COOKING_STATUSES
 from ...web import templates
@@ -71,6 +72,11 @@ async def _recent(store: Store) -> list[dict[str, Any]]:
     return await services.list_orders(store, None, RECENT)
 
 
+async def _courses(store: Store) -> dict[str, int]:
+    """Each category's course: what a line's "menu" course is."""
+    return {c["name"]: c["course"] for c in (await services.list_categories(store))["categories"]}
+
+
 async def render_panel(store: Store, panel: str) -> str:
     if panel == "menu":
         return render_menu(await services.list_menu(store))
@@ -96,7 +102,8 @@ async def _respond(
         "ticket": ticket,
         "channels": CHANNELS,
         "allergens": ALLERGENS,
-        "bill": bill(ticket, {item["id"]: item for item in menu}),
+        "bill": bill(ticket, {item["id"]: item for item in menu}, await _courses(store_of(request))),
+        "courses": COURSES,
         "placed": placed,
         "replayed": replayed,
         "added": added,
@@ -203,6 +210,26 @@ async def void_sent_line(request: Request) -> Response:
     return await _respond(request, ticket, await services.list_menu(store), status)
 
 
+async def fire_course(request: Request) -> Response:
+    """A recent order's "Fire course N": the same write as `POST /orders/{id}/fire`. The panel
+    learns the change from the stream."""
+    require(request, PERMISSION)
+    form = await request.form()
+    course = whole_number(str(form.get("course", "")), 0, MAX_COURSE)
+    if course is None:
+        raise Invalid("say which course to fire", {"course": f"a whole number from 0 to {MAX_COURSE}"})
+    await services.fire_course(store_of(request), request.path_params["id"], course)
+    return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
+
+
+async def mark_rush(request: Request) -> Response:
+    """A recent order's "Rush" switch: `PATCH /orders/{id} {"rush": ...}`'s write."""
+    require(request, PERMISSION)
+    form = await request.form()
+    await services.change_order(store_of(request), request.path_params["id"], rush=form.get("rush") == "1")
+    return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
+
+
 async def till_stream(request: Request) -> Response:
     require(request, PERMISSION)
     store = store_of(request)
@@ -242,4 +269,6 @@ routes = [
     Route("/pos/orders", send_ticket, methods=["POST"]),
     Route("/pos/void", void_sent_line, methods=["POST"]),
     Route("/pos/stream", till_stream, methods=["GET"]),
+    Route("/pos/orders/{id:id}/fire", fire_course, methods=["POST"]),
+    Route("/pos/orders/{id:id}/rush", mark_rush, methods=["POST"]),
 ]

@@ -24,8 +24,9 @@ from starlette.datastructures import FormData
 
 from ... import choices, idempotency
 from ...errors import BadRequest, Conflict, Invalid, ServiceError
-from ...models import MAX_CHOICES, MAX_GROUPS, LinesIn, OrderIn, field_errors
+from ...models import MAX_CHOICES, MAX_COURSE, MAX_GROUPS, LinesIn, OrderIn, field_errors
 from ...numbers import whole_number
+from ...services.courses import DEFAULT_COURSE
 from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...vocabulary import ALLERGENS, Channel, spoken
 
@@ -38,6 +39,7 @@ _OP = re.compile(r"^(inc|dec|remove):([0-9a-f]{8})$")
 _PICK_OP = re.compile(r"^(?:(edit):([0-9a-f]{8})|(choose|unchoose):([0-9]{1,10})|(save|cancel))$")
 _ALLERGY_OP = re.compile(r"^allergy:([a-z_]{1,20})$")
 _UID = re.compile(r"^[0-9a-f]{8}$")
+_COURSE = re.compile(rf"^(?:[0-{MAX_COURSE}])?$")  # a line's course, or "" for its category's
 _IDS = re.compile(rf"^(?:[1-9][0-9]{{0,9}}(?:,[1-9][0-9]{{0,9}}){{0,{MAX_MODIFIERS - 1}}})?$")
 # Where the API names a field of an order line, and where the ticket shows it.
 _LINE_FIELDS = {"menu_item_id": "item", "quantity": "quantity", "notes": "notes", "modifiers": "modifiers"}
@@ -67,6 +69,7 @@ class Line:
     quantity: str  # as typed, so a bad value is shown back rather than lost
     notes: str = ""
     modifiers: str = ""  # the chosen option ids, comma-separated, repeats allowed
+    course: str = ""  # "" : its category's course (services/courses.py); else the course chosen
 
     @property
     def item_id(self) -> int | None:
@@ -130,16 +133,19 @@ class Ticket:
         """The ticket as the page holds it. Lines come as five parallel lists; lists of different
         lengths, line names or option lists that are not ours, or unknown allergens, mean the form
         was not made here. (No `line_modifiers` at all is a page from before options: none chosen.)"""
-        uids, items, quantities, notes, modifiers = (
+        uids, items, quantities, notes, modifiers, courses = (
             [str(value) for value in form.getlist(name)]
-            for name in ("line", "item", "quantity", "line_notes", "line_modifiers")
+            for name in ("line", "item", "quantity", "line_notes", "line_modifiers", "line_course")
         )
         if "line_modifiers" not in form:
             modifiers = [""] * len(uids)
+        if "line_course" not in form:  # (a page from before courses: each line in its category's)
+            courses = [""] * len(uids)
         if (
-            not len(uids) == len(items) == len(quantities) == len(notes) == len(modifiers)
+            not len(uids) == len(items) == len(quantities) == len(notes) == len(modifiers) == len(courses)
             or not all(map(_UID.match, uids))
             or not all(map(_well_formed, modifiers))
+            or not all(map(_COURSE.match, courses))
         ):
             raise BadRequest("the ticket's lines are garbled; start a new ticket", {"lines": "mismatched"})
         amend = str(form.get("amend") or "")
@@ -154,7 +160,7 @@ class Ticket:
             channel=str(form.get("channel") or "counter"),
             table=str(form.get("table") or ""),
             notes=str(form.get("notes") or ""),
-            lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, modifiers, strict=True)],
+            lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, modifiers, courses, strict=True)],
             allergies=[word for word in ALLERGENS if word in allergies],
             pick=_pick_of(form),
             amend=amend,
@@ -383,6 +389,7 @@ class Ticket:
                 "quantity": line.count if line.count is not None else line.quantity,
                 "notes": line.notes,
                 **({"modifiers": line.option_ids} if line.modifiers else {}),
+                **({"course": int(line.course)} if line.course else {}),
             }
             for line in self.lines
         ]
@@ -451,6 +458,7 @@ class BillLine:
     sold_out: bool
     choices: choices.Choices | None = None  # its options against its dish; None: not on the menu
     flags: list[str] = field(default_factory=list)  # the customer's allergies this line contains
+    default_course: int = DEFAULT_COURSE  # its category's course: what "" sends
 
     @property
     def has_options(self) -> bool:
@@ -490,9 +498,11 @@ class Bill:
         return [row for row in self.lines if row.flags]
 
 
-def bill(ticket: Ticket, menu: Menu) -> Bill:
+def bill(ticket: Ticket, menu: Menu, courses: Mapping[str, int] | None = None) -> Bill:
     """Price every line from the menu, with its options (choices.check); the total counts the lines
-    that have a price and a quantity. Flag the lines that contain the customer's allergies."""
+    that have a price and a quantity. Flag the lines that contain the customer's allergies.
+    `courses`: each category's course, for the lines' course selectors."""
+    courses = courses or {}
     lines = []
     for index, line in enumerate(ticket.lines):
         item = menu.get(line.item_id) if line.item_id is not None else None
@@ -509,6 +519,7 @@ def bill(ticket: Ticket, menu: Menu) -> Bill:
                 sold_out=item is not None and not item["available"],
                 choices=checked,
                 flags=choices.flagged(checked.allergens, ticket.allergies) if checked else [],
+                default_course=courses.get(item.get("category", ""), DEFAULT_COURSE) if item else DEFAULT_COURSE,
             )
         )
     sold_out = list(dict.fromkeys(row.name for row in lines if row.sold_out))
