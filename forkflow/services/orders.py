@@ -187,13 +187,15 @@ class OptionRow(NamedTuple):
     allergens: str
     available: bool
     takes_stock: bool  # it has a recipe delta: only then does the order's stock check read it
+    # The option as a line keeps it when chosen once (`modifier_out`), made when the option is read:
+    # an order copies it with its count rather than building it again.
+    kept: dict[str, Any]
 
 
 @dataclass(slots=True)
 class Snapshot:
     """A chosen option as the line keeps it, with the columns `modifier_out` reads (not read back)."""
 
-    line_id: int
     option_id: int
     group_name: str
     option_name: str
@@ -256,7 +258,8 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     for row in sorted(option_rows, key=lambda r: (r[16], r[7], r[17], r[6])):
         group_id, group, kind, least, most, name, price, allergens, available = row[7:16]
         limits = (group_id, group, kind, least, most)
-        option = OptionRow(row[6], row[0], *limits, name, price, allergens, available, bool(row[18]))
+        kept = modifier_out(Snapshot(row[6], group, name, price, 1, kind, least >= 1 and most == 1))
+        option = OptionRow(row[6], row[0], *limits, name, price, allergens, available, bool(row[18]), kept)
         options[row[0]].append(option)
     dishes = {}
     for dish_id, own in options.items():
@@ -465,16 +468,18 @@ def _write_lines(
         fired = course in firing
         values = (order_id, dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
         line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision, course, tx.stored_now if fired else None)).fetchone()[0]
-        snapshot = []
+        kept = []
         for choice in picked:
             option = choice.option
-            modifier = (
-                *(line_id, option.id, option.group_name, option.name, option.price_cents, choice.times),
-                *(option.kind, option.min >= 1 and option.max == 1),
+            snapshot = {**option.kept, "count": choice.times}
+            kept.append(snapshot)
+            modifier_rows.append(
+                (
+                    *(line_id, option.id, option.group_name, option.name, option.price_cents, choice.times),
+                    *(option.kind, snapshot["exactly_one"], choice.position),
+                )
             )
-            modifier_rows.append((*modifier, choice.position))
-            snapshot.append(Snapshot(*modifier))
-        modifiers[line_id] = [modifier_out(item) for item in snapshot]
+        modifiers[line_id] = kept
         lines.append(
             {
                 "id": line_id,
