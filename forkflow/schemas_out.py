@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from .numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
 from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -67,6 +68,10 @@ class MenuItemOut(Output):
     position: int = Field(ge=0, description="its place in its category (ties by name)")
     allergens: list[Allergen] = Field(description="in the vocabulary's order")
     dietary: list[Dietary]
+    prep_minutes: int = Field(
+        ge=0, le=MAX_PREP_MINUTES, description="minutes from starting a portion to its being ready"
+    )
+    prep_load: int = Field(ge=0, le=MAX_PREP_LOAD, description="the kitchen load one portion puts on its pickup slot")
     modifier_groups: list[ModifierGroupOut] = Field(description="in the menu's order")
     available: bool = Field(description="false: sold out (86) everywhere, switched off or out of stock")
     switched_off: bool = Field(
@@ -105,9 +110,15 @@ class OrderLineOut(Output):
     notes: str
     station: str | None = Field(description="the station that cooks it, as when the order was placed")
     done_at: Timestamp | None = Field(description="when a cook marked the line done; null while it is not")
+    prep_minutes: int | None = Field(
+        description="the item's prep minutes when ordered (null: ordered before they existed)"
+    )
     modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
     allergens: list[Allergen] = Field(description=_ALLERGENS)
     allergy_flags: list[Allergen] = Field(description=_FLAGS)
+
+
+_PICKUP = "when the customer collects it; null: as soon as possible"
 
 
 class OrderOut(Output):
@@ -129,6 +140,14 @@ class OrderOut(Output):
     allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
     allergies_acknowledged_at: Timestamp | None = Field(description="when the kitchen acknowledged the allergies")
     allergies_acknowledged_by: str | None = Field(description="who in the kitchen acknowledged them")
+    pickup_at: Timestamp | None = Field(description=_PICKUP)
+    release_at: Timestamp | None = Field(
+        description="a scheduled order: when it goes to the kitchen (`pickup_at` minus its longest line's prep time)"
+    )
+    released_at: Timestamp | None = Field(description="a scheduled order: when it went to the kitchen")
+    held: bool = Field(
+        description="scheduled and not yet released: on no kitchen display and in no all-day count until then"
+    )
     lines: list[OrderLineOut]
 
 
@@ -157,6 +176,7 @@ class TrackedOrderOut(Output):
     created_at: Timestamp
     updated_at: Timestamp
     allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
+    pickup_at: Timestamp | None = Field(description=_PICKUP)
     lines: list[TrackedLineOut]
 
 
@@ -331,6 +351,19 @@ class StreamReady(Output):
     )
 
 
+class HoursOut(Output):
+    """The week's opening hours, local time: per day its `[opens, closes]` intervals ("HH:MM",
+    "24:00" is the end of the day), in order; an empty list: closed that day."""
+
+    monday: list[list[str]]
+    tuesday: list[list[str]]
+    wednesday: list[list[str]]
+    thursday: list[list[str]]
+    friday: list[list[str]]
+    saturday: list[list[str]]
+    sunday: list[list[str]]
+
+
 RESPONSE_MODELS: tuple[type[Output], ...] = (
     MenuItemOut,
     MenuCategoriesOut,
@@ -343,4 +376,5 @@ RESPONSE_MODELS: tuple[type[Output], ...] = (
     ErrorOut,
     HealthOut,
     StreamReady,
+    HoursOut,
 )

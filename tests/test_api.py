@@ -71,6 +71,7 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "notes": "no onions",
         "station": dishes[0]["station"],
         "done_at": None,
+        "prep_minutes": dishes[0]["prep_minutes"],
         "modifiers": [],
         "allergens": [],
         "allergy_flags": [],

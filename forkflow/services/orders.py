@@ -7,11 +7,11 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, or_, select, update
 
 from ..choices import group_problem
 from ..config import Settings
@@ -23,6 +23,7 @@ from ..schema import menu_categories, menu_items, order_line_modifiers, order_li
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS
 from .catalog import IN_CATEGORY, MENU_ORDER
+from .hours import pickup_problem, read_hours
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_order, take_for_order
 
@@ -51,6 +52,8 @@ def request_fingerprint(data: OrderIn) -> str:
     exclude: dict[str, Any] = {"items": {i: {"modifiers"} for i, line in enumerate(data.items) if not line.modifiers}}
     if not data.allergies:
         exclude |= {"allergies": True, "allergies_confirmed": True}
+    if data.pickup_at is None:  # (issue 15: likewise)
+        exclude["pickup_at"] = True
     return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
@@ -102,12 +105,12 @@ _KEY_SQL = "SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?"
 _NEXT_TICKET_SQL = "SELECT COALESCE(MAX(ticket_no), 0) + 1 FROM orders WHERE business_date = ?"
 _INSERT_ORDER_SQL = (
     "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
-    " total_cents, created_at, updated_at, tracking_token, allergies)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?) RETURNING id"
+    " total_cents, created_at, updated_at, tracking_token, allergies, pickup_at, release_at, released_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
-    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
+    " prep_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
@@ -123,7 +126,7 @@ _INSERT_KEY_SQL = "INSERT INTO idempotency_keys (key, request_hash, order_id, cr
 _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
-    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id)"
+    " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id), m.prep_minutes"
     " FROM menu_items m"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
@@ -140,6 +143,7 @@ class MenuRow(NamedTuple):
     station: str
     available: bool
     allergens: str
+    prep_minutes: int
 
 
 class OptionRow(NamedTuple):
@@ -216,7 +220,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     option_rows = []
     for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
-            found[row[0]] = MenuRow(*row[:6])
+            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19])
         if row[6] is not None:
             option_rows.append(row)
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
@@ -345,6 +349,15 @@ def _unavailable(data: OrderIn, found: dict[int, Dish], item_ids: Iterable[int],
     return Conflict(f"not available right now: {', '.join(names)}", fields, **listed)
 
 
+def release_time(tx: Tx, pickup_at: datetime, dishes: list[MenuRow], store: Store) -> datetime:
+    """When a scheduled order goes to the kitchen: `pickup_at` minus its prep time (its longest
+    line's), or 422 naming `pickup_at` when that time cannot be taken (services/hours.py's rules)."""
+    problem = pickup_problem(read_hours(tx.conn), pickup_at, tx.now, store.settings)
+    if problem is not None:
+        raise Invalid(f"the order cannot be picked up then: {problem}", {"pickup_at": problem})
+    return pickup_at - timedelta(minutes=max(dish.prep_minutes for dish in dishes))
+
+
 def _check_allergies(data: OrderIn, allergens: list[list[str]]) -> None:
     """409 when lines contain the order's allergies and the order does not confirm sending them;
     each line's message names them as every screen does (the vocabulary's labels, in its order)."""
@@ -395,6 +408,11 @@ async def create_order(
             for line, picked in zip(data.items, chosen, strict=True)
         ]
         _check_allergies(data, [words(joined_words) for joined_words in allergens])
+        pickup_at = release_at = released_at = None
+        if data.pickup_at is not None:
+            pickup_at = data.pickup_at.astimezone(UTC)
+            release_at = release_time(tx, pickup_at, [menu[line.menu_item_id] for line in data.items], store)
+            released_at = tx.now if release_at <= tx.now else None  # due already: the kitchen has it now
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
         unit_prices = [
@@ -420,9 +438,13 @@ async def create_order(
             "allergies": joined(data.allergies, ALLERGENS),
             "allergies_acknowledged_at": None,
             "allergies_acknowledged_by": None,
+            "pickup_at": pickup_at,
+            "release_at": release_at,
+            "released_at": released_at,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
-        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"])
+        times = (tx.stored(pickup_at), tx.stored(release_at), tx.stored(released_at))
+        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], *times)
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
         lines = []
         modifiers: dict[int, list[dict[str, Any]]] = {}
@@ -430,7 +452,10 @@ async def create_order(
         taken_options: dict[int, int] = defaultdict(int)
         for line, picked, price, line_allergens in zip(data.items, chosen, unit_prices, allergens, strict=True):
             dish = menu[line.menu_item_id]
-            values = (row["id"], dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
+            values = (
+                *(row["id"], dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens),
+                dish.prep_minutes,
+            )
             line_id = tx.sql(_INSERT_LINE_SQL, values).fetchone()[0]
             snapshot = []
             for choice in picked:
@@ -455,6 +480,7 @@ async def create_order(
                     "station": dish.station,
                     "done_at": None,
                     "allergens": line_allergens,
+                    "prep_minutes": dish.prep_minutes,
                 }
             )
         _insert_modifiers(tx, modifier_rows)
@@ -646,11 +672,13 @@ async def list_orders(store: Store, status: str | None = None, limit: int = 100)
     return await store.query(_matching, query)
 
 
-_ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order_by(orders.c.id)
+# On the kitchen: never held (ASAP) or released. A scheduled order waits for services/releases.py.
+ON_KITCHEN = or_(orders.c.release_at.is_(None), orders.c.released_at.is_not(None))
+_ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES), ON_KITCHEN).order_by(orders.c.id)
 
 
 async def kitchen_orders(store: Store) -> list[Order]:
-    """Every order still on the line (not completed or cancelled), oldest first."""
+    """Every order still on the line (not completed or cancelled, nor held for later), oldest first."""
     return await store.query(_matching, _ACTIVE_QUERY)
 
 
@@ -663,7 +691,7 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
 
 # The all-day panel: the waiting lines (not done, on orders still cooking) in the menu's order, and
 # the options of their "choice" groups (Doneness, Size) to break each item's count down by.
-_COOKING = (orders.c.status.in_(COOKING_STATUSES), order_lines.c.done_at.is_(None))
+_COOKING = (orders.c.status.in_(COOKING_STATUSES), ON_KITCHEN, order_lines.c.done_at.is_(None))
 _WAITING_LINES = (
     select(order_lines.c.id, order_lines.c.name, order_lines.c.quantity)
     .select_from(order_lines.join(orders).join(menu_items).outerjoin(menu_categories, IN_CATEGORY))

@@ -74,6 +74,8 @@ def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]
         "position": row.position,
         "allergens": words(row.allergens),
         "dietary": words(row.dietary),
+        "prep_minutes": row.prep_minutes,
+        "prep_load": row.prep_load,
         "modifier_groups": groups,
         "available": bool(row.available),
         "switched_off": bool(row.switched_off),
@@ -109,6 +111,7 @@ def line_out(row: Any, modifiers: list[dict[str, Any]], allergies: list[str]) ->
         "notes": row.notes,
         "station": row.station,
         "done_at": iso_or_none(row.done_at),
+        "prep_minutes": row.prep_minutes,
         "modifiers": modifiers,
         "allergens": allergens,
         "allergy_flags": [word for word in allergens if word in allergies],
@@ -149,6 +152,10 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
         "allergies": allergies,
         "allergies_acknowledged_at": iso_or_none(row.allergies_acknowledged_at),
         "allergies_acknowledged_by": row.allergies_acknowledged_by,
+        "pickup_at": iso_or_none(row.pickup_at),
+        "release_at": iso_or_none(row.release_at),
+        "released_at": iso_or_none(row.released_at),
+        "held": row.release_at is not None and row.released_at is None,
         "lines": [line_out(line, modifiers.get(line.id, []), allergies) for line in lines],
     }
 
@@ -169,6 +176,7 @@ def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
             "created_at",
             "updated_at",
             "allergies",
+            "pickup_at",
         )
     }
     line_keys = (

@@ -111,7 +111,7 @@ def marks(line: dict[str, Any]) -> tuple[list[str], list[Tag]]:
 
 def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
     """The ticket this view shows for `order`, or None when the order is not on its rail."""
-    if order["status"] not in ACTIVE_STATUSES:
+    if order["status"] not in ACTIVE_STATUSES or order.get("held"):  # (held: scheduled for later)
         return None
     lines = order["lines"]
     if view.station is not None:
