@@ -56,9 +56,6 @@ def release_due(tx: Tx) -> int:
 
 def _next_release(conn: Connection) -> datetime | None:
     found: datetime | None = conn.execute(select(func.min(orders.c.release_at)).where(*_WAITING)).scalar_one()
-    # (func.min loses the column's type on SQLite: read it as the column reads.)
-    if isinstance(found, str):
-        found = orders.c.release_at.type.process_result_value(datetime.fromisoformat(found), conn.dialect)
     return found
 
 
