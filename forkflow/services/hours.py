@@ -117,3 +117,9 @@ def pickup_times(week: Week, now: datetime, settings: Settings, lead: timedelta)
                 if moment is not None and moment >= earliest:
                     found.append(moment)
     return found
+
+
+async def offered_pickups(store: Store, now: datetime) -> list[datetime]:
+    """The pickup times checkout offers now: at least a slot from now, so the kitchen has a moment."""
+    week = await store.query(read_hours)
+    return pickup_times(week, now, store.settings, timedelta(minutes=SLOT_MINUTES))

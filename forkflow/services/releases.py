@@ -22,7 +22,7 @@ from ..errors import Conflict, ServiceError
 from ..events import Bus
 from ..schema import orders, utcnow
 from ..store import Store, Tx
-from .orders import Order, _load
+from .orders import Order, _load, _matching
 from .representation import Encoded
 
 log = logging.getLogger("forkflow.releases")
@@ -62,6 +62,15 @@ def _next_release(conn: Connection) -> datetime | None:
 async def next_release(store: Store) -> datetime | None:
     """The earliest `release_at` still waiting, if any."""
     return await store.query(_next_release)
+
+
+_HELD = select(orders).where(*_WAITING).order_by(orders.c.pickup_at, orders.c.id)
+
+
+async def held_orders(store: Store) -> list[Order]:
+    """The orders waiting for their release (scheduled, still new), by pickup time: the till's and
+    the console's "Scheduled" lists."""
+    return await store.query(_matching, _HELD)
 
 
 async def release_now(store: Store, order_id: int) -> Order:

@@ -37,8 +37,8 @@ MAX_REPLAY = 1000
 FRAMES_KEPT = 4096  # the displays' shared frames: tickets and all-day panels, by event and view
 
 
-def render_ticket(order: dict[str, Any], view: View) -> str:
-    shown = ticket(order, view)
+def render_ticket(order: dict[str, Any], view: View, pacing: bool = False) -> str:
+    shown = ticket(order, view, pacing)
     if shown is None:
         return f'<article id="ticket-{int(order["id"])}" class="ticket" data-remove></article>'
     return templates.get_template("kitchen/_ticket.html").render(t=shown, view=view)
@@ -49,8 +49,8 @@ async def render_allday(store: Store, view: View) -> str:
     return templates.get_template("kitchen/_allday.html").render(allday=counts)
 
 
-def render_rail(orders: list[dict[str, Any]], view: View) -> str:
-    tickets = [shown for order in orders if (shown := ticket(order, view)) is not None]
+def render_rail(orders: list[dict[str, Any]], view: View, pacing: bool = False) -> str:
+    tickets = [shown for order in orders if (shown := ticket(order, view, pacing)) is not None]
     return templates.get_template("kitchen/_rail.html").render(tickets=tickets, view=view)
 
 
@@ -68,10 +68,11 @@ async def display(request: Request) -> Response:
     store = store_of(request)
     view = View.from_query(request.query_params.get("station"))
     head, orders = await services.kitchen_snapshot(store)
+    pacing = store.settings.fire_by_prep_time
     context = {
         "view": view,
         "head": head,
-        "tickets": [shown for order in orders if (shown := ticket(order, view)) is not None],
+        "tickets": [shown for order in orders if (shown := ticket(order, view, pacing)) is not None],
         "allday": await waiting_counts(store, view.station),
         "stations": await services.list_stations(store),
         **_display_settings(request),
@@ -85,6 +86,7 @@ async def display_stream(request: Request) -> Response:
     view = View.from_query(request.query_params.get("station"))
     last_id = parse_last_event_id(request)
     frames = frame_cache(request, "kitchen", FRAMES_KEPT)
+    pacing = store.settings.fire_by_prep_time
 
     async def allday_frame(event_id: int) -> bytes:
         async def encoded() -> bytes:
@@ -94,7 +96,7 @@ async def display_stream(request: Request) -> Response:
 
     async def render(event: Event, settled: bool) -> Frames:
         async def encoded() -> bytes:
-            html = render_ticket(event.payload, view)
+            html = render_ticket(event.payload, view, pacing)
             return ServerSentEvent(html, event="ticket", id=str(event.id)).encode()
 
         sent: Frames = [await frames.get((event.id, view.key, "ticket"), encoded)]
@@ -109,7 +111,7 @@ async def display_stream(request: Request) -> Response:
         if last_id is not None and store.bus.last_event_id - last_id <= MAX_REPLAY:
             return Start(last_id, render, caught_up)
         after, orders = await services.kitchen_snapshot(store)
-        rail = ServerSentEvent(render_rail(orders, view), event="rail", id=str(after))
+        rail = ServerSentEvent(render_rail(orders, view, pacing), event="rail", id=str(after))
         return Start(after, render, caught_up, [rail])
 
     return await open_stream(request, {"orders"}, snapshot)

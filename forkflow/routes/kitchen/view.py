@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...errors import BadRequest
-from ...vocabulary import ACTIVE_STATUSES
+from ...vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 
 EXPO = "expo"
 _STATION = re.compile(r"^[A-Za-z0-9 _-]{1,40}$")
@@ -109,8 +110,44 @@ def marks(line: dict[str, Any]) -> tuple[list[str], list[Tag]]:
     return headline, tags
 
 
-def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
-    """The ticket this view shows for `order`, or None when the order is not on its rail."""
+@dataclass(frozen=True)
+class Start:
+    """When a cook should start a line so that it is ready with its order's longest (fire by prep
+    time): `iso` for the display's countdown, `text` ("4:00", or "now") as rendered."""
+
+    iso: str
+    text: str
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def starts(order: dict[str, Any], now: datetime) -> dict[int, Start]:
+    """Fire by prep time: each line not done whose prep time is shorter than its order's longest,
+    with when to start it: from the order's release (or creation) plus the difference."""
+    if order["status"] not in COOKING_STATUSES:
+        return {}
+    preps = [line["prep_minutes"] for line in order["lines"] if line.get("prep_minutes") is not None]
+    if not preps:
+        return {}
+    longest = max(preps)
+    began = _when(order.get("released_at") or order["created_at"])
+    found = {}
+    for line in order["lines"]:
+        prep = line.get("prep_minutes")
+        if prep is None or prep >= longest or line.get("done_at"):
+            continue
+        at = began + timedelta(minutes=longest - prep)
+        left = max(0, int((at - now).total_seconds()))
+        text = f"{left // 60}:{left % 60:02d}" if left else "now"
+        found[line["id"]] = Start(at.isoformat(timespec="seconds").replace("+00:00", "Z"), text)
+    return found
+
+
+def ticket(order: dict[str, Any], view: View, pacing: bool = False) -> dict[str, Any] | None:
+    """The ticket this view shows for `order`, or None when the order is not on its rail. With
+    `pacing` (settings.fire_by_prep_time), lines shorter than the order's longest say when to start."""
     if order["status"] not in ACTIVE_STATUSES or order.get("held"):  # (held: scheduled for later)
         return None
     lines = order["lines"]
@@ -124,4 +161,5 @@ def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
         "marks": {line["id"]: marks(line) for line in lines},
         "progress": _progress(order["lines"]) if view.expo else [],
         "action": action(order, view),
+        "starts": starts(order, datetime.now(UTC)) if pacing and not view.expo else {},
     }

@@ -18,13 +18,14 @@ from ...auth.middleware import csrf_token
 from ...auth.roles import principal_of
 from ...events import Event
 from ...formats import money
-from ...services import reports
+from ...numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
+from ...services import hours, releases, reports
 from ...services.staff import list_staff
 from ...store import Store
-from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, StockReason, spoken
+from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, WEEKDAYS, StockReason, spoken
 from ...web import templates
 from .charts import columns, rows
-from .forms import Form, RecipeForm, menu_item_form
+from .forms import Form, RecipeForm, hours_form, menu_item_form
 
 LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
@@ -115,6 +116,8 @@ async def menu_context(store: Store) -> dict[str, Any]:
         "allergen_labels": ALLERGEN_LABELS,
         "dietary_labels": DIETARY_LABELS,
         "modifier_kind_labels": MODIFIER_KIND_LABELS,
+        "max_prep_minutes": MAX_PREP_MINUTES,
+        "max_prep_load": MAX_PREP_LOAD,
         "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
@@ -153,6 +156,16 @@ async def movements_context(store: Store, item_id: int) -> dict[str, Any]:
     item = await services.get_inventory_item(store, item_id)
     moves = await services.list_movements(store, item_id, MOVEMENTS_SHOWN)
     return {"movements_item": item, "movements": moves, "zone": store.settings.timezone}
+
+
+async def schedule_context(store: Store, form: Form | None = None) -> dict[str, Any]:
+    """The orders held for later, by pickup time, and the opening hours (`form`: as typed, refused)."""
+    return {
+        "scheduled": await releases.held_orders(store),
+        "hours_form": form or hours_form(await hours.get_hours(store)),
+        "weekdays": WEEKDAYS,
+        "zone": store.settings.timezone,
+    }
 
 
 async def staff_context(store: Store) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...request import is_htmx, store_of
+from ...services.releases import held_orders
 from ...store import Store
 from ...vocabulary import ALLERGENS
 from ...web import templates
@@ -39,7 +40,10 @@ from .ticket import CHANNELS, Ticket, bill
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
 PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
-PANELS = ("menu", "recent")  # the SSE event names, and the ids of the elements they fill
+PANELS = ("menu", "recent", "scheduled")  # the SSE event names, and the ids of the elements they fill
+# In an order event's JSON text: an order for as soon as possible, which the Scheduled list never shows.
+ASAP_MARK = '"pickup_at":null'
+
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 
 MenuItems = list[dict[str, Any]]
@@ -65,9 +69,15 @@ async def _recent(store: Store) -> list[dict[str, Any]]:
     return await services.list_orders(store, None, RECENT)
 
 
+def render_scheduled(orders: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    return templates.get_template("pos/_scheduled.html").render(scheduled=orders, zone=zone)
+
+
 async def render_panel(store: Store, panel: str) -> str:
     if panel == "menu":
         return render_menu(await services.list_menu(store))
+    if panel == "scheduled":
+        return render_scheduled(await held_orders(store), store.settings.timezone)
     return render_recent(await _recent(store), store.settings.timezone)
 
 
@@ -93,7 +103,12 @@ async def _respond(
     if is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
     store = store_of(request)
-    context |= {"categories": categories(menu), "recent": await _recent(store), "zone": store.settings.timezone}
+    context |= {
+        "categories": categories(menu),
+        "recent": await _recent(store),
+        "scheduled": await held_orders(store),
+        "zone": store.settings.timezone,
+    }
     return templates.TemplateResponse(request, "pos/page.html", context, status_code=status)
 
 
@@ -145,7 +160,7 @@ async def send_ticket(request: Request) -> Response:
     key = idempotency.stored(idempotency.staff_scope(principal), ticket.key)
     try:
         confirmed = form.get("allergies_confirmed") == "true"
-        order, replayed = await services.create_order(store, ticket.order(confirmed), key)
+        order, replayed = await services.create_order(store, ticket.order(confirmed, store.settings.timezone), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
         if isinstance(error, idempotency.KeyReused):
             error = Invalid(
@@ -178,6 +193,8 @@ async def till_stream(request: Request) -> Response:
 
     async def render(event: Event, settled: bool) -> Frames:
         stale.add(PANEL_OF_TOPIC[event.topic])
+        if event.topic == "orders" and ASAP_MARK not in event.data:
+            stale.add("scheduled")
         return await panels(event.id) if settled else []
 
     async def caught_up(last_sent: int) -> Frames:
