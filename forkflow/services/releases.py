@@ -121,6 +121,8 @@ async def release_worker(store: Store) -> None:
                     delay = min(max((upcoming - utcnow()).total_seconds(), 0.0), SAFETY_SECONDS)
             except ServiceError:
                 log.warning("could not release scheduled orders; will try again")
+            except Exception:  # the worker must outlive any one failure: orders wait on it
+                log.exception("releasing scheduled orders failed; will try again")
             try:
                 await asyncio.wait_for(wake.wait(), delay)
             except TimeoutError:
