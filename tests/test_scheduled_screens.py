@@ -12,6 +12,7 @@ import httpx
 
 from forkflow.config import Settings
 from forkflow.routes.kitchen.view import View, starts, ticket
+from forkflow.services.estimates import PrepTime, estimate_for
 from forkflow.services.hours import is_open, pickup_problem, pickup_times
 
 from .conftest import Server
@@ -203,3 +204,10 @@ def test_the_console_sets_prep_hours_and_sends_a_scheduled_order_now(server: Ser
         assert client.get(f"/orders/{order['id']}").json()["held"] is False
         again = client.post(f"/manage/orders/{order['id']}/release", headers=HX)
         assert again.status_code == 200  # released already: nothing changes
+
+
+def test_a_scheduled_order_is_estimated_from_its_release() -> None:
+    prep = PrepTime(timedelta(minutes=15), 20)
+    order = {"status": "new", "created_at": "2026-05-01T10:00:00.000Z", "released_at": "2026-05-01T18:00:00.000Z"}
+    estimate = estimate_for(order, prep, datetime(2026, 5, 1, 18, 5, tzinfo=UTC))
+    assert estimate.ready_by == datetime(2026, 5, 1, 18, 15, tzinfo=UTC) and not estimate.overdue
