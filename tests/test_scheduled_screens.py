@@ -211,3 +211,32 @@ def test_a_scheduled_order_is_estimated_from_its_release() -> None:
     order = {"status": "new", "created_at": "2026-05-01T10:00:00.000Z", "released_at": "2026-05-01T18:00:00.000Z"}
     estimate = estimate_for(order, prep, datetime(2026, 5, 1, 18, 5, tzinfo=UTC))
     assert estimate.ready_by == datetime(2026, 5, 1, 18, 15, tzinfo=UTC) and not estimate.overdue
+
+
+def test_the_consoles_scheduled_list_follows_new_scheduled_orders_live(server: Server) -> None:
+    food = dishes(server)
+    body = {
+        "customer_name": "Linus",
+        "channel": "counter",
+        "items": [{"menu_item_id": food["Salad"]["id"], "quantity": 1}],
+        "pickup_at": (datetime.now(UTC) + timedelta(hours=4)).isoformat(),
+    }
+    seen: list[tuple[str, str]] = []
+    event, data = "", []
+    with httpx.stream("GET", f"{server.url}/manage/stream", headers=server.auth("manager"), timeout=10) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line == "" and event:
+                seen.append((event, "\n".join(data)))
+                event, data = "", []
+                if seen[-1][0] == "schedule" and len([e for e, _ in seen if e == "schedule"]) == 1:
+                    assert "No orders are waiting for a later pickup." in seen[-1][1]
+                    made = httpx.post(f"{server.url}/orders", json=body, headers=server.auth("cashier"))
+                    assert made.status_code == 201
+                    order = made.json()
+                elif seen[-1][0] == "schedule":
+                    assert f'id="scheduled-{order["id"]}"' in seen[-1][1] and "Linus" in seen[-1][1]
+                    break

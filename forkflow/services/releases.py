@@ -32,6 +32,8 @@ BATCH = 200  # orders released in one write unit at most (the rest in the next)
 # In an `order.created` event's JSON text: the order is held (JSON escapes quotes inside strings,
 # so no customer's text can contain it).
 HELD_MARK = '"held":true'
+# In an order event's JSON text: an order for as soon as possible (the screens' scheduled lists skip those).
+ASAP_MARK = '"pickup_at":null'
 
 _WAITING = (orders.c.release_at.is_not(None), orders.c.released_at.is_(None), orders.c.status == "new")
 

@@ -31,7 +31,7 @@ from .forms import Form
 CONSOLE = ("menu.write", "inventory", "staff")
 # A live section is re-rendered at most this often (seconds); the last event of a burst always
 # gets its re-render, at the latest this long after the one before.
-MIN_INTERVAL = {"charts": 1.0, "menu": 0.25, "inventory": 0.25}
+MIN_INTERVAL = {"charts": 1.0, "menu": 0.25, "inventory": 0.25, "schedule": 0.25}
 
 
 def _is_manager(principal: Principal | None) -> bool:

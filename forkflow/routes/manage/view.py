@@ -20,6 +20,7 @@ from ...events import Event
 from ...formats import money
 from ...numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
 from ...services import hours, releases, reports
+from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
 from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, WEEKDAYS, StockReason, spoken
@@ -27,7 +28,7 @@ from ...web import templates
 from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
-LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
@@ -40,9 +41,12 @@ CHOOSE_A_REASON = f"Choose {spoken(list(STOCK_REASON_LABELS))}"
 
 
 def sections_of(event: Event) -> set[str]:
-    """The live sections an event makes stale: a recipe change shows in the menu list."""
+    """The live sections an event makes stale: a recipe change shows in the menu list; a scheduled
+    order's events in the scheduled list."""
     if event.type == "inventory.recipe":
         return {"menu"}
+    if event.topic == "orders" and ASAP_MARK not in event.data:
+        return {"charts", "schedule"}
     return {SECTION_OF_TOPIC[event.topic]}
 
 
@@ -178,4 +182,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "charts", **await charts_context(store))
     if name == "menu":
         return fragment(request, "menu_list", **await menu_context(store))
+    if name == "schedule":
+        return fragment(request, "scheduled_list", **await schedule_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))

@@ -31,7 +31,7 @@ from ...errors import BadRequest, Conflict, Invalid, ServiceError
 from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...request import is_htmx, store_of
-from ...services.releases import held_orders
+from ...services.releases import ASAP_MARK, held_orders
 from ...store import Store
 from ...vocabulary import ALLERGENS
 from ...web import templates
@@ -41,8 +41,6 @@ RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
 PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
 PANELS = ("menu", "recent", "scheduled")  # the SSE event names, and the ids of the elements they fill
-# In an order event's JSON text: an order for as soon as possible, which the Scheduled list never shows.
-ASAP_MARK = '"pickup_at":null'
 
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 
