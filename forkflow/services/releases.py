@@ -52,7 +52,7 @@ def _release(tx: Tx, order_id: int) -> Order | None:
 def release_due(tx: Tx) -> int:
     """Release every held order whose time has come (up to BATCH); how many were."""
     due = select(orders.c.id).where(*_WAITING, orders.c.release_at <= tx.now).order_by(orders.c.release_at)
-    released = [_release(tx, order_id) for order_id in tx.conn.execute(due.limit(BATCH)).scalars()]
+    released = [_release(tx, order_id) for order_id in tx.conn.execute(due.limit(BATCH)).scalars().all()]
     return sum(order is not None for order in released)
 
 
