@@ -34,6 +34,7 @@ from .public_ids import PublicIds
 from .public_orders import PortionBudget
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
+from .services.releases import release_worker
 from .services.sessions import purge_sessions
 from .services.staff import app_secret
 from .store import Store
@@ -118,9 +119,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         closer = asyncio.create_task(_close_bus_on_shutdown(app.state.shutting_down, bus))
         purger = asyncio.create_task(_purge_expired(store))
         guard = asyncio.create_task(guard_streams(store))
+        releaser = asyncio.create_task(release_worker(store))  # scheduled orders, to the kitchen on time
         try:
             yield
         finally:
+            releaser.cancel()
             guard.cancel()
             purger.cancel()
             closer.cancel()

@@ -99,6 +99,13 @@ def _password_hash_cost() -> int:
     return cost
 
 
+def _schedule_days() -> int:
+    days = _env_int("FORKFLOW_MAX_SCHEDULE_DAYS", 7)
+    if not 1 <= days <= 365:
+        raise SystemExit(f"FORKFLOW_MAX_SCHEDULE_DAYS must be 1 to 365, got {days}")
+    return days
+
+
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -163,6 +170,10 @@ class Settings:
     public_max_per_order: int = 50
     public_portions_per_hour: int = 100
     allowed_hosts: tuple[str, ...] = ()
+    # Scheduled orders (issue 15): how far ahead a pickup may be asked for, and whether the station
+    # views show "start in" on the lines shorter than their order's longest (fire by prep time).
+    max_schedule_days: int = 7
+    fire_by_prep_time: bool = True
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -198,5 +209,7 @@ class Settings:
             public_max_per_order=int(_env_float("FORKFLOW_PUBLIC_MAX_PER_ORDER", 50)),
             public_portions_per_hour=int(_env_float("FORKFLOW_PUBLIC_PORTIONS_PER_HOUR", 100)),
             allowed_hosts=_allowed_hosts(),
+            max_schedule_days=_schedule_days(),
+            fire_by_prep_time=os.environ.get("FORKFLOW_FIRE_BY_PREP_TIME", "1").lower() in ("1", "true", "yes"),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -47,6 +47,35 @@ MENU: list[tuple[str, str, int, str, str]] = [
 # Each category's course (services/courses.py): drinks as soon as possible, sides with the mains.
 COURSES = {"Drinks": 0, "Starters": 1, "Mains": 2, "Sides": 2, "Desserts": 3}
 
+
+# menu item -> (prep minutes, kitchen load per portion): a steak takes longest, a drink is poured
+# (0 minutes, no load); an order's prep time is its longest line's (scheduled orders, fire by prep time).
+PREP: dict[str, tuple[int, int]] = {
+    "Garlic Bread": (6, 1),
+    "Crispy Calamari": (8, 1),
+    "Burrata": (4, 1),
+    "Soup of the Day": (3, 1),
+    "Chicken Wings": (12, 2),
+    "Classic Burger": (12, 2),
+    "Mushroom Burger": (11, 2),
+    "Ribeye Steak": (18, 3),
+    "Grilled Salmon": (15, 2),
+    "Fish and Chips": (12, 2),
+    "Chicken Caesar": (8, 1),
+    "Margherita Pizza": (10, 2),
+    "Fries": (6, 1),
+    "Sweet Potato Fries": (7, 1),
+    "House Salad": (3, 1),
+    "Onion Rings": (6, 1),
+    "Chocolate Brownie": (4, 1),
+    "Sticky Toffee Pudding": (5, 1),
+    "Lemon Tart": (2, 1),
+    "Lemonade": (0, 0),
+    "Iced Tea": (0, 0),
+    "Craft Lager": (1, 0),
+    "Espresso": (1, 0),
+}
+
 # (item name, quantity, unit, low-stock level)
 STOCK: list[tuple[str, str, str, str]] = [
     ("Beef patties", "60", "pcs", "15"),
@@ -204,6 +233,7 @@ async def seed_demo(store: Store) -> bool:
         ]
         item = {"name": name, "description": description, "price_cents": price, "category": category}
         item |= {"station": station, "allergens": ALLERGENS[name], "dietary": DIETARY.get(name, [])}
+        item |= dict(zip(("prep_minutes", "prep_load"), PREP[name], strict=True))
         dishes[name] = await create_menu_item(store, MenuItemIn.model_validate(item | {"modifier_groups": groups}))
     await order_categories(store, CategoryOrderIn(courses=COURSES))
     for dish, ingredients in RECIPES.items():

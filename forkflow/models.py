@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,8 +20,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .auth.passwords import is_common
-from .numbers import MAX_ID
-from .vocabulary import Allergen, Channel, Dietary, ModifierKind, OrderStatus, Role, StockReason
+from .numbers import DEFAULT_PREP_LOAD, DEFAULT_PREP_MINUTES, MAX_ID, MAX_PREP_LOAD, MAX_PREP_MINUTES
+from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, Role, StockReason
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -275,6 +276,23 @@ class ModifierGroupIn(Input):
         return self
 
 
+PrepMinutes = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=0,
+        le=MAX_PREP_MINUTES,
+        description="minutes from starting a portion to its being ready; an order's prep time is its longest line's",
+    ),
+    _WHOLE,
+]
+PrepLoad = Annotated[
+    int,
+    Field(strict=True, ge=0, le=MAX_PREP_LOAD, description="the kitchen load one portion puts on its pickup slot"),
+    _WHOLE,
+]
+
+
 class MenuItemIn(Input):
     name: Name
     description: LongText = ""
@@ -286,18 +304,22 @@ class MenuItemIn(Input):
     allergens: Allergens = []
     dietary: DietaryTags = []
     modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] = []
+    prep_minutes: PrepMinutes = DEFAULT_PREP_MINUTES
+    prep_load: PrepLoad = DEFAULT_PREP_LOAD
 
 
 class MenuItemUpdate(MenuItemIn):
-    """PUT replaces the item; `available`, `position`, `allergens`, `dietary` and `modifier_groups`
-    left out keep their current values. Groups and options sent with their `id` keep it (orders
-    name options by id); those left out are deleted."""
+    """PUT replaces the item; `available`, `position`, `allergens`, `dietary`, `modifier_groups`,
+    `prep_minutes` and `prep_load` left out keep their current values. Groups and options sent with
+    their `id` keep it (orders name options by id); those left out are deleted."""
 
     available: Annotated[bool | None, Field(strict=True)] = None  # type: ignore[assignment]
     position: Position | None = Field(default=None, description="left out: kept")
     allergens: Allergens | None = None  # type: ignore[assignment]
     dietary: DietaryTags | None = None  # type: ignore[assignment]
     modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] | None = None  # type: ignore[assignment]
+    prep_minutes: PrepMinutes | None = None  # type: ignore[assignment]
+    prep_load: PrepLoad | None = None  # type: ignore[assignment]
 
 
 # A course (services/courses.py): 0 as soon as possible (drinks), then 1, 2, 3 ... up to MAX_COURSE.
@@ -343,6 +365,16 @@ class OrderLineIn(Input):
     )
 
 
+def _text_only(value: object) -> object:
+    """A time is sent as ISO 8601 text: a bare number (which pydantic would read as Unix seconds) is refused."""
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date and time with its offset, e.g. 2026-05-01T19:30:00+02:00")
+    return value
+
+
+PickupAt = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+
+
 class OrderIn(Input):
     # The validator's rule, for the document: an order either is not at a table or names its table.
     model_config = ConfigDict(
@@ -362,6 +394,12 @@ class OrderIn(Input):
     allergies: Allergens = Field(default=[], description="the customer's allergies; lines containing one are flagged")
     allergies_confirmed: Annotated[bool, Field(strict=True)] = Field(
         default=False, description="true: send the order even though lines contain one of its `allergies`"
+    )
+    pickup_at: PickupAt | None = Field(
+        default=None,
+        description="when the customer collects it (ISO 8601 with its offset); null or left out: as soon as "
+        "possible. Not in the past, not further ahead than the limit (`FORKFLOW_MAX_SCHEDULE_DAYS`), inside "
+        "the opening hours (`GET /settings/hours`). The kitchen gets it at `pickup_at` minus its prep time.",
     )
 
     @model_validator(mode="after")
@@ -387,6 +425,50 @@ VoidReason = Annotated[str, Field(min_length=1, max_length=200), _ONE_LINE, _NON
 
 class VoidIn(Input):
     reason: VoidReason = Field(description="why the line is voided (sent back, wrong dish): shown to the kitchen")
+
+
+# Opening hours (GET/PUT /settings/hours): "HH:MM" local times, "24:00" for the end of the day.
+MAX_INTERVALS = 6  # a day's opening intervals
+CLOCK_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+Clock = Annotated[str, Field(pattern=CLOCK_PATTERN, description="HH:MM, local time; 24:00 is midnight at the end")]
+Interval = Annotated[
+    list[Clock],
+    Field(min_length=2, max_length=2, description="[opens, closes]: opens before closes, within one day"),
+]
+
+
+def _ordered_apart(intervals: list[list[str]]) -> list[list[str]]:
+    """Each interval opens before it closes, and after the one before it has closed."""
+    last = ""
+    for i, (opens, closes) in enumerate(intervals):
+        if opens >= closes:
+            raise ValueError(f"interval {i}: opens must be before it closes")
+        if opens < last:
+            raise ValueError(f"interval {i}: in order, not overlapping the one before")
+        last = closes
+    return intervals
+
+
+Intervals = Annotated[
+    list[Interval],
+    Field(max_length=MAX_INTERVALS, description="in order, not overlapping; empty: closed"),
+    AfterValidator(_ordered_apart),
+]
+
+
+class HoursIn(Input):
+    """The week's opening hours, every day named (so a misspelt day is not silently closed)."""
+
+    monday: Intervals
+    tuesday: Intervals
+    wednesday: Intervals
+    thursday: Intervals
+    friday: Intervals
+    saturday: Intervals
+    sunday: Intervals
+
+    def days(self) -> dict[str, list[tuple[str, str]]]:
+        return {day: [(opens, closes) for opens, closes in getattr(self, day)] for day in WEEKDAYS}
 
 
 class RecipeLineIn(Input):

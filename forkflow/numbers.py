@@ -35,3 +35,11 @@ def at_most_regex(limit: int) -> str:
             choices.append(f"{digits[:i]}[{lowest}-{int(digit) - 1}][0-9]{{{rest}}}")
     choices.append(digits)
     return "(?:" + "|".join(choices) + ")"
+
+
+# A menu item's prep time in minutes and its kitchen load per portion (migration 0012): the
+# database's CHECKs, the menu's validation and its forms all read these bounds.
+MAX_PREP_MINUTES = 240
+MAX_PREP_LOAD = 100
+DEFAULT_PREP_MINUTES = 10
+DEFAULT_PREP_LOAD = 1

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import false
 
+from .numbers import DEFAULT_PREP_LOAD, DEFAULT_PREP_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES
 from .vocabulary import CHANNELS, MODIFIER_KINDS, MOVEMENT_KINDS, ORDER_STATUSES, ROLES, SIGN_IN_OUTCOMES
 
 
@@ -90,7 +91,13 @@ menu_items = Table(
     # services/representation.py's `words`/`joined` are the only readers and writers.
     Column("allergens", String(200), nullable=False, default="", server_default=""),
     Column("dietary", String(40), nullable=False, default="", server_default=""),
+    # Minutes from starting it to its being ready (an order's prep time is its longest line's), and
+    # the kitchen load one portion puts on its slot (for capacity). Migration 0012.
+    Column("prep_minutes", Integer, nullable=False, default=DEFAULT_PREP_MINUTES, server_default="10"),
+    Column("prep_load", Integer, nullable=False, default=DEFAULT_PREP_LOAD, server_default="1"),
     CheckConstraint("price_cents >= 0", name="price_not_negative"),
+    CheckConstraint(f"prep_minutes BETWEEN 0 AND {MAX_PREP_MINUTES}", name="prep_minutes_in_range"),
+    CheckConstraint(f"prep_load BETWEEN 0 AND {MAX_PREP_LOAD}", name="prep_load_in_range"),
 )
 
 # The menu's categories in the order every screen shows them. A row exists exactly while an item
@@ -188,6 +195,12 @@ orders = Table(
     Column("revision", Integer, nullable=False, default=1, server_default="1"),
     # Staff marked it rush: the kitchen display puts it first, with a badge.
     Column("rush", Boolean, nullable=False, default=False, server_default=false()),
+    # A scheduled order (migration 0012): the pickup time asked for, and when the kitchen gets it
+    # (`pickup_at` minus the order's prep time). Until `released_at` is set it is held: on no
+    # kitchen display and in no all-day count. An ASAP order has neither (NULL: never held).
+    Column("pickup_at", UTCDateTime, index=True),
+    Column("release_at", UTCDateTime, index=True),
+    Column("released_at", UTCDateTime),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
@@ -222,6 +235,8 @@ order_lines = Table(
     # to the kitchen: NULL while its course is held.
     Column("course", Integer, nullable=False, default=1, server_default="1"),
     Column("fired_at", UTCDateTime),
+    # The item's prep minutes as when ordered (NULL on lines older than migration 0012).
+    Column("prep_minutes", Integer),
     CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
 )
 
@@ -378,6 +393,19 @@ sign_in_attempts = Table(
     Index(None, "username", "address", "created_at"),
     Index(None, "device", "created_at"),
     CheckConstraint(f"outcome IN {SIGN_IN_OUTCOMES!r}", name="outcome_known"),
+)
+
+# When the restaurant is open, per weekday (0 = Monday), in local time (settings.timezone): any
+# number of "HH:MM" intervals a day, `closes` "24:00" for midnight; no rows for a day: closed.
+# Scheduled pickups must fall inside them (services/hours.py owns the rules).
+opening_hours = Table(
+    "opening_hours",
+    metadata,
+    Column("weekday", Integer, primary_key=True),
+    Column("opens", String(5), primary_key=True),
+    Column("closes", String(5), nullable=False),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_known"),
+    CheckConstraint("opens < closes", name="opens_before_closes"),
 )
 
 secrets = Table(

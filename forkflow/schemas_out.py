@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from .models import MAX_COURSE
+from .numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
 from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -68,6 +69,10 @@ class MenuItemOut(Output):
     position: int = Field(ge=0, description="its place in its category (ties by name)")
     allergens: list[Allergen] = Field(description="in the vocabulary's order")
     dietary: list[Dietary]
+    prep_minutes: int = Field(
+        ge=0, le=MAX_PREP_MINUTES, description="minutes from starting a portion to its being ready"
+    )
+    prep_load: int = Field(ge=0, le=MAX_PREP_LOAD, description="the kitchen load one portion puts on its pickup slot")
     modifier_groups: list[ModifierGroupOut] = Field(description="in the menu's order")
     available: bool = Field(description="false: sold out (86) everywhere, switched off or out of stock")
     switched_off: bool = Field(
@@ -109,6 +114,9 @@ class OrderLineOut(Output):
     done_at: Timestamp | None = Field(description="when a cook marked the line done; null while it is not")
     course: int = Field(ge=0, le=MAX_COURSE, description="0: as soon as possible (drinks); 1, 2, 3 ...: the courses")
     fired_at: Timestamp | None = Field(description="when its course went to the kitchen; null while it is held")
+    prep_minutes: int | None = Field(
+        description="the item's prep minutes when ordered (null: ordered before they existed)"
+    )
     modifiers: list[LineModifierOut] = Field(description=_MODIFIERS)
     allergens: list[Allergen] = Field(description=_ALLERGENS)
     allergy_flags: list[Allergen] = Field(description=_FLAGS)
@@ -116,6 +124,9 @@ class OrderLineOut(Output):
     voided_at: Timestamp | None = Field(description=_VOIDED)
     void_reason: str | None = Field(description="why it was voided")
     voided_by: str | None = Field(description="who voided it")
+
+
+_PICKUP = "when the customer collects it; null: as soon as possible"
 
 
 class OrderOut(Output):
@@ -141,6 +152,14 @@ class OrderOut(Output):
     rush: bool = Field(description="staff marked it rush: the kitchen display shows it first")
     held_courses: list[Annotated[int, Field(ge=0, le=MAX_COURSE)]] = Field(
         description="the courses not fired yet, lowest first (empty: everything is with the kitchen)"
+    )
+    pickup_at: Timestamp | None = Field(description=_PICKUP)
+    release_at: Timestamp | None = Field(
+        description="a scheduled order: when it goes to the kitchen (`pickup_at` minus its longest line's prep time)"
+    )
+    released_at: Timestamp | None = Field(description="a scheduled order: when it went to the kitchen")
+    held: bool = Field(
+        description="scheduled and not yet released: on no kitchen display and in no all-day count until then"
     )
     lines: list[OrderLineOut]
 
@@ -171,6 +190,7 @@ class TrackedOrderOut(Output):
     created_at: Timestamp
     updated_at: Timestamp
     allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
+    pickup_at: Timestamp | None = Field(description=_PICKUP)
     lines: list[TrackedLineOut]
 
 
@@ -356,6 +376,19 @@ class StreamReady(Output):
     )
 
 
+class HoursOut(Output):
+    """The week's opening hours, local time: per day its `[opens, closes]` intervals ("HH:MM",
+    "24:00" is the end of the day), in order; an empty list: closed that day."""
+
+    monday: list[list[str]]
+    tuesday: list[list[str]]
+    wednesday: list[list[str]]
+    thursday: list[list[str]]
+    friday: list[list[str]]
+    saturday: list[list[str]]
+    sunday: list[list[str]]
+
+
 RESPONSE_MODELS: tuple[type[Output], ...] = (
     MenuItemOut,
     MenuCategoriesOut,
@@ -369,4 +402,5 @@ RESPONSE_MODELS: tuple[type[Output], ...] = (
     ErrorOut,
     HealthOut,
     StreamReady,
+    HoursOut,
 )

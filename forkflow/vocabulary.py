@@ -1,5 +1,5 @@
 """ForkFlow's closed word lists: roles, order statuses, channels, stock reasons, allergens, diets,
-modifier kinds.
+modifier kinds, weekdays.
 
 Each list is written once, here, as a `Literal` type; its tuple is read from that type. Everything
 else derives from them: the input and output models (forkflow/models.py, schemas_out.py), the
@@ -93,6 +93,10 @@ MODIFIER_KIND_LABELS: dict[ModifierKind, str] = {
     "add": "Additions (ADD bacon)",
     "remove": "Removals (NO onions)",
 }
+
+# The days of the opening hours (services/hours.py), Monday first as Python's `weekday()` counts.
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 
 # How a recorded sign-in attempt ended (auth/throttle.py); pending ones count as failures.
 SignInOutcome = Literal["pending", "failed", "ok"]

@@ -2,7 +2,8 @@
 // - carries the last event id itself, so a stream htmx re-creates resumes where it stopped
 //   (a new EventSource sends no Last-Event-ID);
 // - puts each `ticket` fragment in its place on the rail (or takes it off);
-// - counts each ticket's age on the client, with no request to the server;
+// - counts each ticket's age on the client, with no request to the server, and the lines'
+//   "start in" countdowns (fire by prep time);
 // - shows a banner while the stream is down, errors as a toast, and handles the keyboard.
 (function () {
   "use strict";
@@ -106,6 +107,14 @@
       if (timer) timer.textContent = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
       t.classList.toggle("age-warn", seconds >= warnSeconds && seconds < lateSeconds);
       t.classList.toggle("age-late", seconds >= lateSeconds);
+    }
+    // Fire by prep time: a shorter line counts down to when it should start.
+    for (const start of rail().querySelectorAll("[data-start-at]")) {
+      const left = Math.max(0, Math.floor((Date.parse(start.dataset.startAt) - now) / 1000));
+      const text = left ? Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") : "now";
+      start.firstChild.textContent = left ? "start in " : "start ";
+      start.querySelector("b").textContent = text;
+      start.classList.toggle("start-now", !left);
     }
   }
 

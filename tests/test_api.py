@@ -73,6 +73,7 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "done_at": None,
         "course": 1,  # its category's, by default
         "fired_at": order["created_at"],  # the order's first course: fired when sent
+        "prep_minutes": dishes[0]["prep_minutes"],
         "modifiers": [],
         "allergens": [],
         "allergy_flags": [],

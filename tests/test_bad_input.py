@@ -220,10 +220,12 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
             "done_at": None,
             "course": 1,  # its category's (every category's, here)
             "fired_at": out["created_at"],  # the order's only course: fired when sent
+            "prep_minutes": dish["prep_minutes"],
             "modifiers": [],
             "allergens": [],
             "allergy_flags": [],
         }
+    assert (out["pickup_at"], out["release_at"], out["released_at"], out["held"]) == (None, None, None, False)
     assert out["total_cents"] == sum(line["line_total_cents"] for line in out["lines"])
     return with_item(before, "orders", out, events=1)
 

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -157,6 +158,7 @@ PUBLIC = {
     ("get", "/menu"),
     ("get", "/menu/{id}"),
     ("get", "/menu/categories"),
+    ("get", "/settings/hours"),
     ("post", "/orders"),
     ("get", "/track/{token}.json"),
     ("get", "/health"),
@@ -397,6 +399,22 @@ def test_real_responses_match_the_document(
         check(kitchen.put("/kitchen/settings", json={"auto_fire": True}), "/kitchen/settings", 403)
         check(client.put("/kitchen/settings", json={"auto_fire": "yes"}), "/kitchen/settings", 422)
 
+        # Scheduled orders and the opening hours
+        hours = check(public.get("/settings/hours"), "/settings/hours", 200).json()
+        check(client.put("/settings/hours", json=hours), "/settings/hours", 200)
+        check(client.put("/settings/hours", json={**hours, "monday": [["12:00", "11:00"]]}), "/settings/hours", 422)
+        check(kitchen.put("/settings/hours", json=hours), "/settings/hours", 403)
+        check(public.put("/settings/hours", json=hours), "/settings/hours", 401)
+        later = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+        scheduled = check(client.post("/orders", json=order_body(menu, pickup_at=later)), "/orders", 201).json()
+        past = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+        check(client.post("/orders", json=order_body(menu, pickup_at=past)), "/orders", 422)
+        release = "/orders/{id}/release"
+        check(kitchen.post(f"/orders/{scheduled['id']}/release"), release, 200)
+        check(kitchen.post(f"{order}/release"), release, 409)
+        check(kitchen.post("/orders/99999/release"), release, 404)
+        check(public.post(f"/orders/{scheduled['id']}/release"), release, 401)
+
         # Tracking
         token = online["tracking_url"].rsplit("/", 1)[1]
         check(public.get(f"/track/{token}.json"), "/track/{token}.json", 200)
@@ -518,12 +536,18 @@ def test_events_match_the_document(server: Server, client: httpx.Client, menu: l
             ).raise_for_status()
             client.patch(f"/inventory/{stock['id']}", json={"low_stock": 1}).raise_for_status()
             client.patch(f"/inventory/{stock['id']}", json={"delta": -2}).raise_for_status()  # 1 l left: low
+            later = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+            lemonade = [{"menu_item_id": menu[3]["id"], "quantity": 1}]
+            held = client.post("/orders", json=order_body(menu, items=lemonade, pickup_at=later)).json()
+            client.post(f"/orders/{held['id']}/release").raise_for_status()
+            hours = client.get("/settings/hours").json()
+            client.put("/settings/hours", json={**hours, "sunday": []}).raise_for_status()
             for sse in events:
                 if not sse.event or sse.event == "message":
                     continue
                 seen.add(sse.event)
                 _check_event(op, sse.event, sse.data)
-                if sse.event == "inventory.low":
+                if sse.event == "menu.hours":
                     break
     assert seen == set(op["x-events"])
 

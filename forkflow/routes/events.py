@@ -155,9 +155,11 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
   back as `Last-Event-ID` / `last_event_id`.
 - Types, by topic:
   - `orders` (roles: {orders}): `order.created`, `order.updated` (data: `OrderOut`; also for lines added
-    or voided after sending, with the order's next `revision`)
+    or voided after sending, with the order's next `revision`, and courses fired), `order.released` (a
+    scheduled order went to the kitchen; data: `OrderOut`)
   - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`, the whole
-    item; an option's 86 is its item's `menu.availability`), `menu.categories` (data: `MenuCategoriesOut`)
+    item; an option's 86 is its item's `menu.availability`), `menu.categories` (data: `MenuCategoriesOut`),
+    `menu.hours` (data: `HoursOut`, the opening hours)
   - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
     `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
 - `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`; opaque for the public) is sent once
@@ -196,13 +198,14 @@ routes = [
                 "x-events": {
                     **{
                         name: {"topic": "orders", "data": {"$ref": REF.format(model="OrderOut")}}
-                        for name in ("order.created", "order.updated")
+                        for name in ("order.created", "order.updated", "order.released")
                     },
                     **{
                         name: {"topic": "menu", "data": {"$ref": REF.format(model="MenuItemOut")}}
                         for name in ("menu.created", "menu.updated", "menu.availability")
                     },
                     "menu.categories": {"topic": "menu", "data": {"$ref": REF.format(model="MenuCategoriesOut")}},
+                    "menu.hours": {"topic": "menu", "data": {"$ref": REF.format(model="HoursOut")}},
                     "inventory.recipe": {"topic": "inventory", "data": {"$ref": REF.format(model="RecipeOut")}},
                     **{
                         name: {"topic": "inventory", "data": {"$ref": REF.format(model="InventoryItemOut")}}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ..schema import orders
 from ..store import Store
@@ -50,15 +50,17 @@ def typical_prep(durations: list[timedelta]) -> PrepTime:
 
 
 def _recent_durations(conn: Connection) -> list[timedelta]:
-    newest = select(orders.c.id, orders.c.created_at, orders.c.ready_at).order_by(orders.c.id.desc()).limit(LOOK_BACK)
+    # A scheduled order's time in the kitchen starts at its release, not when it was placed.
+    started = func.coalesce(orders.c.released_at, orders.c.created_at).label("started")
+    newest = select(orders.c.id, started, orders.c.ready_at).order_by(orders.c.id.desc()).limit(LOOK_BACK)
     recent = newest.subquery()
     query = (
-        select(recent.c.created_at, recent.c.ready_at)
+        select(recent.c.started, recent.c.ready_at)
         .where(recent.c.ready_at.is_not(None))
         .order_by(recent.c.ready_at.desc())
         .limit(SAMPLE_SIZE)
     )
-    return [row.ready_at - row.created_at for row in conn.execute(query)]
+    return [row.ready_at - row.started for row in conn.execute(query)]
 
 
 # Per store, and gone with it: keyed by id() a new store could inherit a closed one's estimate.
@@ -86,9 +88,10 @@ class Estimate:
 
 
 def estimate_for(order: dict[str, Any], prep: PrepTime, now: datetime) -> Estimate:
-    """An order's expected ready time: when it was placed plus the typical preparation time."""
+    """An order's expected ready time: when it was placed (a scheduled one: released) plus the typical
+    preparation time."""
     if order["status"] not in COOKING_STATUSES:
         return Estimate(None, False, prep)
-    placed = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
+    placed = datetime.fromisoformat((order.get("released_at") or order["created_at"]).replace("Z", "+00:00"))
     ready_by = placed + prep.typical
     return Estimate(ready_by, ready_by <= now, prep)

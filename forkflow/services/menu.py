@@ -192,7 +192,9 @@ def _last_position(conn: Connection, category: str) -> int:
 
 def _columns(data: MenuItemIn) -> dict[str, Any]:
     """The item's own columns among what was sent (left out of a PUT: not among them)."""
-    values = data.model_dump(include={"name", "description", "price_cents", "category", "station", "position"})
+    values = data.model_dump(
+        include={"name", "description", "price_cents", "category", "station", "position", "prep_minutes", "prep_load"}
+    )
     if data.allergens is not None:
         values["allergens"] = joined(data.allergens, ALLERGENS)
     if data.dietary is not None:

@@ -9,11 +9,11 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select, update
 
 from ..choices import group_problem
 from ..config import Settings
@@ -37,6 +37,7 @@ from .courses import (
     remember_fire,
     replayed_fire,
 )
+from .hours import pickup_problem, read_hours
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
 
@@ -71,6 +72,8 @@ def request_fingerprint(data: OrderIn) -> str:
     exclude: dict[str, Any] = {"items": {i: names for i, names in left_out.items() if names}}
     if not data.allergies:
         exclude |= {"allergies": True, "allergies_confirmed": True}
+    if data.pickup_at is None:  # (issue 15: likewise)
+        exclude["pickup_at"] = True
     return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
@@ -132,12 +135,12 @@ _KEY_SQL = "SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?"
 _NEXT_TICKET_SQL = "SELECT COALESCE(MAX(ticket_no), 0) + 1 FROM orders WHERE business_date = ?"
 _INSERT_ORDER_SQL = (
     "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
-    " total_cents, created_at, updated_at, tracking_token, allergies, revision)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?) RETURNING id"
+    " total_cents, created_at, updated_at, tracking_token, allergies, revision, pickup_at, release_at, released_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
     "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
-    " revision, course, fired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    " revision, course, fired_at, prep_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
@@ -154,7 +157,7 @@ _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
     " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id),"
-    f" COALESCE(c.course, {DEFAULT_COURSE})"
+    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes"
     " FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
@@ -172,6 +175,7 @@ class MenuRow(NamedTuple):
     available: bool
     allergens: str
     course: int  # its category's (migration 0011 bumps the menu's revision when one changes)
+    prep_minutes: int
 
 
 class OptionRow(NamedTuple):
@@ -250,7 +254,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     option_rows = []
     for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
-            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19])
+            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19], row[20])
         if row[6] is not None:
             option_rows.append(row)
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
@@ -382,6 +386,15 @@ def _unavailable(
     return Conflict(f"not available right now: {', '.join(names)}", fields, **listed)
 
 
+def release_time(tx: Tx, pickup_at: datetime, dishes: list[MenuRow], store: Store) -> datetime:
+    """When a scheduled order goes to the kitchen: `pickup_at` minus its prep time (its longest
+    line's), or 422 naming `pickup_at` when that time cannot be taken (services/hours.py's rules)."""
+    problem = pickup_problem(read_hours(tx.conn), pickup_at, tx.now, store.settings)
+    if problem is not None:
+        raise Invalid(f"the order cannot be picked up then: {problem}", {"pickup_at": problem})
+    return pickup_at - timedelta(minutes=max(dish.prep_minutes for dish in dishes))
+
+
 def _check_allergies(allergies: Sequence[str], confirmed: bool, allergens: list[list[str]]) -> None:
     """409 when lines contain the order's `allergies` and sending them is not `confirmed`; each
     line's message names them as every screen does (the vocabulary's labels, in its order)."""
@@ -467,7 +480,8 @@ def _write_lines(
         dish = priced.found[line.menu_item_id].row
         fired = course in firing
         values = (order_id, dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
-        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision, course, tx.stored_now if fired else None)).fetchone()[0]
+        fired_at = tx.stored_now if fired else None
+        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision, course, fired_at, dish.prep_minutes)).fetchone()[0]
         kept = []
         for choice in picked:
             option = choice.option
@@ -497,6 +511,7 @@ def _write_lines(
                 "voided_by": None,
                 "course": course,
                 "fired_at": tx.now if fired else None,
+                "prep_minutes": dish.prep_minutes,
             }
         )
     _insert_modifiers(tx, modifier_rows)
@@ -537,6 +552,12 @@ async def create_order(
             if replayed is not None:
                 return replayed, True
         priced = _priced(tx, data, data.allergies, data.allergies_confirmed)
+        pickup_at = release_at = released_at = None
+        if data.pickup_at is not None:
+            pickup_at = data.pickup_at.astimezone(UTC)
+            dishes = [priced.found[line.menu_item_id].row for line in data.items]
+            release_at = release_time(tx, pickup_at, dishes, store)
+            released_at = tx.now if release_at <= tx.now else None  # due already: the kitchen has it now
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
         total = priced.total
@@ -561,9 +582,13 @@ async def create_order(
             "allergies_acknowledged_by": None,
             "revision": FIRST_REVISION,
             "rush": False,
+            "pickup_at": pickup_at,
+            "release_at": release_at,
+            "released_at": released_at,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
-        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION)
+        times = (tx.stored(pickup_at), tx.stored(release_at), tx.stored(released_at))
+        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION, *times)
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
         lines, modifiers = _write_lines(tx, row["id"], priced, FIRST_REVISION, firing)
         if idempotency_key is not None:
@@ -917,11 +942,13 @@ async def list_orders(store: Store, status: str | None = None, limit: int = 100)
     return await store.query(_matching, query)
 
 
-_ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES)).order_by(orders.c.id)
+# On the kitchen: never held (ASAP) or released. A scheduled order waits for services/releases.py.
+ON_KITCHEN = or_(orders.c.release_at.is_(None), orders.c.released_at.is_not(None))
+_ACTIVE_QUERY = select(orders).where(orders.c.status.in_(ACTIVE_STATUSES), ON_KITCHEN).order_by(orders.c.id)
 
 
 async def kitchen_orders(store: Store) -> list[Order]:
-    """Every order still on the line (not completed or cancelled), oldest first."""
+    """Every order still on the line (not completed or cancelled, nor held for later), oldest first."""
     return await store.query(_matching, _ACTIVE_QUERY)
 
 
@@ -932,11 +959,13 @@ async def kitchen_snapshot(store: Store) -> tuple[int, list[Order]]:
         return head, await conn.run_sync(_matching, _ACTIVE_QUERY)
 
 
-# The all-day panel: the waiting lines (fired, not done or voided, on orders still cooking) in the menu's
-# order, and the options of their "choice" groups (Doneness, Size) to break each item's count down by.
-# Held lines (not fired) are not waiting yet: no station cooks them until their course is fired.
+# The all-day panel: the waiting lines (fired, not done or voided, on orders the kitchen has and is
+# still cooking) in the menu's order, and the options of their "choice" groups (Doneness, Size) to
+# break each item's count down by. Held lines (not fired) and held orders (scheduled, not released)
+# are not waiting yet: no station cooks them until their course is fired or the order released.
 _COOKING = (
     orders.c.status.in_(COOKING_STATUSES),
+    ON_KITCHEN,
     order_lines.c.done_at.is_(None),
     order_lines.c.voided_at.is_(None),
     order_lines.c.fired_at.is_not(None),

@@ -106,7 +106,7 @@ def hourly(placed: Iterable[tuple[datetime, int]], zone: ZoneInfo, now: datetime
 
 _COUNTED = orders.c.status != "cancelled"
 _NOT_VOIDED = order_lines.c.voided_at.is_(None)  # a voided line was not sold
-_PLACED = select(orders.c.created_at, orders.c.ready_at, orders.c.total_cents).where(_COUNTED)
+_PLACED = select(orders.c.created_at, orders.c.released_at, orders.c.ready_at, orders.c.total_cents).where(_COUNTED)
 _SOLD = func.sum(order_lines.c.quantity)
 _TOP = (
     select(order_lines.c.name, _SOLD, func.sum(order_lines.c.quantity * order_lines.c.unit_price_cents))
@@ -135,7 +135,12 @@ _TOP_MODIFIERS = (
 
 def _today(conn: Connection, day: str, zone: ZoneInfo, now: datetime) -> Today:
     placed = conn.execute(_PLACED.where(orders.c.business_date == day)).all()
-    prep = [(row.ready_at - row.created_at).total_seconds() for row in placed if row.ready_at is not None]
+    # (A scheduled order's prep time starts at its release.)
+    prep = [
+        (row.ready_at - (row.released_at or row.created_at)).total_seconds()
+        for row in placed
+        if row.ready_at is not None
+    ]
     top = conn.execute(_TOP.where(orders.c.business_date == day)).all()
     modifiers = conn.execute(_TOP_MODIFIERS.where(orders.c.business_date == day)).all()
     return Today(

@@ -76,6 +76,8 @@ def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]
         "position": row.position,
         "allergens": words(row.allergens),
         "dietary": words(row.dietary),
+        "prep_minutes": row.prep_minutes,
+        "prep_load": row.prep_load,
         "modifier_groups": groups,
         "available": bool(row.available),
         "switched_off": bool(row.switched_off),
@@ -113,6 +115,7 @@ def line_out(row: Any, modifiers: list[dict[str, Any]], allergies: list[str]) ->
         "done_at": iso_or_none(row.done_at),
         "course": row.course,
         "fired_at": iso_or_none(row.fired_at),
+        "prep_minutes": row.prep_minutes,
         "modifiers": modifiers,
         "allergens": allergens,
         "allergy_flags": [word for word in allergens if word in allergies],
@@ -160,6 +163,10 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
         "allergies_acknowledged_by": row.allergies_acknowledged_by,
         "revision": row.revision,
         "rush": bool(row.rush),
+        "pickup_at": iso_or_none(row.pickup_at),
+        "release_at": iso_or_none(row.release_at),
+        "released_at": iso_or_none(row.released_at),
+        "held": row.release_at is not None and row.released_at is None,
         "held_courses": held_courses(shown),
         "lines": shown,
     }
@@ -181,6 +188,7 @@ def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
             "created_at",
             "updated_at",
             "allergies",
+            "pickup_at",
         )
     }
     line_keys = (

@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -76,6 +77,9 @@ class SqliteTx(Tx):
         driver = conn.connection.driver_connection
         assert driver is not None
         self._driver = driver
+
+    def stored(self, moment: datetime | None) -> Any:
+        return None if moment is None else stored_timestamp(moment)
 
     def sql(self, statement: str, parameters: Sequence[Any] = ()) -> Any:
         return self._driver.execute(statement, parameters)

@@ -20,6 +20,7 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection
@@ -50,6 +51,10 @@ class Tx:
         self.events: list[Event] = []
         # `now` as the database takes it in statements run with `sql`.
         self.stored_now: Any = self.now
+
+    def stored(self, moment: datetime | None) -> Any:
+        """A UTC moment as the database takes it in statements run with `sql` (as `stored_now`)."""
+        return moment
 
     def sql(self, statement: str, parameters: Sequence[Any] = ()) -> Any:
         """Run plain SQL (`?` placeholders) inside this transaction: for the hottest statements,

@@ -5,14 +5,14 @@ added or voided); a line's is the order's revision that added it. Existing order
 revision 1, none voided.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

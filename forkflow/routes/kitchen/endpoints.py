@@ -39,8 +39,8 @@ MAX_REPLAY = 1000
 FRAMES_KEPT = 4096  # the displays' shared frames: tickets and all-day panels, by event and view
 
 
-def render_ticket(order: dict[str, Any], view: View) -> str:
-    shown = ticket(order, view)
+def render_ticket(order: dict[str, Any], view: View, pacing: bool = False) -> str:
+    shown = ticket(order, view, pacing)
     if shown is None:
         return f'<article id="ticket-{int(order["id"])}" class="ticket" data-remove></article>'
     return templates.get_template("kitchen/_ticket.html").render(t=shown, view=view)
@@ -51,13 +51,13 @@ async def render_allday(store: Store, view: View) -> str:
     return templates.get_template("kitchen/_allday.html").render(allday=counts)
 
 
-def rail(orders: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
+def rail(orders: list[dict[str, Any]], view: View, pacing: bool = False) -> list[dict[str, Any]]:
     """The view's tickets in the rail's order: rush first, then oldest first."""
-    return [shown for order in sorted(orders, key=sort_key) if (shown := ticket(order, view)) is not None]
+    return [shown for order in sorted(orders, key=sort_key) if (shown := ticket(order, view, pacing)) is not None]
 
 
-def render_rail(orders: list[dict[str, Any]], view: View) -> str:
-    tickets = rail(orders, view)
+def render_rail(orders: list[dict[str, Any]], view: View, pacing: bool = False) -> str:
+    tickets = rail(orders, view, pacing)
     return templates.get_template("kitchen/_rail.html").render(tickets=tickets, view=view)
 
 
@@ -75,10 +75,11 @@ async def display(request: Request) -> Response:
     store = store_of(request)
     view = View.from_query(request.query_params.get("station"))
     head, orders = await services.kitchen_snapshot(store)
+    pacing = store.settings.fire_by_prep_time
     context = {
         "view": view,
         "head": head,
-        "tickets": rail(orders, view),
+        "tickets": rail(orders, view, pacing),
         "allday": await waiting_counts(store, view.station),
         "stations": await services.list_stations(store),
         **_display_settings(request),
@@ -92,6 +93,7 @@ async def display_stream(request: Request) -> Response:
     view = View.from_query(request.query_params.get("station"))
     last_id = parse_last_event_id(request)
     frames = frame_cache(request, "kitchen", FRAMES_KEPT)
+    pacing = store.settings.fire_by_prep_time
 
     async def allday_frame(event_id: int) -> bytes:
         async def encoded() -> bytes:
@@ -101,7 +103,7 @@ async def display_stream(request: Request) -> Response:
 
     async def render(event: Event, settled: bool) -> Frames:
         async def encoded() -> bytes:
-            html = render_ticket(event.payload, view)
+            html = render_ticket(event.payload, view, pacing)
             return ServerSentEvent(html, event="ticket", id=str(event.id)).encode()
 
         sent: Frames = [await frames.get((event.id, view.key, "ticket"), encoded)]
@@ -116,7 +118,7 @@ async def display_stream(request: Request) -> Response:
         if last_id is not None and store.bus.last_event_id - last_id <= MAX_REPLAY:
             return Start(last_id, render, caught_up)
         after, orders = await services.kitchen_snapshot(store)
-        rail = ServerSentEvent(render_rail(orders, view), event="rail", id=str(after))
+        rail = ServerSentEvent(render_rail(orders, view, pacing), event="rail", id=str(after))
         return Start(after, render, caught_up, [rail])
 
     return await open_stream(request, {"orders"}, snapshot)

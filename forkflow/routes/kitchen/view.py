@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...errors import BadRequest
-from ...vocabulary import ACTIVE_STATUSES
+from ...vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 
 EXPO = "expo"
 _STATION = re.compile(r"^[A-Za-z0-9 _-]{1,40}$")
@@ -162,11 +163,50 @@ def sort_key(order: dict[str, Any]) -> tuple[bool, int]:
     return (not order.get("rush"), order["id"])
 
 
-def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Start:
+    """When a cook should start a line so that it is ready with its order's longest (fire by prep
+    time): `iso` for the display's countdown, `text` ("4:00", or "now") as rendered."""
+
+    iso: str
+    text: str
+
+
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def starts(order: dict[str, Any], now: datetime) -> dict[int, Start]:
+    """Fire by prep time: each line not done whose prep time is shorter than the longest of its
+    course, with when to start it: from when the kitchen got the course (the order's release or
+    creation, or the course's firing if later) plus the difference. Held and voided lines wait."""
+    if order["status"] not in COOKING_STATUSES:
+        return {}
+    cooking = [line for line in fired(order) if _cooked(line) and line.get("prep_minutes") is not None]
+    longest: dict[int, int] = {}
+    for line in cooking:
+        course = line.get("course", 1)
+        longest[course] = max(longest.get(course, 0), line["prep_minutes"])
+    opened = _when(order.get("released_at") or order["created_at"])
+    found = {}
+    for line in cooking:
+        prep, most = line["prep_minutes"], longest[line.get("course", 1)]
+        if prep >= most or line.get("done_at"):
+            continue
+        began = max(opened, _when(line["fired_at"])) if line.get("fired_at") else opened
+        at = began + timedelta(minutes=most - prep)
+        left = max(0, int((at - now).total_seconds()))
+        text = f"{left // 60}:{left % 60:02d}" if left else "now"
+        found[line["id"]] = Start(at.isoformat(timespec="seconds").replace("+00:00", "Z"), text)
+    return found
+
+
+def ticket(order: dict[str, Any], view: View, pacing: bool = False) -> dict[str, Any] | None:
     """The ticket this view shows for `order`, or None when the order is not on its rail. A
     station sees only its fired lines: a station whose lines are all held or done has no ticket;
-    the other views show the held courses in their own greyed section."""
-    if order["status"] not in ACTIVE_STATUSES:
+    the other views show the held courses in their own greyed section. With `pacing`
+    (settings.fire_by_prep_time), lines shorter than their course's longest say when to start."""
+    if order["status"] not in ACTIVE_STATUSES or order.get("held"):  # (held: scheduled for later)
         return None
     lines = fired(order)
     if view.station is not None:
@@ -184,4 +224,5 @@ def ticket(order: dict[str, Any], view: View) -> dict[str, Any] | None:
         "changes": {line["id"]: change(line) for line in shown},
         "progress": _progress(fired(order)) if view.expo else [],
         "action": action(order, view),
+        "starts": starts(order, datetime.now(UTC)) if pacing and not view.expo else {},
     }

@@ -1,4 +1,5 @@
-"""The manager's console, `/manage`: menu editor, availability, stock, today's figures, staff.
+"""The manager's console, `/manage`: menu editor, availability, stock, today's figures, staff,
+scheduled orders and opening hours.
 
 Every change goes through the service layer, whose events reach every till, menu page, kitchen
 display and console at once; the console's own stream brings each change back (page.py).
@@ -7,15 +8,15 @@ Forms post with htmx and get back the section they changed (422/409 with the for
 errors when refused: nothing is written then); a plain form post without JavaScript gets the whole
 page back instead, or a redirect to it.
 
-page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py and
-staff.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py what they
+page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py,
+staff.py and schedule.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py what they
 show and read. The routes are listed here, in the order they are matched.
 """
 
 from starlette.routing import Route
 
 from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from . import menu, page, staff, stock
+from . import menu, page, schedule, staff, stock
 
 routes = [
     Route("/manage", page.console_page, methods=["GET"]),
@@ -35,6 +36,8 @@ routes = [
     Route("/manage/inventory/{id:id}/movements", stock.stock_movements, methods=["GET"]),
     Route("/manage/menu/{id:id}/recipe", menu.save_recipe, methods=["POST"]),
     Route("/manage/staff", staff.add_staff_member, methods=["POST"]),
+    Route("/manage/hours", schedule.save_hours, methods=["POST"]),
+    Route("/manage/orders/{id:id}/release", schedule.send_now, methods=["POST"]),
     Route("/manage/staff/{id:id}/active", staff.set_staff_active, methods=["POST"]),
 ]
 

@@ -19,13 +19,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ...models import MAX_CHOICES, MAX_GROUPS, MAX_OPTION_RECIPE, MAX_OPTIONS, RecipeIn, StaffIn
+from ...models import MAX_CHOICES, MAX_GROUPS, MAX_OPTION_RECIPE, MAX_OPTIONS, HoursIn, RecipeIn, StaffIn
 from ...numbers import whole_number
-from ...vocabulary import ALLERGENS, DIETARY
+from ...vocabulary import ALLERGENS, DIETARY, WEEKDAYS
 
 M = TypeVar("M", bound=BaseModel)
 
-MENU_FIELDS = ("name", "description", "price", "category", "station")
+MENU_FIELDS = ("name", "description", "price", "category", "station", "prep_minutes", "prep_load")
+# Typed as whole numbers; left empty: the default for a new item, kept for an edited one.
+MENU_NUMBERS = ("prep_minutes", "prep_load")
 MENU_CHECKBOXES = {"allergens": ALLERGENS, "dietary": DIETARY}
 # The editor's input names for the models' field names (`modifier_groups.0.min` is `group-0-min`).
 _INPUT_NAMES = {"modifier_groups": "group", "options": "option", "price_cents": "price"}
@@ -248,6 +250,11 @@ def menu_item(form: Form, model: type[M]) -> M:
     except ValueError as exc:
         form.errors["price"] = str(exc)
         values["price_cents"] = 0  # a stand-in, so the other fields are still checked
+    for name in MENU_NUMBERS:
+        typed = form.values.get(name, "")
+        if typed:  # digits become the number; anything else goes as typed, for the model to refuse
+            number = whole_number(typed)
+            values[name] = typed if number is None else number
     if form.groups is not None:
         values |= form.checked
         values["modifier_groups"] = _modifier_groups(form, form.groups)
@@ -280,6 +287,8 @@ def menu_item_form(item: dict[str, Any], recipe: dict[str, Any]) -> Form:
             "price": f"{item['price_cents'] / 100:.2f}",
             "category": item["category"],
             "station": item["station"],
+            "prep_minutes": str(item["prep_minutes"]),
+            "prep_load": str(item["prep_load"]),
         },
         checked={name: list(item[name]) for name in MENU_CHECKBOXES},
         groups=[
@@ -379,3 +388,34 @@ def staff_member(data: Mapping[str, Any]) -> StaffIn:
     form = Form.typed(data, STAFF_FIELDS)
     values = {**form.values, "name": form.values["name"].strip(), "password": str(data.get("password") or "")}
     return validate(StaffIn, values, form)
+
+
+# Opening hours, one input a day, typed as people write them: "11:30-14:30, 17:30-22:00"; empty: closed.
+_INTERVAL = re.compile(r"^\s*([0-9]{1,2}:[0-9]{2})\s*[-–]\s*([0-9]{1,2}:[0-9]{2})\s*$")
+
+
+def hours_form(week: dict[str, list[list[str]]]) -> Form:
+    """The hours editor filled with the week as saved."""
+    return Form({day: ", ".join(f"{opens}-{closes}" for opens, closes in week[day]) for day in WEEKDAYS})
+
+
+def opening_hours(data: Mapping[str, Any]) -> HoursIn:
+    """The week from the hours editor as typed; each day's problems under its input."""
+    form = Form.typed(data, WEEKDAYS)
+    week: dict[str, list[list[str]]] = {}
+    for day in WEEKDAYS:
+        week[day] = []
+        for part in filter(None, (piece.strip() for piece in form.values[day].split(","))):
+            found = _INTERVAL.match(part)
+            if found is None:
+                form.errors[day] = f"Write each interval like 11:30-14:30 (not {part!r})"
+                break
+            week[day].append([clock.zfill(5) for clock in found.groups()])
+    try:
+        return validate(HoursIn, week, form)
+    except FormInvalid:
+        errors = form.errors
+        form.errors = {}
+        for key, message in errors.items():  # `monday-0-1` (a time of an interval) is typed in `monday`
+            form.errors.setdefault(key.split("-", 1)[0], message)
+        raise

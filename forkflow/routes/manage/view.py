@@ -18,16 +18,18 @@ from ...auth.middleware import csrf_token
 from ...auth.roles import principal_of
 from ...events import Event
 from ...formats import money
-from ...services import reports
+from ...numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
+from ...services import hours, releases, reports
 from ...services.courses import COURSES
+from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
 from ...store import Store
-from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, StockReason, spoken
+from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, WEEKDAYS, StockReason, spoken
 from ...web import templates
 from .charts import columns, rows
-from .forms import Form, RecipeForm, menu_item_form
+from .forms import Form, RecipeForm, hours_form, menu_item_form
 
-LIVE_SECTIONS = ("charts", "menu", "inventory")  # what the console's stream keeps up to date
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule")  # what the console's stream keeps up to date
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
@@ -40,9 +42,12 @@ CHOOSE_A_REASON = f"Choose {spoken(list(STOCK_REASON_LABELS))}"
 
 
 def sections_of(event: Event) -> set[str]:
-    """The live sections an event makes stale: a recipe change shows in the menu list."""
+    """The live sections an event makes stale: a recipe change shows in the menu list; a scheduled
+    order's events in the scheduled list."""
     if event.type == "inventory.recipe":
         return {"menu"}
+    if event.topic == "orders" and ASAP_MARK not in event.data:
+        return {"charts", "schedule"}
     return {SECTION_OF_TOPIC[event.topic]}
 
 
@@ -116,6 +121,8 @@ async def menu_context(store: Store) -> dict[str, Any]:
         "allergen_labels": ALLERGEN_LABELS,
         "dietary_labels": DIETARY_LABELS,
         "modifier_kind_labels": MODIFIER_KIND_LABELS,
+        "max_prep_minutes": MAX_PREP_MINUTES,
+        "max_prep_load": MAX_PREP_LOAD,
         "recipes": await services.list_recipes(store),
         "categories": [(name, list(items)) for name, items in groupby(menu, key=lambda item: item["category"])],
         "category_names": sorted({item["category"] for item in menu}),
@@ -159,6 +166,16 @@ async def movements_context(store: Store, item_id: int) -> dict[str, Any]:
     return {"movements_item": item, "movements": moves, "zone": store.settings.timezone}
 
 
+async def schedule_context(store: Store, form: Form | None = None) -> dict[str, Any]:
+    """The orders held for later, by pickup time, and the opening hours (`form`: as typed, refused)."""
+    return {
+        "scheduled": await releases.held_orders(store),
+        "hours_form": form or hours_form(await hours.get_hours(store)),
+        "weekdays": WEEKDAYS,
+        "zone": store.settings.timezone,
+    }
+
+
 async def staff_context(store: Store) -> dict[str, Any]:
     return {"staff": await list_staff(store), "roles": ROLES}
 
@@ -169,4 +186,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "charts", **await charts_context(store))
     if name == "menu":
         return fragment(request, "menu_list", **await menu_context(store))
+    if name == "schedule":
+        return fragment(request, "scheduled_list", **await schedule_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))

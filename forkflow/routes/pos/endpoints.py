@@ -36,6 +36,7 @@ from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from ...services.courses import COURSES
+from ...services.releases import ASAP_MARK, held_orders
 from ...store import Store
 from ...vocabulary import ALLERGENS, COOKING_STATUSES
 from ...web import templates
@@ -44,7 +45,8 @@ from .ticket import CHANNELS, Ticket, bill
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
 PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
-PANELS = ("menu", "recent")  # the SSE event names, and the ids of the elements they fill
+PANELS = ("menu", "recent", "scheduled")  # the SSE event names, and the ids of the elements they fill
+
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 VOID_PERMISSION = "orders.void"
 _AMEND_OP = re.compile(r"^amend:([0-9]{1,10})$")  # "Add / void" on a recent order
@@ -77,9 +79,15 @@ async def _courses(store: Store) -> dict[str, int]:
     return {c["name"]: c["course"] for c in (await services.list_categories(store))["categories"]}
 
 
+def render_scheduled(orders: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    return templates.get_template("pos/_scheduled.html").render(scheduled=orders, zone=zone)
+
+
 async def render_panel(store: Store, panel: str) -> str:
     if panel == "menu":
         return render_menu(await services.list_menu(store))
+    if panel == "scheduled":
+        return render_scheduled(await held_orders(store), store.settings.timezone)
     return render_recent(await _recent(store), store.settings.timezone)
 
 
@@ -102,7 +110,7 @@ async def _respond(
         "ticket": ticket,
         "channels": CHANNELS,
         "allergens": ALLERGENS,
-        "bill": bill(ticket, {item["id"]: item for item in menu}, await _courses(store_of(request))),
+        "bill": bill(ticket, {item["id"]: item for item in menu}, await _courses(store)),
         "courses": COURSES,
         "placed": placed,
         "replayed": replayed,
@@ -112,7 +120,12 @@ async def _respond(
     }
     if is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
-    context |= {"categories": categories(menu), "recent": await _recent(store), "zone": store.settings.timezone}
+    context |= {
+        "categories": categories(menu),
+        "recent": await _recent(store),
+        "scheduled": await held_orders(store),
+        "zone": store.settings.timezone,
+    }
     return templates.TemplateResponse(request, "pos/page.html", context, status_code=status)
 
 
@@ -171,7 +184,7 @@ async def send_ticket(request: Request) -> Response:
         if ticket.amend_id is not None:
             order, replayed = await services.add_lines(store, ticket.amend_id, ticket.added_lines(confirmed), key)
         else:
-            order, replayed = await services.create_order(store, ticket.order(confirmed), key)
+            order, replayed = await services.create_order(store, ticket.order(confirmed, store.settings.timezone), key)
     except (Invalid, Conflict) as error:  # about the ticket: shown on it. Anything else is answered as JSON.
         if isinstance(error, idempotency.KeyReused):
             error = Invalid(
@@ -250,6 +263,8 @@ async def till_stream(request: Request) -> Response:
 
     async def render(event: Event, settled: bool) -> Frames:
         stale.add(PANEL_OF_TOPIC[event.topic])
+        if event.topic == "orders" and ASAP_MARK not in event.data:
+            stale.add("scheduled")
         return await panels(event.id) if settled else []
 
     async def caught_up(last_sent: int) -> Frames:

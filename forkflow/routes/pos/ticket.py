@@ -17,7 +17,9 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -45,6 +47,7 @@ _IDS = re.compile(rf"^(?:[1-9][0-9]{{0,9}}(?:,[1-9][0-9]{{0,9}}){{0,{MAX_MODIFIE
 _LINE_FIELDS = {"menu_item_id": "item", "quantity": "quantity", "notes": "notes", "modifiers": "modifiers"}
 
 Menu = Mapping[int, dict[str, Any]]
+_UTC = ZoneInfo("UTC")
 
 
 def _ids(raw: str) -> list[int]:
@@ -112,6 +115,7 @@ class Ticket:
     channel: str = "counter"
     table: str = ""
     notes: str = ""
+    pickup_at: str = ""  # a phone order for later: the local date and time typed ("2026-05-01T19:30"); "" ASAP
     lines: list[Line] = field(default_factory=list)
     allergies: list[str] = field(default_factory=list)  # the customer's, in the vocabulary's order
     pick: Pick | None = None
@@ -160,6 +164,7 @@ class Ticket:
             channel=str(form.get("channel") or "counter"),
             table=str(form.get("table") or ""),
             notes=str(form.get("notes") or ""),
+            pickup_at=str(form.get("pickup_at") or "").strip(),
             lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, modifiers, courses, strict=True)],
             allergies=[word for word in ALLERGENS if word in allergies],
             pick=_pick_of(form),
@@ -352,9 +357,10 @@ class Ticket:
         if self.channel not in CHANNELS:
             self.errors["channel"] = spoken(CHANNELS)
 
-    def order(self, allergies_confirmed: bool = False) -> OrderIn:
+    def order(self, allergies_confirmed: bool = False, zone: ZoneInfo = _UTC) -> OrderIn:
         """The order to send, validated exactly as the JSON API validates one (422 with fields).
-        `allergies_confirmed`: the cashier has seen which lines contain the customer's allergies."""
+        `allergies_confirmed`: the cashier has seen which lines contain the customer's allergies.
+        A pickup time is typed in the restaurant's local time (`zone`)."""
         problems: dict[str, str] = {}
         if not self.lines:
             raise Invalid("add at least one item to the ticket", {"items": "empty"})
@@ -373,6 +379,11 @@ class Ticket:
         }
         if self.allergies:
             body |= {"allergies": self.allergies, "allergies_confirmed": allergies_confirmed}
+        if self.pickup_at:
+            try:
+                body["pickup_at"] = datetime.fromisoformat(self.pickup_at).replace(tzinfo=zone).isoformat()
+            except ValueError:
+                problems["pickup_at"] = "enter a date and time, or leave it empty for as soon as possible"
         try:
             data = OrderIn.model_validate(body)
         except ValidationError as exc:

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -40,11 +41,12 @@ from ... import (
 from ...auth.roles import principal_of
 from ...errors import Conflict, Invalid, NotFound, ServiceError
 from ...events import Event, Subscription
-from ...formats import contains
+from ...formats import contains, local_time
 from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
 from ...numbers import MAX_ID
 from ...request import client_address, is_htmx, store_of
+from ...services import hours
 from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, ALLERGENS
@@ -394,13 +396,27 @@ async def _checkout_page(
     context.update(
         {
             "key": state.checkout_key,
-            "values": values or {"customer_name": "", "notes": ""},
+            "pickup_times": await _pickup_choices(store),
+            "values": values or {"customer_name": "", "notes": "", "pickup_at": ""},
             "fields": fields or {},
             "error": error,
         }
     )
     response = templates.TemplateResponse(request, "shop/checkout.html", context, status_code=status, headers=headers)
     return remember(request, response, state) if fresh_key else response
+
+
+async def _pickup_choices(store: Store) -> list[tuple[str, str]]:
+    """The checkout's "Pickup at" options, as (value sent, label): "Today 19:30", "Tomorrow 12:00"."""
+    now = datetime.now(UTC)
+    zone = store.settings.timezone
+    today = now.astimezone(zone).date()
+    choices = []
+    for moment in await hours.offered_pickups(store, now):
+        local = moment.astimezone(zone)
+        day = "Today" if local.date() == today else "Tomorrow"
+        choices.append((local.isoformat(), f"{day} {local_time(moment, zone)}"))
+    return choices
 
 
 async def checkout_page(request: Request) -> Response:
@@ -413,7 +429,9 @@ def _sentence(message: str) -> str:
 
 def _form_fields(error: ServiceError) -> dict[str, str]:
     """pydantic's field names to the form's; the lines' errors belong to the cart, not the form."""
-    return {name: text for name, text in (error.fields or {}).items() if name in ("customer_name", "notes")}
+    return {
+        name: text for name, text in (error.fields or {}).items() if name in ("customer_name", "notes", "pickup_at")
+    }
 
 
 def _line_flags(error: ServiceError) -> dict[int, str]:
@@ -430,7 +448,11 @@ def _line_flags(error: ServiceError) -> dict[int, str]:
 
 async def place_order(request: Request) -> Response:
     form = await request.form()
-    values = {"customer_name": str(form.get("customer_name", ""))[:200], "notes": str(form.get("notes", ""))[:2000]}
+    values = {
+        "customer_name": str(form.get("customer_name", ""))[:200],
+        "notes": str(form.get("notes", ""))[:2000],
+        "pickup_at": str(form.get("pickup_at", ""))[:100],
+    }
     answers = allergy_state(form)
     key = str(form.get("idempotency_key", ""))
     state = shop_state(request)
@@ -462,6 +484,7 @@ async def place_order(request: Request) -> Response:
                 ],
                 "allergies": answers["allergies"],
                 "allergies_confirmed": answers["confirmed"],
+                **({"pickup_at": values["pickup_at"]} if values["pickup_at"] else {}),
             },
         )
         stored_key = idempotency.stored(idempotency.cart_scope(state.cart_id), key)

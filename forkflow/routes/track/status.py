@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ...formats import local_time
@@ -51,17 +51,18 @@ class TrackStatus:
     from_history: bool
     ready_at: Clock | None
     completed_at: Clock | None
+    pickup_at: Clock | None = None  # a scheduled order: when the customer collects it (with the weekday)
 
 
 def _moment(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _clock(moment: datetime | None, zone: ZoneInfo) -> Clock | None:
+def _clock(moment: datetime | None, zone: ZoneInfo, shape: Literal["clock", "day"] = "clock") -> Clock | None:
     if moment is None:
         return None
     iso = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return Clock(local_time(moment, zone), iso)
+    return Clock(local_time(moment, zone, shape), iso)
 
 
 def _steps(status: str) -> tuple[Step, ...]:
@@ -87,4 +88,5 @@ def track_status(order: dict[str, Any], prep: PrepTime, now: datetime, zone: Zon
         from_history=prep.from_history,
         ready_at=_clock(_moment(order.get("ready_at")), zone) if status == "ready" else None,
         completed_at=_clock(_moment(order.get("completed_at")), zone) if status == "completed" else None,
+        pickup_at=_clock(_moment(order.get("pickup_at")), zone, "day"),
     )
