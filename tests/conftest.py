@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,6 +22,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
 MENU = [
     {"name": "Classic Burger", "price_cents": 1550, "category": "Mains", "station": "grill"},
@@ -319,3 +321,58 @@ def csrf_from(html: str) -> str:
 def page_client(server: Server) -> httpx.Client:
     """An HTTP client that asks for pages as a browser does (and keeps its cookies)."""
     return httpx.Client(base_url=server.url, timeout=10, headers={"accept": "text/html"})
+
+
+# Migration tests: a database as an earlier release left it.
+
+OLD_NOW = "2026-01-01 12:00:00.000000"  # when the old rows were written, as SQLite stores it
+
+
+@contextmanager
+def database_at(db: Path, revision: str, lines: Sequence[int] = (1,)) -> Iterator[sa.Connection]:
+    """A SQLite file at `db` migrated to `revision` (foreign keys on, as the server migrates: a table
+    rebuilt by a migration would delete rows that refer to it), holding what every release since
+    0007 has: a Burger (1500) in Mains, and order 1 (Ada, counter, new, ticket 1, token `tok`) with a
+    line of `lines[i]` burgers each. Yields the connection in its transaction for more rows or
+    migrations; the engine is disposed of afterwards."""
+    from forkflow.store import _alembic_config
+
+    engine = sa.create_engine(f"sqlite:///{db}")
+    sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys = ON"))
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO menu_items (id, name, description, price_cents, category, station, available, "
+                    "switched_off, created_at, updated_at, position, allergens, dietary) "
+                    "VALUES (1, 'Burger', '', 1500, 'Mains', 'grill', 1, 0, :t, :t, 0, '', '')"
+                ),
+                {"t": OLD_NOW},
+            )
+            conn.execute(sa.text("INSERT INTO menu_categories (name, position) VALUES ('Mains', 0)"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO orders (id, business_date, ticket_no, customer_name, channel, notes, status, "
+                    "total_cents, created_at, updated_at, tracking_token) "
+                    "VALUES (1, '2026-01-01', 1, 'Ada', 'counter', '', 'new', :total, :t, :t, 'tok')"
+                ),
+                {"t": OLD_NOW, "total": 1500 * sum(lines)},
+            )
+            for line_id, quantity in enumerate(lines, start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO order_lines (id, order_id, menu_item_id, name, unit_price_cents, quantity, "
+                        "notes, station) VALUES (:id, 1, 1, 'Burger', 1500, :quantity, '', 'grill')"
+                    ),
+                    {"id": line_id, "quantity": quantity},
+                )
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def old_database(db: Path, revision: str, lines: Sequence[int] = (1,)) -> None:
+    """`database_at` with nothing more in it."""
+    with database_at(db, revision, lines):
+        return

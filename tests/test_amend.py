@@ -23,7 +23,7 @@ from forkflow.events import Bus
 from forkflow.services.orders import waiting_counts
 from forkflow.store import Store, _alembic_config
 
-from .conftest import Server, on_both_backends, order_body
+from .conftest import Server, old_database, on_both_backends, order_body
 
 KEY = {"Idempotency-Key": "amend-1"}
 
@@ -287,34 +287,7 @@ def test_the_kitchen_stream_replaces_the_one_ticket_with_add_and_void_marks_and_
 
 async def test_migration_0013_puts_existing_orders_and_lines_at_revision_1(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    engine = sa.create_engine(f"sqlite:///{db}")
-    now = "2026-01-01 12:00:00.000000"
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0010")
-        conn.execute(
-            sa.text(
-                "INSERT INTO menu_items (id, name, description, price_cents, category, station, available, "
-                "switched_off, created_at, updated_at, position, allergens, dietary) "
-                "VALUES (1, 'Burger', '', 1500, 'Mains', 'grill', 1, 0, :t, :t, 0, '', '')"
-            ),
-            {"t": now},
-        )
-        conn.execute(sa.text("INSERT INTO menu_categories (name, position) VALUES ('Mains', 0)"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO orders (id, business_date, ticket_no, customer_name, channel, notes, status, "
-                "total_cents, created_at, updated_at, tracking_token) "
-                "VALUES (1, '2026-01-01', 1, 'Ada', 'counter', '', 'new', 4500, :t, :t, 'tok')"
-            ),
-            {"t": now},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO order_lines (id, order_id, menu_item_id, name, unit_price_cents, quantity, notes, "
-                "station) VALUES (1, 1, 1, 'Burger', 1500, 2, '', 'grill'), (2, 1, 1, 'Burger', 1500, 1, '', 'grill')"
-            )
-        )
-    engine.dispose()
+    old_database(db, "0010", lines=(2, 1))
 
     store = Store(Settings(database_url=sqlite_url(db)), Bus())
     await store.open()  # migrates to the head
@@ -327,6 +300,7 @@ async def test_migration_0013_puts_existing_orders_and_lines_at_revision_1(tmp_p
         assert [(a.name, a.count) for a in await waiting_counts(store)] == [("Burger", 2)]
     finally:
         await store.close()
+    engine = sa.create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0010")
         columns = {c["name"] for c in sa.inspect(conn).get_columns("order_lines")}

@@ -18,7 +18,7 @@ from alembic import command
 from forkflow.services.courses import fired_at_send, fired_when_added
 from forkflow.store import _alembic_config
 
-from .conftest import Server, on_both_backends
+from .conftest import Server, database_at, on_both_backends
 
 HX = {"HX-Request": "true"}
 
@@ -320,35 +320,7 @@ def test_rush_orders_go_first_with_a_badge(server: Server, client: httpx.Client,
 
 def test_migration_0011_fires_the_lines_of_existing_orders(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    engine = sa.create_engine(f"sqlite:///{db}")
-    # As the server migrates: with foreign keys on (rebuilding orders would then delete its lines).
-    sa.event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys = ON"))
-    now = "2026-01-01 12:00:00.000000"
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0010")
-        conn.execute(
-            sa.text(
-                "INSERT INTO menu_items (id, name, description, price_cents, category, station, available, "
-                "switched_off, created_at, updated_at, position, allergens, dietary) "
-                "VALUES (1, 'Burger', '', 1500, 'Mains', 'grill', 1, 0, :t, :t, 0, '', '')"
-            ),
-            {"t": now},
-        )
-        conn.execute(sa.text("INSERT INTO menu_categories (name, position) VALUES ('Mains', 0)"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO orders (id, business_date, ticket_no, customer_name, channel, notes, status, "
-                "total_cents, created_at, updated_at, tracking_token) "
-                "VALUES (1, '2026-01-01', 1, 'Ada', 'counter', '', 'new', 1500, :t, :t, 'tok')"
-            ),
-            {"t": now},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO order_lines (id, order_id, menu_item_id, name, unit_price_cents, quantity, notes, "
-                "station) VALUES (1, 1, 1, 'Burger', 1500, 1, '', 'grill')"
-            )
-        )
+    with database_at(db, "0010") as conn:
         command.upgrade(_alembic_config(conn), "0011")
         line = conn.execute(sa.text("SELECT course, fired_at FROM order_lines")).one()
         assert line.course == 1 and str(line.fired_at).startswith("2026-01-01 12:00:00")
@@ -360,7 +332,6 @@ def test_migration_0011_fires_the_lines_of_existing_orders(tmp_path: Path) -> No
         assert conn.execute(sa.text("SELECT revision FROM menu_revision")).scalar() == revision + 1
         command.downgrade(_alembic_config(conn), "0010")
         assert "course" not in {c["name"] for c in sa.inspect(conn).get_columns("order_lines")}
-    engine.dispose()
 
 
 # The console

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from forkflow import services
 from forkflow.config import Settings, sqlite_url
@@ -24,9 +23,9 @@ from forkflow.events import Bus
 from forkflow.models import MenuItemIn, OrderIn
 from forkflow.services import reports
 from forkflow.services.orders import waiting_counts
-from forkflow.store import Store, _alembic_config
+from forkflow.store import Store
 
-from .conftest import Server, on_both_backends
+from .conftest import Server, database_at, on_both_backends
 
 HX = {"HX-Request": "true"}
 
@@ -227,19 +226,7 @@ def test_all_day_counts_each_choice_in_the_menus_order(server: Server, client: h
 
 async def test_migration_0009_makes_old_groups_and_chosen_options_choices(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    engine = sa.create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0008")
-        now = "2026-01-01 12:00:00.000000"
-        conn.execute(
-            sa.text(
-                "INSERT INTO menu_items (id, name, description, price_cents, category, station, available, "
-                "switched_off, created_at, updated_at, position, allergens, dietary) "
-                "VALUES (1, 'Burger', '', 1500, 'Mains', 'grill', 1, 0, :t, :t, 0, '', '')"
-            ),
-            {"t": now},
-        )
-        conn.execute(sa.text("INSERT INTO menu_categories (name, position) VALUES ('Mains', 0)"))
+    with database_at(db, "0008") as conn:
         conn.execute(
             sa.text(
                 "INSERT INTO modifier_groups (id, menu_item_id, name, position, min_choices, max_choices) "
@@ -254,25 +241,10 @@ async def test_migration_0009_makes_old_groups_and_chosen_options_choices(tmp_pa
         )
         conn.execute(
             sa.text(
-                "INSERT INTO orders (id, business_date, ticket_no, customer_name, channel, notes, status, "
-                "total_cents, created_at, updated_at, tracking_token) "
-                "VALUES (1, '2026-01-01', 1, 'Ada', 'counter', '', 'new', 1500, :t, :t, 'tok')"
-            ),
-            {"t": now},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO order_lines (id, order_id, menu_item_id, name, unit_price_cents, quantity, notes, "
-                "station) VALUES (1, 1, 1, 'Burger', 1500, 1, '', 'grill')"
-            )
-        )
-        conn.execute(
-            sa.text(
                 "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, "
                 "count, position) VALUES (1, 1, 'Doneness', 'Medium', 0, 1, 0), (1, 2, 'Remove', 'No onions', 0, 1, 1)"
             )
         )
-    engine.dispose()
 
     store = Store(Settings(database_url=sqlite_url(db)), Bus())
     await store.open()  # migrates to the head

@@ -25,7 +25,7 @@ from forkflow.services.hours import get_hours
 from forkflow.services.orders import waiting_counts
 from forkflow.store import Store, _alembic_config
 
-from .conftest import Server, create_menu, order_body
+from .conftest import Server, create_menu, old_database, order_body
 from .test_kitchen import stream_frames
 
 ALL_WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -243,34 +243,7 @@ def test_a_pickup_outside_the_opening_hours_is_refused_naming_the_day(server: Se
 
 async def test_migration_0012_upgrades_a_database_made_at_0010(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    engine = sa.create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0010")
-        now = "2026-01-01 12:00:00.000000"
-        conn.execute(
-            sa.text(
-                "INSERT INTO menu_items (id, name, description, price_cents, category, station, available, "
-                "switched_off, created_at, updated_at, position, allergens, dietary) "
-                "VALUES (1, 'Burger', '', 1500, 'Mains', 'grill', 1, 0, :t, :t, 0, '', '')"
-            ),
-            {"t": now},
-        )
-        conn.execute(sa.text("INSERT INTO menu_categories (name, position) VALUES ('Mains', 0)"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO orders (id, business_date, ticket_no, customer_name, channel, notes, status, "
-                "total_cents, created_at, updated_at, tracking_token) "
-                "VALUES (1, '2026-01-01', 1, 'Ada', 'counter', '', 'new', 1500, :t, :t, 'tok')"
-            ),
-            {"t": now},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO order_lines (id, order_id, menu_item_id, name, unit_price_cents, quantity, notes, "
-                "station) VALUES (1, 1, 1, 'Burger', 1500, 1, '', 'grill')"
-            )
-        )
-    engine.dispose()
+    old_database(db, "0010")
 
     store = Store(Settings(database_url=sqlite_url(db)), Bus())
     await store.open()  # migrates to the head
