@@ -123,10 +123,10 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         try:
             yield
         finally:
-            releaser.cancel()
-            guard.cancel()
-            purger.cancel()
-            closer.cancel()
+            background = (releaser, guard, purger, closer)
+            for task in background:
+                task.cancel()
+            await asyncio.wait(background, timeout=5)  # ended before the bus and the store they use
             bus.close()
             metrics.detach()
             await store.close()

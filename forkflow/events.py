@@ -168,6 +168,9 @@ class Bus:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         # Called with every auth event (after the streams it ends are ended): caches forget.
         self.auth_listeners: list[Callable[[Event], None]] = []
+        # Called with every event published: the server's own workers (the release worker's
+        # wake-up), which need to hear of events but are not streams (not counted, never dropped).
+        self.listeners: list[Callable[[Event], None]] = []
 
     def subscribe(self, topics: Iterable[str] = TOPICS) -> Subscription:
         sub = Subscription(frozenset(topics), self.queue_size)
@@ -214,6 +217,8 @@ class Bus:
         for sub in list(self._subscribers):
             if topic in sub.topics and not sub._offer(event):
                 self._drop(sub)
+        for listener in self.listeners:
+            listener(event)
         if self._waiters:
             self._wake(self.last_event_id)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Request, expect, sync_playwright
@@ -227,3 +227,28 @@ def screenshot(page: Page, name: str, full_page: bool = False, min_bytes: int = 
     if UPDATE_DOCS:
         shutil.copyfile(path, ROOT / "docs" / name)
     return path
+
+
+class Watched(Protocol):
+    """Screens, tills, consoles: pages opened in a browser of their own, checked at the end."""
+
+    checked: bool
+
+    def check(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+Opened = TypeVar("Opened", bound=Watched)
+
+
+def watching(kind: Callable[[Browser], Opened], browser: Browser) -> Iterator[Opened]:
+    """For a fixture: the pages of `kind`, checked (no JS error, no CSP violation, nothing fetched
+    elsewhere) unless the test checked them itself, and closed."""
+    opened = kind(browser)
+    try:
+        yield opened
+        if not opened.checked:
+            opened.check()
+    finally:
+        opened.close()

@@ -14,31 +14,19 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, screenshot
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, screenshot, watching
 from .conftest import Server, create_menu
 from .test_pos_browser import Tills
 
 
 @pytest.fixture
 def screens(browser: Browser) -> Iterator[Screens]:
-    opened = Screens(browser)
-    try:
-        yield opened
-        if not opened.checked:
-            opened.check()
-    finally:
-        opened.close()
+    yield from watching(Screens, browser)
 
 
 @pytest.fixture
 def tills(browser: Browser) -> Iterator[Tills]:
-    opened = Tills(browser)
-    try:
-        yield opened
-        if not opened.checked:
-            opened.check()
-    finally:
-        opened.close()
+    yield from watching(Tills, browser)
 
 
 def test_a_line_voided_and_one_added_on_the_till_change_the_one_ticket_on_the_kitchen_display(

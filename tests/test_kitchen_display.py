@@ -22,7 +22,7 @@ from forkflow.events import Bus
 from forkflow.models import OrderIn
 from forkflow.store import Store
 
-from .browser import Display, Screens, chromium, run_async, screenshot, start_server
+from .browser import Display, Screens, chromium, run_async, screenshot, start_server, watching
 from .conftest import MENU, Server, order_body
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -48,13 +48,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def screens(browser: Browser) -> Iterator[Screens]:
-    opened = Screens(browser)
-    try:
-        yield opened
-        if not opened.checked:
-            opened.check()
-    finally:
-        opened.close()
+    yield from watching(Screens, browser)
 
 
 def _serve(db: Path, env: dict[str, str] | None = None) -> Iterator[Server]:

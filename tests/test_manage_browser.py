@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot, start_server
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot, start_server, watching
 from .conftest import PASSWORDS, Server, create_menu
 
 # A zone 5:45 off UTC: an hour bucket in UTC time would be visibly wrong.
@@ -86,13 +86,7 @@ class Consoles:
 
 @pytest.fixture
 def consoles(browser: Browser) -> Iterator[Consoles]:
-    opened = Consoles(browser)
-    try:
-        yield opened
-        if not opened.checked:
-            opened.check()
-    finally:
-        opened.close()
+    yield from watching(Consoles, browser)
 
 
 # The API, as the till, the kitchen and the tests use it

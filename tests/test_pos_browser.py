@@ -17,7 +17,7 @@ from forkflow.demo import ALLERGENS as DEMO_ALLERGENS
 from forkflow.demo import GROUPS as DEMO_GROUPS
 from forkflow.demo import MENU as DEMO_MENU
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, screenshot
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Screens, Watch, screenshot, watching
 from .conftest import PASSWORDS, Server, create_menu
 
 # While the server is down, the browser logs each refused request and htmx logs each error event.
@@ -118,24 +118,12 @@ class Tills:
 
 @pytest.fixture
 def screens(browser: Browser) -> Iterator[Screens]:
-    opened = Screens(browser)
-    try:
-        yield opened
-        if not opened.checked:
-            opened.check()
-    finally:
-        opened.close()
+    yield from watching(Screens, browser)
 
 
 @pytest.fixture
 def tills(browser: Browser) -> Iterator[Tills]:
-    opened = Tills(browser)
-    try:
-        yield opened
-        if not opened.checked:
-            opened.check()
-    finally:
-        opened.close()
+    yield from watching(Tills, browser)
 
 
 @pytest.fixture

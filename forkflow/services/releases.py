@@ -13,13 +13,15 @@ also looks again every `SAFETY_SECONDS` whatever happens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 
 from ..errors import Conflict, ServiceError
-from ..events import Bus
+from ..events import Event
 from ..schema import orders, utcnow
 from ..store import Store, Tx
 from .orders import Order, _load, _matching
@@ -93,24 +95,22 @@ async def release_now(store: Store, order_id: int) -> Order:
     return await store.write(unit)
 
 
-async def _listen(bus: Bus, wake: asyncio.Event) -> None:
-    """Wake the worker for every new held order (any process's, on PostgreSQL)."""
-    while True:
-        sub = bus.subscribe(["orders"])
-        try:
-            async for event in sub:
-                if event.type == "order.created" and HELD_MARK in event.data:
-                    wake.set()
-        finally:
-            bus.unsubscribe(sub)
-        wake.set()  # dropped (too far behind) or closed: look again rather than miss one
-        await asyncio.sleep(1)
+def _waker(wake: asyncio.Event) -> Callable[[Event], None]:
+    """Wake the worker for every new held order (any process's, on PostgreSQL: they are published
+    here too)."""
+
+    def heard(event: Event) -> None:
+        if event.type == "order.created" and HELD_MARK in event.data:
+            wake.set()
+
+    return heard
 
 
 async def release_worker(store: Store) -> None:
     """Release due orders now and whenever the next one is due; runs until cancelled."""
     wake = asyncio.Event()
-    listener = asyncio.create_task(_listen(store.bus, wake))
+    listener = _waker(wake)
+    store.bus.listeners.append(listener)
     try:
         while True:
             wake.clear()  # (before reading: a wake-up from now on is not lost)
@@ -125,9 +125,10 @@ async def release_worker(store: Store) -> None:
                 log.warning("could not release scheduled orders; will try again")
             except Exception:  # the worker must outlive any one failure: orders wait on it
                 log.exception("releasing scheduled orders failed; will try again")
-            try:
-                await asyncio.wait_for(wake.wait(), delay)
-            except TimeoutError:
-                pass
+            # (asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the wake-up does, and the worker would then outlive its server.)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await wake.wait()
     finally:
-        listener.cancel()
+        store.bus.listeners.remove(listener)
