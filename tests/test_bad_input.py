@@ -224,7 +224,12 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
             "modifiers": [],
             "allergens": [],
             "allergy_flags": [],
+            "revision": 1,  # sent with the order
+            "voided_at": None,
+            "void_reason": None,
+            "voided_by": None,
         }
+    assert out["revision"] == 1 and out["rush"] is False and out["held_courses"] == []
     assert (out["pickup_at"], out["release_at"], out["released_at"], out["held"]) == (None, None, None, False)
     assert out["total_cents"] == sum(line["line_total_cents"] for line in out["lines"])
     return with_item(before, "orders", out, events=1)
