@@ -40,9 +40,9 @@ def part(order_id: int, work: float, longest: int = 10, station: str = "grill", 
     return Waiting(order_id, bool(kw.get("rush", False)), started, station, work, longest)
 
 
-def done_every(minutes: float, work: float, count: int = 6, station: str = "grill") -> list[Done]:
-    """`count` lines of `work` each finished `minutes` apart, the last just now."""
-    return [Done(station, NOON - timedelta(minutes=minutes * n), work) for n in range(count)]
+def done_every(minutes: float, work: float, count: int = 6, station: str = "grill", prep: int = 10) -> list[Done]:
+    """`count` lines of `work` (prep `prep` minutes) each finished `minutes` apart, the last just now."""
+    return [Done(station, NOON - timedelta(minutes=minutes * n), work, prep) for n in range(count)]
 
 
 # The pace
@@ -53,29 +53,37 @@ def test_a_stations_pace_is_the_work_it_finished_per_minute() -> None:
     assert pace == {"grill": pytest.approx(5.0), "cold": pytest.approx(0.6)}
 
 
+def test_time_the_station_stood_idle_does_not_slow_its_pace() -> None:
+    """Lines 10 minutes apart that take 4: the station cooked for 4 of every 10 minutes."""
+    assert station_pace(done_every(10, 4, prep=4)) == {"grill": pytest.approx(1.0)}
+    assert station_pace(done_every(3, 4, prep=4)) == {"grill": pytest.approx(4 / 3)}
+
+
 def test_too_few_lines_or_one_moment_give_no_pace() -> None:
     assert station_pace(done_every(2, 10, count=MIN_PACE_LINES - 1)) == {}
-    assert station_pace([Done("grill", NOON, 10)] * 5) == {}, "a whole ticket bumped at once is no pace"
+    assert station_pace([Done("grill", NOON, 10, 10)] * 5) == {}, "a whole ticket bumped at once is no pace"
 
 
 # The queue
 
 
 def test_more_work_ahead_means_a_later_quote() -> None:
+    """The order starts once the work ahead is cleared at the station's pace, less about one prep
+    time's worth the cooks already have on the go (the mean prep time of the orders ahead)."""
     pace = station_pace(done_every(2, 10))  # 5 cook-minutes a minute
     light = Kitchen(NOON, (part(1, 20), part(9, 10)), pace)
     heavy = Kitchen(NOON, (part(1, 20), part(2, 30), part(3, 50), part(9, 10)), pace)
-    assert light.ready_by(9) == NOON + timedelta(minutes=4 + 10)
-    assert heavy.ready_by(9) == NOON + timedelta(minutes=20 + 10)
+    assert light.ready_by(9) == NOON + timedelta(minutes=0 + 10), "20 / 5 is less than the 10 under way"
+    assert heavy.ready_by(9) == NOON + timedelta(minutes=100 / 5 - 10 + 10)
     assert light.ready_by(1) == heavy.ready_by(1) == NOON + timedelta(minutes=10), "work behind does not count"
 
 
 def test_a_faster_measured_pace_means_an_earlier_quote() -> None:
     queue = (part(1, 40), part(2, 40), part(9, 10))
     slow = Kitchen(NOON, queue, station_pace(done_every(4, 10)))
-    fast = Kitchen(NOON, queue, station_pace(done_every(1, 10)))
-    assert slow.ready_by(9) == NOON + timedelta(minutes=80 / 2.5 + 10)
-    assert fast.ready_by(9) == NOON + timedelta(minutes=80 / 10 + 10)
+    fast = Kitchen(NOON, queue, station_pace(done_every(2, 10)))
+    assert slow.ready_by(9) == NOON + timedelta(minutes=80 / 2.5 - 10 + 10)
+    assert fast.ready_by(9) == NOON + timedelta(minutes=80 / 5 - 10 + 10)
 
 
 def test_without_history_a_station_counts_only_the_prep_time() -> None:
@@ -92,14 +100,14 @@ def test_never_before_the_order_started_plus_its_longest_prep() -> None:
 def test_the_slowest_station_decides_and_rush_orders_go_first() -> None:
     pace = {"grill": 5.0, "cold": 1.0}
     queue = (
-        part(1, 50),
-        part(2, 6, station="cold"),
+        part(1, 100),
+        part(2, 16, longest=4, station="cold"),
         part(9, 10, longest=8),
         part(9, 2, longest=3, station="cold"),
         part(10, 10, rush=True),
     )
     kitchen = Kitchen(NOON, queue, pace)
-    # grill: 50 + 10 (rush) ahead / 5 + 8 = 20; cold: 6 ahead / 1 + 3 = 9
+    # grill: (100 + 10 (rush)) / 5 - 10 + 8 = 20; cold: 16 / 1 - 4 + 3 = 15
     assert kitchen.ready_by(9) == NOON + timedelta(minutes=20)
     assert kitchen.ready_by(10) == NOON + timedelta(minutes=10), "the rush order waits for nobody"
 
@@ -167,7 +175,7 @@ async def test_the_store_quotes_from_its_queue_and_pace(store: Store) -> None:
         (mine, "grill", 12.0, 12)
     }
     ready_by = kitchen.ready_by(mine)
-    assert ready_by is not None and abs(ready_by - (now + timedelta(minutes=36 / 2 + 12))) < timedelta(seconds=5)
+    assert ready_by is not None and abs(ready_by - (now + timedelta(minutes=36 / 2 - 12 + 12))) < timedelta(seconds=5)
 
     rush = await place(store, grill["id"], quantity=4)  # a rush order jumps the queue: later still
     await services.change_order(store, rush, rush=True)

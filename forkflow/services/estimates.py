@@ -2,12 +2,13 @@
 
 The queue (`Kitchen`) is every fired, not done, not voided line of the orders the kitchen is
 cooking, weighed as its prep minutes × quantity ("work", in cook-minutes: prep_minutes is what the
-line carries from when it was ordered; prep_load is the online helper's capacity unit, not a time).
-Each station's pace is the work it finished per minute over the last hour, measured between its
-`done_at` timestamps. An order's part at a station starts once the work ahead of it there (in the
-kitchen's order: rush first, then oldest) is cleared at that pace, and takes its longest prep time;
-it is ready when its slowest station is, never before it started plus its longest prep time. A
-station with too little history counts only the prep time. One snapshot serves every tracker.
+line carries from when it was ordered; prep_load counts online capacity, it is not a time). Each
+station's pace is the work it finished per minute over the last hour, from its lines' `done_at`
+(leaving out the time it stood idle). An order's part at a station starts once the work ahead of
+it there (in the kitchen's order: rush first, then oldest), less what the cooks have on the go, is
+cleared at that pace; it then takes its longest prep time there. The order is ready when its
+slowest station is, never before it started plus its longest prep time; a station with too little
+history counts only the prep time. One snapshot of the kitchen serves every tracker.
 
 Orders the queue cannot speak for (no fired work left, or no snapshot) fall back to the typical
 time: the median of placed → ready over the most recently readied orders (the median, so one
@@ -117,26 +118,32 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Done:
-    """A line finished at a station: when, and its work."""
+    """A line finished at a station: when, its work, and its prep time (minutes)."""
 
     station: str
     done_at: datetime
     work: float
+    prep: int
 
 
 def station_pace(done: Iterable[Done]) -> dict[str, float]:
-    """Each station's pace (cook-minutes finished per minute) from the lines it finished: the work
-    finished after its first done moment, over the time from that moment to its last. A station with
-    fewer than MIN_PACE_LINES lines, or all finished at one moment, has no pace."""
+    """Each station's pace (cook-minutes finished per minute of work) from the lines it finished: the
+    work finished after its first done moment over the time it was busy since. Idle time does not
+    count: a gap between two done moments longer than the later line's own prep time counts only
+    that prep time (the line cannot have taken longer to cook; the rest the station waited). A
+    station with fewer than MIN_PACE_LINES lines, or all finished at one moment, has no pace."""
     by_station: dict[str, list[Done]] = {}
     for line in done:
         by_station.setdefault(line.station, []).append(line)
     pace: dict[str, float] = {}
     for station, lines in by_station.items():
-        first = min(line.done_at for line in lines)
-        span = (max(line.done_at for line in lines) - first).total_seconds() / 60
-        if len(lines) >= MIN_PACE_LINES and span > 0:
-            pace[station] = sum(line.work for line in lines if line.done_at > first) / span
+        lines.sort(key=lambda line: line.done_at)
+        work = busy = 0.0
+        for before, line in zip(lines, lines[1:], strict=False):
+            work += line.work
+            busy += min((line.done_at - before.done_at).total_seconds() / 60, line.prep)
+        if len(lines) >= MIN_PACE_LINES and busy > 0:
+            pace[station] = work / busy
     return pace
 
 
@@ -167,9 +174,12 @@ class Kitchen:
     def _station_ready(self, part: Waiting) -> datetime:
         start = part.started
         pace = self.pace.get(part.station)
-        ahead = sum(w.work for w in self.waiting if w.station == part.station and w.key < part.key)
+        ahead = [w for w in self.waiting if w.station == part.station and w.key < part.key]
         if pace and ahead:
-            start = max(start, self.at + timedelta(minutes=ahead / pace))
+            # What is ahead includes what the cooks have on the go: about one prep time's worth at pace.
+            under_way = statistics.mean(w.longest for w in ahead)
+            wait = max(0.0, sum(w.work for w in ahead) / pace - under_way)
+            start = max(start, self.at + timedelta(minutes=wait))
         return start + timedelta(minutes=part.longest)
 
 
@@ -192,13 +202,13 @@ _WAITING = (
 def _done_since(conn: Connection, since: datetime) -> list[Done]:
     newest = conn.execute(select(func.coalesce(func.max(order_lines.c.id), 0))).scalar_one()
     query = select(
-        func.coalesce(order_lines.c.station, ""), order_lines.c.done_at, _PREP * order_lines.c.quantity
+        func.coalesce(order_lines.c.station, ""), order_lines.c.done_at, _PREP * order_lines.c.quantity, _PREP
     ).where(
         order_lines.c.id > newest - LINE_LOOK_BACK,
         order_lines.c.done_at >= since,
         order_lines.c.voided_at.is_(None),
     )
-    return [Done(station, done_at, float(work)) for station, done_at, work in conn.execute(query)]
+    return [Done(station, done_at, float(work), prep) for station, done_at, work, prep in conn.execute(query)]
 
 
 def read_kitchen(conn: Connection, now: datetime, head: int = 0) -> Kitchen:
