@@ -124,6 +124,28 @@ def test_the_estimate_reads_the_queue_and_falls_back_to_the_typical_time() -> No
     assert estimate_for({**order, "status": "ready"}, TYPICAL, NOON, kitchen).ready_by is None
 
 
+def test_a_new_order_is_quoted_behind_everything_waiting() -> None:
+    """Checkout's "as soon as possible": behind the rush order too, at the pace of each station."""
+    kitchen = Kitchen(NOON, (part(1, 50), part(2, 30, rush=True), part(3, 4, station="cold")), {"grill": 5.0})
+    assert kitchen.quote([("grill", 12, 12)]) == NOON + timedelta(minutes=80 / 5 - 10 + 12)
+    assert kitchen.quote([("grill", 12, 12), ("cold", 3, 3)]) == NOON + timedelta(minutes=18)
+    assert kitchen.quote([("cold", 3, 3)]) == NOON + timedelta(minutes=3), "no pace at the cold station"
+    assert kitchen.quote([]) is None
+
+
+def test_a_scheduled_order_is_expected_at_its_pickup_time() -> None:
+    """Held: its pickup time. Released: the queue's time, but never before the pickup time."""
+    pickup = NOON + timedelta(minutes=30)
+    held = {"id": 9, "status": "new", "created_at": "2026-03-01T11:00:00Z", "pickup_at": "2026-03-01T12:30:00Z"}
+    kitchen = Kitchen(NOON, (part(1, 100), part(9, 10, longest=12)), {"grill": 2.0})
+    assert estimate_for(held, TYPICAL, NOON, kitchen).ready_by == pickup
+    released = {**held, "released_at": "2026-03-01T12:00:00Z"}
+    late = estimate_for(released, TYPICAL, NOON, kitchen)
+    assert late.ready_by == NOON + timedelta(minutes=100 / 2 - 10 + 12) and late.from_queue
+    on_time = estimate_for(released, TYPICAL, NOON, Kitchen(NOON, (part(9, 10, longest=12),), {}))
+    assert on_time.ready_by == pickup
+
+
 # On a real store
 
 

@@ -3,6 +3,7 @@ estimates it shows, from the recent prep times of a real store."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -202,3 +203,19 @@ def test_the_tracking_page_follows_the_queue_ahead_of_its_order(server: Server) 
     assert abs(eta(frames[1][2]) - (placed + timedelta(minutes=12))) < timedelta(seconds=2)
     assert "Zed" not in frames[1][2] and "Ahead" not in frames[1][2], "only this order's own status"
     assert stream.frames == frames, "one frame for the move, none for the status change that left the queue as it was"
+
+
+def test_checkout_quotes_as_soon_as_possible_from_the_kitchen(server: Server, menu: list[dict]) -> None:
+    """The cart's dishes behind the kitchen's queue: with no pace yet, its longest prep time from now."""
+    customer = Customer(server)
+    try:
+        customer.add(menu[0])
+        page = customer.open("/checkout").text
+    finally:
+        customer.close()
+    found = re.search(r'<option value="">As soon as possible \(ready around (\d\d):(\d\d)\)</option>', page)
+    assert found is not None, page
+    zone = ZoneInfo((os.environ.get("FORKFLOW_TIMEZONE") or os.environ.get("TZ") or "UTC").lstrip(":"))  # the server's
+    expected = (datetime.now(UTC) + timedelta(minutes=menu[0]["prep_minutes"])).astimezone(zone)
+    quoted = expected.replace(hour=int(found.group(1)), minute=int(found.group(2)), second=0, microsecond=0)
+    assert timedelta(0) <= expected - quoted < timedelta(minutes=2)

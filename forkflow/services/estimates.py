@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..numbers import DEFAULT_PREP_MINUTES
+from ..numbers import DEFAULT_PREP_MINUTES, MAX_ID
 from ..schema import order_lines, orders
 from ..store import Store
 from ..vocabulary import COOKING_STATUSES
@@ -171,6 +171,12 @@ class Kitchen:
             return None
         return max(self._station_ready(part) for part in mine)
 
+    def quote(self, parts: Iterable[tuple[str, float, int]]) -> datetime | None:
+        """When a new order, placed now, would be ready: its (station, work, longest prep) parts
+        behind everything waiting (checkout's "as soon as possible"). None for no parts."""
+        new = [Waiting(MAX_ID, False, self.at, station, work, longest) for station, work, longest in parts]
+        return max((self._station_ready(part) for part in new), default=None)
+
     def _station_ready(self, part: Waiting) -> datetime:
         start = part.started
         pace = self.pace.get(part.station)
@@ -273,13 +279,35 @@ def estimate_for(
 ) -> Estimate:
     """An order's expected ready time: from the kitchen's queue when it has the order's work waiting,
     else when it was placed (a scheduled one: released) plus the typical preparation time. `busy` is
-    added to the quote (the hook for a manager's "busy" delay)."""
+    added to the quote (the hook for a manager's "busy" delay). A scheduled order is expected at its
+    pickup time while held, and never before it once released."""
     if order["status"] not in COOKING_STATUSES:
         return Estimate(None, False, prep)
+    pickup = _moment(order.get("pickup_at"))
+    if pickup is not None and not order.get("released_at"):
+        return Estimate(pickup, pickup <= now, prep)
     queued = kitchen.ready_by(order["id"]) if kitchen is not None and "id" in order else None
-    if queued is not None:
-        ready_by = queued + busy
-        return Estimate(ready_by, ready_by <= now, prep, True)
-    placed = datetime.fromisoformat((order.get("released_at") or order["created_at"]).replace("Z", "+00:00"))
-    ready_by = placed + prep.typical + busy
-    return Estimate(ready_by, ready_by <= now, prep)
+    started = _moment(order.get("released_at") or order["created_at"])
+    assert started is not None
+    ready_by = (queued if queued is not None else started + prep.typical) + busy
+    if pickup is not None:
+        ready_by = max(ready_by, pickup)
+    return Estimate(ready_by, ready_by <= now, prep, queued is not None)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def ready_estimate(store: Store, order: dict[str, Any], after: int = 0) -> Estimate:
+    """`order`'s expected ready time now, read from the kitchen as of event `after` or later (the
+    tracking page, the till's sent ticket)."""
+    prep = await prep_time(store)
+    kitchen = await kitchen_now(store, after)
+    return estimate_for(order, prep, datetime.now(UTC), kitchen)
+
+
+async def quote_new(store: Store, parts: Iterable[tuple[str, float, int]]) -> datetime | None:
+    """When a new order of these (station, work, longest prep) parts would be ready if placed now,
+    from the kitchen's queue and pace; with no pace anywhere it needed, now plus its longest prep."""
+    return (await kitchen_now(store)).quote(parts)
