@@ -228,3 +228,19 @@ async def test_done_lines_move_the_queue_and_one_read_serves_everyone(store: Sto
     after = await kitchen_now(store, after=head)
     assert after is not before and after.head >= head and {w.order_id for w in after.waiting} == {mine}
     assert done["id"] == first
+
+
+async def test_an_order_just_placed_is_quoted_from_the_queue_not_an_older_read(store: Store) -> None:
+    grill = await services.create_menu_item(
+        store, MenuItemIn(name="Steak", price_cents=2000, category="Mains", station="grill", prep_minutes=12)
+    )
+    await place(store, grill["id"])
+    cached = await kitchen_now(store)
+    mine, _ = await services.create_order(
+        store, OrderIn(customer_name="Bo", channel="counter", items=[{"menu_item_id": grill["id"], "quantity": 1}])
+    )
+    assert cached.ready_by(mine["id"]) is None and await kitchen_now(store) is cached, "the read is still fresh"
+    estimate = await services.ready_estimate(store, mine)
+    created = datetime.fromisoformat(mine["created_at"].replace("Z", "+00:00"))
+    assert estimate.from_queue and estimate.ready_by is not None
+    assert abs(estimate.ready_by - (created + timedelta(minutes=12))) < timedelta(seconds=1)

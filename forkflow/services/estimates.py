@@ -1,4 +1,5 @@
-"""Read-only: when an order will be ready, from the kitchen's live queue, so a tracking page can say.
+"""Read-only: when an order will be ready, from the kitchen's live queue: the tracking page's
+expected time, checkout's "as soon as possible" and the till's sent ticket.
 
 The queue (`Kitchen`) is every fired, not done, not voided line of the orders the kitchen is
 cooking, weighed as its prep minutes × quantity ("work", in cook-minutes: prep_minutes is what the
@@ -299,11 +300,12 @@ def _moment(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-async def ready_estimate(store: Store, order: dict[str, Any], after: int = 0) -> Estimate:
+async def ready_estimate(store: Store, order: dict[str, Any], after: int | None = None) -> Estimate:
     """`order`'s expected ready time now, read from the kitchen as of event `after` or later (the
-    tracking page, the till's sent ticket)."""
+    tracking page's stream, the till's sent ticket); None: as of the newest event, so an order just
+    placed is in the queue it is read from."""
     prep = await prep_time(store)
-    kitchen = await kitchen_now(store, after)
+    kitchen = await kitchen_now(store, await store.last_event_id() if after is None else after)
     return estimate_for(order, prep, datetime.now(UTC), kitchen)
 
 

@@ -48,10 +48,11 @@ async def track_json(request: Request) -> Response:
     return JSONResponse(tracked_order_out(order))
 
 
-async def status_of(store: Store, order: dict[str, Any], after: int = 0) -> TrackStatus:
-    """The order's status panel, its time read from the kitchen as of event `after` or later."""
+async def status_of(store: Store, order: dict[str, Any], after: int | None = None) -> TrackStatus:
+    """The order's status panel, its time read from the kitchen as of event `after` or later (None:
+    the newest, so an order just placed is in the queue it is read from)."""
     prep = await services.prep_time(store)
-    kitchen = await services.kitchen_now(store, after)
+    kitchen = await services.kitchen_now(store, await store.last_event_id() if after is None else after)
     return track_status(order, prep, datetime.now(UTC), store.settings.timezone, kitchen)
 
 
