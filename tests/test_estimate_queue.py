@@ -1,6 +1,6 @@
 """Honest ready times (forkflow/services/estimates.py): the quote comes from the kitchen's queue
-and each station's measured pace. On plain snapshots, then on a real SQLite store fed by the
-services (orders placed, lines done)."""
+and each station's measured pace. On plain snapshots, then on a real store (SQLite and
+PostgreSQL) fed by the services (orders placed, lines done)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ from forkflow.services.estimates import (
     station_pace,
 )
 from forkflow.store import Store, Tx
+
+from .conftest import BACKENDS, drop_postgres_database, new_postgres_database
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TYPICAL = PrepTime(timedelta(minutes=15), 0)
@@ -149,12 +151,17 @@ def test_a_scheduled_order_is_expected_at_its_pickup_time() -> None:
 # On a real store
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(Settings(database_url=sqlite_url(tmp_path / "queue.db")), Bus())
+@pytest.fixture(params=BACKENDS)
+async def store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """SQLite and PostgreSQL: the queue's grouped read runs on both."""
+    postgres = request.param == "postgres"
+    url = new_postgres_database() if postgres else sqlite_url(tmp_path / "queue.db")
+    s = Store(Settings(database_url=url), Bus())
     await s.open()
     yield s
     await s.close()
+    if postgres:
+        drop_postgres_database(url)
 
 
 async def place(store: Store, dish: int, quantity: int = 1) -> int:
