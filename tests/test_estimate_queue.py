@@ -251,3 +251,15 @@ async def test_an_order_just_placed_is_quoted_from_the_queue_not_an_older_read(s
     created = datetime.fromisoformat(mine["created_at"].replace("Z", "+00:00"))
     assert estimate.from_queue and estimate.ready_by is not None
     assert abs(estimate.ready_by - (created + timedelta(minutes=12))) < timedelta(seconds=1)
+
+
+async def test_checkouts_quote_puts_a_new_order_behind_the_queue_plus_any_busy_delay(store: Store) -> None:
+    await services.create_menu_item(
+        store, MenuItemIn(name="Steak", price_cents=2000, category="Mains", station="grill", prep_minutes=12)
+    )
+    before = datetime.now(UTC)
+    quoted = await services.quote_new(store, [("grill", 24, 12)])
+    busy = await services.quote_new(store, [("grill", 24, 12)], busy=timedelta(minutes=20))
+    assert quoted is not None and busy is not None and busy - quoted == timedelta(minutes=20)
+    assert timedelta(minutes=12) <= quoted - before < timedelta(minutes=12, seconds=5), "no pace yet: its prep time"
+    assert await services.quote_new(store, []) is None

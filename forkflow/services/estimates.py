@@ -300,16 +300,22 @@ def _moment(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-async def ready_estimate(store: Store, order: dict[str, Any], after: int | None = None) -> Estimate:
+async def ready_estimate(
+    store: Store, order: dict[str, Any], after: int | None = None, busy: timedelta = timedelta(0)
+) -> Estimate:
     """`order`'s expected ready time now, read from the kitchen as of event `after` or later (the
     tracking page's stream, the till's sent ticket); None: as of the newest event, so an order just
-    placed is in the queue it is read from."""
+    placed is in the queue it is read from. `busy`: see `estimate_for`."""
     prep = await prep_time(store)
     kitchen = await kitchen_now(store, await store.last_event_id() if after is None else after)
-    return estimate_for(order, prep, datetime.now(UTC), kitchen)
+    return estimate_for(order, prep, datetime.now(UTC), kitchen, busy)
 
 
-async def quote_new(store: Store, parts: Iterable[tuple[str, float, int]]) -> datetime | None:
+async def quote_new(
+    store: Store, parts: Iterable[tuple[str, float, int]], busy: timedelta = timedelta(0)
+) -> datetime | None:
     """When a new order of these (station, work, longest prep) parts would be ready if placed now,
-    from the kitchen's queue and pace; with no pace anywhere it needed, now plus its longest prep."""
-    return (await kitchen_now(store)).quote(parts)
+    from the kitchen's queue and pace; with no pace anywhere it needed, now plus its longest prep.
+    `busy` is added (the hook for a manager's "busy" delay, as in `estimate_for`)."""
+    ready_by = (await kitchen_now(store)).quote(parts)
+    return None if ready_by is None else ready_by + busy

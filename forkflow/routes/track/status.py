@@ -7,7 +7,7 @@ the status looks the same however it arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -76,12 +76,17 @@ def _steps(status: str) -> tuple[Step, ...]:
 
 
 def track_status(
-    order: dict[str, Any], prep: PrepTime, now: datetime, zone: ZoneInfo, kitchen: Kitchen | None = None
+    order: dict[str, Any],
+    prep: PrepTime,
+    now: datetime,
+    zone: ZoneInfo,
+    kitchen: Kitchen | None = None,
+    busy: timedelta = timedelta(0),
 ) -> TrackStatus:
     """The status panel of a tracking page for `order` (the full order, as the services return it),
-    its expected time read from `kitchen`'s queue when given."""
+    its expected time read from `kitchen`'s queue when given (`busy`: see `estimate_for`)."""
     status = order["status"]
-    estimate = estimate_for(order, prep, now, kitchen)
+    estimate = estimate_for(order, prep, now, kitchen, busy)
     return TrackStatus(
         status=status,
         headline=HEADLINES.get(status, status),
