@@ -218,8 +218,11 @@ def rush_section(r: dict[str, Any]) -> list[str]:
         ("post_latency_ms", "POST /orders"),
         ("patch_latency_ms", "PATCH /orders/{id}"),
         ("toggle_latency_ms", "PUT /menu/{id}/availability"),
+        ("fire_latency_ms", "POST /orders/{id}/fire"),
+        ("scheduled_latency_ms", "POST /orders (scheduled)"),
     ):
-        rows.append([label, str(r[key]["count"]), *_lat(r[key]), "", "", ""])
+        if key in r:  # (results of a run from before issue 15 have no fires)
+            rows.append([label, str(r[key]["count"]), *_lat(r[key]), "", "", ""])
     out += _table(["measure (receipt - write time)", "samples", *LAT, "missing", "dup", "wrong"], rows)
     out.append(
         f"request errors {r['errors']}; answered without an event {r['answered_without_event']};"
@@ -227,6 +230,12 @@ def rush_section(r: dict[str, Any]) -> list[str]:
         f" server CPU {_pct(r, 'server_cpu_pct')}, load CPU {_pct(r, 'driver_cpu_pct')},"
         f" other CPU {_pct(r, 'other_cpu_pct')}"
     )
+    if "fires_sent" in r:
+        out.append(
+            f"paced kitchen: {r['held_orders']} table orders with a held course, {r['fires_sent']} fires;"
+            f" {r['scheduled_sent']} scheduled orders, {r['released']} released exactly once,"
+            f" {r['not_released_once']} not"
+        )
     for kind in r.get("not_served", []):
         out.append(f"  not measured: this version answers 404 to every {kind} stream")
     for sample in [*r["error_samples"], *r["streams_failed"][:3], *r["streams_ended_early"][:3]]:

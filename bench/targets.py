@@ -102,6 +102,7 @@ def _rush(r: dict[str, Any]) -> Iterator[Verdict]:
     yield _zero("rush", "events missing", r["missing"])
     yield _zero("rush", "events duplicated or wrong", r["duplicates"] + r["wrong"] + r["answered_without_event"])
     yield _zero("rush", "request errors", r["errors"])
+    yield _zero("rush", "scheduled orders not released exactly once", r.get("not_released_once", 0))
     yield _zero("rush", "streams failed or ended early", len(r["streams_failed"]) + len(r["streams_ended_early"]))
 
 

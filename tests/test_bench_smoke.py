@@ -51,3 +51,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
             "modifiers": modifiers["orders"],
         }
         assert modifiers["checks"]["lines"] == 3 * modifiers["orders"]
+    # The rush fired every held course and the server released every scheduled order, once each.
+    for scenarios in (figures["scenarios"], figures["postgres"]["scenarios"]):
+        rush = scenarios["rush"]
+        assert rush["fires_sent"] == rush["held_orders"] > 0
+        assert rush["released"] == rush["scheduled_sent"] > 0 and rush["not_released_once"] == 0

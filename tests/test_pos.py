@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlencode
 
@@ -441,7 +442,13 @@ def test_sending_shows_the_ticket_number_and_starts_a_fresh_ticket(server: Serve
     (order,) = orders(server)
     placed = Rendered(response.text)
     assert placed.attrs_by_id["placed"]["hx-swap-oob"] == "true"
-    assert placed.text("placed") == f"Sent: ticket #{order['ticket_no']} Ada · 20.00"
+    sent, ready = placed.text("placed").split(" ready around ")
+    assert sent == f"Sent: ticket #{order['ticket_no']} Ada · 20.00" and re.fullmatch(r"\d\d:\d\d", ready)
+    # The kitchen has no pace yet: the dishes' longest prep time (10 minutes) from now.
+    quoted = re.search(r'class="placed-ready">ready around <time datetime="([^"]+)"', response.text)
+    assert quoted is not None
+    created = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
+    assert abs(datetime.fromisoformat(quoted.group(1)) - (created + timedelta(minutes=10))) <= timedelta(seconds=1)
     assert till.key != key and till.ticket.values("item") == [] and till.total == "0.00"
 
 

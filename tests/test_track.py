@@ -3,6 +3,7 @@ estimates it shows, from the recent prep times of a real store."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -149,3 +150,72 @@ def test_typical_prep_is_a_median_of_non_negative_durations() -> None:
         ).completed_at.local
         == "12:20"
     )  # type: ignore[union-attr]
+
+
+def test_the_tracking_page_follows_the_queue_ahead_of_its_order(server: Server) -> None:
+    """Another order leaving the grill moves this order's expected time earlier, live; the frame
+    says nothing of the other order."""
+    steak = {"name": "Steak", "price_cents": 2000, "category": "Mains", "station": "grill", "prep_minutes": 12}
+    dish = httpx.post(f"{server.url}/menu", json=steak, headers=server.auth("manager")).json()
+
+    def place(name: str, quantity: int) -> dict:
+        body = {
+            "customer_name": name,
+            "channel": "counter",
+            "items": [{"menu_item_id": dish["id"], "quantity": quantity}],
+        }
+        response = httpx.post(f"{server.url}/orders", json=body, headers=server.auth("cashier"))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def move(order: dict, *statuses: str) -> None:
+        for status in statuses:
+            moved = httpx.patch(
+                f"{server.url}/orders/{order['id']}", json={"status": status}, headers=server.auth("kitchen")
+            )
+            assert moved.status_code == 200, moved.text
+
+    now = datetime.now(UTC)
+    for n in range(6):  # the grill's last half hour: a 12-minute steak every 6 minutes, a pace of 2
+        done = place("Earlier", 1)
+        move(done, "preparing", "ready")
+        server.execute(
+            "UPDATE order_lines SET done_at = ? WHERE order_id = ?", now - timedelta(minutes=6 * n), done["id"]
+        )
+    ahead = place("Zed Ahead", 5)  # 60 cook-minutes: 60 / 2 - 12 = 18 minutes before the grill gets to ours
+    mine = place("Ada", 1)
+    stream = Stream(server, f"{mine['tracking_url']}/live")
+    (first,) = stream.wait(1)
+    move(ahead, "preparing")  # the queue has not moved: no frame
+    move(ahead, "ready")  # off the grill: ours is next
+    frames = stream.wait(2)
+    stream.close()
+
+    def eta(data: str) -> datetime:
+        found = re.search(r'class="eta" datetime="([^"]+)"', data)
+        assert found is not None, data
+        return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+
+    placed = datetime.fromisoformat(mine["created_at"].replace("Z", "+00:00"))
+    assert abs(eta(first[2]) - (now + timedelta(minutes=18 + 12))) < timedelta(seconds=30)
+    assert "queue and pace" in first[2]
+    assert len(frames) == 2 and frames[1][0] == "status"
+    assert abs(eta(frames[1][2]) - (placed + timedelta(minutes=12))) < timedelta(seconds=2)
+    assert "Zed" not in frames[1][2] and "Ahead" not in frames[1][2], "only this order's own status"
+    assert stream.frames == frames, "one frame for the move, none for the status change that left the queue as it was"
+
+
+def test_checkout_quotes_as_soon_as_possible_from_the_kitchen(server: Server, menu: list[dict]) -> None:
+    """The cart's dishes behind the kitchen's queue: with no pace yet, its longest prep time from now."""
+    customer = Customer(server)
+    try:
+        customer.add(menu[0])
+        page = customer.open("/checkout").text
+    finally:
+        customer.close()
+    found = re.search(r'<option value="">As soon as possible \(ready around (\d\d):(\d\d)\)</option>', page)
+    assert found is not None, page
+    zone = ZoneInfo((os.environ.get("FORKFLOW_TIMEZONE") or os.environ.get("TZ") or "UTC").lstrip(":"))  # the server's
+    expected = (datetime.now(UTC) + timedelta(minutes=menu[0]["prep_minutes"])).astimezone(zone)
+    quoted = expected.replace(hour=int(found.group(1)), minute=int(found.group(2)), second=0, microsecond=0)
+    assert timedelta(0) <= expected - quoted < timedelta(minutes=2)

@@ -4,13 +4,17 @@ For `rush_seconds`: orders at a steady rate, status changes (preparing, ready, c
 orders whose tracking pages are open, and one availability toggle per second; meanwhile kitchen
 displays on `GET /kitchen/stream` (spread over the views: all, each station, expo), customers'
 tracking pages on `GET /track/{token}/events`, and one reference listener on
-`GET /events?topics=orders,menu`.
+`GET /events?topics=orders,menu`. The kitchen is paced too (issue 15): table orders placed before
+the run hold a course, each fired during it (`POST /orders/{id}/fire`), and orders placed during
+the run for a pickup a second later (a dish of 0 prep minutes, so the release is the pickup time)
+are released by the server during the run; fires and releases are order events like the others.
 
 Latency of a delivery is its receipt time minus the write's timestamp, read from the reference
 listener's payload for that event id (an order's `created_at` or `updated_at`, a menu item's
 `updated_at`): the server takes it when the write unit starts, so this is an upper bound on
 commit-to-delivery. Missing: an event a client should have had and did not get by the end
 (displays: every order event; trackers: every event of their order; the reference: every event).
+A scheduled order not released exactly once, or a fire answered without its event, counts too.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,8 @@ TICKET_OF = re.compile(r'id="ticket-(\d+)"')
 VIEWS = ("", *STATIONS, "expo")  # a kitchen has screens for all, for each station, and for expo
 STATUS_STEPS = ("preparing", "ready", "completed")
 GROUP = 10  # orders moved together: ten start, then the same ten are ready, then completed
+HELD_COURSE = 2  # the course a table order keeps back until the run fires it
+PICKUP_AFTER = 1.0  # seconds from placing a scheduled order to its pickup (and release)
 
 
 @dataclass
@@ -159,6 +166,8 @@ async def run(cfg: Config) -> dict[str, Any]:
         mover.headers.update(headers)
         menu = await create_menu(client, cfg.menu_items, cfg.seed)
         special = await _toggled_item(client)
+        main, plate = await _paced_dishes(client)
+        tables = await _table_orders(client, menu, main, cfg.rush_courses)
         tracked = await burst(client, make_orders(menu, cfg.rush_trackers, cfg.seed + 3, "rush-tracked"), 4)
         if len(tracked.ok) != cfg.rush_trackers:
             raise RuntimeError(f"could not place the tracked orders: {tracked.statuses()}")
@@ -189,14 +198,20 @@ async def run(cfg: Config) -> dict[str, Any]:
         orders = make_orders(menu, int(cfg.rush_rate * cfg.rush_seconds), cfg.seed, "rush")
         moves = _status_calls([o["id"] for o in tracked_orders], int(cfg.rush_status_rate * cfg.rush_seconds))
         toggles = _toggle_calls(special, int(cfg.rush_toggle_rate * cfg.rush_seconds))
+        fires = [("POST", f"/orders/{t['id']}/fire", json.dumps({"course": HELD_COURSE}).encode()) for t in tables]
+        paced_rate = max(cfg.rush_courses, cfg.rush_scheduled, 1) / (0.8 * cfg.rush_seconds)
         meter = CpuMeter(server)
         start = time.perf_counter() + 0.1
-        placed, moved, toggled = await asyncio.gather(
+        scheduled_calls = _scheduled_calls(plate, cfg.rush_scheduled, start, paced_rate)
+        placed, moved, toggled, fired, scheduled = await asyncio.gather(
             paced(client, orders, cfg.rush_rate, start),
             paced_calls(mover, moves, cfg.rush_status_rate, start),
             paced_calls(mover, toggles, cfg.rush_toggle_rate, start + 0.5 / cfg.rush_toggle_rate),
+            paced_calls(mover, fires, paced_rate, start + 0.25 / paced_rate),
+            paced_calls(client, scheduled_calls, paced_rate, start),
         )
         cpu = meter.percent()
+        await _released(client, [json.loads(c.body)["id"] for c in scheduled if c.status == 201])
         last_id = (await get_json(client, "/health"))["bus"]["last_event_id"]
         reference = streams[0]
         await _drain(streams[:1], {}, last_id, head)  # the reference first: it says what the others should get
@@ -217,7 +232,8 @@ async def run(cfg: Config) -> dict[str, Any]:
     kinds = {kind: _deliveries(streams, kind, written, expected) for kind in ("display", "tracker", "reference")}
     delays = {kind: figures.pop("delays") for kind, figures in kinds.items()}
     everyone = delays["display"] + delays["tracker"]
-    answers = [*placed.sent, *moved, *toggled]
+    answers = [*placed.sent, *moved, *toggled, *fired, *scheduled]
+    releases = _releases(scheduled, written)
     return {
         "seconds": cfg.rush_seconds,
         "rate": cfg.rush_rate,
@@ -228,18 +244,26 @@ async def run(cfg: Config) -> dict[str, Any]:
         "orders_sent": len(placed.sent),
         "status_changes_sent": len(moved),
         "toggles_sent": len(toggled),
+        "held_orders": len(tables),
+        "fires_sent": len(fired),
+        "scheduled_sent": len(scheduled),
+        "released": sum(1 for count in releases.values() if count == 1),
+        "not_released_once": sum(1 for count in releases.values() if count != 1),
         "events": len(written),
         "errors": sum(1 for a in answers if a.status is None or a.status >= 300),
         "error_samples": [_describe(a) for a in answers if a.error][:5],
         "post_latency_ms": summary([s.latency_ms for s in placed.sent]),
         "patch_latency_ms": summary([c.latency_ms for c in moved]),
         "toggle_latency_ms": summary([c.latency_ms for c in toggled]),
+        "fire_latency_ms": summary([c.latency_ms for c in fired]),
+        "scheduled_latency_ms": summary([c.latency_ms for c in scheduled]),
         "delivery_ms": summary(everyone),
         "missing": sum(k["missing"] for k in kinds.values()),
         "duplicates": sum(k["duplicates"] for k in kinds.values()),
         "wrong": sum(k["wrong"] for k in kinds.values()),
         "by_client": kinds,
-        "answered_without_event": _answered_without_event(placed.ok, moved, toggled, written),
+        "answered_without_event": _answered_without_event(placed.ok, moved, toggled, written)
+        + _fired_without_event(fired, scheduled, written),
         "streams_failed": failed,
         "not_served": unserved,  # kinds of screen this version of ForkFlow has no stream for
         "streams_ended_early": ended_early,
@@ -256,6 +280,70 @@ async def _toggled_item(client: Client) -> int:
     if resp.status != 201:
         raise RuntimeError(f"POST /menu answered {resp.status}: {resp.body[:300]!r}")
     return int(json.loads(resp.body)["id"])
+
+
+async def _paced_dishes(client: Client) -> tuple[int, int]:
+    """A main for the held courses, and a dish of 0 prep minutes for the scheduled orders (released
+    at their pickup time)."""
+    made = []
+    for name, prep in (("Bench main", 12), ("Bench cold plate", 0)):
+        body = {"name": name, "price_cents": 1400, "category": "paced", "station": "cold", "prep_minutes": prep}
+        resp = await client.request("POST", "/menu", json.dumps(body).encode())
+        if resp.status != 201:
+            raise RuntimeError(f"POST /menu answered {resp.status}: {resp.body[:300]!r}")
+        made.append(int(json.loads(resp.body)["id"]))
+    return made[0], made[1]
+
+
+async def _table_orders(client: Client, menu: dict[int, int], main: int, count: int) -> list[dict[str, Any]]:
+    """`count` table orders with a starter sent now and a main held as course HELD_COURSE."""
+    starter = min(menu)
+    placed = []
+    for i in range(count):
+        items = [{"menu_item_id": starter, "quantity": 1}, {"menu_item_id": main, "quantity": 2, "course": HELD_COURSE}]
+        body = {"customer_name": f"Table {i}", "channel": "table", "table": f"P{i}", "items": items}
+        resp = await client.request("POST", "/orders", json.dumps(body).encode())
+        order = json.loads(resp.body) if resp.status == 201 else {}
+        if order.get("held_courses") != [HELD_COURSE]:
+            raise RuntimeError(f"could not place a table order with a held course: {resp.status} {resp.body[:300]!r}")
+        placed.append(order)
+    return placed
+
+
+def _scheduled_calls(plate: int, count: int, start: float, rate: float) -> list[tuple[str, str, bytes | None]]:
+    """Orders for a pickup PICKUP_AFTER seconds after each is due to be sent (`paced_calls`' timing)."""
+    wall = time.time() - time.perf_counter()
+    calls: list[tuple[str, str, bytes | None]] = []
+    for i in range(count):
+        pickup = datetime.fromtimestamp(wall + start + i / rate + PICKUP_AFTER, UTC)
+        body = {
+            "customer_name": f"Pickup {i}",
+            "channel": "online",
+            "items": [{"menu_item_id": plate, "quantity": 1}],
+            "pickup_at": pickup.isoformat(timespec="milliseconds"),
+        }
+        calls.append(("POST", "/orders", json.dumps(body).encode()))
+    return calls
+
+
+async def _released(client: Client, order_ids: list[int], timeout: float = 60) -> None:
+    """Wait until the server has released every scheduled order (or `timeout`: then the check
+    counts the ones it did not)."""
+    deadline = time.monotonic() + timeout
+    waiting = list(order_ids)
+    while waiting and time.monotonic() < deadline:
+        waiting = [i for i in waiting if (await get_json(client, f"/orders/{i}")).get("released_at") is None]
+        if waiting:
+            await asyncio.sleep(0.2)
+
+
+def _releases(scheduled: list[Call], written: dict[int, tuple[str, dict[str, Any], float]]) -> dict[int, int]:
+    """Per scheduled order placed, how many `order.released` events it had (1 is right)."""
+    counts = {json.loads(c.body)["id"]: 0 for c in scheduled if c.status == 201}
+    for event_type, payload, _ in written.values():
+        if event_type == "order.released" and payload["id"] in counts:
+            counts[payload["id"]] += 1
+    return counts
 
 
 def _written(reference: Stream, head: int) -> dict[int, tuple[str, dict[str, Any], float]]:
@@ -334,6 +422,21 @@ def _answered_without_event(
             body = json.loads(call.body)
             count += (body["id"], body["available"]) not in toggles
     return count
+
+
+def _fired_without_event(
+    fired: list[Call], scheduled: list[Call], written: dict[int, tuple[str, dict[str, Any], float]]
+) -> int:
+    """Fires answered as done with no event showing the course fired, and scheduled orders answered
+    as placed with no `order.created`."""
+    shown_fired = {
+        p["id"]
+        for t, p, _ in written.values()
+        if t == "order.updated" and HELD_COURSE not in (p.get("held_courses") or ())
+    }
+    created = {p["id"] for t, p, _ in written.values() if t == "order.created"}
+    count = sum(1 for c in fired if c.status == 200 and json.loads(c.body)["id"] not in shown_fired)
+    return count + sum(1 for c in scheduled if c.status == 201 and json.loads(c.body)["id"] not in created)
 
 
 def _describe(answer: Sent | Call) -> str:

@@ -1,7 +1,7 @@
 """The one write path: the JSON API, the htmx pages and the CLI all call these functions."""
 
 from .courses import get_kitchen_settings, set_kitchen_settings
-from .estimates import estimate_for, prep_time
+from .estimates import estimate_for, kitchen_now, prep_time, quote_new, ready_estimate
 from .inventory import change_inventory_item, create_inventory_item, get_inventory_item, list_inventory
 from .menu import (
     create_menu_item,
@@ -57,6 +57,7 @@ __all__ = [
     "kitchen_orders",
     "kitchen_snapshot",
     "list_categories",
+    "kitchen_now",
     "list_inventory",
     "list_menu",
     "list_movements",
@@ -66,6 +67,8 @@ __all__ = [
     "mark_lines_done",
     "order_categories",
     "prep_time",
+    "quote_new",
+    "ready_estimate",
     "recall_last",
     "tracked_snapshot",
     "void_line",

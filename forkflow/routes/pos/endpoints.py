@@ -106,7 +106,11 @@ async def _respond(
     lines as they are now, each with its Void while the order is open."""
     store = store_of(request)
     amending = None if ticket.amend_id is None else await services.get_order(store, ticket.amend_id)
+    # The sent ticket's expected ready time (its pickup time if scheduled): what to tell the guest.
+    ready_by = None if placed is None else (await services.ready_estimate(store, placed)).ready_by
     context: dict[str, Any] = {
+        "ready_by": ready_by,
+        "zone": store.settings.timezone,
         "ticket": ticket,
         "channels": CHANNELS,
         "allergens": ALLERGENS,
@@ -124,7 +128,6 @@ async def _respond(
         "categories": categories(menu),
         "recent": await _recent(store),
         "scheduled": await held_orders(store),
-        "zone": store.settings.timezone,
     }
     return templates.TemplateResponse(request, "pos/page.html", context, status_code=status)
 

@@ -397,6 +397,7 @@ async def _checkout_page(
         {
             "key": state.checkout_key,
             "pickup_times": await _pickup_choices(store),
+            "asap_ready": await _asap_ready(store, state.lines),
             "values": values or {"customer_name": "", "notes": "", "pickup_at": ""},
             "fields": fields or {},
             "error": error,
@@ -417,6 +418,21 @@ async def _pickup_choices(store: Store) -> list[tuple[str, str]]:
         day = "Today" if local.date() == today else "Tomorrow"
         choices.append((local.isoformat(), f"{day} {local_time(moment, zone)}"))
     return choices
+
+
+async def _asap_ready(store: Store, lines: list[cart.CartLine]) -> str | None:
+    """When the cart would be ready if ordered now, as the local clock ("19:42"), from the kitchen's
+    queue: each station's work (prep minutes × quantity) and longest prep time."""
+    dishes = {item["id"]: item for item in await services.list_menu(store)}
+    parts: dict[str, tuple[float, int]] = {}
+    for line in lines:
+        dish = dishes.get(line.menu_item_id)
+        if dish is not None:
+            work, longest = parts.get(dish["station"], (0.0, 0))
+            prep = int(dish["prep_minutes"])
+            parts[dish["station"]] = (work + prep * line.quantity, max(longest, prep))
+    ready_by = await services.quote_new(store, [(station, *part) for station, part in parts.items()])
+    return None if ready_by is None else local_time(ready_by, store.settings.timezone)
 
 
 async def checkout_page(request: Request) -> Response:

@@ -4,6 +4,11 @@ Two streams follow one order: `/track/{token}/events` sends its state as JSON (f
 `/track/{token}/live` sends the tracking page's status panel as HTML, rendered with the same
 partial as the page. Both start with the order's current state, so every (re)connection resyncs,
 and their frames carry no event ids: the gaps between ids would count the day's business.
+
+The queue moves on other orders' events (a line done, a ticket bumped), so the page's stream also
+re-reads its own order's expected time then: one shared read of the kitchen per event
+(services.kitchen_now), a frame only when this order's time changed, and never anything of the
+other order.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ from ...operation import ApiRoute, Operation
 from ...request import store_of
 from ...services.representation import tracked_order_out
 from ...store import Store
+from ...vocabulary import COOKING_STATUSES
 from ...web import templates
 from .status import TrackStatus, track_status
 
 OrderFrame = Callable[[dict[str, Any], int], Awaitable[ServerSentEvent]]
+# What a stream sends for its order when the queue moved on another order's event (None: nothing).
+QueueFrame = Callable[[dict[str, Any], int], Awaitable[ServerSentEvent | None]]
 
 
 async def track_json(request: Request) -> Response:
@@ -40,9 +48,12 @@ async def track_json(request: Request) -> Response:
     return JSONResponse(tracked_order_out(order))
 
 
-async def status_of(store: Store, order: dict[str, Any]) -> TrackStatus:
+async def status_of(store: Store, order: dict[str, Any], after: int | None = None) -> TrackStatus:
+    """The order's status panel, its time read from the kitchen as of event `after` or later (None:
+    the newest, so an order just placed is in the queue it is read from)."""
     prep = await services.prep_time(store)
-    return track_status(order, prep, datetime.now(UTC), store.settings.timezone)
+    kitchen = await services.kitchen_now(store, await store.last_event_id() if after is None else after)
+    return track_status(order, prep, datetime.now(UTC), store.settings.timezone, kitchen)
 
 
 def render_status(status: TrackStatus) -> str:
@@ -62,17 +73,25 @@ async def track_page(request: Request) -> Response:
     return templates.TemplateResponse(request, "track/page.html", context)
 
 
-async def _follow(request: Request, frame: OrderFrame) -> Response:
+async def _follow(request: Request, frame: OrderFrame, queue_frame: QueueFrame | None = None) -> Response:
     """The order's state now, then again each time it changes. A tracker has one order to show,
-    so every (re)connection simply starts from its current state: nothing to replay."""
+    so every (re)connection simply starts from its current state: nothing to replay. With
+    `queue_frame`, another order's event, once the stream is caught up, may send a frame too."""
     store = store_of(request)
 
     async def snapshot(sub: Subscription) -> Start:
         head, order = await services.tracked_snapshot(store, request.path_params["token"])
         order_id = order["id"]
+        latest = [order]  # this order as last seen: the only order a frame is ever made of
 
         async def render(event: Event, settled: bool) -> Frames:
-            return [await frame(event.payload, event.id)] if event.subject_id == order_id else []
+            if event.subject_id == order_id:
+                latest[0] = event.payload
+                return [await frame(event.payload, event.id)]
+            if queue_frame is None or not settled or latest[0]["status"] not in COOKING_STATUSES:
+                return []
+            moved = await queue_frame(latest[0], event.id)
+            return [] if moved is None else [moved]
 
         return Start(head, render, prelude=[await frame(order, head)])
 
@@ -91,12 +110,20 @@ async def track_live(request: Request) -> Response:
     """The tracking page's stream: a `status` fragment (progress, estimate, ready alert, and the
     lines out of band) per change."""
     store = store_of(request)
+    shown: list[str] = [""]  # the status panel last sent
 
     async def status_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent:
-        html = render_status(await status_of(store, order)) + render_lines(order)
-        return ServerSentEvent(html, event="status")
+        shown[0] = render_status(await status_of(store, order, event_id))
+        return ServerSentEvent(shown[0] + render_lines(order), event="status")
 
-    return await _follow(request, status_frame)
+    async def queue_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent | None:
+        status = render_status(await status_of(store, order, event_id))
+        if status == shown[0]:
+            return None
+        shown[0] = status
+        return ServerSentEvent(status, event="status")
+
+    return await _follow(request, status_frame, queue_frame)
 
 
 routes = [

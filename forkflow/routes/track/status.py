@@ -7,12 +7,12 @@ the status looks the same however it arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from ...formats import local_time
-from ...services.estimates import PrepTime, estimate_for
+from ...services.estimates import Kitchen, PrepTime, estimate_for
 
 # The customer's words for the kitchen's statuses, in the order an order moves through them.
 STEPS = (("new", "Received"), ("preparing", "Preparing"), ("ready", "Ready"), ("completed", "Collected"))
@@ -52,6 +52,7 @@ class TrackStatus:
     ready_at: Clock | None
     completed_at: Clock | None
     pickup_at: Clock | None = None  # a scheduled order: when the customer collects it (with the weekday)
+    from_queue: bool = False  # the expected time comes from the kitchen's live queue and pace
 
 
 def _moment(value: str | None) -> datetime | None:
@@ -74,10 +75,18 @@ def _steps(status: str) -> tuple[Step, ...]:
     )
 
 
-def track_status(order: dict[str, Any], prep: PrepTime, now: datetime, zone: ZoneInfo) -> TrackStatus:
-    """The status panel of a tracking page for `order` (the full order, as the services return it)."""
+def track_status(
+    order: dict[str, Any],
+    prep: PrepTime,
+    now: datetime,
+    zone: ZoneInfo,
+    kitchen: Kitchen | None = None,
+    busy: timedelta = timedelta(0),
+) -> TrackStatus:
+    """The status panel of a tracking page for `order` (the full order, as the services return it),
+    its expected time read from `kitchen`'s queue when given (`busy`: see `estimate_for`)."""
     status = order["status"]
-    estimate = estimate_for(order, prep, now)
+    estimate = estimate_for(order, prep, now, kitchen, busy)
     return TrackStatus(
         status=status,
         headline=HEADLINES.get(status, status),
@@ -89,4 +98,5 @@ def track_status(order: dict[str, Any], prep: PrepTime, now: datetime, zone: Zon
         ready_at=_clock(_moment(order.get("ready_at")), zone) if status == "ready" else None,
         completed_at=_clock(_moment(order.get("completed_at")), zone) if status == "completed" else None,
         pickup_at=_clock(_moment(order.get("pickup_at")), zone, "day"),
+        from_queue=estimate.from_queue,
     )
