@@ -105,8 +105,8 @@ async def set_online(store: Store, data: OnlineIn) -> dict[str, Any]:
     too far ahead, or given without a pause; nothing is written then."""
 
     def unit(tx: Tx) -> dict[str, Any]:
-        resume_at = None if data.resume_at is None else data.resume_at.astimezone(UTC)
-        if resume_at is not None:
+        resume_at = data.resume_at
+        if resume_at is not None:  # (compared before it is converted: year 1 in UTC+5 has no UTC)
             problem = None
             if not data.paused:
                 problem = "only a pause resumes: leave it out when not paused"
@@ -116,6 +116,7 @@ async def set_online(store: Store, data: OnlineIn) -> dict[str, Any]:
                 problem = f"at most {store.settings.max_schedule_days} days ahead"
             if problem is not None:
                 raise Invalid(f"resume_at: {problem}", {"resume_at": problem})
+            resume_at = resume_at.astimezone(UTC)
         new = Online(data.paused, resume_at, data.busy_minutes, data.slot_orders, data.slot_load)
         if read_online(tx.conn) == new:
             return new.out(tx.now)  # nothing changed: nothing to tell anyone
@@ -243,11 +244,13 @@ def _offered(conn: Connection, now: datetime, settings: Settings, day: date | No
         return []
     week = read_hours(conn)
     lead = LEAD + timedelta(minutes=online.busy_minutes)
+    latest = now + timedelta(days=settings.max_schedule_days)
     if day is None:
         times = pickup_times(week, now, settings, lead)
-    else:
-        latest = now + timedelta(days=settings.max_schedule_days)
+    elif now.astimezone(settings.timezone).date() <= day <= latest.astimezone(settings.timezone).date():
         times = [moment for moment in day_times(week, day, settings) if now + lead <= moment <= latest]
+    else:
+        times = []  # a day past, or further ahead than orders can be scheduled
     return [room.slot for room in rooms(conn, online, times) if not room.full]
 
 
