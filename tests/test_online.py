@@ -288,3 +288,57 @@ async def test_migration_0014_adds_the_settings_row_and_leaves_old_orders_in_no_
     with engine.begin() as conn:
         command.downgrade(_alembic_config(conn), "0013")
     engine.dispose()
+
+
+# The console's form
+
+HX = {"HX-Request": "true"}
+
+
+def test_the_console_pauses_until_a_time_resumes_and_sets_the_limits(server: Server) -> None:
+    manager = {**HX, **server.auth("manager")}
+    form = {"until": "", "busy_minutes": "15", "slot_orders": "8", "slot_load": ""}
+    page = httpx.get(f"{server.url}/manage", headers=server.auth("manager"))
+    assert 'id="online-panel"' in page.text and "Online ordering is open" in page.text
+    saved = httpx.post(f"{server.url}/manage/online", data={**form, "action": "save"}, headers=manager)
+    assert saved.status_code == 200, saved.text
+    assert httpx.get(f"{server.url}/online").json() == {**DEFAULTS, "busy_minutes": 15, "slot_orders": 8}
+    until = (datetime.now(UTC) + timedelta(hours=1)).strftime("%H:%M")  # (the test server's time is UTC)
+    paused = httpx.post(
+        f"{server.url}/manage/online", data={**form, "until": until, "action": "pause"}, headers=manager
+    )
+    assert paused.status_code == 200 and f"Online ordering is paused until {until}" in paused.text
+    assert "Resume now" in paused.text
+    state = httpx.get(f"{server.url}/online").json()
+    assert state["paused"] and state["resume_at"] is not None and state["busy_minutes"] == 15
+    kept = httpx.post(
+        f"{server.url}/manage/online", data={**form, "busy_minutes": "5", "action": "save"}, headers=manager
+    )
+    assert kept.status_code == 200 and httpx.get(f"{server.url}/online").json()["paused"] is True
+    resumed = httpx.post(f"{server.url}/manage/online", data={**form, "action": "resume"}, headers=manager)
+    assert resumed.status_code == 200 and "Online ordering is open" in resumed.text
+    assert httpx.get(f"{server.url}/online").json() == {**DEFAULTS, "busy_minutes": 15, "slot_orders": 8}
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "message"),
+    [
+        ({"busy_minutes": "300"}, "busy_minutes", "240"),
+        ({"busy_minutes": "soon"}, "busy_minutes", ""),
+        ({"slot_orders": "-1"}, "slot_orders", ""),
+        ({"slot_load": "100001"}, "slot_load", ""),
+        ({"until": "7pm", "action": "pause"}, "until", "19:30"),
+    ],
+)
+def test_console_form_errors_are_inline_and_write_nothing(
+    server: Server, typed: dict[str, str], field: str, message: str
+) -> None:
+    body = {"until": "", "busy_minutes": "0", "slot_orders": "", "slot_load": "", "action": "save", **typed}
+    refused = httpx.post(f"{server.url}/manage/online", data=body, headers={**HX, **server.auth("manager")})
+    assert refused.status_code == 422
+    assert f'id="online-{field}-error"' in refused.text and message in refused.text
+    assert httpx.get(f"{server.url}/online").json() == DEFAULTS
+    assert (
+        httpx.post(f"{server.url}/manage/online", data=body, headers={**HX, **server.auth("cashier")}).status_code
+        == 403
+    )
