@@ -5,6 +5,10 @@
   (re)connection and when a dish is added or edited, one dish (`item`) when it sells out or comes
   back. Its frames carry no event ids, and the pages no "last event id": the gaps between ids would
   count the day's events (orders among them), so the stream resyncs instead of replaying.
+- Online ordering's pace (services/online.py): the banner "Online ordering is paused until 19:30"
+  (or the busy delay) comes with the page, out of band with the first menu frame, and as an
+  `online` frame at each change (`menu.online`); while it is up, shop.css hides the checkout buttons
+  and the order service refuses a public order anyway. Checkout offers only the slots with room.
 - The cart lives in a signed cookie of the shop's own (cart.py says why not the session's)
   and is priced from the menu on every render. A dish with modifier groups has its options form
   (options.py); every price and allergen it shows is forkflow/choices.py's.
@@ -94,6 +98,18 @@ async def _menu_frame(frames: FrameCache, store: Store, event_id: int) -> bytes:
     return await frames.get((event_id, "shop", "menu"), encoded)
 
 
+async def _first_frame(frames: FrameCache, store: Store, event_id: int) -> bytes:
+    """The menu, and online ordering's pace as it is now (out of band: a `resume_at` passes without
+    an event, so it is never cached): one frame, what a page that (re)connects needs."""
+
+    async def encoded() -> bytes:
+        return render_menu(await services.list_menu(store)).encode()
+
+    menu = (await frames.get((event_id, "shop", "menu-html"), encoded)).decode()
+    banner = f'<div id="online" hx-swap-oob="innerHTML">{render_online(await _online_now(store))}</div>'
+    return ServerSentEvent(menu + banner, event="menu").encode()
+
+
 async def menu_stream(request: Request) -> Response:
     """Public: menu state only, the whole menu first on every (re)connection, and no event ids."""
     store = store_of(request)
@@ -117,8 +133,7 @@ async def menu_stream(request: Request) -> Response:
 
     async def snapshot(sub: Subscription) -> Start:
         head = await store.last_event_id()
-        banner = ServerSentEvent(render_online(await _online_now(store)), event="online").encode()
-        return Start(head, render, prelude=[await _menu_frame(frames, store, head), banner])
+        return Start(head, render, prelude=[await _first_frame(frames, store, head)])
 
     return await open_stream(request, {"menu"}, snapshot)
 
