@@ -342,3 +342,16 @@ def test_console_form_errors_are_inline_and_write_nothing(
         httpx.post(f"{server.url}/manage/online", data=body, headers={**HX, **server.auth("cashier")}).status_code
         == 403
     )
+
+
+def test_the_till_shows_the_load_of_each_scheduled_orders_slot_and_staff_are_never_refused(server: Server) -> None:
+    dish = create_menu(server)["Classic Burger"]
+    assert _set(server, slot_orders=1, slot_load=3).status_code == 200
+    slot = _future_slot(120)
+    assert _public(server, dish, 2, pickup_at=slot.isoformat()).status_code == 201
+    phone = {"customer_name": "Phone", "channel": "counter", "pickup_at": slot.isoformat()}
+    phone["items"] = [{"menu_item_id": dish["id"], "quantity": 4}]  # over both limits: taken all the same
+    assert httpx.post(f"{server.url}/orders", json=phone, headers=server.auth("cashier")).status_code == 201
+    till = httpx.get(f"{server.url}/pos", headers={**server.auth("cashier"), "accept": "text/html"})
+    clock = slot.strftime("%H:%M")  # (the test server's time is UTC)
+    assert till.text.count(f"Slot {clock}: load 6/3 · 1/1 online orders") == 2, till.text

@@ -20,7 +20,7 @@ every write transaction of every process first takes one advisory lock (storage/
 the second of two racing orders reads the first's row. The last room in a slot is taken once.
 
 Staff orders are never refused for pause or capacity: they count toward the slot's load, and the
-till shows it (`slot_room`).
+till shows it (`rooms_at`).
 """
 
 from __future__ import annotations
@@ -260,10 +260,11 @@ async def offered_slots(store: Store, now: datetime, day: date | None = None) ->
     return await store.query(_offered, now, store.settings, day)
 
 
-async def slot_room(store: Store, moment: datetime) -> Room:
-    """The room of the slot `moment` falls in, for staff (the till shows "Slot 19:30: 8/10")."""
+async def rooms_at(store: Store, moments: list[datetime]) -> dict[datetime, Room]:
+    """For staff (the till's "Slot 19:30: 8/10 portions"): the room of each moment's slot, by slot start."""
 
-    def read(conn: Connection) -> Room:
-        return rooms(conn, read_online(conn), [slot_of(moment)])[0]
+    def read(conn: Connection) -> dict[datetime, Room]:
+        slots = sorted({slot_of(moment) for moment in moments})
+        return {room.slot: room for room in rooms(conn, read_online(conn), slots)}
 
     return await store.query(read)
