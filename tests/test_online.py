@@ -355,3 +355,17 @@ def test_the_till_shows_the_load_of_each_scheduled_orders_slot_and_staff_are_nev
     till = httpx.get(f"{server.url}/pos", headers={**server.auth("cashier"), "accept": "text/html"})
     clock = slot.strftime("%H:%M")  # (the test server's time is UTC)
     assert till.text.count(f"Slot {clock}: load 6/3 · 1/1 online orders") == 2, till.text
+
+
+def test_a_public_pickup_sooner_than_the_busy_delay_is_refused_and_staff_are_not(server: Server) -> None:
+    dish = create_menu(server)["Classic Burger"]
+    assert _set(server, busy_minutes=45).status_code == 200
+    soon = (datetime.now(UTC) + timedelta(minutes=20)).isoformat()
+    refused = _public(server, dish, pickup_at=soon)
+    assert refused.status_code == 422 and "the earliest pickup is" in refused.json()["error"]["fields"]["pickup_at"]
+    assert _orders(server) == 0
+    staff = {"customer_name": "Phone", "channel": "counter", "pickup_at": soon}
+    staff["items"] = [{"menu_item_id": dish["id"], "quantity": 1}]
+    assert httpx.post(f"{server.url}/orders", json=staff, headers=server.auth("cashier")).status_code == 201
+    later = (datetime.now(UTC) + timedelta(minutes=50)).isoformat()
+    assert _public(server, dish, pickup_at=later).status_code == 201

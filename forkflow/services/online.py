@@ -37,7 +37,7 @@ from ..formats import local_time
 from ..models import OnlineIn
 from ..schema import online_settings, orders
 from ..store import Store, Tx
-from .hours import SLOT_MINUTES, day_times, pickup_times, read_hours
+from .hours import PICKUP_GRACE, SLOT_MINUTES, day_times, pickup_times, read_hours
 from .representation import iso
 
 ONLINE_PAUSED = "online_paused"  # the 409's `reason` while online ordering is paused
@@ -176,6 +176,15 @@ def order_slot(now: datetime, pickup_at: datetime | None, prep_minutes: int, onl
     """The slot an order is counted in: its pickup's, or for as soon as possible its quoted ready time's."""
     ready = pickup_at if pickup_at is not None else now + timedelta(minutes=online.busy_minutes + prep_minutes)
     return slot_of(ready)
+
+
+def check_lead(tx: Tx, pickup_at: datetime, online: ForOrder, settings: Settings) -> None:
+    """422 naming `pickup_at` when a public order asks for a pickup sooner than the busy delay allows
+    (the slots offered start later still: see `_offered`)."""
+    earliest = tx.now + timedelta(minutes=online.busy_minutes)
+    if online.busy_minutes and pickup_at < earliest - PICKUP_GRACE:
+        problem = f"we are busy: the earliest pickup is {local_time(earliest, settings.timezone)}"
+        raise Invalid(f"the order cannot be picked up then: {problem}", {"pickup_at": problem})
 
 
 def take_room(tx: Tx, slot: datetime, load: int, online: ForOrder, settings: Settings) -> None:

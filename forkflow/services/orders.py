@@ -566,6 +566,8 @@ async def create_order(
         slot = online.order_slot(tx.now, pickup_at, max(dish.prep_minutes for dish in dishes), pace)
         load = sum(dish.prep_load * line.quantity for dish, line in zip(dishes, data.items, strict=True))
         if public:
+            if pickup_at is not None:
+                online.check_lead(tx, pickup_at, pace, store.settings)  # 422 sooner than the busy delay
             online.take_room(tx, slot, load, pace, store.settings)  # 409 when the slot is full
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]

@@ -219,7 +219,8 @@ routes = [
                 "one of its line's item's (`items.N.modifiers.M`), breaks a modifier group's `min` or `max` "
                 "(`items.N.modifiers` names the group and the rule), or reuses an "
                 f"`Idempotency-Key` with a different order (`reason: {idempotency.KeyReused.reason}`); "
-                "or a public order holds more than its limits allow (`fields` names the lines).",
+                "or a public order holds more than its limits allow (`fields` names the lines), or asks for a "
+                "`pickup_at` sooner than the busy delay allows (`GET /online`).",
                 429: "Too many public orders from this address: try again after `Retry-After` seconds.",
             },
         ),
