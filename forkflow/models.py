@@ -20,7 +20,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .auth.passwords import is_common
-from .numbers import DEFAULT_PREP_LOAD, DEFAULT_PREP_MINUTES, MAX_ID, MAX_PREP_LOAD, MAX_PREP_MINUTES
+from .numbers import (
+    DEFAULT_PREP_LOAD,
+    DEFAULT_PREP_MINUTES,
+    MAX_BUSY_MINUTES,
+    MAX_ID,
+    MAX_PREP_LOAD,
+    MAX_PREP_MINUTES,
+    MAX_SLOT_LOAD,
+    MAX_SLOT_ORDERS,
+)
 from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, Role, StockReason
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
@@ -644,3 +653,25 @@ class TokenIn(LoginIn):
         ),
         _WHOLE,
     ] = None
+
+
+class OnlineIn(Input):
+    """Online ordering's settings, all of them at once (`PUT /online`); services/online.py applies them."""
+
+    paused: Annotated[bool, Field(strict=True)] = Field(description="true: online orders are refused (409)")
+    resume_at: PickupAt | None = Field(
+        default=None,
+        description="while paused, when online ordering resumes by itself (ISO 8601 with its offset, in the "
+        "future); null: paused until resumed",
+    )
+    busy_minutes: Annotated[int, Field(strict=True, ge=0, le=MAX_BUSY_MINUTES), _WHOLE] = Field(
+        default=0, description="minutes added to every quoted time (ASAP and the earliest pickup slot offered)"
+    )
+    slot_orders: Annotated[int, Field(strict=True, ge=0, le=MAX_SLOT_ORDERS), _WHOLE] | None = Field(
+        default=None, description="online orders per 15-minute pickup slot at most; null: no limit"
+    )
+    slot_load: Annotated[int, Field(strict=True, ge=0, le=MAX_SLOT_LOAD), _WHOLE] | None = Field(
+        default=None,
+        description="kitchen load (menu items' `prep_load` × quantity) per 15-minute pickup slot at most, staff "
+        "orders counted; null: no limit",
+    )

@@ -43,3 +43,9 @@ MAX_PREP_MINUTES = 240
 MAX_PREP_LOAD = 100
 DEFAULT_PREP_MINUTES = 10
 DEFAULT_PREP_LOAD = 1
+
+# Online ordering (migration 0014): the busy delay's and a pickup slot's capacity's bounds, read
+# by the settings' validation, the console's form and the API's document.
+MAX_BUSY_MINUTES = 240
+MAX_SLOT_ORDERS = 1000
+MAX_SLOT_LOAD = 100_000

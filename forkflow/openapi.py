@@ -230,6 +230,7 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             {"name": "kitchen", "description": "The kitchen's queue"},
             {"name": "inventory", "description": "Stock, managers only"},
             {"name": "settings", "description": "The restaurant's settings: opening hours"},
+            {"name": "online", "description": "Online ordering's pace: pause, busy delay, pickup slot capacity"},
             {"name": "events", "description": "Every committed change, live, as Server-Sent Events"},
             {"name": "tracking", "description": "A customer's view of their own order"},
             {"name": "auth", "description": "Bearer tokens for machine clients"},

@@ -201,6 +201,10 @@ orders = Table(
     Column("pickup_at", UTCDateTime, index=True),
     Column("release_at", UTCDateTime, index=True),
     Column("released_at", UTCDateTime),
+    # The 15-minute pickup slot it is counted in, and its kitchen load (its lines' prep_load ×
+    # quantity), both fixed when placed (migration 0014, services/online.py); NULL on older orders.
+    Column("slot_at", UTCDateTime, index=True),
+    Column("kitchen_load", Integer),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
@@ -269,6 +273,19 @@ kitchen_settings = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("auto_fire", Boolean, nullable=False),
+)
+
+# One row (1): online ordering's pause, busy delay and pickup slot capacity (services/online.py).
+# `resume_at` NULL: paused until resumed; `slot_orders`/`slot_load` NULL: no limit.
+online_settings = Table(
+    "online_settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("paused", Boolean, nullable=False),
+    Column("resume_at", UTCDateTime),
+    Column("busy_minutes", Integer, nullable=False),
+    Column("slot_orders", Integer),
+    Column("slot_load", Integer),
 )
 
 inventory = Table(

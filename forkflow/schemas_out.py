@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from .models import MAX_COURSE
-from .numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
+from .numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
 from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -404,3 +404,26 @@ RESPONSE_MODELS: tuple[type[Output], ...] = (
     StreamReady,
     HoursOut,
 )
+
+
+class OnlineOut(Output):
+    """Online ordering's settings, as they apply now (`paused` false once `resume_at` has passed)."""
+
+    paused: bool = Field(description="online orders are refused now (409 `online_paused`)")
+    resume_at: Timestamp | None = Field(description="while paused: when it resumes by itself; null: until resumed")
+    busy_minutes: int = Field(ge=0, le=MAX_BUSY_MINUTES, description="minutes added to every quoted time")
+    slot_orders: int | None = Field(ge=0, le=MAX_SLOT_ORDERS, description="online orders per pickup slot at most")
+    slot_load: int | None = Field(ge=0, le=MAX_SLOT_LOAD, description="kitchen load per pickup slot at most")
+
+
+class SlotOut(Output):
+    start: datetime = Field(description="the slot's start, local time with its offset: send it as `pickup_at`")
+    time: str = Field(description="the start as the shop shows it (local `HH:MM`)")
+
+
+LocalDay = Annotated[date, Field(description="the local day asked for")]
+
+
+class SlotsOut(Output):
+    date: LocalDay
+    slots: list[SlotOut] = Field(description="the slots still offered, in order (none while paused)")

@@ -159,6 +159,8 @@ PUBLIC = {
     ("get", "/menu/{id}"),
     ("get", "/menu/categories"),
     ("get", "/settings/hours"),
+    ("get", "/online"),
+    ("get", "/online/slots"),
     ("post", "/orders"),
     ("get", "/track/{token}.json"),
     ("get", "/health"),
@@ -405,6 +407,16 @@ def test_real_responses_match_the_document(
         check(client.put("/settings/hours", json={**hours, "monday": [["12:00", "11:00"]]}), "/settings/hours", 422)
         check(kitchen.put("/settings/hours", json=hours), "/settings/hours", 403)
         check(public.put("/settings/hours", json=hours), "/settings/hours", 401)
+
+        # Online ordering's pace
+        pace = check(public.get("/online"), "/online", 200).json()
+        check(client.put("/online", json={**pace, "busy_minutes": 5, "slot_load": 50}), "/online", 200)
+        check(client.put("/online", json={**pace, "busy_minutes": 241}), "/online", 422)
+        check(kitchen.put("/online", json=pace), "/online", 403)
+        check(public.put("/online", json=pace), "/online", 401)
+        check(client.put("/online", json=pace), "/online", 200)
+        check(public.get("/online/slots"), "/online/slots", 200)
+        check(public.get("/online/slots?date=soon"), "/online/slots", 422)
         later = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
         scheduled = check(client.post("/orders", json=order_body(menu, pickup_at=later)), "/orders", 201).json()
         past = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
@@ -540,6 +552,8 @@ def test_events_match_the_document(server: Server, client: httpx.Client, menu: l
             lemonade = [{"menu_item_id": menu[3]["id"], "quantity": 1}]
             held = client.post("/orders", json=order_body(menu, items=lemonade, pickup_at=later)).json()
             client.post(f"/orders/{held['id']}/release").raise_for_status()
+            pace = client.get("/online").json()
+            client.put("/online", json={**pace, "busy_minutes": 10}).raise_for_status()
             hours = client.get("/settings/hours").json()
             client.put("/settings/hours", json={**hours, "sunday": []}).raise_for_status()
             for sse in events:

@@ -277,7 +277,7 @@ def test_public_order_answers_carry_no_sequential_ids(public_server: Server, sho
     body = placed.json()
     assert placed.status_code == 201
     assert not {"id", "ticket_no", "business_date"} & set(body)
-    public_line = {"name", "quantity", "unit_price_cents", "line_total_cents", "notes"}
+    public_line = {"name", "quantity", "unit_price_cents", "line_total_cents", "notes", "voided_at"}
     assert all(set(line) == public_line | {"modifiers", "allergens", "allergy_flags"} for line in body["lines"])
     assert placed.headers["location"] == body["tracking_url"]
     code = body["pickup_code"]

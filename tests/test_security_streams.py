@@ -279,9 +279,8 @@ async def test_disabling_from_the_command_line_ends_streams_on_sqlite(tmp_path: 
                     stdout=asyncio.subprocess.DEVNULL,
                 )
                 assert await disabled.wait() == 0
-                assert await by_token.ends_within(5.0), (
-                    "the token's stream ends"
-                )  # (read back each second; slack for a loaded CI)
+                # (read back each second; slack for a loaded CI)
+                assert await by_token.ends_within(5.0), "the token's stream ends"
                 assert await by_session.ends_within(1.0), "the session's stream ends"
             refused = httpx.get(f"{server.url}/kitchen/orders", **subject.credentials("token"))  # type: ignore[arg-type]
             assert refused.status_code == 401

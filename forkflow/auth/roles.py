@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "orders.void": FRONT_OF_HOUSE,
     "menu.write": MANAGER,
     "kitchen.settings": MANAGER,  # how the kitchen paces courses (auto-fire)
+    "online": MANAGER,  # online ordering's pause, busy delay and slot capacity
     "inventory": MANAGER,  # read and change stock, inventory events
     "staff": MANAGER,  # accounts and tokens
     "ops": MANAGER,  # /metrics and /health's details: they say how busy the restaurant is

@@ -159,7 +159,8 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
     scheduled order went to the kitchen; data: `OrderOut`)
   - `menu` (public): `menu.created`, `menu.updated`, `menu.availability` (data: `MenuItemOut`, the whole
     item; an option's 86 is its item's `menu.availability`), `menu.categories` (data: `MenuCategoriesOut`),
-    `menu.hours` (data: `HoursOut`, the opening hours)
+    `menu.hours` (data: `HoursOut`, the opening hours), `menu.online` (data: `OnlineOut`, online
+    ordering's pace)
   - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
     `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
 - `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`; opaque for the public) is sent once
@@ -206,6 +207,7 @@ routes = [
                     },
                     "menu.categories": {"topic": "menu", "data": {"$ref": REF.format(model="MenuCategoriesOut")}},
                     "menu.hours": {"topic": "menu", "data": {"$ref": REF.format(model="HoursOut")}},
+                    "menu.online": {"topic": "menu", "data": {"$ref": REF.format(model="OnlineOut")}},
                     "inventory.recipe": {"topic": "inventory", "data": {"$ref": REF.format(model="RecipeOut")}},
                     **{
                         name: {"topic": "inventory", "data": {"$ref": REF.format(model="InventoryItemOut")}}

@@ -15,6 +15,7 @@ from .menu import (
     set_option_availability,
     update_menu_item,
 )
+from .online import busy_delay
 from .orders import (
     acknowledge_allergies,
     add_lines,
@@ -39,6 +40,7 @@ __all__ = [
     "acknowledge_allergies",
     "add_lines",
     "bump",
+    "busy_delay",
     "change_inventory_item",
     "change_order",
     "change_status",

@@ -3,7 +3,7 @@
 
 Hours are kept per weekday in local time (settings.timezone), as "HH:MM" intervals ("24:00" ends
 the day); a day without intervals is closed. Pickup times offered are on the quarter hour
-(`SLOT_MINUTES`): the capacity of a slot, when it comes, counts the orders whose `pickup_at` falls
+(`SLOT_MINUTES`): the capacity of a slot (services/online.py) counts the orders whose pickup falls
 in it.
 """
 
@@ -102,24 +102,22 @@ def _local(day: date, minute: int, settings: Settings) -> datetime | None:
     return wall if wall.astimezone(UTC).astimezone(settings.timezone) == wall else None
 
 
+def day_times(week: Week, day: date, settings: Settings) -> list[datetime]:
+    """Every SLOT_MINUTES of `day`'s opening hours (local), in order: the pickup times it can offer."""
+    found = []
+    for opens, closes in week[WEEKDAYS[day.weekday()]]:
+        first = -(-_minutes(opens) // SLOT_MINUTES) * SLOT_MINUTES
+        for minute in range(first, _minutes(closes), SLOT_MINUTES):
+            moment = _local(day, minute, settings)
+            if moment is not None:
+                found.append(moment)
+    return found
+
+
 def pickup_times(week: Week, now: datetime, settings: Settings, lead: timedelta) -> list[datetime]:
     """The pickup times checkout offers: every SLOT_MINUTES of the opening hours of today and
     tomorrow (local), at least `lead` from `now` (the time a kitchen needs), in order."""
     earliest = now + lead
     today = now.astimezone(settings.timezone).date()
-    found = []
-    for offset in range(OFFERED_DAYS):
-        day = today + timedelta(days=offset)
-        for opens, closes in week[WEEKDAYS[day.weekday()]]:
-            first = -(-_minutes(opens) // SLOT_MINUTES) * SLOT_MINUTES
-            for minute in range(first, _minutes(closes), SLOT_MINUTES):
-                moment = _local(day, minute, settings)
-                if moment is not None and moment >= earliest:
-                    found.append(moment)
-    return found
-
-
-async def offered_pickups(store: Store, now: datetime) -> list[datetime]:
-    """The pickup times checkout offers now: at least a slot from now, so the kitchen has a moment."""
-    week = await store.query(read_hours)
-    return pickup_times(week, now, store.settings, timedelta(minutes=SLOT_MINUTES))
+    days = [today + timedelta(days=offset) for offset in range(OFFERED_DAYS)]
+    return [moment for day in days for moment in day_times(week, day, settings) if moment >= earliest]

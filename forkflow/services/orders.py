@@ -24,6 +24,7 @@ from ..models import LinesIn, OrderIn, OrderLineIn
 from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS, spoken
+from . import online
 from .catalog import IN_CATEGORY, MENU_ORDER
 from .courses import (
     DEFAULT_COURSE,
@@ -135,8 +136,8 @@ _KEY_SQL = "SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?"
 _NEXT_TICKET_SQL = "SELECT COALESCE(MAX(ticket_no), 0) + 1 FROM orders WHERE business_date = ?"
 _INSERT_ORDER_SQL = (
     "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
-    " total_cents, created_at, updated_at, tracking_token, allergies, revision, pickup_at, release_at, released_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    " total_cents, created_at, updated_at, tracking_token, allergies, revision, pickup_at, release_at, released_at,"
+    " slot_at, kitchen_load) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
     "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
@@ -157,7 +158,7 @@ _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
     " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id),"
-    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes"
+    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes, m.prep_load"
     " FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
@@ -176,6 +177,7 @@ class MenuRow(NamedTuple):
     allergens: str
     course: int  # its category's (migration 0011 bumps the menu's revision when one changes)
     prep_minutes: int
+    prep_load: int
 
 
 class OptionRow(NamedTuple):
@@ -254,7 +256,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     option_rows = []
     for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
-            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19], row[20])
+            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19], row[20], row[21])
         if row[6] is not None:
             option_rows.append(row)
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
@@ -542,7 +544,9 @@ async def create_order(
     """Create an order; returns (order, replayed). A known key with the same body replays.
 
     `idempotency_key` is the key as stored, already scoped to its caller (forkflow/idempotency.py).
-    A `public` order that stock cannot cover is refused naming its dishes, not the stock left."""
+    A `public` order that stock cannot cover is refused naming its dishes, not the stock left; one
+    placed while online ordering is paused, or whose pickup slot is full, is refused (409: the
+    rules are services/online.py's). Every order is counted in its slot."""
     fingerprint = request_fingerprint(data)
 
     def unit(tx: Tx) -> tuple[Order, bool]:
@@ -551,13 +555,20 @@ async def create_order(
             replayed = _replay(tx, idempotency_key, fingerprint)
             if replayed is not None:
                 return replayed, True
+        pace = online.for_order(tx, public, store.settings)  # 409 for the public while paused
         priced = _priced(tx, data, data.allergies, data.allergies_confirmed)
+        dishes = [priced.found[line.menu_item_id].row for line in data.items]
         pickup_at = release_at = released_at = None
         if data.pickup_at is not None:
             pickup_at = data.pickup_at.astimezone(UTC)
-            dishes = [priced.found[line.menu_item_id].row for line in data.items]
             release_at = release_time(tx, pickup_at, dishes, store)
             released_at = tx.now if release_at <= tx.now else None  # due already: the kitchen has it now
+        slot = online.order_slot(tx.now, pickup_at, max(dish.prep_minutes for dish in dishes), pace)
+        load = sum(dish.prep_load * line.quantity for dish, line in zip(dishes, data.items, strict=True))
+        if public:
+            if pickup_at is not None:
+                online.check_lead(tx, pickup_at, pace, store.settings)  # 422 sooner than the busy delay
+            online.take_room(tx, slot, load, pace, store.settings)  # 409 when the slot is full
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
         total = priced.total
@@ -587,7 +598,7 @@ async def create_order(
             "released_at": released_at,
         }
         order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
-        times = (tx.stored(pickup_at), tx.stored(release_at), tx.stored(released_at))
+        times = (tx.stored(pickup_at), tx.stored(release_at), tx.stored(released_at), tx.stored(slot), load)
         order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION, *times)
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
         lines, modifiers = _write_lines(tx, row["id"], priced, FIRST_REVISION, firing)

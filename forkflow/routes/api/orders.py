@@ -212,12 +212,15 @@ routes = [
                 "cover the order's recipes: for staff, `out_of_stock` lists what ran out, and nothing is taken; "
                 "the public is told which dishes and options, never how much stock is left; or lines contain "
                 "the order's allergies and `allergies_confirmed` is not true "
-                "(`reason: allergy_confirmation_needed`, `fields` names each line, `items.N`).",
+                "(`reason: allergy_confirmation_needed`, `fields` names each line, `items.N`); or, for the "
+                "public only, online ordering is paused (`reason: online_paused`, `resume_at`) or the order's "
+                "pickup slot is full (`reason: slot_full`, `slot`, `fields.pickup_at`): see `GET /online`.",
                 422: "The order is not valid, names an item that is not on the menu, names an option that is not "
                 "one of its line's item's (`items.N.modifiers.M`), breaks a modifier group's `min` or `max` "
                 "(`items.N.modifiers` names the group and the rule), or reuses an "
                 f"`Idempotency-Key` with a different order (`reason: {idempotency.KeyReused.reason}`); "
-                "or a public order holds more than its limits allow (`fields` names the lines).",
+                "or a public order holds more than its limits allow (`fields` names the lines), or asks for a "
+                "`pickup_at` sooner than the busy delay allows (`GET /online`).",
                 429: "Too many public orders from this address: try again after `Retry-After` seconds.",
             },
         ),

@@ -1,5 +1,5 @@
 """The manager's console, `/manage`: menu editor, availability, stock, today's figures, staff,
-scheduled orders and opening hours.
+scheduled orders and opening hours, online ordering's pace.
 
 Every change goes through the service layer, whose events reach every till, menu page, kitchen
 display and console at once; the console's own stream brings each change back (page.py).
@@ -9,14 +9,14 @@ errors when refused: nothing is written then); a plain form post without JavaScr
 page back instead, or a redirect to it.
 
 page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py,
-staff.py and schedule.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py what they
-show and read. The routes are listed here, in the order they are matched.
+staff.py, schedule.py and online.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py
+what they show and read. The routes are listed here, in the order they are matched.
 """
 
 from starlette.routing import Route
 
 from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from . import menu, page, schedule, staff, stock
+from . import menu, online, page, schedule, staff, stock
 
 routes = [
     Route("/manage", page.console_page, methods=["GET"]),
@@ -37,6 +37,7 @@ routes = [
     Route("/manage/menu/{id:id}/recipe", menu.save_recipe, methods=["POST"]),
     Route("/manage/staff", staff.add_staff_member, methods=["POST"]),
     Route("/manage/hours", schedule.save_hours, methods=["POST"]),
+    Route("/manage/online", online.save_online, methods=["POST"]),
     Route("/manage/orders/{id:id}/release", schedule.send_now, methods=["POST"]),
     Route("/manage/staff/{id:id}/active", staff.set_staff_active, methods=["POST"]),
 ]

@@ -61,6 +61,7 @@ async def whole_page(request: Request, status: int = 200, **overrides: Any) -> R
         **await console.inventory_context(store),
         **await console.staff_context(store),
         **await console.schedule_context(store),
+        **await console.online_context(store),
         "menu_form": Form(),
         "editing": None,
         "staff_form": Form(),

@@ -7,7 +7,7 @@ the same however it arrived.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from itertools import groupby
 from typing import Any
 
@@ -16,10 +16,11 @@ from starlette.requests import Request
 from ... import services
 from ...auth.middleware import csrf_token
 from ...auth.roles import principal_of
+from ...config import Settings
 from ...events import Event
-from ...formats import money
-from ...numbers import MAX_PREP_LOAD, MAX_PREP_MINUTES
-from ...services import hours, releases, reports
+from ...formats import local_time, money
+from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
+from ...services import hours, online, releases, reports
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
@@ -173,6 +174,29 @@ async def schedule_context(store: Store, form: Form | None = None) -> dict[str, 
         "hours_form": form or hours_form(await hours.get_hours(store)),
         "weekdays": WEEKDAYS,
         "zone": store.settings.timezone,
+    }
+
+
+def online_form(state: dict[str, Any], settings: Settings) -> Form:
+    """The form as the settings are now (`Online.out`)."""
+    until = state["resume_at"]
+    return Form(
+        {
+            "until": local_time(until, settings.timezone) if until else "",
+            "busy_minutes": str(state["busy_minutes"]),
+            "slot_orders": "" if state["slot_orders"] is None else str(state["slot_orders"]),
+            "slot_load": "" if state["slot_load"] is None else str(state["slot_load"]),
+        }
+    )
+
+
+async def online_context(store: Store, form: Form | None = None) -> dict[str, Any]:
+    state = (await online.get_online(store)).out(datetime.now(UTC))
+    return {
+        "online": state,
+        "online_status": online.paused_text(state, store.settings) or "Online ordering is open",
+        "online_form": form or online_form(state, store.settings),
+        "online_limits": {"busy": MAX_BUSY_MINUTES, "orders": MAX_SLOT_ORDERS, "load": MAX_SLOT_LOAD},
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +36,7 @@ from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
+from ...services import online
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK, held_orders
 from ...store import Store
@@ -79,15 +81,23 @@ async def _courses(store: Store) -> dict[str, int]:
     return {c["name"]: c["course"] for c in (await services.list_categories(store))["categories"]}
 
 
-def render_scheduled(orders: list[dict[str, Any]], zone: ZoneInfo) -> str:
-    return templates.get_template("pos/_scheduled.html").render(scheduled=orders, zone=zone)
+def render_scheduled(orders: list[dict[str, Any]], zone: ZoneInfo, rooms: dict[int, online.Room]) -> str:
+    return templates.get_template("pos/_scheduled.html").render(scheduled=orders, zone=zone, rooms=rooms)
+
+
+async def slot_rooms(store: Store, orders: list[dict[str, Any]]) -> dict[int, online.Room]:
+    """Each held order's pickup slot's room, by order id: staff see the load they add to."""
+    pickups = {order["id"]: datetime.fromisoformat(order["pickup_at"].replace("Z", "+00:00")) for order in orders}
+    found = await online.rooms_at(store, list(pickups.values()))
+    return {order_id: found[online.slot_of(pickup)] for order_id, pickup in pickups.items()}
 
 
 async def render_panel(store: Store, panel: str) -> str:
     if panel == "menu":
         return render_menu(await services.list_menu(store))
     if panel == "scheduled":
-        return render_scheduled(await held_orders(store), store.settings.timezone)
+        held = await held_orders(store)
+        return render_scheduled(held, store.settings.timezone, await slot_rooms(store, held))
     return render_recent(await _recent(store), store.settings.timezone)
 
 
@@ -107,7 +117,11 @@ async def _respond(
     store = store_of(request)
     amending = None if ticket.amend_id is None else await services.get_order(store, ticket.amend_id)
     # The sent ticket's expected ready time (its pickup time if scheduled): what to tell the guest.
-    ready_by = None if placed is None else (await services.ready_estimate(store, placed)).ready_by
+    ready_by = (
+        None
+        if placed is None
+        else (await services.ready_estimate(store, placed, busy=await services.busy_delay(store))).ready_by
+    )
     context: dict[str, Any] = {
         "ready_by": ready_by,
         "zone": store.settings.timezone,
@@ -124,10 +138,12 @@ async def _respond(
     }
     if is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
+    held = await held_orders(store)
     context |= {
         "categories": categories(menu),
         "recent": await _recent(store),
-        "scheduled": await held_orders(store),
+        "scheduled": held,
+        "rooms": await slot_rooms(store, held),
     }
     return templates.TemplateResponse(request, "pos/page.html", context, status_code=status)
 

@@ -5,6 +5,10 @@
   (re)connection and when a dish is added or edited, one dish (`item`) when it sells out or comes
   back. Its frames carry no event ids, and the pages no "last event id": the gaps between ids would
   count the day's events (orders among them), so the stream resyncs instead of replaying.
+- Online ordering's pace (services/online.py): the banner "Online ordering is paused until 19:30"
+  (or the busy delay) comes with the page, out of band with the first menu frame, and as an
+  `online` frame at each change (`menu.online`); while it is up, shop.css hides the checkout buttons
+  and the order service refuses a public order anyway. Checkout offers only the slots with room.
 - The cart lives in a signed cookie of the shop's own (cart.py says why not the session's)
   and is priced from the menu on every render. A dish with modifier groups has its options form
   (options.py); every price and allergen it shows is forkflow/choices.py's.
@@ -39,6 +43,7 @@ from ... import (
     services,
 )
 from ...auth.roles import principal_of
+from ...config import Settings
 from ...errors import Conflict, Invalid, NotFound, ServiceError
 from ...events import Event, Subscription
 from ...formats import contains, local_time
@@ -46,7 +51,7 @@ from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
 from ...numbers import MAX_ID
 from ...request import client_address, is_htmx, store_of
-from ...services import hours
+from ...services import online
 from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, ALLERGENS
@@ -72,6 +77,19 @@ def render_item(item: dict[str, Any]) -> str:
     return templates.get_template("shop/_item.html").render(item=item)
 
 
+def online_view(state: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """What the shop's banner says of online ordering's pace (`Online.out`, or a `menu.online` event's data)."""
+    return {"paused_text": online.paused_text(state, settings), "busy_minutes": state["busy_minutes"]}
+
+
+async def _online_now(store: Store) -> dict[str, Any]:
+    return online_view((await online.get_online(store)).out(datetime.now(UTC)), store.settings)
+
+
+def render_online(view: dict[str, Any]) -> str:
+    return templates.get_template("shop/_online.html").render(online=view)
+
+
 async def _menu_frame(frames: FrameCache, store: Store, event_id: int) -> bytes:
     async def encoded() -> bytes:
         html = render_menu(await services.list_menu(store))
@@ -80,12 +98,31 @@ async def _menu_frame(frames: FrameCache, store: Store, event_id: int) -> bytes:
     return await frames.get((event_id, "shop", "menu"), encoded)
 
 
+async def _first_frame(frames: FrameCache, store: Store, event_id: int) -> bytes:
+    """The menu, and online ordering's pace as it is now (out of band: a `resume_at` passes without
+    an event, so it is never cached): one frame, what a page that (re)connects needs."""
+
+    async def encoded() -> bytes:
+        return render_menu(await services.list_menu(store)).encode()
+
+    menu = (await frames.get((event_id, "shop", "menu-html"), encoded)).decode()
+    banner = f'<div id="online" hx-swap-oob="innerHTML">{render_online(await _online_now(store))}</div>'
+    return ServerSentEvent(menu + banner, event="menu").encode()
+
+
 async def menu_stream(request: Request) -> Response:
     """Public: menu state only, the whole menu first on every (re)connection, and no event ids."""
     store = store_of(request)
     frames = frame_cache(request, "shop", FRAMES_KEPT)
 
     async def render(event: Event, settled: bool) -> Frames:
+        if event.type == "menu.online":
+
+            async def banner() -> bytes:
+                html = render_online(online_view(event.payload, store.settings))
+                return ServerSentEvent(html, event="online").encode()
+
+            return [await frames.get((event.id, "shop", "online"), banner)]
         if event.type != "menu.availability":  # a new or edited dish may move between categories
             return [await _menu_frame(frames, store, event.id)]
 
@@ -96,7 +133,7 @@ async def menu_stream(request: Request) -> Response:
 
     async def snapshot(sub: Subscription) -> Start:
         head = await store.last_event_id()
-        return Start(head, render, prelude=[await _menu_frame(frames, store, head)])
+        return Start(head, render, prelude=[await _first_frame(frames, store, head)])
 
     return await open_stream(request, {"menu"}, snapshot)
 
@@ -209,6 +246,7 @@ async def _menu_page(request: Request, state: cart.ShopState, status: int = 200,
     context = await _cart_context(store_of(request), state, **extra)
     context.update(
         {
+            "online": await _online_now(store_of(request)),
             "categories": _categories(context["menu"]),
             "last_order": state.placed_url,
             "free_from": allergens_in(request.query_params.getlist("free_from")),
@@ -398,6 +436,7 @@ async def _checkout_page(
             "key": state.checkout_key,
             "pickup_times": await _pickup_choices(store),
             "asap_ready": await _asap_ready(store, state.lines),
+            "online": await _online_now(store),
             "values": values or {"customer_name": "", "notes": "", "pickup_at": ""},
             "fields": fields or {},
             "error": error,
@@ -413,7 +452,7 @@ async def _pickup_choices(store: Store) -> list[tuple[str, str]]:
     zone = store.settings.timezone
     today = now.astimezone(zone).date()
     choices = []
-    for moment in await hours.offered_pickups(store, now):
+    for moment in await online.offered_slots(store, now):
         local = moment.astimezone(zone)
         day = "Today" if local.date() == today else "Tomorrow"
         choices.append((local.isoformat(), f"{day} {local_time(moment, zone)}"))
@@ -431,7 +470,8 @@ async def _asap_ready(store: Store, lines: list[cart.CartLine]) -> str | None:
             work, longest = parts.get(dish["station"], (0.0, 0))
             prep = int(dish["prep_minutes"])
             parts[dish["station"]] = (work + prep * line.quantity, max(longest, prep))
-    ready_by = await services.quote_new(store, [(station, *part) for station, part in parts.items()])
+    parts_list = [(station, *part) for station, part in parts.items()]
+    ready_by = await services.quote_new(store, parts_list, await services.busy_delay(store))
     return None if ready_by is None else local_time(ready_by, store.settings.timezone)
 
 
@@ -515,6 +555,8 @@ async def place_order(request: Request) -> Response:
         message = _sentence(error.message)
         if flags:
             message = "Some dishes contain your allergies: check the flagged ones, tick the box, then place your order."
+        elif error.extra.get("reason") in (online.ONLINE_PAUSED, online.SLOT_FULL):
+            message += "."
         elif isinstance(error, Conflict):
             message += ". Remove it from your cart, then place your order."
         headers = error.answer_headers()

@@ -53,7 +53,8 @@ async def status_of(store: Store, order: dict[str, Any], after: int | None = Non
     the newest, so an order just placed is in the queue it is read from)."""
     prep = await services.prep_time(store)
     kitchen = await services.kitchen_now(store, await store.last_event_id() if after is None else after)
-    return track_status(order, prep, datetime.now(UTC), store.settings.timezone, kitchen)
+    busy = await services.busy_delay(store)
+    return track_status(order, prep, datetime.now(UTC), store.settings.timezone, kitchen, busy)
 
 
 def render_status(status: TrackStatus) -> str:
