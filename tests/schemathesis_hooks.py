@@ -36,10 +36,11 @@ _REFERENCE = re.compile(
 
 
 # And what depends on the clock or compares two values (issue 15): a `pickup_at` in the past, too far
-# ahead or outside the opening hours (or online ordering's `resume_at`, in the past or too far ahead);
+# ahead or outside the opening hours (or online ordering's `resume_at`, or a hold's `until`, in the past
+# or too far ahead);
 # an opening-hours interval that closes before it opens or
 # overlaps the one before (JSON Schema cannot compare two strings). The error names the field or day.
-_CLOCK_OR_ORDER = re.compile(r"pickup_at|resume_at|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+_CLOCK_OR_ORDER = re.compile(r"pickup_at|resume_at|until|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
 
 
 def _twice(ids: list[int]) -> bool:
