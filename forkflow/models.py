@@ -384,6 +384,15 @@ def _text_only(value: object) -> object:
 PickupAt = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
+class HoldIn(Input):
+    """`POST /orders/{id}/hold`: the time the kitchen gets the order (services/releases.py checks it)."""
+
+    until: PickupAt = Field(
+        description="when the order goes to the kitchen (ISO 8601 with its offset): in the future, not further "
+        "ahead than the limit (`FORKFLOW_MAX_SCHEDULE_DAYS`)",
+    )
+
+
 class OrderIn(Input):
     # The validator's rule, for the document: an order either is not at a table or names its table.
     model_config = ConfigDict(

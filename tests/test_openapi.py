@@ -426,6 +426,12 @@ def test_real_responses_match_the_document(
         check(kitchen.post(f"{order}/release"), release, 409)
         check(kitchen.post("/orders/99999/release"), release, 404)
         check(public.post(f"/orders/{scheduled['id']}/release"), release, 401)
+        hold, at = "/orders/{id}/hold", {"until": later}
+        check(kitchen.post(f"/orders/{scheduled['id']}/hold", json=at), hold, 200)  # held again, until later
+        check(kitchen.post(f"/orders/{scheduled['id']}/hold", json={"until": past}), hold, 422)
+        check(kitchen.post(f"{order}/hold", json=at), hold, 409)  # preparing
+        check(kitchen.post("/orders/99999/hold", json=at), hold, 404)
+        check(public.post(f"/orders/{scheduled['id']}/hold", json=at), hold, 401)
 
         # Tracking
         token = online["tracking_url"].rsplit("/", 1)[1]

@@ -1,6 +1,6 @@
 """Scheduled orders (issue 15): `pickup_at` and its refusals, the release to the kitchen (live, exactly
-once, across a restart and across two PostgreSQL workers), "send now", the opening hours, menu
-items' prep time and load, and migration 0012."""
+once, across a restart and across two PostgreSQL workers), "send now", "hold until" and its
+refusals, the opening hours, menu items' prep time and load, and migration 0012."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from alembic import command
 from forkflow import services
 from forkflow.config import Settings, sqlite_url
 from forkflow.events import Bus
+from forkflow.routes.kitchen.endpoints import render_ticket
+from forkflow.routes.kitchen.view import View
 from forkflow.services.hours import get_hours
 from forkflow.services.orders import waiting_counts
 from forkflow.store import Store, _alembic_config
@@ -128,6 +130,87 @@ def test_send_now_releases_at_once_and_an_asap_order_is_never_held(server: Serve
     assert cancel.status_code == 200
     assert httpx.post(f"{server.url}/orders/{later['id']}/release", headers=server.auth("kitchen")).status_code == 409
     assert _released_events(server.db) == [order["id"]]  # (the one released at once came out with order.created)
+
+
+def _events(db: Path, order_id: int) -> list[tuple[str, bool]]:
+    """The order's events since it was created: (type, held)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT type, payload FROM events WHERE type LIKE 'order.%' ORDER BY id").fetchall()
+    found = [(kind, json.loads(payload)) for kind, payload in rows]
+    return [(kind, order["held"]) for kind, order in found if order["id"] == order_id and kind != "order.created"]
+
+
+def _kitchen_ids(server: Server) -> list[int]:
+    return [o["id"] for o in httpx.get(f"{server.url}/kitchen/orders", headers=server.auth("kitchen")).json()]
+
+
+def test_an_asap_order_held_until_a_time_leaves_the_kitchen_and_is_released_then(server: Server) -> None:
+    made = create_menu(server)
+    menu = [made["Classic Burger"], made["Fries"]]
+    asap = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=server.auth("cashier")).json()
+    assert asap["id"] in _kitchen_ids(server)
+    hold = f"{server.url}/orders/{asap['id']}/hold"
+    held = httpx.post(hold, json={"until": _at(3600)}, headers=server.auth("kitchen"))
+    assert held.status_code == 200, held.text
+    order = held.json()
+    assert (order["held"], order["released_at"], order["pickup_at"]) == (True, None, None)
+    assert order["id"] not in _kitchen_ids(server)
+    page = httpx.get(f"{server.url}/kitchen/display", headers=server.auth("kitchen")).text
+    assert f'id="ticket-{order["id"]}"' not in page
+    for view in (View(), View(station="grill"), View(expo=True)):  # the displays' frame for its order.updated
+        assert "data-remove" in render_ticket(order, view)
+
+    # Holding it again moves its time; the worker (asleep until its 30 s look) is woken for it.
+    started = time.monotonic()
+    moved = httpx.post(hold, json={"until": _at(2)}, headers=server.auth("manager")).json()
+    assert moved["held"] is True and moved["release_at"] < order["release_at"]
+    released = _wait_released(server, order["id"], within=8)
+    assert time.monotonic() - started < 8
+    assert released["held"] is False and released["released_at"] >= released["release_at"]
+    assert order["id"] in _kitchen_ids(server)
+    assert _events(server.db, order["id"]) == [
+        ("order.updated", True),
+        ("order.updated", True),
+        ("order.released", False),
+    ]
+    time.sleep(0.5)  # exactly once: nothing more comes
+    assert _released_events(server.db) == [order["id"]]
+
+
+def test_bad_holds_are_refused_and_write_nothing(server: Server) -> None:
+    made = create_menu(server)
+    menu = [made["Classic Burger"], made["Fries"]]
+    manager = server.auth("manager")
+    order = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=manager).json()
+    started = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=manager).json()
+    line = started["lines"][0]["id"]
+    done = httpx.post(f"{server.url}/kitchen/tickets/{started['id']}/lines/{line}", data={"done": "1"}, headers=manager)
+    assert done.status_code < 400, done.text
+    preparing = httpx.post(f"{server.url}/orders", json=order_body(menu), headers=manager).json()
+    moving = httpx.patch(f"{server.url}/orders/{preparing['id']}", json={"status": "preparing"}, headers=manager)
+    assert moving.status_code == 200, moving.text
+    cases = [
+        (order["id"], {"until": _at(-120)}, 422),  # past, beyond the minute's grace
+        (order["id"], {"until": _at(8 * 24 * 3600)}, 422),  # beyond the limit
+        (order["id"], {"until": datetime.now().replace(microsecond=0).isoformat()}, 422),  # no offset
+        (order["id"], {"until": int(time.time()) + 3600}, 422),  # a number
+        (order["id"], {}, 422),
+        (started["id"], {"until": _at(3600)}, 409),  # a line done: the kitchen has started it
+        (preparing["id"], {"until": _at(3600)}, 409),  # no longer new
+        (order["id"] + 100, {"until": _at(3600)}, 404),
+    ]
+    before = httpx.get(f"{server.url}/health", headers=manager).json()["bus"]["last_event_id"]
+    orders_before = httpx.get(f"{server.url}/orders", headers=manager).json()
+    for order_id, body, status in cases:
+        response = httpx.post(f"{server.url}/orders/{order_id}/hold", json=body, headers=manager)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]["code"], body
+        if status == 422:
+            assert "until" in response.json()["error"]["fields"], body
+    assert httpx.get(f"{server.url}/health", headers=manager).json()["bus"]["last_event_id"] == before
+    assert httpx.get(f"{server.url}/orders", headers=manager).json() == orders_before
+    assert httpx.post(f"{server.url}/orders/{order['id']}/hold", json={"until": _at(3600)}).status_code == 401
+    assert _events(server.db, order["id"]) == []
 
 
 # Exactly once

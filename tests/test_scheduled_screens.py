@@ -1,6 +1,6 @@
 """Scheduled orders on the screens (issue 15): the till's phone order for later and its Scheduled
-list, the console's prep fields, opening hours and "Send now", the kitchen's "start in" (fire by
-prep time), and the pickup times checkout offers."""
+list, the console's prep fields, opening hours and "Send now", an order staff hold until a time
+on both lists, the kitchen's "start in" (fire by prep time), and the pickup times checkout offers."""
 
 from __future__ import annotations
 
@@ -240,3 +240,40 @@ def test_the_consoles_scheduled_list_follows_new_scheduled_orders_live(server: S
                 elif seen[-1][0] == "schedule":
                     assert f'id="scheduled-{order["id"]}"' in seen[-1][1] and "Linus" in seen[-1][1]
                     break
+
+
+def test_an_order_held_until_a_time_is_listed_live_on_the_console_and_the_till(server: Server) -> None:
+    food = dishes(server)
+    body = {
+        "customer_name": "Table four",
+        "channel": "counter",
+        "items": [{"menu_item_id": food["Salad"]["id"], "quantity": 1}],
+    }
+    order = httpx.post(f"{server.url}/orders", json=body, headers=server.auth("cashier")).json()
+    until = (datetime.now(UTC) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    schedules: list[str] = []
+    event, data = "", []
+    with httpx.stream("GET", f"{server.url}/manage/stream", headers=server.auth("manager"), timeout=10) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif line == "" and event:
+                if event == "schedule":
+                    schedules.append("\n".join(data))
+                    if len(schedules) == 1:
+                        assert f'id="scheduled-{order["id"]}"' not in schedules[0]
+                        hold = {"until": until.isoformat()}
+                        held = httpx.post(
+                            f"{server.url}/orders/{order['id']}/hold", json=hold, headers=server.auth("kitchen")
+                        )
+                        assert held.status_code == 200, held.text
+                    else:
+                        break
+                event, data = "", []
+    assert f'id="scheduled-{order["id"]}"' in schedules[1] and "As soon as sent" in schedules[1]
+    page = httpx.get(f"{server.url}/pos", headers=server.auth("cashier")).text
+    scheduled = page.split('id="scheduled"', 1)[1].split("</ol>", 1)[0]
+    assert f'id="scheduled-{order["id"]}"' in scheduled and "Table four" in scheduled
+    assert "held until <time datetime=" in scheduled and until.strftime("%a %H:%M") in scheduled

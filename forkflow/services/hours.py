@@ -24,6 +24,7 @@ Week = dict[str, list[tuple[str, str]]]
 
 SLOT_MINUTES = 15  # pickup times are offered on these steps, from the hour
 PICKUP_GRACE = timedelta(minutes=2)  # a pickup this much in the past is taken (a slow checkout)
+HOLD_GRACE = timedelta(minutes=1)  # a hold until this much in the past is taken (released at once)
 OFFERED_DAYS = 2  # checkout offers today's and tomorrow's times
 
 
@@ -82,12 +83,21 @@ def day_text(week: Week, day: str) -> str:
     return ", ".join(f"{opens}–{closes}" for opens, closes in week[day]) or "closed"
 
 
+def ahead_problem(moment: datetime, now: datetime, settings: Settings, grace: timedelta, what: str) -> str | None:
+    """Why an order cannot be scheduled for `moment` (past by more than `grace`, or beyond the
+    limit), or None when it can: the one owner of how far ahead orders are scheduled or held."""
+    if moment < now - grace:
+        return f"the {what} has passed"
+    if moment > now + timedelta(days=settings.max_schedule_days):
+        return f"orders can be scheduled at most {settings.max_schedule_days} days ahead"
+    return None
+
+
 def pickup_problem(week: Week, pickup_at: datetime, now: datetime, settings: Settings) -> str | None:
     """Why an order cannot be picked up at `pickup_at`, or None when it can."""
-    if pickup_at < now - PICKUP_GRACE:
-        return "the pickup time has passed"
-    if pickup_at > now + timedelta(days=settings.max_schedule_days):
-        return f"orders can be scheduled at most {settings.max_schedule_days} days ahead"
+    problem = ahead_problem(pickup_at, now, settings, PICKUP_GRACE, "pickup time")
+    if problem is not None:
+        return problem
     if not is_open(week, pickup_at, settings):
         day = WEEKDAYS[pickup_at.astimezone(settings.timezone).weekday()]
         return f"we are not open then ({day.capitalize()}: {day_text(week, day)})"

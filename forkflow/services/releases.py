@@ -6,8 +6,9 @@ or staff's "send now") releases the order; every later attempt changes no row an
 
 The worker (`release_worker`, started in the app's lifespan) releases whatever is due when it
 starts (so a restart loses nothing), then sleeps until the next `release_at`. A new scheduled
-order wakes it early (it hears `order.created` on the bus, from every process on PostgreSQL); it
-also looks again every `SAFETY_SECONDS` whatever happens.
+order wakes it early (it hears `order.created` on the bus, from every process on PostgreSQL), as
+does an order staff hold until a time (`hold_until`, `order.updated`); it also looks again every
+`SAFETY_SECONDS` whatever happens.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select, update
 
-from ..errors import Conflict, ServiceError
+from ..errors import Conflict, Invalid, ServiceError
 from ..events import Event
 from ..schema import orders, utcnow
 from ..store import Store, Tx
+from .hours import HOLD_GRACE, ahead_problem
 from .orders import Order, _load, _matching
 from .representation import Encoded
 
@@ -31,11 +33,12 @@ log = logging.getLogger("forkflow.releases")
 
 SAFETY_SECONDS = 30.0  # the worker looks at least this often, even when nothing woke it
 BATCH = 200  # orders released in one write unit at most (the rest in the next)
-# In an `order.created` event's JSON text: the order is held (JSON escapes quotes inside strings,
-# so no customer's text can contain it).
+# In an `order.created` or `order.updated` event's JSON text: the order is held (JSON escapes
+# quotes inside strings, so no customer's text can contain it).
 HELD_MARK = '"held":true'
-# In an order event's JSON text: an order for as soon as possible (the screens' scheduled lists skip those).
-ASAP_MARK = '"pickup_at":null'
+# In an order event's JSON text: an order the kitchen had at once, never scheduled nor held (the
+# screens' scheduled lists skip those).
+ASAP_MARK = '"release_at":null'
 
 _WAITING = (orders.c.release_at.is_not(None), orders.c.released_at.is_(None), orders.c.status == "new")
 
@@ -68,12 +71,13 @@ async def next_release(store: Store) -> datetime | None:
     return await store.query(_next_release)
 
 
-_HELD = select(orders).where(*_WAITING).order_by(orders.c.pickup_at, orders.c.id)
+# (An ASAP order staff hold has no pickup time: its release time stands in for it.)
+_HELD = select(orders).where(*_WAITING).order_by(func.coalesce(orders.c.pickup_at, orders.c.release_at), orders.c.id)
 
 
 async def held_orders(store: Store) -> list[Order]:
-    """The orders waiting for their release (scheduled, still new), by pickup time: the till's and
-    the console's "Scheduled" lists."""
+    """The orders waiting for their release (scheduled or held, still new), by pickup time: the
+    till's and the console's "Scheduled" lists."""
     return await store.query(_matching, _HELD)
 
 
@@ -95,12 +99,35 @@ async def release_now(store: Store, order_id: int) -> Order:
     return await store.write(unit)
 
 
+async def hold_until(store: Store, order_id: int, until: datetime) -> Order:
+    """Staff hold an order until a time ("table 4 wants their food at 20:00"): it leaves the kitchen
+    displays (`order.updated`, held) and the worker releases it at `until`. Holding a held order
+    moves its time. 422 naming `until` in the past or beyond the schedule limit; 409 for an order
+    no longer new or with a line done (a cook has started it)."""
+
+    def unit(tx: Tx) -> Order:
+        problem = ahead_problem(until, tx.now, store.settings, HOLD_GRACE, "time")
+        if problem is not None:
+            raise Invalid(f"the order cannot be held until then: {problem}", {"until": problem})
+        current = _load(tx.conn, order_id)
+        if current["status"] != "new":
+            raise Conflict(f"order {order_id} is {current['status']}: it can no longer be held")
+        if any(line["done_at"] is not None for line in current["lines"]):
+            raise Conflict(f"ticket {current['ticket_no']} has a line done: the kitchen has started it")
+        values = {"release_at": until.astimezone(UTC), "released_at": None, "updated_at": tx.now}
+        tx.conn.execute(update(orders).where(orders.c.id == order_id).values(values))
+        order = _load(tx.conn, order_id)
+        return Encoded(order, tx.emit("order.updated", order).data)
+
+    return await store.write(unit)
+
+
 def _waker(wake: asyncio.Event) -> Callable[[Event], None]:
-    """Wake the worker for every new held order (any process's, on PostgreSQL: they are published
-    here too)."""
+    """Wake the worker for every new held order, and every order held anew or moved (any
+    process's, on PostgreSQL: they are published here too)."""
 
     def heard(event: Event) -> None:
-        if event.type == "order.created" and HELD_MARK in event.data:
+        if event.type in ("order.created", "order.updated") and HELD_MARK in event.data:
             wake.set()
 
     return heard

@@ -1,5 +1,5 @@
 """The JSON API of scheduled orders: the opening hours (read by anyone, set by managers), and
-staff's "send now" for an order held until its release time."""
+staff's "send now" for an order held until its release time, and "hold until" for one sent as soon as possible."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from ... import schemas_out as out
 from ...config import Settings
-from ...models import HoursIn
+from ...models import HoldIn, HoursIn
 from ...operation import ApiRoute, Operation, roles_text
 from ...request import store_of
 from ...services import hours, releases
@@ -26,6 +26,11 @@ async def set_hours(request: Request) -> Response:
 
 async def release_order(request: Request) -> Response:
     return json_response(await releases.release_now(store_of(request), request.path_params["id"]))
+
+
+async def hold_order(request: Request) -> Response:
+    data = await parse_body(request, HoldIn)
+    return json_response(await releases.hold_until(store_of(request), request.path_params["id"], data.until))
 
 
 _HOURS = (
@@ -86,6 +91,32 @@ routes = [
                 "(`FORKFLOW_MAX_SCHEDULE_DAYS`)."
             ),
             errors={409: "The order was never scheduled, or it is no longer `new` (cancelled)."},
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/orders/{id:id}/hold",
+        hold_order,
+        Operation(
+            "Hold an order until a time",
+            "orders",
+            access="staff",
+            permission="orders.move",
+            body=HoldIn,
+            out=out.OrderOut,
+            description=(
+                'Holds an order that no cook has started until `until` ("table 4 wants their food at 20:00"): '
+                "it leaves the kitchen displays (`held`, `release_at` = `until`) and the server releases it then, "
+                "exactly once (`order.released`), as it does a scheduled order; `POST /orders/{id}/release` sends "
+                "it at once. Holding a held order moves its time. **Roles:** "
+                + roles_text("orders.move")
+                + " (permission `orders.move`). Emits `order.updated`. "
+                f"At most {Settings().max_schedule_days} days ahead (`FORKFLOW_MAX_SCHEDULE_DAYS`)."
+            ),
+            errors={
+                409: "The order is no longer `new`, or a line of it is done (the kitchen has started it).",
+                422: "`until` is in the past (a minute's grace) or further ahead than the limit.",
+            },
         ),
     ),
 ]

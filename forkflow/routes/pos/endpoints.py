@@ -86,8 +86,13 @@ def render_scheduled(orders: list[dict[str, Any]], zone: ZoneInfo, rooms: dict[i
 
 
 async def slot_rooms(store: Store, orders: list[dict[str, Any]]) -> dict[int, online.Room]:
-    """Each held order's pickup slot's room, by order id: staff see the load they add to."""
-    pickups = {order["id"]: datetime.fromisoformat(order["pickup_at"].replace("Z", "+00:00")) for order in orders}
+    """Each held order's pickup slot's room, by order id: staff see the load they add to. (An order
+    for as soon as possible that staff hold has no pickup time, so no slot.)"""
+    pickups = {
+        order["id"]: datetime.fromisoformat(order["pickup_at"].replace("Z", "+00:00"))
+        for order in orders
+        if order["pickup_at"] is not None
+    }
     found = await online.rooms_at(store, list(pickups.values()))
     return {order_id: found[online.slot_of(pickup)] for order_id, pickup in pickups.items()}
 
