@@ -99,6 +99,11 @@ async def guard_streams(store: Store) -> None:
     tick = min(1.0, settings.stream_recheck_seconds, settings.stream_max_seconds / 4)
     next_check = time.monotonic() + settings.stream_recheck_seconds
     foreign = None if store.postgres else ForeignRevocations()
+    if foreign is not None:  # from now on: a revocation written before the first tick is not skipped
+        try:
+            await foreign.apply(store)
+        except Exception:  # the database is away: the first tick starts from there instead
+            log.warning("could not read the event log's head for foreign revocations", exc_info=True)
     while True:
         await asyncio.sleep(tick)
         try:
