@@ -171,7 +171,7 @@ class Settings:
     public_portions_per_hour: int = 100
     allowed_hosts: tuple[str, ...] = ()
     # Scheduled orders (issue 15): how far ahead a pickup may be asked for, and whether the station
-    # views show "start in" on the lines shorter than their order's longest (fire by prep time).
+    # views show "start in" on the lines shorter than the longest of their course (fire by prep time).
     max_schedule_days: int = 7
     fire_by_prep_time: bool = True
 
