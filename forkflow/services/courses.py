@@ -33,6 +33,12 @@ COURSES = range(ASAP, MAX_COURSE + 1)
 PACED_CHANNELS: tuple[Channel, ...] = ("table",)  # the orders whose later courses are held
 
 
+def rail_order(rush: bool, order_id: int) -> tuple[bool, int]:
+    """The kitchen's order of tickets: rush first, then oldest. The display sorts by it (and
+    kitchen.js places live tickets by the same rule); the ready-time queue is counted in it."""
+    return (not rush, order_id)
+
+
 def fired_at_send(courses: Iterable[int], channel: str) -> set[int]:
     """The courses of a new order that go to the kitchen at once: on a table order, course 0 and
     the first after it; on any other order, all of them."""

@@ -34,6 +34,7 @@ from ..numbers import DEFAULT_PREP_MINUTES, MAX_ID
 from ..schema import order_lines, orders
 from ..store import Store
 from ..vocabulary import COOKING_STATUSES
+from .courses import rail_order
 from .orders import _COOKING as WAITING_LINE
 
 DEFAULT_PREP = timedelta(minutes=15)
@@ -113,8 +114,7 @@ class Waiting:
 
     @property
     def key(self) -> tuple[bool, int]:
-        """The kitchen's order: rush first, then oldest (as the kitchen display sorts tickets)."""
-        return (not self.rush, self.order_id)
+        return rail_order(self.rush, self.order_id)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...errors import BadRequest
+from ...services.courses import rail_order
 from ...vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 
 EXPO = "expo"
@@ -159,8 +160,7 @@ def held(order: dict[str, Any]) -> list[tuple[int, list[dict[str, Any]]]]:
 
 
 def sort_key(order: dict[str, Any]) -> tuple[bool, int]:
-    """Rush orders first, then oldest first (kitchen.js places live tickets by the same rule)."""
-    return (not order.get("rush"), order["id"])
+    return rail_order(bool(order.get("rush")), order["id"])
 
 
 @dataclass(frozen=True)
