@@ -293,12 +293,12 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
-@pytest.fixture
-def postgres_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+@contextmanager
+def postgres_servers(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[Server, Server]]:
     """Two server processes on one fresh PostgreSQL database (what several hosts look like)."""
     url = new_postgres_database()
-    first = Server(tmp_path / "first.db", database_url=url)
-    second = Server(tmp_path / "second.db", database_url=url)
+    first = Server(tmp_path / "first.db", database_url=url, env=env)
+    second = Server(tmp_path / "second.db", database_url=url, env=env)
     try:
         first.start()
         second._seeded = True  # the same staff accounts, already made for the first
@@ -309,6 +309,12 @@ def postgres_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
             if srv.process is not None:
                 srv.stop()
         drop_postgres_database(url)
+
+
+@pytest.fixture
+def postgres_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    with postgres_servers(tmp_path) as pair:
+        yield pair
 
 
 def csrf_from(html: str) -> str:

@@ -8,7 +8,6 @@ import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from forkflow.events import Bus
 from forkflow.services.online import get_online, slot_of
 from forkflow.store import Store, _alembic_config
 
-from .conftest import Server, create_menu, drop_postgres_database, new_postgres_database, order_body, pooled
+from .conftest import Server, create_menu, order_body, pooled, postgres_servers
 
 # Public orders all come from 127.0.0.1 here: room for a race of them.
 OPEN_LIMITS = {"FORKFLOW_PUBLIC_ORDERS_PER_MINUTE": "10000", "FORKFLOW_PUBLIC_PORTIONS_PER_HOUR": "10000"}
@@ -228,26 +227,8 @@ def test_100_checkouts_racing_for_10_portions_get_exactly_10_orders_on_sqlite(op
     assert _slot_orders(open_server, slot) == 10
 
 
-@contextmanager
-def _postgres_pair(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes on one fresh PostgreSQL database, with room for a race of public orders."""
-    url = new_postgres_database()
-    first = Server(tmp_path / "first.db", database_url=url, env=OPEN_LIMITS)
-    second = Server(tmp_path / "second.db", database_url=url, env=OPEN_LIMITS)
-    try:
-        first.start()
-        second._seeded = True
-        second.start()
-        yield first, second
-    finally:
-        for srv in (first, second):
-            if srv.process is not None:
-                srv.stop()
-        drop_postgres_database(url)
-
-
 def test_100_checkouts_racing_across_two_postgres_workers_get_exactly_10_orders(tmp_path: Path) -> None:
-    with _postgres_pair(tmp_path) as (first, second):
+    with postgres_servers(tmp_path, OPEN_LIMITS) as (first, second):  # room for a race of public orders
         dish = create_menu(first)["Classic Burger"]
         assert _set(first, slot_load=10).status_code == 200
         slot = _future_slot()
