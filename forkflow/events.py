@@ -20,12 +20,22 @@ from sse_starlette import ServerSentEvent
 from .public_ids import PublicIds
 
 # The topics clients may ask for (`?topics=`, replay): the client-visible list.
-TOPICS = ("orders", "menu", "inventory")
+TOPICS = ("orders", "menu", "inventory", "kitchen")
 # Internal: credentials that ended (sign-out, revoked token, disabled account, changed password or
 # role). Written like every event, so it reaches every process, but no stream ever sends it.
 AUTH_TOPIC = "auth"
 ALL_TOPICS = (*TOPICS, AUTH_TOPIC)
-_TOPIC_OF_PREFIX = {"order": "orders", "menu": "menu", "inventory": "inventory", "auth": AUTH_TOPIC}
+_TOPIC_OF_PREFIX = {
+    "order": "orders",
+    "menu": "menu",
+    "inventory": "inventory",
+    # The kitchen's devices (issue 16): printers and their print jobs, screens and what they saw.
+    "printer": "kitchen",
+    "print": "kitchen",
+    "screen": "kitchen",
+    "sight": "kitchen",
+    "auth": AUTH_TOPIC,
+}
 
 SESSION_ENDED = "auth.session_ended"  # {staff_id, session_id}: signed out
 TOKEN_REVOKED = "auth.token_revoked"  # {staff_id, token_id}

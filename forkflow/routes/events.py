@@ -21,7 +21,7 @@ from ..public_ids import PublicIds
 from ..request import store_of
 
 # What reading each topic takes; menu events are public.
-TOPIC_PERMISSION = {"orders": "orders.read", "inventory": "inventory", "menu": None}
+TOPIC_PERMISSION = {"orders": "orders.read", "inventory": "inventory", "menu": None, "kitchen": "orders.read"}
 
 
 def allowed_topics(request: Request) -> frozenset[str]:
