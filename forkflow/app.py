@@ -30,6 +30,7 @@ from .headers import AnswerHeaders
 from .limits import StreamSlots
 from .live import FrameCaches
 from .metrics import Metrics, MetricsMiddleware
+from .printing.worker import print_worker
 from .public_ids import PublicIds
 from .public_orders import PortionBudget
 from .routes import routes
@@ -120,9 +121,16 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         purger = asyncio.create_task(_purge_expired(store))
         guard = asyncio.create_task(guard_streams(store))
         releaser = asyncio.create_task(release_worker(store))  # scheduled orders, to the kitchen on time
+        print_stop = asyncio.Event()
+        printer = asyncio.create_task(print_worker(store, print_stop))  # chits and receipts, exactly once
         try:
             yield
         finally:
+            # The print worker first: it finishes and records the sends in flight (bounded by the
+            # printer timeout), so that a graceful stop never prints a chit twice.
+            print_stop.set()
+            await asyncio.wait({printer}, timeout=settings.printer_timeout_seconds + 3)
+            printer.cancel()
             background = (releaser, guard, purger, closer)
             for task in background:
                 task.cancel()

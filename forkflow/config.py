@@ -174,6 +174,15 @@ class Settings:
     # views show "start in" on the lines shorter than the longest of their course (fire by prep time).
     max_schedule_days: int = 7
     fire_by_prep_time: bool = True
+    # Kitchen printers (issue 16, forkflow/printing/): the bound on one send to a printer; a failed
+    # job's retries (first after `printer_retry_seconds`, doubling up to `printer_retry_max_seconds`);
+    # after `printer_backup_seconds` of failing it goes to its printer's backup; and how often the
+    # print worker looks for due jobs when nothing woke it.
+    printer_timeout_seconds: float = 5.0
+    printer_retry_seconds: float = 1.0
+    printer_retry_max_seconds: float = 5.0
+    printer_backup_seconds: float = 20.0
+    print_poll_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -211,5 +220,10 @@ class Settings:
             allowed_hosts=_allowed_hosts(),
             max_schedule_days=_schedule_days(),
             fire_by_prep_time=os.environ.get("FORKFLOW_FIRE_BY_PREP_TIME", "1").lower() in ("1", "true", "yes"),
+            printer_timeout_seconds=_env_positive("FORKFLOW_PRINTER_TIMEOUT_SECONDS", 5.0),
+            printer_retry_seconds=_env_positive("FORKFLOW_PRINTER_RETRY_SECONDS", 1.0),
+            printer_retry_max_seconds=_env_positive("FORKFLOW_PRINTER_RETRY_MAX_SECONDS", 5.0),
+            printer_backup_seconds=_env_positive("FORKFLOW_PRINTER_BACKUP_SECONDS", 20.0),
+            print_poll_seconds=_env_positive("FORKFLOW_PRINT_POLL_SECONDS", 30.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -30,7 +30,7 @@ from .numbers import (
     MAX_SLOT_LOAD,
     MAX_SLOT_ORDERS,
 )
-from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, Role, StockReason
+from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, PrinterRole, Role, StockReason
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -684,3 +684,65 @@ class OnlineIn(Input):
         description="kitchen load (menu items' `prep_load` × quantity) per 15-minute pickup slot at most, staff "
         "orders counted; null: no limit",
     )
+
+
+# Kitchen printers (issue 16; services/printers.py owns the rules that need the database).
+PrinterName = Annotated[str, Field(min_length=1, max_length=60), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+# A host name (RFC 1123 labels) or an IPv4 address; IPv6 addresses are checked by `ipaddress`.
+HOST_PATTERN = (
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+_HOST = re.compile(HOST_PATTERN)
+
+
+def _host(text: str) -> str:
+    import ipaddress
+
+    text = text.strip()
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _HOST.match(text):
+        raise PydanticCustomError(
+            "host", "a host name or IP address, without a scheme, port or spaces (192.168.1.50, grill-printer.lan)"
+        )
+    return text.lower()
+
+
+Host = Annotated[
+    str,
+    Field(min_length=1, max_length=253, description="host name or IP address, no scheme or port"),
+    AfterValidator(_host),
+]
+MAX_PRINTER_STATIONS = 20
+
+
+class PrinterIn(Input):
+    """A printer's set-up (`POST /printers`, `PUT /printers/{id}`: all of it at once)."""
+
+    name: PrinterName
+    host: Host
+    port: Annotated[int, Field(strict=True, ge=1, le=65535), _WHOLE] = Field(
+        default=9100, description="raw TCP port (9100 on Epson TM printers and their compatibles)"
+    )
+    role: PrinterRole = Field(description="kitchen: chits; receipt: customer receipts")
+    stations: Annotated[list[Label], Field(max_length=MAX_PRINTER_STATIONS)] = Field(
+        default=[],
+        description="kitchen printers: the stations it prints chits for (any names; a station no dish names "
+        "yet is allowed). None: an expo printer, which gets the whole order at every send. Receipt printers: none",
+    )
+    backup_printer_id: Id | None = Field(
+        default=None, description="where its jobs go once it has failed for FORKFLOW_PRINTER_BACKUP_SECONDS"
+    )
+
+    @model_validator(mode="after")
+    def _stations_fit_role(self) -> PrinterIn:
+        if self.role == "receipt" and self.stations:
+            raise ValueError("a receipt printer prints for no station")
+        object.__setattr__(self, "stations", list(dict.fromkeys(self.stations)))
+        return self
+
+
+class ReceiptIn(Input):
+    printer_id: Id | None = Field(default=None, description="a receipt printer; left out: the first one")

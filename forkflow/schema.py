@@ -27,7 +27,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import false
 
 from .numbers import DEFAULT_PREP_LOAD, DEFAULT_PREP_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES
-from .vocabulary import CHANNELS, MODIFIER_KINDS, MOVEMENT_KINDS, ORDER_STATUSES, ROLES, SIGN_IN_OUTCOMES
+from .vocabulary import (
+    CHANNELS,
+    MODIFIER_KINDS,
+    MOVEMENT_KINDS,
+    ORDER_STATUSES,
+    PRINT_KINDS,
+    PRINT_STATUSES,
+    PRINTER_ROLES,
+    ROLES,
+    SIGN_IN_OUTCOMES,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -430,4 +440,79 @@ secrets = Table(
     metadata,
     Column("name", String(40), primary_key=True),
     Column("value", String(200), nullable=False),
+)
+
+
+# Kitchen and receipt printers (issue 16, migration 0015; forkflow/services/printers.py owns them).
+# `stations`: JSON list of the station names it prints chits for; a kitchen printer with none is an
+# expo printer (the whole order at every send). The last four columns are its live status, written
+# by the print worker (forkflow/printing/worker.py): `failing_since` is set while it cannot print.
+printers = Table(
+    "printers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(60), nullable=False, unique=True),
+    Column("host", String(253), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("stations", Text, nullable=False, default="[]"),
+    Column("backup_printer_id", ForeignKey("printers.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_ok_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failing_since", UTCDateTime),
+    CheckConstraint(f"role IN {PRINTER_ROLES!r}", name="role_known"),
+    CheckConstraint("port BETWEEN 1 AND 65535", name="port_in_range"),
+)
+
+# One row (1, n): bumped by every change to a printer's set-up (not its status), in the same write;
+# the order writer keeps the printer list between orders while it has not moved (printing/jobs.py).
+printer_revision = Table(
+    "printer_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+# Print jobs: written in the same transaction as the change that needs them, sent by the print
+# worker. The exactly-once invariant is forkflow/printing/__init__.py's.
+print_jobs = Table(
+    "print_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Where it is meant to print, and where it goes now (its backup's, once rerouted).
+    Column("printer_id", ForeignKey("printers.id", ondelete="CASCADE"), nullable=False),
+    Column("target_printer_id", ForeignKey("printers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE")),  # NULL: a test page
+    # The event whose payload is what it prints: the order as of the send (an order event), as of
+    # the receipt's request (`print.receipt`), or the test page's `print.test`.
+    Column("event_id", Integer, nullable=False),
+    Column("revision", Integer, nullable=False, default=0),
+    Column("station", String(40), nullable=False, default=""),  # "": the whole order
+    # A chit's send as JSON (reason, line_ids, voided_ids: printing/jobs.py's `send_json`); "{}" otherwise.
+    Column("send", Text, nullable=False, default="{}"),
+    Column("headers", Text, nullable=False, default="[]"),  # JSON list of header lines
+    Column("copy", Integer, nullable=False, default=0),  # 0: the original; n: the n-th reprint
+    Column("status", String(10), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(80)),
+    Column("claimed_until", UTCDateTime),
+    Column("first_failed_at", UTCDateTime),  # the first failure on its current target
+    Column("printed_at", UTCDateTime),
+    Column("printed_on", ForeignKey("printers.id", ondelete="SET NULL")),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    # The exactly-once key. The issue keys a chit by (order, revision, station, printer role); a
+    # course fired at the same revision is a new send, so the send's event id stands for the
+    # revision (and names the order: an event belongs to one order, and a test page has none, so
+    # the key holds no NULL, which a UNIQUE index would never find equal).
+    UniqueConstraint("kind", "event_id", "station", "printer_id", "copy", name="uq_print_jobs_once"),
+    Index(None, "status", "target_printer_id", "id"),
+    Index(None, "order_id"),
+    CheckConstraint(f"kind IN {PRINT_KINDS!r}", name="kind_known"),
+    CheckConstraint(f"status IN {PRINT_STATUSES!r}", name="status_known"),
 )

@@ -19,7 +19,18 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .models import MAX_COURSE
 from .numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
-from .vocabulary import Allergen, Channel, Dietary, ModifierKind, MovementKind, OrderStatus, Role
+from .vocabulary import (
+    Allergen,
+    Channel,
+    Dietary,
+    ModifierKind,
+    MovementKind,
+    OrderStatus,
+    PrinterRole,
+    PrintKind,
+    PrintStatus,
+    Role,
+)
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
 Cents = Annotated[int, Field(ge=0, description="money in integer cents")]
@@ -427,3 +438,44 @@ LocalDay = Annotated[date, Field(description="the local day asked for")]
 class SlotsOut(Output):
     date: LocalDay
     slots: list[SlotOut] = Field(description="the slots still offered, in order (none while paused)")
+
+
+class PrinterOut(Output):
+    """A printer's set-up and live status (services/printers.py)."""
+
+    id: int
+    name: str
+    host: str
+    port: int = Field(ge=1, le=65535)
+    role: PrinterRole
+    stations: list[str] = Field(description="the stations it prints chits for; none on a kitchen printer: expo")
+    backup_printer_id: int | None
+    online: bool | None = Field(description="its last attempt succeeded (true) or failed (false); null: never used")
+    last_ok_at: Timestamp | None = Field(description="its last successful print")
+    last_error: str | None = Field(description="what went wrong last time")
+    last_error_at: Timestamp | None
+    failing_since: Timestamp | None = Field(description="while it cannot print: since when")
+    queued_jobs: int = Field(ge=0, description="jobs waiting to print on it")
+
+
+class PrintJobOut(Output):
+    """A print job (forkflow/printing/jobs.py)."""
+
+    id: int
+    printer_id: int = Field(description="the printer it was meant for")
+    target_printer_id: int = Field(description="where it goes now: its backup once rerouted")
+    kind: PrintKind
+    order_id: int | None = Field(description="null: a test page")
+    event_id: int = Field(description="the event whose payload it prints")
+    revision: int
+    station: str = Field(description='"": the whole order')
+    headers: list[str] = Field(description="REPRINT, BACKUP FOR <name>, NOT SEEN ON SCREEN")
+    copy_: int = Field(alias="copy", ge=0, description="0: the original; n: the n-th reprint")
+    status: PrintStatus
+    attempts: int = Field(ge=0)
+    next_attempt_at: Timestamp
+    first_failed_at: Timestamp | None
+    printed_at: Timestamp | None
+    printed_on: int | None = Field(description="the printer that printed it")
+    error: str | None = Field(description="the last failure")
+    created_at: Timestamp

@@ -103,6 +103,17 @@ SignInOutcome = Literal["pending", "failed", "ok"]
 SIGN_IN_OUTCOMES: tuple[SignInOutcome, ...] = get_args(SignInOutcome)
 
 
+# Kitchen printers (issue 16, forkflow/printing/): what a printer prints, what a print job is, and
+# where a job stands. A kitchen printer with no stations is an expo printer (the whole order).
+PrinterRole = Literal["kitchen", "receipt"]
+PRINTER_ROLES: tuple[PrinterRole, ...] = get_args(PrinterRole)
+# "unseen": proof of sight's fallback chit for a send no screen showed in time (NOT SEEN ON SCREEN).
+PrintKind = Literal["chit", "unseen", "receipt", "test"]
+PRINT_KINDS: tuple[PrintKind, ...] = get_args(PrintKind)
+PrintStatus = Literal["queued", "printed", "failed"]
+PRINT_STATUSES: tuple[PrintStatus, ...] = get_args(PrintStatus)
+
+
 def spoken(words: Sequence[str]) -> str:
     """Words as a person says a choice between them: "new, preparing or ready"."""
     return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)

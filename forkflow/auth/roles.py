@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "online": MANAGER,  # online ordering's pause, busy delay and slot capacity
     "inventory": MANAGER,  # read and change stock, inventory events
     "staff": MANAGER,  # accounts and tokens
+    "printers": MANAGER,  # add, change and remove printers
+    "print": STAFF,  # print a receipt, reprint a job, read an order's print jobs
     "ops": MANAGER,  # /metrics and /health's details: they say how busy the restaurant is
 }
 

@@ -1,0 +1,23 @@
+"""Kitchen and receipt printers (issue 16): the print-job queue, its worker, and the wire to the printer.
+
+**The exactly-once invariant** (stated here once; the modules refer to it):
+
+1. A print job is a row of `print_jobs`, written in the same transaction as the change that needs
+   it (jobs.py), under the UNIQUE key (kind, event_id, station, printer_id, copy): the same send
+   queued twice (a retried write, two callers) is one row. A reprint is a new row, copy n+1,
+   printed "REPRINT": never an accidental second copy.
+2. A job is sent by one worker at a time: the worker claims it with a conditional UPDATE (queued,
+   and its claim free or lapsed) in a write unit, which every process runs one at a time (SQLite's
+   one writer, PostgreSQL's write lock, and `FOR UPDATE SKIP LOCKED` in the claim), together with
+   every queued job of the same printer, so one printer gets one job at a time, in id order.
+3. A job is marked printed (`print.printed`) only after the printer answered its real-time status
+   request sent after the job's last byte (transport.py): it took every byte before it.
+4. A failed job stays queued and is retried with backoff; once its printer has failed for
+   FORKFLOW_PRINTER_BACKUP_SECONDS its jobs go to its backup printer ("BACKUP FOR <name>"); with no
+   backup they wait, and the printer shows as failing, live.
+
+The one window where a chit can print twice: the process dies (or loses its database) after the
+printer answered and before the "printed" write commits; the claim lapses and another worker (or
+the restarted one) prints it again. A graceful shutdown finishes the send in flight and records it
+before the process exits (bounded by the printer timeout), so only a crash opens that window.
+"""

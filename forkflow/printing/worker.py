@@ -1,0 +1,331 @@
+"""The print worker: claims due jobs, sends them, and records what each printer did.
+
+Started in the app's lifespan, one per process. It wakes when jobs are queued (`print.queued` on
+the bus, from any process on PostgreSQL), when a printer's set-up changes, when a retry is due,
+and every FORKFLOW_PRINT_POLL_SECONDS whatever happens. The exactly-once rules it keeps are
+forkflow/printing/__init__.py's: it claims a printer's due jobs in one write unit (a lease,
+`claimed_until`, that a dead process's claim lapses from), sends them one at a time in id order
+(several printers at once), and marks each printed only after transport.send returned.
+
+On failure a job is retried with backoff (FORKFLOW_PRINTER_RETRY_SECONDS doubling up to
+FORKFLOW_PRINTER_RETRY_MAX_SECONDS); once its printer has been failing for
+FORKFLOW_PRINTER_BACKUP_SECONDS its queued jobs go to its backup, headed "BACKUP FOR <name>"
+(`print.rerouted`). Every failure and recovery is a `printer.status` event.
+
+Shutting down (`stop` set): no new job is started; the sends in flight finish (each is bounded by
+FORKFLOW_PRINTER_TIMEOUT_SECONDS) and are recorded; the claims not started are let go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..config import Settings
+from ..errors import ServiceError
+from ..events import Event
+from ..schema import events, print_jobs, printers, utcnow
+from ..services.printers import load_printer
+from ..store import Store, Tx
+from .jobs import BACKUP_FOR
+from .render import render
+from .transport import PrinterError, send
+
+log = logging.getLogger("forkflow.printing")
+
+PER_CLAIM = 20  # a printer's jobs claimed at once at most
+_WAKING = ("print.queued", "printer.created", "printer.updated")
+
+
+@dataclass(slots=True)
+class Claimed:
+    """One job, claimed, with what sending it needs."""
+
+    id: int
+    row: Any  # its print_jobs row (a RowMapping)
+    payload: str
+    host: str
+    port: int
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _lease(settings: Settings, jobs: int) -> timedelta:
+    return timedelta(seconds=(jobs + 1) * (settings.printer_timeout_seconds + 1))
+
+
+def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int, list[Claimed]]:
+    """Claim, per printer not being sent to by anyone (nor in `skip`), its due jobs in id order:
+    only if its oldest queued job is due, so a later job never overtakes one waiting to retry."""
+    now = tx.now
+    queued = (
+        select(
+            print_jobs.c.id, print_jobs.c.target_printer_id, print_jobs.c.next_attempt_at, print_jobs.c.claimed_until
+        )
+        .where(print_jobs.c.status == "queued")
+        .order_by(print_jobs.c.id)
+    )
+    if tx.conn.dialect.name == "postgresql":
+        queued = queued.with_for_update(skip_locked=True)
+    by_printer: dict[int, list[Any]] = {}
+    for row in tx.conn.execute(queued):
+        by_printer.setdefault(row.target_printer_id, []).append(row)
+    taken: dict[int, list[int]] = {}
+    for printer_id, rows in by_printer.items():
+        if printer_id in skip or any(r.claimed_until is not None and r.claimed_until >= now for r in rows):
+            continue
+        due: list[int] = []
+        for row in rows:
+            if row.next_attempt_at > now or len(due) == PER_CLAIM:
+                break
+            due.append(row.id)
+        if due:
+            taken[printer_id] = due
+    found: dict[int, list[Claimed]] = {}
+    for printer_id, ids in taken.items():
+        until = now + _lease(settings, len(ids))
+        free = (print_jobs.c.claimed_until.is_(None)) | (print_jobs.c.claimed_until < now)
+        tx.conn.execute(
+            update(print_jobs)
+            .where(print_jobs.c.id.in_(ids), print_jobs.c.status == "queued", free)
+            .values(claimed_by=me, claimed_until=until)
+        )
+        printer = tx.conn.execute(select(printers.c.host, printers.c.port).where(printers.c.id == printer_id)).one()
+        claimed = (
+            tx.conn.execute(
+                select(print_jobs, events.c.payload)
+                .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
+                .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.claimed_until == until)
+                .order_by(print_jobs.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        found[printer_id] = [Claimed(r["id"], r, r["payload"] or "", printer.host, printer.port) for r in claimed]
+    return found
+
+
+def _mine(job_id: int, me: str) -> tuple[Any, ...]:
+    return (print_jobs.c.id == job_id, print_jobs.c.status == "queued", print_jobs.c.claimed_by == me)
+
+
+def _status_event(tx: Tx, printer_id: int) -> None:
+    tx.emit("printer.status", load_printer(tx.conn, printer_id))
+
+
+def printed(tx: Tx, job: Claimed, me: str) -> bool:
+    """Record that the printer took the job (point 3 of the invariant); False if the claim was lost
+    meanwhile (the job was already recorded by whoever took it over)."""
+    printer_id = job.row["target_printer_id"]
+    done = tx.conn.execute(
+        update(print_jobs)
+        .where(*_mine(job.id, me))
+        .values(
+            status="printed",
+            printed_at=tx.now,
+            printed_on=printer_id,
+            claimed_by=None,
+            claimed_until=None,
+            error=None,
+        )
+    )
+    if done.rowcount != 1:
+        return False
+    was_failing = tx.conn.execute(select(printers.c.failing_since).where(printers.c.id == printer_id)).scalar()
+    tx.conn.execute(update(printers).where(printers.c.id == printer_id).values(last_ok_at=tx.now, failing_since=None))
+    payload = {
+        "id": job.id,
+        "kind": job.row["kind"],
+        "order_id": job.row["order_id"],
+        "station": job.row["station"],
+        "copy": job.row["copy"],
+        "printer_id": job.row["printer_id"],
+        "printed_on": printer_id,
+    }
+    tx.emit("print.printed", payload)
+    if was_failing is not None:  # it is back
+        _status_event(tx, printer_id)
+    return True
+
+
+def failed(tx: Tx, job: Claimed, me: str, error: str, settings: Settings) -> None:
+    """A send failed: the job waits for its retry; the printer shows as failing (`printer.status`);
+    once it has failed for the backup delay, its queued jobs go to its backup (`print.rerouted`)."""
+    printer_id = job.row["target_printer_id"]
+    attempts = int(job.row["attempts"]) + 1
+    delay = min(settings.printer_retry_seconds * 2 ** (attempts - 1), settings.printer_retry_max_seconds)
+    tx.conn.execute(
+        update(print_jobs)
+        .where(*_mine(job.id, me))
+        .values(
+            attempts=attempts,
+            next_attempt_at=tx.now + timedelta(seconds=delay),
+            first_failed_at=func.coalesce(print_jobs.c.first_failed_at, tx.now),
+            error=error,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+    tx.conn.execute(
+        update(printers)
+        .where(printers.c.id == printer_id)
+        .values(last_error=error, last_error_at=tx.now, failing_since=func.coalesce(printers.c.failing_since, tx.now))
+    )
+    printer = tx.conn.execute(select(printers).where(printers.c.id == printer_id)).mappings().one()
+    since: datetime = printer["failing_since"]
+    backup = printer["backup_printer_id"]
+    if backup is not None and tx.now - since >= timedelta(seconds=settings.printer_backup_seconds):
+        _reroute(tx, printer_id, printer["name"], backup)
+    _status_event(tx, printer_id)
+
+
+def _reroute(tx: Tx, printer_id: int, name: str, backup: int) -> None:
+    """Every queued job of a failing printer goes to its backup, headed BACKUP FOR <name>."""
+    moved = tx.conn.execute(
+        select(print_jobs.c.id, print_jobs.c.headers).where(
+            print_jobs.c.status == "queued", print_jobs.c.target_printer_id == printer_id
+        )
+    ).all()
+    header = BACKUP_FOR + name
+    for job_id, headers in moved:
+        kept = [h for h in json.loads(headers) if not h.startswith(BACKUP_FOR)]
+        tx.conn.execute(
+            update(print_jobs)
+            .where(print_jobs.c.id == job_id)
+            .values(
+                target_printer_id=backup,
+                headers=json.dumps([header, *kept]),
+                next_attempt_at=tx.now,
+                first_failed_at=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+    if moved:
+        tx.emit(
+            "print.rerouted",
+            {"id": printer_id, "name": name, "backup_printer_id": backup, "jobs": [j for j, _ in moved]},
+        )
+
+
+def unusable(tx: Tx, job: Claimed, me: str, error: str) -> None:
+    """A job that can never print (its event is gone, or it cannot be rendered): failed, for good."""
+    tx.conn.execute(
+        update(print_jobs)
+        .where(*_mine(job.id, me))
+        .values(status="failed", error=error, claimed_by=None, claimed_until=None)
+    )
+    tx.emit("print.failed", {"id": job.id, "order_id": job.row["order_id"], "error": error})
+
+
+def release(tx: Tx, ids: list[int], me: str) -> None:
+    """Let go of claimed jobs not started (a failure before them, or shutting down)."""
+    if ids:
+        tx.conn.execute(
+            update(print_jobs)
+            .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.status == "queued")
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+def next_due(tx: Tx) -> datetime | None:
+    found: datetime | None = tx.conn.execute(
+        select(func.min(print_jobs.c.next_attempt_at)).where(print_jobs.c.status == "queued")
+    ).scalar_one()
+    return found
+
+
+async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event) -> None:
+    """One printer's claimed jobs, one at a time, in id order; stops at the first failure."""
+    settings = store.settings
+    left = [job.id for job in jobs]
+    try:
+        for job in jobs:
+            if stop.is_set():
+                break
+            left.remove(job.id)
+            try:
+                data = render(job.row, job.payload, settings)
+            except Exception as exc:  # a job that cannot be rendered never will be
+                log.exception("print job %d cannot be rendered", job.id)
+                await store.write(partial(unusable, job=job, me=me, error=f"cannot be rendered: {exc}"))
+                continue
+            try:
+                await send(job.host, job.port, data, settings.printer_timeout_seconds)
+            except PrinterError as exc:
+                reason = f"{job.host}:{job.port}: {exc}"
+                log.warning("print job %d: %s", job.id, reason)
+                await store.write(partial(failed, job=job, me=me, error=reason, settings=settings))
+                break
+            if not await store.write(partial(printed, job=job, me=me)):
+                log.warning("print job %d printed after its claim lapsed (printed by another worker too?)", job.id)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(store.write(partial(release, ids=left, me=me)))
+
+
+def _finished(sending: dict[int, asyncio.Task[None]], printer_id: int, wake: asyncio.Event, _: object) -> None:
+    """A printer's batch is over: its next jobs may be claimed (now: they may be due)."""
+    sending.pop(printer_id, None)
+    wake.set()
+
+
+def _waker(wake: asyncio.Event) -> Callable[[Event], None]:
+    def heard(event: Event) -> None:
+        if event.type in _WAKING:
+            wake.set()
+
+    return heard
+
+
+async def print_worker(store: Store, stop: asyncio.Event) -> None:
+    """Print queued jobs until `stop` is set (then finish the sends in flight) or cancelled."""
+    settings = store.settings
+    me = worker_name()
+    wake = asyncio.Event()
+    listener = _waker(wake)
+    store.bus.listeners.append(listener)
+    sending: dict[int, asyncio.Task[None]] = {}
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set():
+            wake.clear()
+            delay = settings.print_poll_seconds
+            try:
+                claimed = await store.write(partial(claim, me=me, settings=settings, skip=frozenset(sending)))
+                for printer_id, jobs in claimed.items():
+                    if jobs:
+                        task = asyncio.create_task(_print_all(store, me, jobs, stop))
+                        sending[printer_id] = task
+                        task.add_done_callback(partial(_finished, sending, printer_id, wake))
+                upcoming = await store.write(next_due)
+                if upcoming is not None:
+                    delay = min(max((upcoming - utcnow()).total_seconds(), 0.05), delay)
+            except ServiceError:
+                log.warning("could not claim print jobs; will try again")
+            except Exception:  # the worker must outlive any one failure: chits wait on it
+                log.exception("claiming print jobs failed; will try again")
+            waiting = asyncio.create_task(wake.wait())
+            await asyncio.wait({waiting, stopping}, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+        if sending:
+            await asyncio.wait(set(sending.values()), timeout=settings.printer_timeout_seconds + 2)
+    finally:
+        stopping.cancel()
+        for task in sending.values():
+            task.cancel()
+        store.bus.listeners.remove(listener)
