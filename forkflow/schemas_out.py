@@ -349,7 +349,10 @@ class ErrorDetail(Output):
     )
     reason: str | SkipJsonSchema[None] = absent_when_empty(
         "a finer code, e.g. `idempotency_key_reused`, `allergy_confirmation_needed`, `allergies_not_acknowledged`, "
-        "`courses_held`, `already_fired`, `no_such_course`"
+        "`courses_held`, `already_fired`, `no_such_course`, `printer_has_jobs`, `no_receipt_printer`"
+    )
+    queued_jobs: int | SkipJsonSchema[None] = absent_when_empty(
+        "409 on DELETE /printers/{id}: how many jobs are waiting to print on it"
     )
 
 

@@ -497,6 +497,31 @@ def test_real_responses_match_the_document(
         check(client.patch("/staff/99999", json={"role": "cashier"}), "/staff/{id}", 404)
         check(kitchen.get("/staff"), "/staff", 403)
 
+        # Printers and print jobs (nothing listens on the port: the jobs just wait)
+        setup = {"name": "Till", "host": "127.0.0.1", "port": 9, "role": "receipt"}
+        till = check(client.post("/printers", json=setup), "/printers", 201).json()
+        check(client.post("/printers", json=setup), "/printers", 409)
+        check(client.post("/printers", json={**setup, "port": 0}), "/printers", 422)
+        check(kitchen.post("/printers", json=setup), "/printers", 403)
+        check(kitchen.get("/printers"), "/printers", 200)
+        check(client.get(f"/printers/{till['id']}"), "/printers/{id}", 200)
+        check(client.get("/printers/99999"), "/printers/{id}", 404)
+        check(client.put(f"/printers/{till['id']}", json={**setup, "name": "Front till"}), "/printers/{id}", 200)
+        check(client.post(f"/printers/{till['id']}/test"), "/printers/{id}/test", 202)
+        paid = check(client.post("/orders", json=order_body(menu)), "/orders", 201).json()
+        receipt = f"/orders/{paid['id']}/receipt"
+        job = check(client.post(receipt, json={}, headers={"Idempotency-Key": "r-1"}), "/orders/{id}/receipt", 202)
+        check(client.post(receipt, json={"printer_id": 99999}), "/orders/{id}/receipt", 404)
+        check(kitchen.get("/print-jobs", params={"order_id": paid["id"]}), "/print-jobs", 200)
+        check(kitchen.get("/print-jobs"), "/print-jobs", 200)
+        check(kitchen.get("/print-jobs", params={"order_id": "x"}), "/print-jobs", 422)
+        reprint = f"/print-jobs/{job.json()['id']}/reprint"
+        check(kitchen.post(reprint), "/print-jobs/{id}/reprint", 202)
+        check(kitchen.post("/print-jobs/99999/reprint"), "/print-jobs/{id}/reprint", 404)
+        check(client.delete(f"/printers/{till['id']}"), "/printers/{id}", 409)
+        spare = check(client.post("/printers", json={**setup, "name": "Spare"}), "/printers", 201).json()
+        check(client.delete(f"/printers/{spare['id']}"), "/printers/{id}", 204)
+
         # A state-changing request on the session cookie without the CSRF token: 403 csrf_failed.
         browser = httpx.Client(base_url=server.url, timeout=10)
         browser.get("/docs")  # the page starts a session (its CSRF token)

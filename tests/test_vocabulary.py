@@ -30,6 +30,9 @@ from forkflow.vocabulary import (
     MODIFIER_KINDS,
     MOVEMENT_KINDS,
     ORDER_STATUSES,
+    PRINT_KINDS,
+    PRINT_STATUSES,
+    PRINTER_ROLES,
     ROLES,
     SIGN_IN_OUTCOMES,
     STOCK_REASONS,
@@ -46,6 +49,9 @@ CHECKED: dict[tuple[str, str], tuple[str, ...]] = {
     ("sign_in_attempts", "outcome"): SIGN_IN_OUTCOMES,
     ("modifier_groups", "kind"): MODIFIER_KINDS,
     ("order_line_modifiers", "group_kind"): MODIFIER_KINDS,
+    ("printers", "role"): PRINTER_ROLES,
+    ("print_jobs", "kind"): PRINT_KINDS,
+    ("print_jobs", "status"): PRINT_STATUSES,
 }
 _IN_CHECK = re.compile(r"(\w+) IN \(([^)]*)\)")
 

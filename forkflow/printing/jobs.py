@@ -343,3 +343,19 @@ async def order_jobs(store: Store, order_id: int) -> list[dict[str, Any]]:
             .all()
         )
     return [job_out(row) for row in rows]
+
+
+async def waiting_jobs(store: Store) -> list[dict[str, Any]]:
+    """Every job not printed (queued or failed), oldest first, up to 500."""
+
+    async with store.read() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    select(print_jobs).where(print_jobs.c.status != "printed").order_by(print_jobs.c.id).limit(500)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    return [job_out(row) for row in rows]

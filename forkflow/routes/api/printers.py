@@ -10,6 +10,7 @@ from ... import idempotency
 from ... import schemas_out as out
 from ...errors import BadRequest, Invalid
 from ...models import PrinterIn, ReceiptIn
+from ...numbers import MAX_ID
 from ...operation import ApiRoute, Operation, roles_text, staff_of
 from ...printing import jobs
 from ...request import store_of
@@ -66,8 +67,10 @@ async def print_receipt(request: Request) -> Response:
 
 
 async def order_jobs(request: Request) -> Response:
-    raw = request.query_params.get("order_id", "")
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    raw = request.query_params.get("order_id")
+    if raw is None:
+        return JSONResponse(await jobs.waiting_jobs(store_of(request)))
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
         raise Invalid("order_id must be an order's id", {"order_id": "expected a whole number above 0"})
     return JSONResponse(await jobs.order_jobs(store_of(request), int(raw)))
 
@@ -229,7 +232,7 @@ routes = [
         "/print-jobs",
         order_jobs,
         Operation(
-            "An order's print jobs",
+            "Print jobs: an order's, or those not printed yet",
             "printers",
             access="staff",
             permission="print",
@@ -239,9 +242,9 @@ routes = [
                 {
                     "name": "order_id",
                     "in": "query",
-                    "required": True,
-                    "description": "the order",
-                    "schema": {"type": "integer", "minimum": 1},
+                    "required": False,
+                    "description": "the order's jobs; left out: every job not printed yet (queued or failed)",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 },
             ),
             description="Oldest first, each with its status (queued, printed, failed), attempts and last error.",

@@ -9,14 +9,14 @@ errors when refused: nothing is written then); a plain form post without JavaScr
 page back instead, or a redirect to it.
 
 page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py,
-staff.py, schedule.py and online.py hold the endpoints, by what a manager does; view.py, forms.py and charts.py
-what they show and read. The routes are listed here, in the order they are matched.
+staff.py, schedule.py, online.py and printers.py hold the endpoints, by what a manager does; view.py,
+forms.py and charts.py what they show and read. The routes are listed here, in the order they are matched.
 """
 
 from starlette.routing import Route
 
 from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from . import menu, online, page, schedule, staff, stock
+from . import menu, online, page, printers, schedule, staff, stock
 
 routes = [
     Route("/manage", page.console_page, methods=["GET"]),
@@ -38,6 +38,10 @@ routes = [
     Route("/manage/staff", staff.add_staff_member, methods=["POST"]),
     Route("/manage/hours", schedule.save_hours, methods=["POST"]),
     Route("/manage/online", online.save_online, methods=["POST"]),
+    Route("/manage/printers", printers.save_printer, methods=["POST"]),
+    Route("/manage/printers/{id:id}/edit", printers.edit_printer, methods=["GET"]),
+    Route("/manage/printers/{id:id}/remove", printers.remove_printer, methods=["POST"]),
+    Route("/manage/printers/{id:id}/test", printers.test_page, methods=["POST"]),
     Route("/manage/orders/{id:id}/release", schedule.send_now, methods=["POST"]),
     Route("/manage/staff/{id:id}/active", staff.set_staff_active, methods=["POST"]),
 ]

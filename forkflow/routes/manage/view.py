@@ -20,18 +20,27 @@ from ...config import Settings
 from ...events import Event
 from ...formats import local_time, money
 from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
-from ...services import hours, online, releases, reports
+from ...services import hours, online, printers, releases, reports
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
 from ...store import Store
-from ...vocabulary import ALLERGEN_LABELS, DIETARY_LABELS, MODIFIER_KIND_LABELS, ROLES, WEEKDAYS, StockReason, spoken
+from ...vocabulary import (
+    ALLERGEN_LABELS,
+    DIETARY_LABELS,
+    MODIFIER_KIND_LABELS,
+    PRINTER_ROLES,
+    ROLES,
+    WEEKDAYS,
+    StockReason,
+    spoken,
+)
 from ...web import templates
 from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
-LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule")  # what the console's stream keeps up to date
-SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "printers")  # what the console's stream keeps up to date
+SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "printers"}
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
 STOCK_REASON_LABELS: dict[StockReason, str] = {
@@ -200,6 +209,21 @@ async def online_context(store: Store, form: Form | None = None) -> dict[str, An
     }
 
 
+async def printers_context(store: Store, form: Form | None = None) -> dict[str, Any]:
+    """The printers with their live status, and the add/edit form (empty unless given)."""
+    from .printers import printer_form
+
+    listed = await printers.list_printers(store)
+    names = {printer["id"]: printer["name"] for printer in listed}
+    return {
+        "printers": listed,
+        "printer_names": names,
+        "printer_form": form or printer_form(),
+        "printer_roles": PRINTER_ROLES,
+        "zone": store.settings.timezone,
+    }
+
+
 async def staff_context(store: Store) -> dict[str, Any]:
     return {"staff": await list_staff(store), "roles": ROLES}
 
@@ -212,4 +236,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "menu_list", **await menu_context(store))
     if name == "schedule":
         return fragment(request, "scheduled_list", **await schedule_context(store))
+    if name == "printers":
+        return fragment(request, "printer_list", **await printers_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))

@@ -35,8 +35,9 @@ from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
+from ...printing import jobs
 from ...request import is_htmx, store_of
-from ...services import online
+from ...services import online, printers
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK, held_orders
 from ...store import Store
@@ -46,8 +47,9 @@ from .ticket import CHANNELS, Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
-PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent"}
-PANELS = ("menu", "recent", "scheduled")  # the SSE event names, and the ids of the elements they fill
+PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent", "kitchen": "printers"}
+# ("printers": the banner naming each printer that cannot print, gone when it recovers.)
+PANELS = ("menu", "recent", "scheduled", "printers")  # the SSE event names, and the ids of the elements they fill
 
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 VOID_PERMISSION = "orders.void"
@@ -97,7 +99,16 @@ async def slot_rooms(store: Store, orders: list[dict[str, Any]]) -> dict[int, on
     return {order_id: found[online.slot_of(pickup)] for order_id, pickup in pickups.items()}
 
 
+def render_printer_banner(listed: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    """Each failing printer, said once: "Grill: cannot print since 19:42, 2 chits waiting; backup: Expo"."""
+    names = {printer["id"]: printer["name"] for printer in listed}
+    failing = [printer for printer in listed if printer["online"] is False]
+    return templates.get_template("pos/_printers.html").render(failing=failing, names=names, zone=zone)
+
+
 async def render_panel(store: Store, panel: str) -> str:
+    if panel == "printers":
+        return render_printer_banner(await printers.list_printers(store), store.settings.timezone)
     if panel == "menu":
         return render_menu(await services.list_menu(store))
     if panel == "scheduled":
@@ -259,6 +270,14 @@ async def fire_course(request: Request) -> Response:
     return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
 
 
+async def print_receipt(request: Request) -> Response:
+    """A recent order's "Print receipt": `POST /orders/{id}/receipt`'s write, on the first receipt
+    printer (the button is disabled while its request is in flight, so a double tap prints once)."""
+    require(request, "print")
+    await jobs.print_receipt(store_of(request), request.path_params["id"], None)
+    return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
+
+
 async def mark_rush(request: Request) -> Response:
     """A recent order's "Rush" switch: `PATCH /orders/{id} {"rush": ...}`'s write."""
     require(request, PERMISSION)
@@ -310,4 +329,5 @@ routes = [
     Route("/pos/stream", till_stream, methods=["GET"]),
     Route("/pos/orders/{id:id}/fire", fire_course, methods=["POST"]),
     Route("/pos/orders/{id:id}/rush", mark_rush, methods=["POST"]),
+    Route("/pos/orders/{id:id}/receipt", print_receipt, methods=["POST"]),
 ]
