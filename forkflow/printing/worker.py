@@ -45,7 +45,7 @@ from .transport import PrinterError, send
 
 log = logging.getLogger("forkflow.printing")
 
-PER_CLAIM = 20  # a printer's jobs claimed at once at most
+PER_CLAIM = 20  # a printer's jobs claimed at once at most (each renews the claim on the rest)
 _WAKING = ("print.queued", "printer.created", "printer.updated")
 
 
@@ -64,8 +64,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _lease(settings: Settings, jobs: int) -> timedelta:
-    return timedelta(seconds=(jobs + 1) * (settings.printer_timeout_seconds + 1))
+def _lease(settings: Settings) -> timedelta:
+    """How long a claim holds: a send's bound, twice over. Each job recorded renews the claim on the
+    printer's jobs still waiting (`renew`), so a dead process's jobs are taken over this soon."""
+    return timedelta(seconds=2 * (settings.printer_timeout_seconds + 1))
 
 
 def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int, list[Claimed]]:
@@ -97,7 +99,7 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
             taken[printer_id] = due
     found: dict[int, list[Claimed]] = {}
     for printer_id, ids in taken.items():
-        until = now + _lease(settings, len(ids))
+        until = now + _lease(settings)
         free = (print_jobs.c.claimed_until.is_(None)) | (print_jobs.c.claimed_until < now)
         tx.conn.execute(
             update(print_jobs)
@@ -125,6 +127,27 @@ def _mine(job_id: int, me: str) -> tuple[Any, ...]:
 
 def _status_event(tx: Tx, printer_id: int) -> None:
     tx.emit("printer.status", load_printer(tx.conn, printer_id))
+
+
+def renew(tx: Tx, ids: list[int], me: str, settings: Settings) -> set[int]:
+    """Extend this worker's claim on `ids` (its next jobs for one printer); the ids still its own.
+    A job whose claim lapsed (and may have been taken over) is never sent by this worker."""
+    if not ids:
+        return set()
+    tx.conn.execute(
+        update(print_jobs)
+        .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.status == "queued")
+        .values(claimed_until=tx.now + _lease(settings))
+    )
+    mine = select(print_jobs.c.id).where(
+        print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.status == "queued"
+    )
+    return set(tx.conn.execute(mine).scalars())
+
+
+def recorded(tx: Tx, job: Claimed, me: str, left: list[int], settings: Settings) -> tuple[bool, set[int]]:
+    """`printed`, and the claim renewed on the printer's jobs `left`, in one write."""
+    return printed(tx, job, me), renew(tx, left, me, settings)
 
 
 def printed(tx: Tx, job: Claimed, me: str) -> bool:
@@ -250,12 +273,14 @@ def next_due(tx: Tx) -> datetime | None:
 
 
 async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event) -> None:
-    """One printer's claimed jobs, one at a time, in id order; stops at the first failure."""
+    """One printer's claimed jobs, one at a time, in id order; stops at the first failure, or at
+    a job whose claim this worker no longer holds."""
     settings = store.settings
     left = [job.id for job in jobs]
+    mine = set(left)  # just claimed
     try:
         for job in jobs:
-            if stop.is_set():
+            if stop.is_set() or job.id not in mine:
                 break
             left.remove(job.id)
             try:
@@ -263,6 +288,7 @@ async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.E
             except Exception as exc:  # a job that cannot be rendered never will be
                 log.exception("print job %d cannot be rendered", job.id)
                 await store.write(partial(unusable, job=job, me=me, error=f"cannot be rendered: {exc}"))
+                mine = await store.write(partial(renew, ids=list(left), me=me, settings=settings))
                 continue
             try:
                 await send(job.host, job.port, data, settings.printer_timeout_seconds)
@@ -271,7 +297,8 @@ async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.E
                 log.warning("print job %d: %s", job.id, reason)
                 await store.write(partial(failed, job=job, me=me, error=reason, settings=settings))
                 break
-            if not await store.write(partial(printed, job=job, me=me)):
+            done, mine = await store.write(partial(recorded, job=job, me=me, left=list(left), settings=settings))
+            if not done:
                 log.warning("print job %d printed after its claim lapsed (printed by another worker too?)", job.id)
     finally:
         with contextlib.suppress(Exception):
