@@ -10,23 +10,41 @@ notes) can never become a printer command: control characters are dropped before
 
 from __future__ import annotations
 
+import re
 import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from escpos.printer import Dummy
 
 from ..config import Settings
 from ..formats import allergen, contains, local_time, marks, money
-from ..services.dispatch import NO_STATION, Send
 
 # Epson TM-T88 (and its compatibles), font A on 80 mm paper: 42 columns; 21 in double width.
 WIDTH = 42
 PROFILE = "TM-T88V"  # python-escpos's printer profile: which code pages `text` may switch to
 TITLE = "ForkFlow"  # the receipt's heading (Settings names no restaurant)
 RULE = "-" * WIDTH
+NO_STATION = ""  # a dish that names no station (as services/dispatch.py keys its sends)
+
+
+class Send(Protocol):
+    """What a chit needs of services/dispatch.py's `Send` (read, not imported: services/ may import
+    this package to print, so this package imports nothing of services/)."""
+
+    @property
+    def reason(self) -> str: ...  # dispatch.SEND_REASONS: new, released, fired, added, void
+    @property
+    def line_ids(self) -> tuple[int, ...]: ...
+    @property
+    def voided_ids(self) -> tuple[int, ...]: ...
+
+
+# python-escpos sends any text holding one of these as GB18030 (for printers with a Chinese font),
+# bypassing the code pages: each run of them is written apart, so the rest of its row still reads.
+_CJK = re.compile(r"([\u4e00-\u9fa5]+)")
 
 
 def _clean(text: str) -> str:
@@ -81,7 +99,13 @@ class _Paper:
             double_height=big or tall,
         )
         for row in _rows(text, WIDTH // 2 if big else WIDTH, indent, hang):
-            self._printer.textln(row)
+            self._row(row)
+
+    def _row(self, row: str) -> None:
+        for run in _CJK.split(row):
+            if run:
+                self._printer.text(run)
+        self._printer.text("\n")
 
     def columns(self, left: str, right: str, *, bold: bool = False, tall: bool = False, indent: int = 0) -> None:
         """`left` wrapped, with `right` (a price) at the right end of its last row."""
@@ -89,7 +113,7 @@ class _Paper:
         rows[-1] = rows[-1].ljust(WIDTH - len(right)) + right
         self._printer.set(align="left", bold=bold, invert=False, normal_textsize=not tall, double_height=tall)
         for row in rows:
-            self._printer.textln(row)
+            self._row(row)
 
     def rule(self) -> None:
         self.print(RULE)
