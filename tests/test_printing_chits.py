@@ -372,3 +372,14 @@ def test_a_dish_without_a_station_is_keyed_as_the_sends_key_it(kitchen: Kitchen)
     assert expo.lines.index("[NO STATION]") < expo.lines.index("2x Fries") < expo.lines.index("[GRILL]")
     alone = _chit(order, _send(order, "", line_ids=(order["lines"][1]["id"],)), dispatch.NO_STATION)
     assert "NO STATION" in alone.lines and "2x Fries" in alone.lines and "Burger" not in alone.text
+
+
+def test_the_same_order_prints_the_same_bytes_whatever_was_printed_before(kitchen: Kitchen) -> None:
+    """A retry or a reprint sends what the first attempt would have (no state is kept between
+    documents but python-escpos's fixed code page tables)."""
+    order = kitchen.burger_order()
+    first = kitchen_chit(order, None, station=None, settings=SETTINGS)
+    other = {**order, "customer_name": "Ωμέγα Łódź €"}  # other code pages in between
+    kitchen_chit(other, None, station=None, settings=SETTINGS)
+    receipt(other, settings=SETTINGS)
+    assert kitchen_chit(order, None, station=None, settings=SETTINGS) == first

@@ -69,12 +69,19 @@ def _rows(text: str, columns: int, indent: int = 0, hang: int = 0) -> list[str]:
     return rows
 
 
+_CODE_PAGE_MAPS: dict[str, dict[str, int]] = {}  # code page -> {character: byte}, filled as used
+
+
 class _Paper:
     """One document being written on python-escpos's Dummy printer, a row at a time, each row in
     one style (so that a reader of the bytes, a person or tests/escpos_decode.py, sees it whole)."""
 
     def __init__(self) -> None:
         self._printer = Dummy(profile=PROFILE)
+        # python-escpos builds each code page's character map per printer object, which is most of a
+        # chit's cost; the maps are fixed data, so every document shares them. (Which code pages a
+        # document already used stays its own: the same input still gives the same bytes.)
+        self._printer.magic.encoder.available_characters = _CODE_PAGE_MAPS
         self._printer.hw("INIT")  # ESC @: whatever the last job left set, start from the defaults
 
     def print(
