@@ -5,7 +5,7 @@ read but the test page's), so a retried or reprinted job prints what the first w
 bytes come from python-escpos's `Dummy` printer (its `text` picks the printer's code page for é, ü,
 € on its own), never from hand-written codes. Invariants: every document ends with exactly one cut,
 no row is wider than `WIDTH` columns (half that in double width), and text from people (names,
-notes) can never become a printer command: control characters are dropped before it is printed.
+notes) can never become a printer command: each control character in it prints as a space.
 """
 
 from __future__ import annotations
