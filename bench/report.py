@@ -223,6 +223,18 @@ def rush_section(r: dict[str, Any]) -> list[str]:
     ):
         if key in r:  # (results of a run from before issue 15 have no fires)
             rows.append([label, str(r[key]["count"]), *_lat(r[key]), "", "", ""])
+    if "chits" in r:  # (--printers: the dup column counts extra chits, wrong those of no known write)
+        c = r["chits"]
+        rows.append(
+            [
+                f"chits at the printers ({c['printers']})",
+                str(c["latency_ms"]["count"]),
+                *_lat(c["latency_ms"]),
+                f"{c['missing']}/{c['expected']}",
+                str(c["duplicates"]),
+                str(c["unknown"]),
+            ]
+        )
     out += _table(["measure (receipt - write time)", "samples", *LAT, "missing", "dup", "wrong"], rows)
     out.append(
         f"request errors {r['errors']}; answered without an event {r['answered_without_event']};"
@@ -428,6 +440,12 @@ def _headline(scen: dict[str, Any]) -> dict[str, str]:
         out["rush: missing, dup + wrong, request errors"] = (
             f"{r['missing']}, {r['duplicates'] + r['wrong']}, {r['errors']}"
         )
+        if "chits" in r:
+            c = r["chits"]
+            out["rush: chits, commit to printer p50 / p99 / max ms"] = " / ".join(
+                _f(c["latency_ms"][k]) for k in ("p50", "p99", "max")
+            )
+            out["rush: chits missing, dup, unknown"] = f"{c['missing']}, {c['duplicates']}, {c['unknown']}"
         out["rush: CPU ForkFlow / postgres / load"] = _cpu(r)
     if "fanout" in ok:
         r = ok["fanout"]

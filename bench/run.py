@@ -147,6 +147,17 @@ def main(argv: list[str] | None = None) -> int:
         help="sqlite (default: one process), postgres (a fresh database per server, 2 uvicorn workers),"
         " or both: every scenario on SQLite, then on PostgreSQL",
     )
+    printers = parser.add_mutually_exclusive_group()
+    printers.add_argument(
+        "--printers",
+        action="store_true",
+        default=None,
+        help="rush: a fake ESC/POS printer per station, registered with POST /printers; reports chit latency"
+        " and count (default on the full run; fails if the server has no printers API)",
+    )
+    printers.add_argument(
+        "--no-printers", dest="printers", action="store_false", help="rush without printers (even on a full run)"
+    )
     args = parser.parse_args(argv)
 
     default = [name for name in SCENARIOS if not (args.smoke and name in SMOKE_SKIPS)]
@@ -158,7 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     source_dir, source = forkflow_source(args.ref)
     server_cpus, layout = _pin(not args.no_pin)
     size = "smoke" if args.smoke else "quick" if args.quick else "full"
-    cfg = Config.make(size, args.client, str(source_dir), server_cpus, orders=args.orders, concurrencies=concurrencies)
+    cfg = Config.make(
+        size,
+        args.client,
+        str(source_dir),
+        server_cpus,
+        orders=args.orders,
+        concurrencies=concurrencies,
+        rush_printers=args.printers,
+    )
     loop = _event_loop()
     results: dict[str, Any] = {
         "meta": {

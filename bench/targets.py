@@ -104,6 +104,9 @@ def _rush(r: dict[str, Any]) -> Iterator[Verdict]:
     yield _zero("rush", "request errors", r["errors"])
     yield _zero("rush", "scheduled orders not released exactly once", r.get("not_released_once", 0))
     yield _zero("rush", "streams failed or ended early", len(r["streams_failed"]) + len(r["streams_ended_early"]))
+    if "chits" in r:  # --printers: every write that sent lines to a station printed one chit there
+        c = r["chits"]
+        yield _zero("rush", "chits missing, duplicated or unknown", c["missing"] + c["duplicates"] + c["unknown"])
 
 
 def _fanout(r: dict[str, Any], full: bool) -> Iterator[Verdict]:

@@ -1,13 +1,15 @@
-"""How money, moments and allergens read on every screen: one owner for each, so the till, the
-shop, the kitchen and the console cannot drift apart. `web.py` registers them as Jinja filters
+"""How money, moments, allergens and a line's options read on every screen and chit: one owner for
+each, so the till, the shop, the kitchen (display and printed chits) and the console cannot drift
+apart. `web.py` registers them as Jinja filters
 (`|money`, `|local_time`, `|allergen`, `|dietary`); Python code that builds text (chart labels, tracking
 clocks) calls them directly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from .vocabulary import ALLERGEN_LABELS, ALLERGENS, DIETARY_LABELS
@@ -53,3 +55,40 @@ def contains(words: Iterable[str]) -> str:
 def dietary(word: str) -> str:
     """A dietary tag as a person reads it ("vegan" is "Vegan"): the vocabulary's label."""
     return _DIETARY.get(word, word)
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One chosen option under a line, as a cook reads it: `word` ("NO", "ADD", or the group's name
+    for a choice) before `text` ("onions", "2× Bacon", "Peppercorn"); `kind` styles it."""
+
+    kind: str
+    word: str
+    text: str
+
+
+def _without(prefix: str, name: str) -> str:
+    """ "No onions" under NO reads "onions": the word is not said twice."""
+    rest = name[len(prefix) :].lstrip() if name.lower().startswith(prefix) else ""
+    return rest or name
+
+
+def marks(line: Mapping[str, Any], times_sign: str = "×") -> tuple[list[str], list[Tag]]:
+    """A line's options as the kitchen shows them: the answers of its exactly-one choice groups
+    (Doneness, Size: shown big by the item's name), and the rest as tags under it, in menu order.
+    The kinds and "exactly one" are the line's snapshot: an old ticket reads as it did. A printed
+    chit passes `times_sign="x"` ("2x Bacon"): every printer's code page has an x."""
+    headline: list[str] = []
+    tags: list[Tag] = []
+    for m in line.get("modifiers", ()):
+        times = f"{m['count']}{times_sign} " if m["count"] > 1 else ""
+        kind = m.get("kind", "choice")
+        if kind == "remove":
+            tags.append(Tag("remove", "NO", times + _without("no ", m["name"])))
+        elif kind == "add":
+            tags.append(Tag("add", "ADD", times + _without("add ", m["name"])))
+        elif m.get("exactly_one"):
+            headline.append(m["name"])
+        else:
+            tags.append(Tag("choice", f"{m['group']}:", times + m["name"]))
+    return headline, tags

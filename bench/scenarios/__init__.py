@@ -39,6 +39,7 @@ class Config:
     rush_toggle_rate: float  # PUT /menu/{id}/availability per second
     rush_courses: int  # table orders placed with a held course, each fired during the run
     rush_scheduled: int  # orders placed during the run for a pickup a second later, released by the server
+    rush_printers: bool  # a fake ESC/POS printer per station (bench/printers.py): chit latency and count
     # fanout: open SSE connections held, in steps
     fanout_steps: tuple[int, ...]
     fanout_events: int  # availability toggles per step
@@ -86,6 +87,7 @@ class Config:
             rush_toggle_rate=1.0,
             rush_courses=5 if smoke else 20 if quick else 60,
             rush_scheduled=5 if smoke else 20 if quick else 60,
+            rush_printers=not (smoke or quick),  # the full run prints; --printers / --no-printers decide
             fanout_steps=(100,) if smoke else (250, 500, 1000) if quick else (500, 1000, 2000, 3000, 5000),
             fanout_events=2 if smoke else 3,
             idle_seconds=3.0 if smoke else 10.0 if quick else 60.0,

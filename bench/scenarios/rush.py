@@ -8,6 +8,9 @@ tracking pages on `GET /track/{token}/events`, and one reference listener on
 the run hold a course, each fired during it (`POST /orders/{id}/fire`), and orders placed during
 the run for a pickup a second later (a dish of 0 prep minutes, so the release is the pickup time)
 are released by the server during the run; fires and releases are order events like the others.
+With `rush_printers` (`--printers`, on by default in the full run) a fake ESC/POS printer per
+station (bench/printers.py) is registered before any order is placed, and every write that sends
+lines to a station must print exactly one chit there; chit latency is measured like a delivery.
 
 Latency of a delivery is its receipt time minus the write's timestamp, read from the reference
 listener's payload for that event id (an order's `created_at` or `updated_at`, a menu item's
@@ -30,6 +33,7 @@ from typing import Any
 
 from ..client import Client, make_client
 from ..cpu import CpuMeter
+from ..printers import FakePrinter, chit_figures, expected_sends, register, start_printers, wait_for_chits
 from ..servers import HOST, forkflow_server
 from ..sse_client import StreamRefused, listen
 from ..stats import epoch, summary
@@ -161,9 +165,14 @@ async def run(cfg: Config) -> dict[str, Any]:
     mover = make_client(cfg.client, HOST, server.port, 4)  # status changes and toggles
     streams: list[Stream] = []
     tasks: list[asyncio.Task[None]] = []
+    printers: list[FakePrinter] = []
+    chits: dict[str, Any] | None = None
     try:
         headers = await sign_in(client, server.credentials)
         mover.headers.update(headers)
+        if cfg.rush_printers:
+            printers = await start_printers(STATIONS)
+            await register(client, printers)
         menu = await create_menu(client, cfg.menu_items, cfg.seed)
         special = await _toggled_item(client)
         main, plate = await _paced_dishes(client)
@@ -218,7 +227,13 @@ async def run(cfg: Config) -> dict[str, Any]:
         await _drain(streams, _expected(streams, head), last_id, head)
         _event_ids(streams, head, final=True)
         ended_early = [f"{s.kind} {s.path}: {s.ended}" for s in opened if s.ended]
+        if printers:
+            sends = expected_sends([*tables, *tracked_orders], _written(reference, head))
+            await wait_for_chits(printers, sends)
+            chits = chit_figures(printers, sends)
     finally:
+        for printer in printers:
+            await printer.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -270,6 +285,7 @@ async def run(cfg: Config) -> dict[str, Any]:
         **cpu,
         "shutdown_s": server.shutdown_seconds,
         "killed_at_shutdown": server.killed,
+        **({"chits": chits} if chits is not None else {}),
     }
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...errors import BadRequest
+from ...formats import marks  # (the kitchen's words for options: one owner, the chits use it too)
 from ...services.courses import rail_order
 from ...vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 
@@ -79,42 +80,6 @@ def action(order: dict[str, Any], view: View) -> Action:
         waiting = tuple(station for station, done, total in _progress(fired(order)) if done < total)
         return Action("Ready", waiting if view.expo else ())
     return Action("Bump")
-
-
-@dataclass(frozen=True)
-class Tag:
-    """One chosen option under a line, as a cook reads it: `word` ("NO", "ADD", or the group's name
-    for a choice) before `text` ("onions", "2× Bacon", "Peppercorn"); `kind` styles it."""
-
-    kind: str
-    word: str
-    text: str
-
-
-def _without(prefix: str, name: str) -> str:
-    """ "No onions" under NO reads "onions": the word is not said twice."""
-    rest = name[len(prefix) :].lstrip() if name.lower().startswith(prefix) else ""
-    return rest or name
-
-
-def marks(line: dict[str, Any]) -> tuple[list[str], list[Tag]]:
-    """A line's options as the kitchen shows them: the answers of its exactly-one choice groups
-    (Doneness, Size: shown big by the item's name), and the rest as tags under it, in menu order.
-    The kinds and "exactly one" are the line's snapshot: an old ticket reads as it did."""
-    headline: list[str] = []
-    tags: list[Tag] = []
-    for m in line.get("modifiers", ()):
-        times = f"{m['count']}× " if m["count"] > 1 else ""
-        kind = m.get("kind", "choice")
-        if kind == "remove":
-            tags.append(Tag("remove", "NO", times + _without("no ", m["name"])))
-        elif kind == "add":
-            tags.append(Tag("add", "ADD", times + _without("add ", m["name"])))
-        elif m.get("exactly_one"):
-            headline.append(m["name"])
-        else:
-            tags.append(Tag("choice", f"{m['group']}:", times + m["name"]))
-    return headline, tags
 
 
 @dataclass(frozen=True)
