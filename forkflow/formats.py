@@ -21,6 +21,15 @@ SHAPES = {
 }
 
 
+def iso(moment: datetime) -> str:
+    """A stored UTC moment as every JSON answer and event carries it: ISO 8601, milliseconds, `Z`."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
 def money(cents: int, grouped: bool = False) -> str:
     """Integer cents as units with two decimals (`1250` -> `12.50`); `grouped` adds thousands
     separators (`1,234.50`), for the console's totals, which run into thousands."""

@@ -4,7 +4,8 @@ Modes: "ok" (reads every byte, answers DLE EOT status requests "online", keeps e
 "refuse" (nothing listens: connection refused), "hang" (accepts, never reads, never answers),
 "drop" (accepts, reads part of a job, closes). One connection is one job (transport.py sends one
 job per connection): a job is complete when it ends with a cut and its status was asked; what
-arrived otherwise is kept as partial.
+arrived otherwise is kept as partial. `chits()` reads the complete jobs back with
+tests/escpos_decode.py, as a person reads the paper.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+
+from .escpos_decode import Chit, one_chit
 
 STATUS_REQUEST = b"\x10\x04"  # DLE EOT n
 ONLINE = b"\x12"  # fixed bits only: online, drawer closed
@@ -106,6 +109,10 @@ class FakePrinter:
                 self.jobs.append(got)
             elif got:
                 self.partial.append(got)
+
+    def chits(self) -> list[Chit]:
+        """Each complete job as the one chit it printed (each ends with its one cut)."""
+        return [one_chit(job) for job in list(self.jobs)]
 
     def wait_for(self, count: int, timeout: float = 20) -> list[bytes]:
         """Wait until `count` complete jobs arrived; returns them."""

@@ -15,21 +15,55 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 
 from ..errors import Conflict, Invalid, NotFound
+from ..formats import iso_or_none
 from ..schema import print_jobs, printers
-from ..services.dispatch import NO_STATION, Send
-from ..services.orders import _load
-from ..services.representation import iso_or_none
 from ..store import Store, Tx
 
 NOT_SEEN = "NOT SEEN ON SCREEN"
 REPRINT = "REPRINT"
 BACKUP_FOR = "BACKUP FOR "
-WHOLE_ORDER = ""  # a job's station when it prints the whole order (an expo printer's)
+# A chit job's station when it prints the whole order (an expo printer's). A kitchen printer's
+# stations are never "", so no chit job for a station is ever keyed so; an "unseen" job's "" is
+# services/dispatch.py's NO_STATION (dishes that name no station), as its send said.
+WHOLE_ORDER = ""
+
+
+class Send(Protocol):
+    """What queueing needs of services/dispatch.py's `Send` (read, not imported: services/ calls
+    this package, so it imports nothing of services/)."""
+
+    @property
+    def order_id(self) -> int: ...
+    @property
+    def event_id(self) -> int: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def station(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def line_ids(self) -> tuple[int, ...]: ...
+    @property
+    def voided_ids(self) -> tuple[int, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WholeOrder:
+    """One event's sends as one (an expo printer's chit: every station's lines)."""
+
+    order_id: int
+    event_id: int
+    revision: int
+    station: str
+    reason: str
+    line_ids: tuple[int, ...]
+    voided_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +140,11 @@ def _queued(tx: Tx, ids: list[int], order_id: int | None) -> list[int]:
     return ids
 
 
-def _whole(sends: Sequence[Send]) -> Send:
-    """One event's sends as one whole-order send (an expo printer's chit)."""
+def _whole(sends: Sequence[Send]) -> WholeOrder:
     first = sends[0]
     lines = tuple(line for send in sends for line in send.line_ids)
     voided = tuple(line for send in sends for line in send.voided_ids)
-    return Send(first.order_id, first.event_id, first.revision, NO_STATION, first.reason, lines, voided)
+    return WholeOrder(first.order_id, first.event_id, first.revision, WHOLE_ORDER, first.reason, lines, voided)
 
 
 def queue_chits(tx: Tx, order: Mapping[str, Any], sends: Sequence[Send], *, unseen: bool = False) -> list[int]:
@@ -151,9 +184,10 @@ def _printer(tx: Tx, printer_id: int) -> Any:
     return row
 
 
-def queue_receipt(tx: Tx, order_id: int, printer_id: int | None) -> int:
-    """Queue a customer receipt of the order as it stands (`print.receipt` carries it) on the given
-    receipt printer, or the first one. A second receipt of an order is copy n+1, marked REPRINT."""
+def queue_receipt(tx: Tx, order: Mapping[str, Any], printer_id: int | None) -> int:
+    """Queue a customer receipt of `order` (as the caller just read it in this transaction; its
+    `print.receipt` event carries it) on the given receipt printer, or the first one. A second
+    receipt of an order is copy n+1, marked REPRINT."""
     if printer_id is None:
         first = tx.conn.execute(select(func.min(printers.c.id)).where(printers.c.role == "receipt")).scalar_one()
         if first is None:
@@ -162,7 +196,7 @@ def queue_receipt(tx: Tx, order_id: int, printer_id: int | None) -> int:
     printer = _printer(tx, printer_id)
     if printer["role"] != "receipt":
         raise Invalid(f"{printer['name']} is a kitchen printer", {"printer_id": "not a receipt printer"})
-    order = _load(tx.conn, order_id)
+    order_id = int(order["id"])
     event = tx.emit("print.receipt", dict(order))
     earlier = tx.conn.execute(
         select(func.count()).where(print_jobs.c.kind == "receipt", print_jobs.c.order_id == order_id)
@@ -308,25 +342,6 @@ def remember(tx: Tx, key: str, fingerprint: str, job_id: int, order_id: int) -> 
         "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ?)",
         (key, f"{fingerprint}#{job_id}", order_id, tx.stored_now),
     )
-
-
-async def print_receipt(
-    store: Store, order_id: int, printer_id: int | None, idempotency_key: str | None = None
-) -> tuple[dict[str, Any], bool]:
-    """The till's "Print receipt": `queue_receipt` in a write unit of its own, once per key."""
-
-    def unit(tx: Tx) -> tuple[dict[str, Any], bool]:
-        fingerprint = f"receipt:{order_id}:{printer_id or ''}"
-        if idempotency_key is not None:
-            earlier = replayed(tx, idempotency_key, fingerprint)
-            if earlier is not None:
-                return load_job(tx.conn, earlier), True
-        job_id = queue_receipt(tx, order_id, printer_id)
-        if idempotency_key is not None:
-            remember(tx, idempotency_key, fingerprint, job_id, order_id)
-        return load_job(tx.conn, job_id), False
-
-    return await store.write(unit)
 
 
 async def print_test_page(store: Store, printer_id: int) -> dict[str, Any]:

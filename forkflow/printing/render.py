@@ -1,7 +1,8 @@
 """A claimed job's bytes: the stored event's payload, rendered by chits.py (h16a's renderer).
 
-Chits and unseen chits render the order as of their send with the job's headers; receipts and
-test pages get their headers (REPRINT, BACKUP FOR ...) printed above them. What is rendered is a
+Chits and unseen chits render the order as of their send with the job's headers (an expo printer's
+chit: every station's lines); receipts and test pages get their headers (REPRINT, BACKUP FOR ...)
+printed above them. What is rendered is a
 pure function of the job row and its event, so a retry prints the very same chit.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 from escpos.printer import Dummy
 
 from ..config import Settings
-from ..services.dispatch import Send
 from . import chits
+from .jobs import WHOLE_ORDER, WholeOrder
 
 
 def _headed(headers: Sequence[str], body: bytes) -> bytes:
@@ -40,7 +41,7 @@ def render(job: Mapping[str, Any], payload: str, settings: Settings) -> bytes:
     if kind == "receipt":
         return _headed(headers, chits.receipt(data, settings=settings))
     stored = json.loads(job["send"])
-    send = Send(
+    send = WholeOrder(
         order_id=int(data["id"]),
         event_id=int(job["event_id"]),
         revision=int(job["revision"]),
@@ -49,4 +50,6 @@ def render(job: Mapping[str, Any], payload: str, settings: Settings) -> bytes:
         line_ids=tuple(stored.get("line_ids", ())),
         voided_ids=tuple(stored.get("voided_ids", ())),
     )
-    return chits.kitchen_chit(data, send, station=job["station"], headers=headers, settings=settings)
+    # An expo printer's chit (the whole order): every station's lines, grouped by station.
+    station = None if kind == "chit" and job["station"] == WHOLE_ORDER else job["station"]
+    return chits.kitchen_chit(data, send, station=station, headers=headers, settings=settings)

@@ -37,10 +37,10 @@ from ..config import Settings
 from ..errors import ServiceError
 from ..events import Event
 from ..schema import events, print_jobs, printers, utcnow
-from ..services.printers import load_printer
 from ..store import Store, Tx
 from .jobs import BACKUP_FOR
 from .render import render
+from .status import load_printer
 from .transport import PrinterError, send
 
 log = logging.getLogger("forkflow.printing")

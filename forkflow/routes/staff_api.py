@@ -7,11 +7,11 @@ from starlette.responses import JSONResponse, Response
 
 from .. import schemas_out as out
 from ..auth.devices import device_cookie_of, devices_of
+from ..formats import iso_or_none
 from ..models import StaffIn, StaffPatch, TokenIn
 from ..operation import ApiRoute, Operation, location_header
 from ..request import client_address, store_of
 from ..services import staff as staff_service
-from ..services.representation import iso_or_none
 from ..services.signin import sign_in
 from .http import parse_body
 

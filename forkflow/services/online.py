@@ -33,12 +33,11 @@ from sqlalchemy import Connection, case, func, select, update
 
 from ..config import Settings
 from ..errors import Conflict, Invalid
-from ..formats import local_time
+from ..formats import iso, local_time
 from ..models import OnlineIn
 from ..schema import online_settings, orders
 from ..store import Store, Tx
 from .hours import PICKUP_GRACE, SLOT_MINUTES, day_times, pickup_times, read_hours
-from .representation import iso
 
 ONLINE_PAUSED = "online_paused"  # the 409's `reason` while online ordering is paused
 SLOT_FULL = "slot_full"  # the 409's `reason` when the order's pickup slot has no room for it

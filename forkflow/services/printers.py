@@ -11,8 +11,9 @@ routing (printing/jobs.py) is dropped in the same transaction. Rules:
   FORKFLOW_PRINTER_BACKUP_SECONDS, or print once it is back. Removing a printer deletes its job
   history, and a printer naming it as backup is left with none.
 
-The status columns are the print worker's (printing/worker.py); `printer_out` shows them as
-`online` (true: its last attempt succeeded; false: failing; null: never used yet).
+The status columns are the print worker's (printing/worker.py); printing/status.py shows a printer
+(set-up and status) the same way for both. The till's "Print receipt" is here too (`print_receipt`):
+it reads the order, which only services/ may.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid
 from ..models import PrinterIn
+from ..printing import jobs
+from ..printing.status import all_printers, load_printer
 from ..schema import print_jobs, printers
 from ..store import Store, Tx
-from .representation import iso_or_none
+from .orders import _load
 
 QUEUED = (print_jobs.c.status == "queued",)
 
@@ -36,49 +39,9 @@ def bump_revision(tx: Tx) -> None:
     tx.sql("UPDATE printer_revision SET revision = revision + 1 WHERE id = 1")
 
 
-def printer_out(row: Any, queued: int) -> dict[str, Any]:
-    """A printer as the API, the console and its events show it (schemas_out.PrinterOut)."""
-    online = None if row["last_ok_at"] is None and row["failing_since"] is None else row["failing_since"] is None
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "host": row["host"],
-        "port": row["port"],
-        "role": row["role"],
-        "stations": json.loads(row["stations"]),
-        "backup_printer_id": row["backup_printer_id"],
-        "online": online,
-        "last_ok_at": iso_or_none(row["last_ok_at"]),
-        "last_error": row["last_error"],
-        "last_error_at": iso_or_none(row["last_error_at"]),
-        "failing_since": iso_or_none(row["failing_since"]),
-        "queued_jobs": queued,
-    }
-
-
-def _queued_counts(conn: Connection) -> dict[int, int]:
-    rows = conn.execute(
-        select(print_jobs.c.target_printer_id, func.count()).where(*QUEUED).group_by(print_jobs.c.target_printer_id)
-    )
-    return {int(printer_id): int(count) for printer_id, count in rows}
-
-
-def load_printer(conn: Connection, printer_id: int) -> dict[str, Any]:
-    row = conn.execute(select(printers).where(printers.c.id == printer_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"printer {printer_id} does not exist")
-    return printer_out(row, _queued_counts(conn).get(printer_id, 0))
-
-
-def _all(conn: Connection) -> list[dict[str, Any]]:
-    counts = _queued_counts(conn)
-    rows = conn.execute(select(printers).order_by(printers.c.name, printers.c.id)).mappings().all()
-    return [printer_out(row, counts.get(row["id"], 0)) for row in rows]
-
-
 async def list_printers(store: Store) -> list[dict[str, Any]]:
     """Every printer, by name, with its live status and queued jobs."""
-    return await store.query(_all)
+    return await store.query(all_printers)
 
 
 async def get_printer(store: Store, printer_id: int) -> dict[str, Any]:
@@ -165,3 +128,23 @@ async def remove_printer(store: Store, printer_id: int) -> None:
         tx.emit("printer.deleted", {"id": printer_id, "name": printer["name"]})
 
     await store.write(unit)
+
+
+async def print_receipt(
+    store: Store, order_id: int, printer_id: int | None, idempotency_key: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The till's "Print receipt" (`POST /orders/{id}/receipt`): the order as it stands, queued on
+    `printer_id` or the first receipt printer, once per key (stored, scoped). (job, replayed)."""
+
+    def unit(tx: Tx) -> tuple[dict[str, Any], bool]:
+        fingerprint = f"receipt:{order_id}:{printer_id or ''}"
+        if idempotency_key is not None:
+            earlier = jobs.replayed(tx, idempotency_key, fingerprint)
+            if earlier is not None:
+                return jobs.load_job(tx.conn, earlier), True
+        job_id = jobs.queue_receipt(tx, _load(tx.conn, order_id), printer_id)
+        if idempotency_key is not None:
+            jobs.remember(tx, idempotency_key, fingerprint, job_id, order_id)
+        return jobs.load_job(tx.conn, job_id), False
+
+    return await store.write(unit)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
 
+from ..formats import iso, iso_or_none
 from .courses import held_courses
 
 
@@ -22,14 +22,6 @@ class Encoded(dict[str, Any]):
     def __init__(self, document: dict[str, Any], json_text: str) -> None:
         super().__init__(document)
         self.json_text = json_text
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def iso_or_none(moment: datetime | None) -> str | None:
-    return None if moment is None else iso(moment)
 
 
 def joined(chosen: Iterable[str], vocabulary: Sequence[str]) -> str:

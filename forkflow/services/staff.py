@@ -14,11 +14,11 @@ from ..auth.credentials import credential_hash
 from ..auth.passwords import hash_password
 from ..errors import Conflict, NotFound
 from ..events import STAFF_CHANGED, TOKEN_REVOKED
+from ..formats import iso, iso_or_none
 from ..models import StaffIn, StaffPatch
 from ..schema import api_tokens, staff
 from ..schema import secrets as secrets_table
 from ..store import Store, Tx
-from .representation import iso, iso_or_none
 from .sessions import revoke_sessions_of
 
 log = logging.getLogger("forkflow.auth")

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from ..errors import Conflict, Invalid, NotFound
+from ..formats import iso
 from ..models import RecipeIn
 from ..schema import (
     inventory,
@@ -33,7 +34,7 @@ from ..schema import (
 )
 from ..store import Store, Tx
 from .catalog import menu_items_where
-from .representation import inventory_out, iso, milli_to_number, number_to_milli
+from .representation import inventory_out, milli_to_number, number_to_milli
 
 Recipe = dict[str, Any]
 

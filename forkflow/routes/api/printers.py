@@ -62,7 +62,7 @@ async def test_page(request: Request) -> Response:
 async def print_receipt(request: Request) -> Response:
     key = _stored_key(request)
     data = await parse_body(request, ReceiptIn)
-    job, replayed = await jobs.print_receipt(store_of(request), request.path_params["id"], data.printer_id, key)
+    job, replayed = await printers.print_receipt(store_of(request), request.path_params["id"], data.printer_id, key)
     return JSONResponse(job, 202, _replayed(replayed))
 
 

@@ -35,7 +35,6 @@ from ...events import Event, Subscription
 from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
-from ...printing import jobs
 from ...request import is_htmx, store_of
 from ...services import online, printers
 from ...services.courses import COURSES
@@ -274,7 +273,7 @@ async def print_receipt(request: Request) -> Response:
     """A recent order's "Print receipt": `POST /orders/{id}/receipt`'s write, on the first receipt
     printer (the button is disabled while its request is in flight, so a double tap prints once)."""
     require(request, "print")
-    await jobs.print_receipt(store_of(request), request.path_params["id"], None)
+    await printers.print_receipt(store_of(request), request.path_params["id"], None)
     return Response(status_code=204) if is_htmx(request) else RedirectResponse("/pos", status_code=303)
 
 
