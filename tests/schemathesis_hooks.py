@@ -30,9 +30,12 @@ def not_the_fuzzers_own_account(context: schemathesis.HookContext, path_paramete
 # order line's options that are not its item's (`items.N.modifiers.M`) or break one of its item's
 # groups' min/max (`items.N.modifiers`): what the item's groups are is the menu's data; an
 # inventory item named twice in one recipe (JSON Schema's uniqueItems compares whole items); and an
-# Idempotency-Key already used for another order. Those answers, and only those, are dropped.
+# Idempotency-Key already used for another order; a printer's backup that names no printer, itself or
+# one whose backups lead back to it, and a receipt's printer that is a kitchen printer (issue 16).
+# Those answers, and only those, are dropped.
 _REFERENCE = re.compile(
     r"items\.\d+\.menu_item_id|items\.\d+\.modifiers(\.\d+)?|ingredients\.\d+\.inventory_id|order\.\d+|courses\..+"
+    r"|backup_printer_id|printer_id"
     r"|modifier_groups\.\d+(\.options\.\d+)?\.id|modifier_groups\.\d+\.options\.\d+\.recipe\.\d+\.inventory_id"
 )
 

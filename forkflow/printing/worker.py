@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ..config import Settings
 from ..errors import ServiceError
@@ -265,8 +265,9 @@ def release(tx: Tx, ids: list[int], me: str) -> None:
         )
 
 
-def next_due(tx: Tx) -> datetime | None:
-    found: datetime | None = tx.conn.execute(
+def next_due(conn: Connection) -> datetime | None:
+    """When the next queued job is due (a retry's time), if any: the worker sleeps until then."""
+    found: datetime | None = conn.execute(
         select(func.min(print_jobs.c.next_attempt_at)).where(print_jobs.c.status == "queued")
     ).scalar_one()
     return found
@@ -339,7 +340,7 @@ async def print_worker(store: Store, stop: asyncio.Event) -> None:
                         task = asyncio.create_task(_print_all(store, me, jobs, stop))
                         sending[printer_id] = task
                         task.add_done_callback(partial(_finished, sending, printer_id, wake))
-                upcoming = await store.write(next_due)
+                upcoming = await store.query(next_due)
                 if upcoming is not None:
                     delay = min(max((upcoming - utcnow()).total_seconds(), 0.05), delay)
             except ServiceError:

@@ -100,9 +100,8 @@ _SETUP = (
 )
 _SETUP_ERRORS = {
     409: "Another printer has this name.",
-    422: "A field is missing or out of range (name 1-60 characters, host a host name or IP address without scheme "
-    "or port, port 1-65535), a receipt printer names stations, or the backup does not exist, is the printer "
-    "itself, or leads back to it.",
+    422: "A field is missing or out of range (name 1-60 characters, host a host name or IPv4 address without "
+    "scheme or port, port 1-65535), or the backup does not exist, is the printer itself, or leads back to it.",
 }
 
 routes = [
@@ -221,6 +220,7 @@ routes = [
             + roles_text("print")
             + ".",
             errors={
+                400: "The `Idempotency-Key` is malformed.",
                 404: "There is no order (or printer) with this id.",
                 409: "No receipt printer is set up (`reason: no_receipt_printer`).",
                 422: "`printer_id` is not a receipt printer, or the `Idempotency-Key` was used for something else.",
@@ -268,6 +268,7 @@ routes = [
             + roles_text("print")
             + ".",
             errors={
+                400: "The `Idempotency-Key` is malformed.",
                 404: "There is no print job with this id.",
                 422: "The `Idempotency-Key` was used for something else.",
             },
