@@ -45,7 +45,7 @@ def test_the_console_adds_edits_tests_and_removes_printers(fast_server: Server, 
     with httpx.Client(base_url=fast_server.url, headers={**fast_server.auth("manager"), **HX}, timeout=10) as client:
         refused = client.post("/manage/printers", data=_form(host="http://grill", name="Grill printer"))
         assert refused.status_code == 422
-        assert "host name or IP address" in refused.text and 'value="Grill printer"' in refused.text
+        assert "host name or IPv4 address" in refused.text and 'value="Grill printer"' in refused.text
         assert client.get("/printers").json() == []
         added = client.post("/manage/printers", data=_form(port=str(printer.port)))
         assert added.status_code == 200 and "Added Grill." in added.text and "Not used yet" in added.text
