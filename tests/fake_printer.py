@@ -2,7 +2,8 @@
 
 Modes: "ok" (reads every byte, answers DLE EOT status requests "online", keeps each complete job),
 "refuse" (nothing listens: connection refused), "hang" (accepts, never reads, never answers),
-"drop" (accepts, reads part of a job, closes). One connection is one job (transport.py sends one
+"drop" (accepts, reads part of a job, closes), "slow" (as "ok", but answers its status after
+`slow_seconds`: a send in flight for that long). One connection is one job (transport.py sends one
 job per connection): a job is complete when it ends with a cut and its status was asked; what
 arrived otherwise is kept as partial. `chits()` reads the complete jobs back with
 tests/escpos_decode.py, as a person reads the paper.
@@ -25,6 +26,8 @@ CUTS = (b"\x1dV", b"\x1bi", b"\x1bm")  # GS V (python-escpos's cut), ESC i, ESC 
 class FakePrinter:
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
+        self.slow_seconds = 1.0
+        self.connections = 0  # accepted, in any mode
         self.jobs: list[bytes] = []  # complete jobs, status requests taken out
         self.partial: list[bytes] = []
         self._stop = threading.Event()
@@ -74,6 +77,7 @@ class FakePrinter:
             except OSError:
                 continue
             mode = self.mode
+            self.connections += 1
             if mode == "hang":
                 self._held.append(conn)  # never read, never answered, closed at the end
                 continue
@@ -101,11 +105,13 @@ class FakePrinter:
                         break
                     got = got[:at] + got[at + 3 :]
                     asked = True
+                    if mode == "slow":
+                        time.sleep(self.slow_seconds)
                     conn.sendall(ONLINE)
         finally:
             conn.close()
         with self._lock:
-            if mode == "ok" and asked and any(cut in got for cut in CUTS):
+            if mode in ("ok", "slow") and asked and any(cut in got for cut in CUTS):
                 self.jobs.append(got)
             elif got:
                 self.partial.append(got)

@@ -243,6 +243,27 @@ def test_no_job_is_lost_or_printed_twice_across_a_restart(tmp_path: Path, printe
         assert len(grill.jobs) == 3
 
 
+def test_a_graceful_stop_finishes_and_records_the_send_in_flight(
+    tmp_path: Path, printers: dict[str, FakePrinter]
+) -> None:
+    grill = fake(printers, "grill", "slow")
+    grill.slow_seconds = 1.5
+    env = {**FAST, "FORKFLOW_PRINTER_TIMEOUT_SECONDS": "4"}
+    with running_server(tmp_path, env=env) as server:
+        add_printer(server, "Grill", grill.port, stations=["grill"])
+        order = place(server, create_menu(server))
+        queue(server, order, [send for send in sends_of(server, order) if send.station == "grill"])
+        wait_until(lambda: grill.connections >= 1, what="the send in flight")
+        server.stop()  # while the printer has not answered yet
+        assert len(grill.jobs) == 1  # the send was finished ...
+        with sqlite3.connect(server.db) as db:  # ... and recorded before the process exited
+            assert db.execute("SELECT status FROM print_jobs").fetchall() == [("printed",)]
+        grill.set_mode("ok")
+        server.start()
+        asyncio.run(asyncio.sleep(1))
+        assert len(grill.jobs) == 1 and grill.connections == 1  # not sent again
+
+
 def test_two_servers_on_one_postgresql_print_each_job_once(tmp_path: Path, printers: dict[str, FakePrinter]) -> None:
     grill = fake(printers, "grill")
     expo = fake(printers, "expo")
