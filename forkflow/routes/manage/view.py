@@ -40,6 +40,7 @@ from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
 LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "printers")  # what the console's stream keeps up to date
+PRINTER_EVENTS = ("printer.", "print.")  # of the kitchen topic, those that change the printers section
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "printers"}
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
@@ -58,6 +59,8 @@ def sections_of(event: Event) -> set[str]:
         return {"menu"}
     if event.topic == "orders" and ASAP_MARK not in event.data:
         return {"charts", "schedule"}
+    if event.topic == "kitchen" and not event.type.startswith(PRINTER_EVENTS):
+        return set()  # the screens' own events (proof of sight) are not the printers'
     return {SECTION_OF_TOPIC[event.topic]}
 
 

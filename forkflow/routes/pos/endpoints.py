@@ -48,7 +48,11 @@ RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
 PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent", "kitchen": "printers"}
 # ("printers": the banner naming each printer that cannot print, gone when it recovers.)
-PANELS = ("menu", "recent", "scheduled", "printers")  # the SSE event names, and the ids of the elements they fill
+PANELS = ("menu", "recent", "scheduled", "printers")
+PRINTER_EVENTS = (
+    "printer.",
+    "print.",
+)  # of the kitchen topic, those the banner follows  # the SSE event names, and the ids of the elements they fill
 
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 VOID_PERMISSION = "orders.void"
@@ -304,7 +308,8 @@ async def till_stream(request: Request) -> Response:
         return sent
 
     async def render(event: Event, settled: bool) -> Frames:
-        stale.add(PANEL_OF_TOPIC[event.topic])
+        if event.topic != "kitchen" or event.type.startswith(PRINTER_EVENTS):
+            stale.add(PANEL_OF_TOPIC[event.topic])
         if event.topic == "orders" and ASAP_MARK not in event.data:
             stale.add("scheduled")
         return await panels(event.id) if settled else []
