@@ -152,6 +152,27 @@ def test_a_chit_prints_once_per_station_printer_and_the_expo_gets_the_whole_orde
     assert len(grill.jobs) == 1 and len(expo.jobs) == 1
 
 
+def test_an_unseen_send_prints_once_headed_not_seen_on_its_station_printer_or_the_expo(
+    fast_server: Server, printers: dict[str, FakePrinter]
+) -> None:
+    grill = fake(printers, "grill")
+    expo = fake(printers, "expo")
+    add_printer(fast_server, "Grill", grill.port, stations=["grill"])
+    add_printer(fast_server, "Expo", expo.port)
+    order = place(fast_server, create_menu(fast_server))
+    by_station = {send.station: send for send in sends_of(fast_server, order)}
+    assert len(queue(fast_server, order, [by_station["grill"]], unseen=True)) == 1  # its station's printer
+    assert len(queue(fast_server, order, [by_station["fry"]], unseen=True)) == 1  # no fry printer: the expo
+    assert queue(fast_server, order, [by_station["grill"]], unseen=True) == []  # once
+    jobs = printed(fast_server, order["id"], 2)
+    assert {(job["kind"], job["station"]) for job in jobs} == {("unseen", "grill"), ("unseen", "fry")}
+    grill.wait_for(1)
+    expo.wait_for(1)
+    [on_grill], [on_expo] = grill.chits(), expo.chits()
+    assert on_grill.styled("NOT SEEN ON SCREEN").inverted and "Classic Burger" in on_grill.text
+    assert "NOT SEEN ON SCREEN" in on_expo.text and "Fries" in on_expo.text and "Classic Burger" not in on_expo.text
+
+
 @pytest.mark.parametrize("mode", ["refuse", "hang", "drop"])
 def test_a_printer_that_cannot_print_sends_the_chit_to_its_backup_once(
     fast_server: Server, printers: dict[str, FakePrinter], mode: str
