@@ -383,6 +383,13 @@ def test_real_responses_match_the_document(
         check(public.post(f"{order}/lines/{line_id}/void", json={"reason": "x"}), void, 401)
         check(kitchen.get("/kitchen/orders"), "/kitchen/orders", 200)
         check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
+        # Proof of sight (issue 16): a screen's report, the screens, the alerts
+        seen = "/kitchen/screens/{screen}/seen"
+        check(kitchen.post("/kitchen/screens/grill-1/seen", json={"station": "grill", "last_event_id": 1}), seen, 204)
+        check(kitchen.post("/kitchen/screens/grill-1/seen", json={"last_event_id": 10**9}), seen, 422)
+        check(public.post("/kitchen/screens/grill-1/seen", json={"last_event_id": 1}), seen, 401)
+        check(kitchen.get("/kitchen/screens"), "/kitchen/screens", 200)
+        check(kitchen.get("/kitchen/alerts"), "/kitchen/alerts", 200)
         # Courses (issue 15): a held course fired, rush, the kitchen's settings
         two = [{"menu_item_id": menu[0]["id"], "quantity": 1, "course": c} for c in (1, 2)]
         at_table = order_body(menu, items=two, channel="table", table="4")

@@ -30,14 +30,6 @@ async def list_alerts(request: Request) -> Response:
     return JSONResponse(await sight.alerts(store_of(request)))
 
 
-_SCREEN_PARAM = {
-    "name": "screen",
-    "in": "path",
-    "required": True,
-    "description": "the screen's name: 1 to 40 of a-z, 0-9, - and _ (`?screen=` on the kitchen display)",
-    "schema": {"type": "string", "pattern": sight.SCREEN_ID.pattern},
-}
-
 routes = [
     ApiRoute(
         "POST",
@@ -50,8 +42,8 @@ routes = [
             permission="orders.read",
             body=ScreenSeenIn,
             status=204,
-            parameters=(_SCREEN_PARAM,),
             description=(
+                "`screen` is the screen's name: 1 to 40 of a-z, 0-9, - and _ (`?screen=` on the kitchen display). "
                 "Sent by the kitchen display after it has painted each change, and as its heartbeat "
                 "(every `FORKFLOW_SCREEN_HEARTBEAT_SECONDS`). The screen is recorded (first report) and online; "
                 "every unseen send of its station (of every station, for the all-stations and expo views) "
