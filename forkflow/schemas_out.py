@@ -460,3 +460,14 @@ class ScreenOut(Output):
     first_seen_at: Timestamp
     last_event_id: int = Field(description="the last event id it reported rendered")
     user_agent: str
+
+
+class SightSeenOut(Output):
+    """`sight.seen`: sends a screen or printer has just seen (an alarmed one's alert clears)."""
+
+    by: str = Field(description="`screen <name>` or `printer <name>`")
+    seen: list[SightingOut]
+
+
+# Proof of sight's event payloads too (the `kitchen` topic's `x-events` refer to them).
+RESPONSE_MODELS = (*RESPONSE_MODELS, SightingOut, SightSeenOut, ScreenOut)

@@ -219,6 +219,10 @@ def test_events_are_documented_as_an_event_stream() -> None:
         "inventory.updated",
         "inventory.low",
         "inventory.recipe",
+        "sight.seen",
+        "sight.unseen",
+        "screen.online",
+        "screen.offline",
         "stream.ready",
     ):
         assert f"`{event_type}`" in op["description"]

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from forkflow import schemas_out as out
 from forkflow import services
 from forkflow.config import Settings, sqlite_url
 from forkflow.events import Bus
@@ -266,6 +267,13 @@ def test_the_alarm_rings_once_for_an_unseen_send_and_never_for_one_seen_in_time(
         assert sorted(s["station"] for s in late) == ["fry", "grill"] and all(s["alarmed_at"] for s in late)
         assert httpx.get(f"{server.url}/kitchen/alerts", headers=server.auth("cashier")).json() == []
         assert seen_in_time["id"] not in {a["order_id"] for a in alarms}
+        # The events carry what the document says (`x-events`).
+        for payload in alarms:
+            out.SightingOut.model_validate_json(json.dumps(payload))
+        for payload in _events(server, "sight.seen"):
+            out.SightSeenOut.model_validate_json(json.dumps(payload))
+        for payload in _events(server, "screen.online"):
+            out.ScreenOut.model_validate_json(json.dumps(payload))
 
 
 def test_the_alarm_holds_across_a_server_restart(tmp_path: Path) -> None:
