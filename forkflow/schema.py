@@ -293,6 +293,8 @@ online_settings = Table(
 # of line ids), and proof of sight (services/sight.py): when a screen or printer of the station had
 # it (`seen_at`, `seen_by` "screen grill-1" / "printer Grill"), and when the alarm was raised for it
 # unseen (`alarmed_at`, set once). Station "" is the station of dishes that name none.
+_UNSEEN = text("seen_at IS NULL")
+_UNALARMED = text("seen_at IS NULL AND alarmed_at IS NULL")
 sends = Table(
     "sends",
     metadata,
@@ -310,8 +312,10 @@ sends = Table(
     Column("alarmed_at", UTCDateTime),
     UniqueConstraint("event_id", "station"),
     CheckConstraint(f"reason IN {SEND_REASONS!r}", name="reason_known"),
-    # The alarm's and the screens' question: the sends nobody has seen yet, oldest first.
-    Index("ix_sends_unseen", "sent_at", sqlite_where=text("seen_at IS NULL"), postgresql_where=text("seen_at IS NULL")),
+    # The screens' question: the sends nobody has seen yet; and the alarm's: those not alarmed
+    # either, oldest first (a send alarmed and never seen leaves the alarm's index).
+    Index("ix_sends_unseen", "sent_at", sqlite_where=_UNSEEN, postgresql_where=_UNSEEN),
+    Index("ix_sends_unalarmed", "sent_at", sqlite_where=_UNALARMED, postgresql_where=_UNALARMED),
 )
 
 # The kitchen's screens (issue 16, services/sight.py): a display names itself (`?screen=grill-1`)

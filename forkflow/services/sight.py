@@ -152,7 +152,9 @@ async def screen_saw(store: Store, screen_id: str, station: str, last_event_id: 
         screen = tx.conn.execute(select(screens).where(screens.c.id == screen_id)).one()
         if row is None or not row.online:
             tx.emit("screen.online", screen_out(screen))
-        where = sends.c.event_id <= last_event_id
+        # (Within the alarm's window: older sends matter to nobody, and the bound keeps the
+        # lookup on the index of the unseen.)
+        where = and_(sends.c.event_id <= last_event_id, sends.c.sent_at > tx.now - ALARM_WINDOW)
         if viewed != ALL_STATIONS:
             where = and_(where, sends.c.station == viewed)
         by = f"screen {screen_id}"

@@ -43,6 +43,8 @@ def upgrade() -> None:
     op.create_index("ix_sends_order_id", "sends", ["order_id"])
     unseen = sa.text("seen_at IS NULL")
     op.create_index("ix_sends_unseen", "sends", ["sent_at"], sqlite_where=unseen, postgresql_where=unseen)
+    unalarmed = sa.text("seen_at IS NULL AND alarmed_at IS NULL")
+    op.create_index("ix_sends_unalarmed", "sends", ["sent_at"], sqlite_where=unalarmed, postgresql_where=unalarmed)
     op.create_table(
         "screens",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -57,6 +59,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("screens")
+    op.drop_index("ix_sends_unalarmed", table_name="sends")
     op.drop_index("ix_sends_unseen", table_name="sends")
     op.drop_index("ix_sends_order_id", table_name="sends")
     op.drop_table("sends")
