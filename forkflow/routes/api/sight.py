@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ... import convertors  # noqa: F401  (registers the {screen:screen} path convertor)
 from ... import schemas_out as out
 from ...models import ScreenSeenIn
 from ...operation import ApiRoute, Operation
@@ -33,7 +34,7 @@ async def list_alerts(request: Request) -> Response:
 routes = [
     ApiRoute(
         "POST",
-        "/kitchen/screens/{screen}/seen",
+        "/kitchen/screens/{screen:screen}/seen",
         screen_seen,
         Operation(
             "A kitchen display reports what it has rendered",
@@ -51,7 +52,10 @@ routes = [
                 "Emits `sight.seen` when something was newly seen, `screen.online` when the screen comes (back) "
                 "online; a heartbeat that changes nothing emits nothing."
             ),
-            errors={422: "a malformed screen name or station, or a `last_event_id` beyond the newest event"},
+            errors={
+                404: "not a screen's name (1 to 40 of a-z, 0-9, - and _)",
+                422: "an unknown station, or a `last_event_id` beyond the newest event",
+            },
         ),
     ),
     ApiRoute(
