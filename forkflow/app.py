@@ -36,6 +36,7 @@ from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
 from .services.releases import release_worker
 from .services.sessions import purge_sessions
+from .services.sight import sight_worker
 from .services.staff import app_secret
 from .store import Store
 from .web import Sessions
@@ -120,10 +121,12 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         purger = asyncio.create_task(_purge_expired(store))
         guard = asyncio.create_task(guard_streams(store))
         releaser = asyncio.create_task(release_worker(store))  # scheduled orders, to the kitchen on time
+        # Proof of sight: the alarm for tickets no screen or printer of their station has seen.
+        watcher = asyncio.create_task(sight_worker(store))
         try:
             yield
         finally:
-            background = (releaser, guard, purger, closer)
+            background = (watcher, releaser, guard, purger, closer)
             for task in background:
                 task.cancel()
             await asyncio.wait(background, timeout=5)  # ended before the bus and the store they use

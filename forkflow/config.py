@@ -174,6 +174,12 @@ class Settings:
     # views show "start in" on the lines shorter than the longest of their course (fire by prep time).
     max_schedule_days: int = 7
     fire_by_prep_time: bool = True
+    # Proof of sight (issue 16, services/sight.py): a send no screen or printer of its station has
+    # seen this long after it was sent raises the alarm; a screen whose heartbeat is older than
+    # `screen_offline_seconds` is offline; displays send their heartbeat this often.
+    unseen_seconds: float = 10.0
+    screen_offline_seconds: float = 15.0
+    screen_heartbeat_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -211,5 +217,8 @@ class Settings:
             allowed_hosts=_allowed_hosts(),
             max_schedule_days=_schedule_days(),
             fire_by_prep_time=os.environ.get("FORKFLOW_FIRE_BY_PREP_TIME", "1").lower() in ("1", "true", "yes"),
+            unseen_seconds=_env_positive("FORKFLOW_UNSEEN_SECONDS", 10.0),
+            screen_offline_seconds=_env_positive("FORKFLOW_SCREEN_OFFLINE_SECONDS", 15.0),
+            screen_heartbeat_seconds=_env_positive("FORKFLOW_SCREEN_HEARTBEAT_SECONDS", 5.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -31,6 +31,7 @@ from forkflow.vocabulary import (
     MOVEMENT_KINDS,
     ORDER_STATUSES,
     ROLES,
+    SEND_REASONS,
     SIGN_IN_OUTCOMES,
     STOCK_REASONS,
     TRANSITIONS,
@@ -46,6 +47,7 @@ CHECKED: dict[tuple[str, str], tuple[str, ...]] = {
     ("sign_in_attempts", "outcome"): SIGN_IN_OUTCOMES,
     ("modifier_groups", "kind"): MODIFIER_KINDS,
     ("order_line_modifiers", "group_kind"): MODIFIER_KINDS,
+    ("sends", "reason"): SEND_REASONS,
 }
 _IN_CHECK = re.compile(r"(\w+) IN \(([^)]*)\)")
 

@@ -20,7 +20,7 @@ from ...config import Settings
 from ...events import Event
 from ...formats import local_time, money
 from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
-from ...services import hours, online, releases, reports
+from ...services import hours, online, releases, reports, sight
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
@@ -30,8 +30,9 @@ from ...web import templates
 from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
-LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule")  # what the console's stream keeps up to date
-SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory"}
+# What the console's stream keeps up to date ("sight": the kitchen's screens and unseen tickets).
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "sight")
+SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "sight"}
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
 STOCK_REASON_LABELS: dict[StockReason, str] = {
@@ -177,6 +178,15 @@ async def schedule_context(store: Store, form: Form | None = None) -> dict[str, 
     }
 
 
+async def sight_context(store: Store) -> dict[str, Any]:
+    """The kitchen's screens (online or not, last heartbeat) and the tickets a station has not seen."""
+    return {
+        "screens": await sight.list_screens(store),
+        "alerts": await sight.alerts(store),
+        "zone": store.settings.timezone,
+    }
+
+
 def online_form(state: dict[str, Any], settings: Settings) -> Form:
     """The form as the settings are now (`Online.out`)."""
     until = state["resume_at"]
@@ -212,4 +222,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "menu_list", **await menu_context(store))
     if name == "schedule":
         return fragment(request, "scheduled_list", **await schedule_context(store))
+    if name == "sight":
+        return fragment(request, "sight", **await sight_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))
