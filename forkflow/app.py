@@ -37,6 +37,7 @@ from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
 from .services.releases import release_worker
 from .services.sessions import purge_sessions
+from .services.sight import sight_worker
 from .services.staff import app_secret
 from .store import Store
 from .web import Sessions
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         purger = asyncio.create_task(_purge_expired(store))
         guard = asyncio.create_task(guard_streams(store))
         releaser = asyncio.create_task(release_worker(store))  # scheduled orders, to the kitchen on time
+        # Proof of sight: the alarm for tickets no screen or printer of their station has seen.
+        watcher = asyncio.create_task(sight_worker(store))
         print_stop = asyncio.Event()
         printer = asyncio.create_task(print_worker(store, print_stop))  # chits and receipts, exactly once
         try:
@@ -131,7 +134,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
             print_stop.set()
             await asyncio.wait({printer}, timeout=settings.printer_timeout_seconds + 3)
             printer.cancel()
-            background = (releaser, guard, purger, closer)
+            background = (watcher, releaser, guard, purger, closer)
             for task in background:
                 task.cancel()
             await asyncio.wait(background, timeout=5)  # ended before the bus and the store they use

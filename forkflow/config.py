@@ -183,6 +183,12 @@ class Settings:
     printer_retry_max_seconds: float = 5.0
     printer_backup_seconds: float = 20.0
     print_poll_seconds: float = 30.0
+    # Proof of sight (issue 16, services/sight.py): a send no screen or printer of its station has
+    # seen this long after it was sent raises the alarm; a screen whose heartbeat is older than
+    # `screen_offline_seconds` is offline; displays send their heartbeat this often.
+    unseen_seconds: float = 10.0
+    screen_offline_seconds: float = 15.0
+    screen_heartbeat_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -225,5 +231,8 @@ class Settings:
             printer_retry_max_seconds=_env_positive("FORKFLOW_PRINTER_RETRY_MAX_SECONDS", 5.0),
             printer_backup_seconds=_env_positive("FORKFLOW_PRINTER_BACKUP_SECONDS", 20.0),
             print_poll_seconds=_env_positive("FORKFLOW_PRINT_POLL_SECONDS", 30.0),
+            unseen_seconds=_env_positive("FORKFLOW_UNSEEN_SECONDS", 10.0),
+            screen_offline_seconds=_env_positive("FORKFLOW_SCREEN_OFFLINE_SECONDS", 15.0),
+            screen_heartbeat_seconds=_env_positive("FORKFLOW_SCREEN_HEARTBEAT_SECONDS", 5.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

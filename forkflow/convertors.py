@@ -31,5 +31,19 @@ class TokenConvertor(Convertor[str]):
         return value
 
 
+class ScreenConvertor(Convertor[str]):
+    """`{screen:screen}`: a kitchen screen's name (services/sight.py's SCREEN_ID: lowercase, so
+    that "Grill-1" and "grill-1" are never two screens); any other name matches no route."""
+
+    regex = "[a-z0-9_-]{1,40}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("id", IdConvertor())
+register_url_convertor("screen", ScreenConvertor())
 register_url_convertor("token", TokenConvertor())

@@ -18,6 +18,7 @@ SHAPES = {
     "clock": "%H:%M",  # a time of day: the till's recent orders, the tracking page
     "stamp": "%Y-%m-%d %H:%M:%S",  # a date and time to the second: the stock movements
     "day": "%a %H:%M",  # a time within the week: scheduled pickups ("Fri 19:30")
+    "seconds": "%H:%M:%S",  # a time of day to the second: proof of sight ("seen by grill 19:42:03")
 }
 
 
@@ -36,7 +37,9 @@ def money(cents: int, grouped: bool = False) -> str:
     return f"{cents / 100:,.2f}" if grouped else f"{cents / 100:.2f}"
 
 
-def local_time(moment: str | datetime, zone: ZoneInfo, shape: Literal["clock", "stamp", "day"] = "clock") -> str:
+def local_time(
+    moment: str | datetime, zone: ZoneInfo, shape: Literal["clock", "stamp", "day", "seconds"] = "clock"
+) -> str:
     """A moment (stored in UTC: an ISO string, with `Z` or `+00:00`, or an aware datetime) as the
     restaurant's local time in `zone`, shaped as one of `SHAPES`."""
     when = datetime.fromisoformat(moment.replace("Z", "+00:00")) if isinstance(moment, str) else moment

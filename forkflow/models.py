@@ -744,3 +744,15 @@ class PrinterIn(Input):
 
 class ReceiptIn(Input):
     printer_id: Id | None = Field(default=None, description="a receipt printer; left out: the first one")
+
+
+class ScreenSeenIn(Input):
+    """`POST /kitchen/screens/{screen}/seen`: a kitchen display has rendered every event up to
+    `last_event_id` (also its heartbeat)."""
+
+    station: Annotated[str, Field(pattern=r"^[A-Za-z0-9 _-]{0,40}$")] = Field(
+        default="", description="the view it shows: a station, `expo`, or empty for all stations"
+    )
+    last_event_id: Annotated[int, Field(strict=True, ge=0, le=MAX_ID), _WHOLE] = Field(
+        description="the id of the last event the display has rendered (the page's, or its stream's)"
+    )

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute
 from . import schemas_out as out
 from .auth.middleware import SESSION_COOKIE
 from .config import Settings
-from .convertors import IdConvertor
+from .convertors import IdConvertor, ScreenConvertor
 from .numbers import MAX_ID
 from .operation import ApiRoute, Operation, roles_text, roles_with
 from .vocabulary import ROLES
@@ -75,6 +75,8 @@ def _path_parameters(route: ApiRoute) -> list[dict[str, Any]]:
             schema = {"type": "integer", "minimum": 0}
         elif isinstance(convertor, FloatConvertor):
             schema = {"type": "number"}
+        elif isinstance(convertor, ScreenConvertor):
+            schema = {"type": "string", "pattern": f"^{convertor.regex}$"}
         else:
             schema = {"type": "string"}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})

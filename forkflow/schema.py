@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import false, text
 
 from .numbers import DEFAULT_PREP_LOAD, DEFAULT_PREP_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES
 from .vocabulary import (
@@ -36,6 +36,7 @@ from .vocabulary import (
     PRINT_STATUSES,
     PRINTER_ROLES,
     ROLES,
+    SEND_REASONS,
     SIGN_IN_OUTCOMES,
 )
 
@@ -296,6 +297,51 @@ online_settings = Table(
     Column("busy_minutes", Integer, nullable=False),
     Column("slot_orders", Integer),
     Column("slot_load", Integer),
+)
+
+# What one write put in front of one kitchen station (issue 16, services/dispatch.py): the order
+# event carrying the change, the lines that reached the station and those voided on it (JSON lists
+# of line ids), and proof of sight (services/sight.py): when a screen or printer of the station had
+# it (`seen_at`, `seen_by` "screen grill-1" / "printer Grill"), and when the alarm was raised for it
+# unseen (`alarmed_at`, set once). Station "" is the station of dishes that name none.
+_UNSEEN = text("seen_at IS NULL")
+_UNALARMED = text("seen_at IS NULL AND alarmed_at IS NULL")
+sends = Table(
+    "sends",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("event_id", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("station", String(40), nullable=False),
+    Column("reason", String(10), nullable=False),
+    Column("line_ids", Text, nullable=False),
+    Column("voided_ids", Text, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime),
+    Column("seen_by", String(60)),
+    Column("alarmed_at", UTCDateTime),
+    UniqueConstraint("event_id", "station"),
+    CheckConstraint(f"reason IN {SEND_REASONS!r}", name="reason_known"),
+    # The screens' question: the sends nobody has seen yet; and the alarm's: those not alarmed
+    # either, oldest first (a send alarmed and never seen leaves the alarm's index).
+    Index("ix_sends_unseen", "sent_at", sqlite_where=_UNSEEN, postgresql_where=_UNSEEN),
+    Index("ix_sends_unalarmed", "sent_at", sqlite_where=_UNALARMED, postgresql_where=_UNALARMED),
+)
+
+# The kitchen's screens (issue 16, services/sight.py): a display names itself (`?screen=grill-1`)
+# and reports the last event id it rendered, with a heartbeat. `station` is the view it shows (a
+# station, or "" for the all-stations and expo views, which count for every station).
+screens = Table(
+    "screens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("station", String(40), nullable=False),
+    Column("last_event_id", Integer, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("online", Boolean, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("user_agent", String(200), nullable=False),
 )
 
 inventory = Table(

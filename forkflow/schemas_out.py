@@ -30,6 +30,7 @@ from .vocabulary import (
     PrintKind,
     PrintStatus,
     Role,
+    SendReason,
 )
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -482,3 +483,47 @@ class PrintJobOut(Output):
     printed_on: int | None = Field(description="the printer that printed it")
     error: str | None = Field(description="the last failure")
     created_at: Timestamp
+
+
+class SightingOut(Output):
+    """A send (what one change put in front of one kitchen station) and who of the station saw it."""
+
+    send_id: int
+    order_id: int
+    ticket_no: int = Field(ge=1)
+    table: str | None
+    channel: Channel
+    event_id: int = Field(description="the order event that carried the change")
+    station: str = Field(description="the station (empty: dishes that name none)")
+    reason: SendReason = Field(description="why: placed, released, a course fired, lines added, or a line voided")
+    sent_at: Timestamp
+    seen_at: Timestamp | None = Field(description="when a screen or printer of the station first had it")
+    seen_by: str | None = Field(description="`screen <name>` or `printer <name>`")
+    alarmed_at: Timestamp | None = Field(description="when the unseen alarm was raised for it (once)")
+
+
+class OrderSightedOut(OrderOut):
+    """One order, with who in the kitchen saw each of its sends."""
+
+    sightings: list[SightingOut] = Field(description="every send of the order, oldest first (proof of sight)")
+
+
+class ScreenOut(Output):
+    id: str = Field(description="the screen's name (`?screen=` on the kitchen display)")
+    station: str = Field(description="the station it shows; empty: all stations or expo (counts for every station)")
+    online: bool = Field(description="false once its heartbeat stopped for `FORKFLOW_SCREEN_OFFLINE_SECONDS`")
+    last_seen_at: Timestamp = Field(description="its last heartbeat")
+    first_seen_at: Timestamp
+    last_event_id: int = Field(description="the last event id it reported rendered")
+    user_agent: str
+
+
+class SightSeenOut(Output):
+    """`sight.seen`: sends a screen or printer has just seen (an alarmed one's alert clears)."""
+
+    by: str = Field(description="`screen <name>` or `printer <name>`")
+    seen: list[SightingOut]
+
+
+# Proof of sight's event payloads too (the `kitchen` topic's `x-events` refer to them).
+RESPONSE_MODELS = (*RESPONSE_MODELS, SightingOut, SightSeenOut, ScreenOut)

@@ -1,5 +1,5 @@
 """ForkFlow's closed word lists: roles, order statuses, channels, stock reasons, allergens, diets,
-modifier kinds, weekdays.
+modifier kinds, weekdays, why lines reached a kitchen station.
 
 Each list is written once, here, as a `Literal` type; its tuple is read from that type. Everything
 else derives from them: the input and output models (forkflow/models.py, schemas_out.py), the
@@ -41,6 +41,11 @@ STOCK_REASONS: tuple[StockReason, ...] = get_args(StockReason)
 # Every stock movement's kind: a person's reason, or an order's own.
 MovementKind = Literal["order", "cancel", StockReason]
 MOVEMENT_KINDS: tuple[MovementKind, ...] = get_args(MovementKind)
+
+# Why lines reached a kitchen station (a send, services/dispatch.py): placed, a held order released,
+# a course fired, lines added after sending, or a line voided on it. Chits and screens say it.
+SendReason = Literal["new", "released", "fired", "added", "void"]
+SEND_REASONS: tuple[SendReason, ...] = get_args(SendReason)
 
 # The fourteen allergens EU food law (Regulation 1169/2011, Annex II) makes a menu declare, as stable
 # words for the API and the database, each with the label screens show.

@@ -4,7 +4,9 @@
 // - puts each `ticket` fragment in its place on the rail (or takes it off);
 // - counts each ticket's age on the client, with no request to the server, and the lines'
 //   "start in" countdowns (fire by prep time);
-// - shows a banner while the stream is down, errors as a toast, and handles the keyboard.
+// - shows a banner while the stream is down, errors as a toast, and handles the keyboard;
+// - proof of sight: names this screen (?screen=, remembered) and tells the server the last event
+//   id it has painted, and that it is alive (a heartbeat), with no data coming back.
 (function () {
   "use strict";
 
@@ -86,12 +88,82 @@
     if (message.type === "ticket") {
       event.preventDefault();
       applyTicket(message.data);
+      painted(message.lastEventId);
     }
   });
 
   document.addEventListener("htmx:sseMessage", (event) => {
-    if (event.detail.type === "rail") { age(); renumber(); }
+    if (event.detail.type === "rail") { age(); renumber(); painted(event.detail.lastEventId); }
   });
+
+  // Proof of sight. The server counts a ticket seen by this screen once the screen says it has
+  // painted the event that brought it: after the swap, after the next frame (requestAnimationFrame,
+  // then a task: the paint has happened). A frozen or hidden tab paints nothing, so says nothing.
+  // Reports are coalesced: one in flight at most, the newest id wins; the heartbeat repeats it.
+
+  const SCREEN_KEY = "forkflow.screen";
+  const SCREEN_NAME = /^[a-z0-9_-]{1,40}$/;
+  let screenName = null;
+  let rendered = 0;  // the newest event id painted
+  let inFlight = false;
+  let again = false;
+
+  function chooseScreenName() {
+    const asked = (new URL(window.location.href).searchParams.get("screen") || "").toLowerCase();
+    let name = SCREEN_NAME.test(asked) ? asked : window.localStorage.getItem(SCREEN_KEY);
+    if (!name || !SCREEN_NAME.test(name)) {
+      const random = new Uint16Array(1);
+      window.crypto.getRandomValues(random);
+      name = "screen-" + random[0].toString(16).padStart(4, "0");
+    }
+    window.localStorage.setItem(SCREEN_KEY, name);
+    return name;
+  }
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRF-Token"]; } catch (_) { return ""; }
+  }
+
+  function painted(id) {
+    const value = Number(id);
+    if (!value) return;
+    window.requestAnimationFrame(() => window.setTimeout(() => {
+      if (value > rendered) { rendered = value; report(); }
+    }, 0));
+  }
+
+  function report() {
+    if (!screenName) return;
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    again = false;
+    fetch("/kitchen/screens/" + encodeURIComponent(screenName) + "/seen", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+      body: JSON.stringify({ station: display().dataset.station, last_event_id: rendered }),
+    }).catch(() => { /* offline: the next heartbeat says it again */ }).finally(() => {
+      inFlight = false;
+      if (again) report();
+    });
+  }
+
+  function startSight(root) {
+    screenName = chooseScreenName();
+    const field = document.getElementById("screen-name");
+    field.value = screenName;
+    field.addEventListener("change", () => {
+      const name = field.value.trim().toLowerCase();
+      if (!SCREEN_NAME.test(name)) { field.value = screenName; toast("A screen's name: a-z, 0-9, - and _"); return; }
+      screenName = name;
+      field.value = name;
+      window.localStorage.setItem(SCREEN_KEY, name);
+      report();
+    });
+    painted(root.dataset.head);  // the page as served: the rail at that event
+    const every = Math.max(1, Number(root.dataset.heartbeatSeconds) || 5) * 1000;
+    window.setInterval(report, every);
+  }
 
   // Ages: counted here, from the server's clock at page load, never asked for.
 
@@ -205,5 +277,6 @@
     age();
     renumber();
     window.setInterval(age, 1000);
+    startSight(root);
   });
 })();

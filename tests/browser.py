@@ -189,6 +189,7 @@ class Screens:
         role: str = "kitchen",
         viewport: dict[str, int] | None = None,
         wait_stream: bool = True,
+        screen: str | None = None,
     ) -> Display:
         context = self.browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
         context.set_default_timeout(TIMEOUT_MS)
@@ -197,7 +198,9 @@ class Screens:
         page = context.new_page()
         display = Display(page, Watch(page, server.url))
         self.displays.append(display)
-        target = "/kitchen/display" + (f"?station={quote(station)}" if station else "")
+        query = [f"station={quote(station)}"] if station else []
+        query += [f"screen={quote(screen)}"] if screen else []  # its name, for proof of sight
+        target = "/kitchen/display" + ("?" + "&".join(query) if query else "")
         page.goto(f"{server.url}/login?next={quote(target, safe='')}")
         page.fill("input[name=username]", role)
         page.fill("input[name=password]", PASSWORDS[role])

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Request, expect
 
 from forkflow import services
 from forkflow.config import Settings, sqlite_url
@@ -260,6 +260,7 @@ def test_an_idle_display_makes_no_requests_and_counts_on_the_client(
 ) -> None:
     first = place(server, menu, ("grill", 1))
     second = place(server, menu, ("fry", 2))
+    head = last_event_id(server)  # (the display's reports of what it painted add events after it)
     display = screens.open(server)
     display.wait_for_states([(first["id"], "new"), (second["id"], "new")])
     page = display.page
@@ -270,8 +271,8 @@ def test_an_idle_display_makes_no_requests_and_counts_on_the_client(
     loaded = requests[document:]
     assert requests[document].url == f"{server.url}/kitchen/display"
     streams = [r for r in loaded if r.resource_type == "eventsource"]
-    assert [r.url for r in streams] == [f"{server.url}/kitchen/stream?station=&last_event_id={last_event_id(server)}"]
-    kinds = {r.resource_type for r in loaded[1:] if "/favicon." not in r.url}
+    assert [r.url for r in streams] == [f"{server.url}/kitchen/stream?station=&last_event_id={head}"]
+    kinds = {r.resource_type for r in loaded[1:] if "/favicon." not in r.url and not _sight_report(r)}
     assert kinds == {"stylesheet", "script", "eventsource"}, [(r.resource_type, r.url) for r in loaded[1:]]
 
     before_timers = display.timers()
@@ -279,14 +280,16 @@ def test_an_idle_display_makes_no_requests_and_counts_on_the_client(
     page.wait_for_timeout(10_000)  # the point of the test: ten idle seconds
     after_timers = display.timers()
 
-    idle = [(r.resource_type, r.method, r.url) for r in requests[mark:]]
+    # Nothing but the screen's heartbeat (proof of sight: a POST that carries no data back).
+    idle = [(r.resource_type, r.method, r.url) for r in requests[mark:] if not _sight_report(r)]
     assert idle == [], f"requests while idle: {idle}"
+    assert any(_sight_report(r) for r in requests[mark:]), "the heartbeat"
     assert page.evaluate("window.__kds") == {"open": 1, "errors": 0}, "the one stream stayed open"
     resources = page.evaluate(
         "performance.getEntriesByType('resource').filter(e => ['xmlhttprequest', 'fetch'].includes(e.initiatorType))"
         ".map(e => e.name)"
     )
-    assert resources == [], "no XHR or fetch at all"
+    assert all("/kitchen/screens/" in url for url in resources), "no XHR or fetch but the screen's reports"
     for order_id, seconds in before_timers.items():
         advanced = after_timers[order_id] - seconds
         assert 9 <= advanced <= 12, f"ticket {order_id} timer went {seconds} -> {after_timers[order_id]}"
@@ -294,8 +297,13 @@ def test_an_idle_display_makes_no_requests_and_counts_on_the_client(
     # The quiet stream was alive all along: an order now arrives on it, still with no other request.
     third = place(server, menu, ("cold", 1))
     display.wait_for_states([(first["id"], "new"), (second["id"], "new"), (third["id"], "new")])
-    assert requests[mark:] == []
+    assert [r for r in requests[mark:] if not _sight_report(r)] == []
     screens.check()
+
+
+def _sight_report(request: Request) -> bool:
+    """The display's report of what it painted, and its heartbeat (proof of sight, issue 16)."""
+    return request.method == "POST" and "/kitchen/screens/" in request.url and request.url.endswith("/seen")
 
 
 def last_event_id(srv: Server) -> int:

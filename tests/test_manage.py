@@ -218,7 +218,7 @@ async def test_migrations_0004_and_0005_carry_an_old_database_over(tmp_path: Pat
     try:
         async with store.read() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        assert version == "0015"  # the head
+        assert version == "0016"  # the head
         (flour,) = await services.list_inventory(store)
         assert (flour["quantity"], flour["low_stock"], flour["low"]) == (2.5, None, False)
         (pie,) = await services.list_menu(store)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ from forkflow.openapi import REF, openapi_document, openapi_path
 from forkflow.operation import ApiRoute
 from forkflow.routes import api, routes
 
-from .conftest import PASSWORDS, Server, order_body
+from .conftest import MENU, PASSWORDS, Server, order_body, running_server
 
 DOC = openapi_document(routes)
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -219,6 +220,10 @@ def test_events_are_documented_as_an_event_stream() -> None:
         "inventory.updated",
         "inventory.low",
         "inventory.recipe",
+        "sight.seen",
+        "sight.unseen",
+        "screen.online",
+        "screen.offline",
         "stream.ready",
     ):
         assert f"`{event_type}`" in op["description"]
@@ -383,6 +388,13 @@ def test_real_responses_match_the_document(
         check(public.post(f"{order}/lines/{line_id}/void", json={"reason": "x"}), void, 401)
         check(kitchen.get("/kitchen/orders"), "/kitchen/orders", 200)
         check(public.get("/kitchen/orders"), "/kitchen/orders", 401)
+        # Proof of sight (issue 16): a screen's report, the screens, the alerts
+        seen = "/kitchen/screens/{screen}/seen"
+        check(kitchen.post("/kitchen/screens/grill-1/seen", json={"station": "grill", "last_event_id": 1}), seen, 204)
+        check(kitchen.post("/kitchen/screens/grill-1/seen", json={"last_event_id": 10**9}), seen, 422)
+        check(public.post("/kitchen/screens/grill-1/seen", json={"last_event_id": 1}), seen, 401)
+        check(kitchen.get("/kitchen/screens"), "/kitchen/screens", 200)
+        check(kitchen.get("/kitchen/alerts"), "/kitchen/alerts", 200)
         # Courses (issue 15): a held course fired, rush, the kitchen's settings
         two = [{"menu_item_id": menu[0]["id"], "quantity": 1, "course": c} for c in (1, 2)]
         at_table = order_body(menu, items=two, channel="table", table="4")
@@ -548,7 +560,18 @@ def test_real_responses_match_the_document(
     assert not missing, f"no success response checked for {sorted(missing)}"
 
 
-def test_events_match_the_document(server: Server, client: httpx.Client, menu: list[dict]) -> None:
+# Proof of sight's alarm and a screen's going offline, within the test (issue 16).
+QUICK_SIGHT = {"FORKFLOW_UNSEEN_SECONDS": "1", "FORKFLOW_SCREEN_OFFLINE_SECONDS": "1"}
+
+
+def test_events_match_the_document(tmp_path: Path) -> None:
+    with running_server(tmp_path, env=QUICK_SIGHT) as server:
+        with httpx.Client(base_url=server.url, timeout=10, headers=server.auth("manager")) as client:
+            menu = [client.post("/menu", json=item).json() for item in MENU]
+            _events_match_the_document(server, client, menu)
+
+
+def _events_match_the_document(server: Server, client: httpx.Client, menu: list[dict]) -> None:
     op = DOC["paths"]["/events"]["get"]
     seen: set[str] = set()
     with httpx.Client(base_url=server.url, timeout=httpx.Timeout(10), headers=server.auth("manager")) as stream:
@@ -593,6 +616,17 @@ def test_events_match_the_document(server: Server, client: httpx.Client, menu: l
                 seen.add(sse.event)
                 _check_event(op, sse.event, sse.data)
                 if sse.event == "menu.hours":
+                    break
+            # The kitchen's screens: one reports (online, seen), then falls silent (offline); a
+            # ticket placed after it rings the alarm.
+            client.post("/kitchen/screens/all-1/seen", json={"last_event_id": int(sse.id)}).raise_for_status()
+            client.post("/orders", json=order_body(menu, items=lemonade)).raise_for_status()
+            for sse in events:
+                if not sse.event or sse.event == "message":
+                    continue
+                seen.add(sse.event)
+                _check_event(op, sse.event, sse.data)
+                if {"sight.unseen", "screen.offline"} <= seen:
                     break
     assert seen == set(op["x-events"])
 

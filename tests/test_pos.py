@@ -555,8 +555,9 @@ def test_the_stream_starts_with_the_menu_and_recent_orders_then_follows_changes(
     till.type(customer_name="<img src=x onerror=alert(1)>")
     assert till.send().status_code == 201
     stream = frames(server)
-    menu, recent, scheduled, printers, ready = (next(stream) for _ in range(5))
+    menu, recent, scheduled, alerts, printers, ready = (next(stream) for _ in range(6))
     assert scheduled["event"] == "scheduled" and "No orders for later." in scheduled["data"]
+    assert alerts["event"] == "alerts" and "not seen" not in alerts["data"]  # (proof of sight: none yet)
     assert printers["event"] == "printers" and printers["data"].strip() == ""  # no printer failing
     assert menu["event"] == "menu" and 'id="dish-1"' in menu["data"] and "sold-out" not in menu["data"]
     assert recent["event"] == "recent" and "&lt;img src=x onerror=alert(1)&gt;" in recent["data"]

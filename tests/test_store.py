@@ -262,7 +262,7 @@ async def test_migrations_are_applied_and_idempotent(tmp_path: Path) -> None:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
             tables = set((await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))).scalars())
         await s.close()
-    assert version == "0015"
+    assert version == "0016"
     assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
     assert {"recipe_lines", "stock_movements", "staff_sessions", "sign_in_attempts", "order_line_modifiers"} <= tables
     assert "menu_revision" in tables

@@ -34,6 +34,7 @@ from forkflow.vocabulary import (
     PRINT_STATUSES,
     PRINTER_ROLES,
     ROLES,
+    SEND_REASONS,
     SIGN_IN_OUTCOMES,
     STOCK_REASONS,
     TRANSITIONS,
@@ -52,6 +53,7 @@ CHECKED: dict[tuple[str, str], tuple[str, ...]] = {
     ("printers", "role"): PRINTER_ROLES,
     ("print_jobs", "kind"): PRINT_KINDS,
     ("print_jobs", "status"): PRINT_STATUSES,
+    ("sends", "reason"): SEND_REASONS,
 }
 _IN_CHECK = re.compile(r"(\w+) IN \(([^)]*)\)")
 

@@ -163,6 +163,10 @@ data: {"id": 1, "ticket_no": 1, "status": "preparing", ..., "lines": [...]}
     ordering's pace)
   - `inventory` (roles: {inventory}): `inventory.created`, `inventory.updated`, `inventory.low` (data:
     `InventoryItemOut`), `inventory.recipe` (data: `RecipeOut`)
+  - `kitchen` (roles: {orders}): proof of sight: `sight.seen` (data: `SightSeenOut`, sends a screen or
+    printer has just seen), `sight.unseen` (data: `SightingOut`, the alarm: a send no screen or printer
+    of its station saw within `FORKFLOW_UNSEEN_SECONDS`), `screen.online`, `screen.offline` (data:
+    `ScreenOut`)
 - `stream.ready` (data: `StreamReady`, `{"last_event_id": N}`; opaque for the public) is sent once
   the replay of stored events is done: from there on events are live.
 - The stream opens with `retry: 1500` (browsers reconnect within 1.5 s) and sends a heartbeat
@@ -212,6 +216,12 @@ routes = [
                     **{
                         name: {"topic": "inventory", "data": {"$ref": REF.format(model="InventoryItemOut")}}
                         for name in ("inventory.created", "inventory.updated", "inventory.low")
+                    },
+                    "sight.seen": {"topic": "kitchen", "data": {"$ref": REF.format(model="SightSeenOut")}},
+                    "sight.unseen": {"topic": "kitchen", "data": {"$ref": REF.format(model="SightingOut")}},
+                    **{
+                        name: {"topic": "kitchen", "data": {"$ref": REF.format(model="ScreenOut")}}
+                        for name in ("screen.online", "screen.offline")
                     },
                     "stream.ready": {"topic": None, "data": {"$ref": REF.format(model="StreamReady")}},
                 }

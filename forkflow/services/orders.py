@@ -38,6 +38,7 @@ from .courses import (
     remember_fire,
     replayed_fire,
 )
+from .dispatch import record_sends
 from .hours import pickup_problem, read_hours
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
@@ -607,6 +608,7 @@ async def create_order(
         # Built from what was just written, not read back: the same shape as order_out of the rows.
         order = order_out(SimpleNamespace(**row), [SimpleNamespace(**line) for line in lines], modifiers)
         created = tx.emit("order.created", order)
+        record_sends(tx, order, created, "new")  # (none while it is held for later)
         _take_stock(tx, row["id"], priced, public)  # 409 if stock cannot cover it: nothing written
         return Encoded(order, created.data), False
 
@@ -634,16 +636,18 @@ def _amendable(order: Order, change: str) -> None:
         )
 
 
-def _amended(tx: Tx, order_id: int, revision: int) -> Order:
+def _amended(tx: Tx, order_id: int, revision: int, reason: str) -> Order:
     """Record a change after sending: the order's new `revision`, its total again from the lines
-    not voided, and its `order.updated` event."""
+    not voided, its `order.updated` event, and what reached each station (`reason`: added, void)."""
     tx.conn.execute(
         update(orders)
         .where(orders.c.id == order_id)
         .values(revision=revision, total_cents=_LIVE_TOTAL, updated_at=tx.now)
     )
     order = _load(tx.conn, order_id)
-    return Encoded(order, tx.emit("order.updated", order).data)
+    event = tx.emit("order.updated", order)
+    record_sends(tx, order, event, reason)
+    return Encoded(order, event.data)
 
 
 async def add_lines(
@@ -665,7 +669,7 @@ async def add_lines(
         _write_lines(tx, order_id, priced, current["revision"] + 1, firing)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint, order_id, tx.stored_now))
-        order = _amended(tx, order_id, current["revision"] + 1)
+        order = _amended(tx, order_id, current["revision"] + 1, "added")
         _take_stock(tx, order_id, priced, public=False)
         return order, False
 
@@ -696,7 +700,7 @@ async def void_line(store: Store, order_id: int, line_id: int, reason: str, by: 
         if current["status"] == "new":
             options = {m["option_id"]: m["count"] for m in line["modifiers"] if m["option_id"] is not None}
             return_for_line(tx, order_id, line["menu_item_id"], line["quantity"], options)
-        return _amended(tx, order_id, current["revision"] + 1)
+        return _amended(tx, order_id, current["revision"] + 1, "void")
 
     return await store.write(unit)
 
@@ -819,10 +823,13 @@ def _mark_done(tx: Tx, current: Order, done: bool, line_id: int | None = None, s
     ids = [line["id"] for line in changing]
     tx.conn.execute(update(order_lines).where(order_lines.c.id.in_(ids)).values(done_at=tx.now if done else None))
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
-    order = _load(tx.conn, order_id)
+    order = loaded = _load(tx.conn, order_id)
     if done and order["held_courses"] and auto_fire(tx.conn):
         order = _fire_after(tx, order, {line["course"] for line in changing})
-    return Encoded(order, tx.emit("order.updated", order).data)
+    event = tx.emit("order.updated", order)
+    if order is not loaded:  # a course auto-fired: it reaches its stations
+        record_sends(tx, order, event, "fired")
+    return Encoded(order, event.data)
 
 
 def _fire_after(tx: Tx, order: Order, bumped: set[int]) -> Order:
@@ -855,7 +862,9 @@ async def fire_course(store: Store, order_id: int, course: int, idempotency_key:
         if idempotency_key is not None:
             remember_fire(tx, idempotency_key, order_id, course)
         order = _load(tx.conn, order_id)
-        return Encoded(order, tx.emit("order.updated", order).data)
+        event = tx.emit("order.updated", order)
+        record_sends(tx, order, event, "fired")
+        return Encoded(order, event.data)
 
     return await store.write(unit)
 

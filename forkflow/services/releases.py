@@ -25,6 +25,7 @@ from ..errors import Conflict, Invalid, ServiceError
 from ..events import Event
 from ..schema import orders, utcnow
 from ..store import Store, Tx
+from .dispatch import record_sends
 from .hours import HOLD_GRACE, ahead_problem
 from .orders import Order, _load, _matching
 from .representation import Encoded
@@ -51,7 +52,9 @@ def _release(tx: Tx, order_id: int) -> Order | None:
     if done.rowcount != 1:
         return None
     order = _load(tx.conn, order_id)
-    return Encoded(order, tx.emit("order.released", order).data)
+    event = tx.emit("order.released", order)
+    record_sends(tx, order, event, "released")
+    return Encoded(order, event.data)
 
 
 def release_due(tx: Tx) -> int:

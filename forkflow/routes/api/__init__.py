@@ -2,8 +2,16 @@
 inventory), each route declared at its module's bottom with its operation (who may call it, what it
 takes and answers), which the permission check and the OpenAPI document both read."""
 
-from . import inventory, menu, online, orders, printers, schedule
+from . import inventory, menu, online, orders, printers, schedule, sight
 
-routes = [*menu.routes, *orders.routes, *schedule.routes, *online.routes, *inventory.routes, *printers.routes]
+routes = [
+    *menu.routes,
+    *orders.routes,
+    *schedule.routes,
+    *online.routes,
+    *inventory.routes,
+    *sight.routes,
+    *printers.routes,
+]
 
 __all__ = ["routes"]

@@ -13,6 +13,7 @@ from ...errors import BadRequest, Invalid, Unauthorized
 from ...models import FireIn, KitchenSettingsIn, LinesIn, OrderIn, StatusIn, VoidIn
 from ...operation import ApiRoute, Operation, location_header, roles_text, staff_of
 from ...request import client_address, store_of
+from ...services import sight
 from ...services.representation import public_order_out
 from ...vocabulary import ORDER_STATUSES
 from ..http import check_public_rate, json_response, parse_body
@@ -64,7 +65,11 @@ async def create_order(request: Request) -> Response:
 
 
 async def get_order(request: Request) -> Response:
-    return JSONResponse(await services.get_order(store_of(request), request.path_params["id"]))
+    """The order, and who in the kitchen saw each of its sends (read from `sends`: never kept in
+    the order's event payload, which every event would then carry)."""
+    store, order_id = store_of(request), request.path_params["id"]
+    order = await services.get_order(store, order_id)
+    return JSONResponse({**order, "sightings": await sight.sightings(store, order_id)})
 
 
 async def change_order_status(request: Request) -> Response:
@@ -234,7 +239,9 @@ routes = [
             "orders",
             access="staff",
             permission="orders.read",
-            out=out.OrderOut,
+            out=out.OrderSightedOut,
+            description="With `sightings`: each send of the order to a station, and when a screen or printer "
+            "of that station saw it (proof of sight).",
         ),
     ),
     ApiRoute(

@@ -66,6 +66,7 @@ def _display_settings(request: Request) -> dict[str, Any]:
     return {
         "warn_seconds": round(settings.kitchen_warn_minutes * 60),
         "late_seconds": round(settings.kitchen_late_minutes * 60),
+        "heartbeat_seconds": settings.screen_heartbeat_seconds,  # proof of sight (services/sight.py)
         "server_now": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
 

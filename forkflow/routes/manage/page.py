@@ -31,7 +31,7 @@ from .forms import Form
 CONSOLE = ("menu.write", "inventory", "staff")
 # A live section is re-rendered at most this often (seconds); the last event of a burst always
 # gets its re-render, at the latest this long after the one before.
-MIN_INTERVAL = {"charts": 1.0, "menu": 0.25, "inventory": 0.25, "schedule": 0.25, "printers": 0.25}
+MIN_INTERVAL = {"charts": 1.0, "menu": 0.25, "inventory": 0.25, "schedule": 0.25, "sight": 0.25, "printers": 0.25}
 
 
 def _is_manager(principal: Principal | None) -> bool:
@@ -62,6 +62,7 @@ async def whole_page(request: Request, status: int = 200, **overrides: Any) -> R
         **await console.staff_context(store),
         **await console.schedule_context(store),
         **await console.online_context(store),
+        **await console.sight_context(store),
         **await console.printers_context(store),
         "menu_form": Form(),
         "editing": None,

@@ -20,7 +20,7 @@ from ...config import Settings
 from ...events import Event
 from ...formats import local_time, money
 from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
-from ...services import hours, online, printers, releases, reports
+from ...services import hours, online, printers, releases, reports, sight
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
@@ -39,9 +39,10 @@ from ...web import templates
 from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
-LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "printers")  # what the console's stream keeps up to date
+# What the console's stream keeps up to date ("sight": the kitchen's screens and unseen tickets).
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "sight", "printers")
 PRINTER_EVENTS = ("printer.", "print.")  # of the kitchen topic, those that change the printers section
-SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "printers"}
+SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "sight"}
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
 STOCK_REASON_LABELS: dict[StockReason, str] = {
@@ -59,8 +60,8 @@ def sections_of(event: Event) -> set[str]:
         return {"menu"}
     if event.topic == "orders" and ASAP_MARK not in event.data:
         return {"charts", "schedule"}
-    if event.topic == "kitchen" and not event.type.startswith(PRINTER_EVENTS):
-        return set()  # the screens' own events (proof of sight) are not the printers'
+    if event.topic == "kitchen" and event.type.startswith(PRINTER_EVENTS):
+        return {"printers"}  # (the kitchen topic's other events are proof of sight's: SECTION_OF_TOPIC)
     return {SECTION_OF_TOPIC[event.topic]}
 
 
@@ -189,6 +190,15 @@ async def schedule_context(store: Store, form: Form | None = None) -> dict[str, 
     }
 
 
+async def sight_context(store: Store) -> dict[str, Any]:
+    """The kitchen's screens (online or not, last heartbeat) and the tickets a station has not seen."""
+    return {
+        "screens": await sight.list_screens(store),
+        "alerts": await sight.alerts(store),
+        "zone": store.settings.timezone,
+    }
+
+
 def online_form(state: dict[str, Any], settings: Settings) -> Form:
     """The form as the settings are now (`Online.out`)."""
     until = state["resume_at"]
@@ -241,4 +251,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "scheduled_list", **await schedule_context(store))
     if name == "printers":
         return fragment(request, "printer_list", **await printers_context(store))
+    if name == "sight":
+        return fragment(request, "sight", **await sight_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))

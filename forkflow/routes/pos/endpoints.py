@@ -36,7 +36,7 @@ from ...live import Frames, Start, frame_cache, open_stream, ready_frame
 from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
-from ...services import online, printers
+from ...services import online, printers, sight
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK, held_orders
 from ...store import Store
@@ -46,13 +46,11 @@ from .ticket import CHANNELS, Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
-PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent", "kitchen": "printers"}
-# ("printers": the banner naming each printer that cannot print, gone when it recovers.)
-PANELS = ("menu", "recent", "scheduled", "printers")
-PRINTER_EVENTS = (
-    "printer.",
-    "print.",
-)  # of the kitchen topic, those the banner follows  # the SSE event names, and the ids of the elements they fill
+PANEL_OF_TOPIC = {"menu": "menu", "orders": "recent", "kitchen": "alerts"}
+# The SSE event names, and the ids of the elements they fill ("printers": the banner naming each
+# printer that cannot print, gone when it recovers).
+PANELS = ("menu", "recent", "scheduled", "alerts", "printers")
+PRINTER_EVENTS = ("printer.", "print.")  # of the kitchen topic, those the banner follows
 
 FRAMES_KEPT = 256  # the tills' shared panel frames, by event
 VOID_PERMISSION = "orders.void"
@@ -73,8 +71,18 @@ def render_menu(menu: MenuItems) -> str:
     return templates.get_template("pos/_menu.html").render(categories=categories(menu))
 
 
-def render_recent(orders: list[dict[str, Any]], zone: ZoneInfo) -> str:
-    return templates.get_template("pos/_recent.html").render(recent=orders, zone=zone)
+def render_recent(orders: list[dict[str, Any]], zone: ZoneInfo, seen: dict[int, list[dict[str, Any]]]) -> str:
+    return templates.get_template("pos/_recent.html").render(recent=orders, zone=zone, sightings=seen)
+
+
+async def _sightings(store: Store, orders: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Per recent order, its newest send per station and who saw it (proof of sight)."""
+    found = await sight.sightings_of(store, [order["id"] for order in orders])
+    return {order_id: sight.latest_by_station(sends) for order_id, sends in found.items()}
+
+
+def render_alerts(alerts: list[dict[str, Any]], zone: ZoneInfo) -> str:
+    return templates.get_template("pos/_alerts.html").render(alerts=alerts, zone=zone)
 
 
 async def _recent(store: Store) -> list[dict[str, Any]]:
@@ -117,7 +125,10 @@ async def render_panel(store: Store, panel: str) -> str:
     if panel == "scheduled":
         held = await held_orders(store)
         return render_scheduled(held, store.settings.timezone, await slot_rooms(store, held))
-    return render_recent(await _recent(store), store.settings.timezone)
+    if panel == "alerts":
+        return render_alerts(await sight.alerts(store), store.settings.timezone)
+    recent = await _recent(store)
+    return render_recent(recent, store.settings.timezone, await _sightings(store, recent))
 
 
 async def _respond(
@@ -158,9 +169,12 @@ async def _respond(
     if is_htmx(request) and not whole_page:
         return templates.TemplateResponse(request, "pos/_ticket_response.html", context, status_code=status)
     held = await held_orders(store)
+    recent = await _recent(store)
     context |= {
         "categories": categories(menu),
-        "recent": await _recent(store),
+        "recent": recent,
+        "sightings": await _sightings(store, recent),
+        "alerts": await sight.alerts(store),
         "scheduled": held,
         "rooms": await slot_rooms(store, held),
     }
@@ -308,8 +322,13 @@ async def till_stream(request: Request) -> Response:
         return sent
 
     async def render(event: Event, settled: bool) -> Frames:
-        if event.topic != "kitchen" or event.type.startswith(PRINTER_EVENTS):
-            stale.add(PANEL_OF_TOPIC[event.topic])
+        if event.topic == "kitchen":
+            if event.type.startswith("sight."):  # (screens' own events change nothing here)
+                stale.update(("alerts", "recent"))
+            elif event.type.startswith(PRINTER_EVENTS):
+                stale.add("printers")
+            return await panels(event.id) if settled else []
+        stale.add(PANEL_OF_TOPIC[event.topic])
         if event.topic == "orders" and ASAP_MARK not in event.data:
             stale.add("scheduled")
         return await panels(event.id) if settled else []

@@ -1,0 +1,111 @@
+"""Proof of sight in a real browser (Debian's Chromium, headless) against a real server: a grill
+display that is up acknowledges what it painted and raises no alert; once its network is cut, the
+next ticket raises the alert on the till within the configured time, and the console shows the
+screen offline; back online, it catches up and the alert clears."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from .browser import Screens, screenshot, start_server
+from .conftest import Server
+from .test_manage_browser import Consoles, consoles
+from .test_pos_browser import Tills, menu, screens, tills
+
+__all__ = ["consoles", "menu", "screens", "tills"]  # (the fixtures, shared with the other browser tests)
+
+UNSEEN_SECONDS = 3
+OFFLINE_SECONDS = 3
+ENV = {
+    "FORKFLOW_UNSEEN_SECONDS": str(UNSEEN_SECONDS),
+    "FORKFLOW_SCREEN_OFFLINE_SECONDS": str(OFFLINE_SECONDS),
+    "FORKFLOW_SCREEN_HEARTBEAT_SECONDS": "1",
+}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = start_server(tmp_path / "forkflow.db", ENV)
+    try:
+        yield srv
+    finally:
+        if srv.process is not None:
+            srv.stop()
+
+
+def _alarms(server: Server) -> list[dict]:
+    with sqlite3.connect(server.db) as conn:
+        rows = conn.execute("SELECT payload FROM events WHERE type = 'sight.unseen' ORDER BY id").fetchall()
+    return [json.loads(payload) for (payload,) in rows]
+
+
+def _burger(server: Server, menu: dict) -> dict:
+    body = {
+        "customer_name": "Ada",
+        "channel": "counter",
+        "items": [{"menu_item_id": menu["Classic Burger"]["id"], "quantity": 1}],
+    }
+    response = httpx.post(f"{server.url}/orders", json=body, headers=server.auth("cashier"))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _seen_by(server: Server, order_id: int) -> list[str | None]:
+    order = httpx.get(f"{server.url}/orders/{order_id}", headers=server.auth("manager")).json()
+    return [sighting["seen_by"] for sighting in order["sightings"]]
+
+
+def test_a_display_that_goes_offline_raises_the_alert_and_shows_offline(
+    server: Server, menu: dict, screens: Screens, tills: Tills, consoles: Consoles
+) -> None:
+    grill = screens.open(server, "grill", screen="grill-1")
+    expect(grill.page.locator("#screen-name")).to_have_value("grill-1")
+    till = tills.open(server)
+    console = consoles.open(server)
+    expect(console.locator("#screen-grill-1 .screen-status")).to_have_text("Online")
+
+    # Up: the display acknowledges what it painted, and no alert is raised.
+    seen = _burger(server, menu)
+    expect(grill.ticket(seen["id"])).to_be_visible()
+    deadline = time.monotonic() + 10
+    while _seen_by(server, seen["id"]) != ["screen grill-1"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _seen_by(server, seen["id"]) == ["screen grill-1"]
+    expect(till.recent(seen["id"]).locator(".sighting.seen")).to_contain_text("seen by grill")
+    time.sleep(UNSEEN_SECONDS + 1)
+    assert _alarms(server) == []
+    expect(till.page.locator(".sight-alert")).to_have_count(0)
+
+    # The network cut: the next ticket reaches no screen, and the alarm rings within the time.
+    grill.watch.allow(r"ERR_INTERNET_DISCONNECTED|Failed to load resource|net::ERR_")
+    grill.page.context.set_offline(True)
+    unseen = _burger(server, menu)
+    started = time.monotonic()
+    alert = till.page.locator(".sight-alert")
+    expect(alert).to_contain_text(
+        f"Ticket {unseen['ticket_no']} not seen by grill", timeout=(UNSEEN_SECONDS + 8) * 1000
+    )
+    assert time.monotonic() - started < UNSEEN_SECONDS + 8
+    assert [(a["order_id"], a["station"]) for a in _alarms(server)] == [(unseen["id"], "grill")]
+    expect(till.recent(unseen["id"]).locator(".sighting.alarmed")).to_have_text("grill: not seen yet")
+    expect(console.locator("#screen-grill-1 .screen-status")).to_have_text("Offline")
+    expect(console.locator(".sight-alert")).to_contain_text(f"Ticket {unseen['ticket_no']} not seen by grill")
+    screenshot(till.page, "pos-sight-alert.png")
+    console.locator("#sight").scroll_into_view_if_needed()
+    screenshot(console, "console-screens.png")
+
+    # Back online: the display catches up, reports, and the alert clears everywhere.
+    grill.page.context.set_offline(False)
+    expect(grill.ticket(unseen["id"])).to_be_visible(timeout=20_000)
+    expect(till.page.locator(".sight-alert")).to_have_count(0, timeout=20_000)
+    expect(console.locator("#screen-grill-1 .screen-status")).to_have_text("Online")
+    assert _seen_by(server, unseen["id"]) == ["screen grill-1"]
+    assert len(_alarms(server)) == 1  # once
