@@ -35,9 +35,10 @@ from .public_ids import PublicIds
 from .public_orders import PortionBudget
 from .routes import routes
 from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpected_error
+from .services.dispatch import print_unseen
 from .services.releases import release_worker
 from .services.sessions import purge_sessions
-from .services.sight import sight_worker
+from .services.sight import printed_job, sight_worker
 from .services.staff import app_secret
 from .store import Store
 from .web import Sessions
@@ -123,9 +124,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         guard = asyncio.create_task(guard_streams(store))
         releaser = asyncio.create_task(release_worker(store))  # scheduled orders, to the kitchen on time
         # Proof of sight: the alarm for tickets no screen or printer of their station has seen.
-        watcher = asyncio.create_task(sight_worker(store))
+        # Its fallback is the chit on paper; a printed chit counts as the station's sight of it.
+        watcher = asyncio.create_task(sight_worker(store, on_unseen=print_unseen))
         print_stop = asyncio.Event()
-        printer = asyncio.create_task(print_worker(store, print_stop))  # chits and receipts, exactly once
+        # Chits and receipts, exactly once.
+        printer = asyncio.create_task(print_worker(store, print_stop, on_printed=printed_job))
         try:
             yield
         finally:

@@ -43,11 +43,6 @@ def fast_server(tmp_path: Path) -> Iterator[Server]:
 @pytest.fixture
 def printers() -> Iterator[dict[str, FakePrinter]]:
     made: dict[str, FakePrinter] = {}
-
-    class Made(dict[str, FakePrinter]):
-        def __missing__(self, mode: str) -> FakePrinter:
-            raise KeyError(mode)
-
     yield made
     for printer in made.values():
         printer.close()

@@ -1,7 +1,8 @@
 """Proof of sight in a real browser (Debian's Chromium, headless) against a real server: a grill
-display that is up acknowledges what it painted and raises no alert; once its network is cut, the
-next ticket raises the alert on the till within the configured time, and the console shows the
-screen offline; back online, it catches up and the alert clears."""
+display that is up acknowledges what it painted and raises no alert and no fallback print; once its
+network is cut, the next ticket raises the alert on the till within the configured time, its chit
+comes out of the expo printer (a fake ESC/POS printer) marked NOT SEEN ON SCREEN, and the console
+shows the screen offline; back online, it catches up and the alert clears."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from playwright.sync_api import expect
 
 from .browser import Screens, screenshot, start_server
 from .conftest import Server
+from .fake_printer import FakePrinter, wait_until
 from .test_manage_browser import Consoles, consoles
 from .test_pos_browser import Tills, menu, screens, tills
 
@@ -58,6 +60,10 @@ def _burger(server: Server, menu: dict) -> dict:
     return response.json()
 
 
+def _not_seen_chits(printer: FakePrinter) -> list[str]:
+    return [chit.text for chit in printer.chits() if "NOT SEEN ON SCREEN" in chit.text]
+
+
 def _seen_by(server: Server, order_id: int) -> list[str | None]:
     order = httpx.get(f"{server.url}/orders/{order_id}", headers=server.auth("manager")).json()
     return [sighting["seen_by"] for sighting in order["sightings"]]
@@ -66,6 +72,10 @@ def _seen_by(server: Server, order_id: int) -> list[str | None]:
 def test_a_display_that_goes_offline_raises_the_alert_and_shows_offline(
     server: Server, menu: dict, screens: Screens, tills: Tills, consoles: Consoles
 ) -> None:
+    expo = FakePrinter()  # the kitchen's fallback: no grill printer, an expo printer for the pass
+    body = {"name": "Expo", "host": "127.0.0.1", "port": expo.port, "role": "kitchen", "stations": []}
+    added = httpx.post(f"{server.url}/printers", json=body, headers=server.auth("manager"))
+    assert added.status_code == 201, added.text
     grill = screens.open(server, "grill", screen="grill-1")
     expect(grill.page.locator("#screen-name")).to_have_value("grill-1")
     till = tills.open(server)
@@ -83,6 +93,8 @@ def test_a_display_that_goes_offline_raises_the_alert_and_shows_offline(
     time.sleep(UNSEEN_SECONDS + 1)
     assert _alarms(server) == []
     expect(till.page.locator(".sight-alert")).to_have_count(0)
+    expo.wait_for(1)  # the pass's own whole-order chit, and no fallback
+    assert _not_seen_chits(expo) == []
 
     # The network cut: the next ticket reaches no screen, and the alarm rings within the time.
     grill.watch.allow(r"ERR_INTERNET_DISCONNECTED|Failed to load resource|net::ERR_")
@@ -95,6 +107,10 @@ def test_a_display_that_goes_offline_raises_the_alert_and_shows_offline(
     )
     assert time.monotonic() - started < UNSEEN_SECONDS + 8
     assert [(a["order_id"], a["station"]) for a in _alarms(server)] == [(unseen["id"], "grill")]
+    wait_until(lambda: _not_seen_chits(expo), timeout=UNSEEN_SECONDS + 8, what="the fallback chit")
+    assert time.monotonic() - started < UNSEEN_SECONDS + 8
+    [fallback] = _not_seen_chits(expo)
+    assert f"#{unseen['ticket_no']}" in fallback and "Classic Burger" in fallback
     expect(till.recent(unseen["id"]).locator(".sighting.alarmed")).to_have_text("grill: not seen yet")
     expect(console.locator("#screen-grill-1 .screen-status")).to_have_text("Offline")
     expect(console.locator(".sight-alert")).to_contain_text(f"Ticket {unseen['ticket_no']} not seen by grill")
@@ -109,3 +125,5 @@ def test_a_display_that_goes_offline_raises_the_alert_and_shows_offline(
     expect(console.locator("#screen-grill-1 .screen-status")).to_have_text("Online")
     assert _seen_by(server, unseen["id"]) == ["screen grill-1"]
     assert len(_alarms(server)) == 1  # once
+    assert len(_not_seen_chits(expo)) == 1
+    expo.close()

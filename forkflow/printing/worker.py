@@ -25,7 +25,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -44,6 +44,11 @@ from .status import load_printer
 from .transport import PrinterError, send
 
 log = logging.getLogger("forkflow.printing")
+
+# Told, in the write that records it, that a printer printed a job (its print_jobs row, the name of
+# the printer that printed it): proof of sight counts a station's chit as seen (app.py wires it;
+# printing/ imports nothing of services/).
+OnPrinted = Callable[[Tx, Mapping[str, Any], str], None]
 
 PER_CLAIM = 20  # a printer's jobs claimed at once at most (each renews the claim on the rest)
 _WAKING = ("print.queued", "printer.created", "printer.updated")
@@ -145,12 +150,14 @@ def renew(tx: Tx, ids: list[int], me: str, settings: Settings) -> set[int]:
     return set(tx.conn.execute(mine).scalars())
 
 
-def recorded(tx: Tx, job: Claimed, me: str, left: list[int], settings: Settings) -> tuple[bool, set[int]]:
+def recorded(
+    tx: Tx, job: Claimed, me: str, left: list[int], settings: Settings, on_printed: OnPrinted | None = None
+) -> tuple[bool, set[int]]:
     """`printed`, and the claim renewed on the printer's jobs `left`, in one write."""
-    return printed(tx, job, me), renew(tx, left, me, settings)
+    return printed(tx, job, me, on_printed), renew(tx, left, me, settings)
 
 
-def printed(tx: Tx, job: Claimed, me: str) -> bool:
+def printed(tx: Tx, job: Claimed, me: str, on_printed: OnPrinted | None = None) -> bool:
     """Record that the printer took the job (point 3 of the invariant); False if the claim was lost
     meanwhile (the job was already recorded by whoever took it over)."""
     printer_id = job.row["target_printer_id"]
@@ -168,7 +175,9 @@ def printed(tx: Tx, job: Claimed, me: str) -> bool:
     )
     if done.rowcount != 1:
         return False
-    was_failing = tx.conn.execute(select(printers.c.failing_since).where(printers.c.id == printer_id)).scalar()
+    printer = tx.conn.execute(
+        select(printers.c.name, printers.c.failing_since).where(printers.c.id == printer_id)
+    ).one()
     tx.conn.execute(update(printers).where(printers.c.id == printer_id).values(last_ok_at=tx.now, failing_since=None))
     payload = {
         "id": job.id,
@@ -180,7 +189,9 @@ def printed(tx: Tx, job: Claimed, me: str) -> bool:
         "printed_on": printer_id,
     }
     tx.emit("print.printed", payload)
-    if was_failing is not None:  # it is back
+    if on_printed is not None:
+        on_printed(tx, job.row, printer.name)
+    if printer.failing_since is not None:  # it is back
         _status_event(tx, printer_id)
     return True
 
@@ -273,7 +284,9 @@ def next_due(conn: Connection) -> datetime | None:
     return found
 
 
-async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event) -> None:
+async def _print_all(
+    store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event, on_printed: OnPrinted | None
+) -> None:
     """One printer's claimed jobs, one at a time, in id order; stops at the first failure, or at
     a job whose claim this worker no longer holds."""
     settings = store.settings
@@ -298,7 +311,8 @@ async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.E
                 log.warning("print job %d: %s", job.id, reason)
                 await store.write(partial(failed, job=job, me=me, error=reason, settings=settings))
                 break
-            done, mine = await store.write(partial(recorded, job=job, me=me, left=list(left), settings=settings))
+            record = partial(recorded, job=job, me=me, left=list(left), settings=settings, on_printed=on_printed)
+            done, mine = await store.write(record)
             if not done:
                 log.warning("print job %d printed after its claim lapsed (printed by another worker too?)", job.id)
     finally:
@@ -320,7 +334,7 @@ def _waker(wake: asyncio.Event) -> Callable[[Event], None]:
     return heard
 
 
-async def print_worker(store: Store, stop: asyncio.Event) -> None:
+async def print_worker(store: Store, stop: asyncio.Event, on_printed: OnPrinted | None = None) -> None:
     """Print queued jobs until `stop` is set (then finish the sends in flight) or cancelled."""
     settings = store.settings
     me = worker_name()
@@ -337,7 +351,7 @@ async def print_worker(store: Store, stop: asyncio.Event) -> None:
                 claimed = await store.write(partial(claim, me=me, settings=settings, skip=frozenset(sending)))
                 for printer_id, jobs in claimed.items():
                     if jobs:
-                        task = asyncio.create_task(_print_all(store, me, jobs, stop))
+                        task = asyncio.create_task(_print_all(store, me, jobs, stop, on_printed))
                         sending[printer_id] = task
                         task.add_done_callback(partial(_finished, sending, printer_id, wake))
                 upcoming = await store.query(next_due)

@@ -3,9 +3,9 @@
 Whenever an order's lines reach the kitchen (the order is placed and not held, a held order is
 released, a course is fired, lines are added or voided after sending), the write that did it
 records one *send* per station it reached, keyed by the order event that carries the change
-(`record_sends`, called right after that write's `tx.emit`). The kitchen's printers print a chit
-per send, and proof of sight (services/sight.py) waits for a screen or a printer of that station
-to have it.
+(`record_sends`, called right after that write's `tx.emit`), and queues, in the same write, the
+chits of the kitchen printers those stations have (forkflow/printing/jobs.py). Proof of sight
+(services/sight.py) waits for a screen or a printer of that station to have it.
 
 The invariant: a line reaches a station in exactly one send (placed, released, fired or added),
 and its void in at most one more; status changes, rush, acknowledgements and holds send nothing.
@@ -22,10 +22,11 @@ from typing import Any
 
 from ..events import Event
 from ..formats import iso
+from ..printing.jobs import queue_chits
 from ..store import Tx
 from ..vocabulary import SEND_REASONS
 
-__all__ = ["NO_STATION", "SEND_REASONS", "Send", "record_sends", "send_of_row"]
+__all__ = ["NO_STATION", "SEND_REASONS", "Send", "print_unseen", "record_sends", "send_of_row"]
 
 NO_STATION = ""  # the station of a dish that names none
 
@@ -80,8 +81,9 @@ def _arriving(order: Mapping[str, Any], reason: str, now: str, sent: set[int]) -
 
 def record_sends(tx: Tx, order: Mapping[str, Any], event: Event, reason: str) -> list[Send]:
     """Record, in the write that changed `order` (just emitted as `event`), one send per station
-    that got something: the lines that reached it now and those it had that were voided now.
-    Nothing for an order still waiting for its release. Returns the sends, by station."""
+    that got something: the lines that reached it now and those it had that were voided now, and
+    queue their chits. Nothing for an order still waiting for its release. Returns the sends, by
+    station."""
     if reason not in SEND_REASONS:
         raise ValueError(f"unknown send reason {reason!r}")
     if order["held"]:
@@ -119,7 +121,14 @@ def record_sends(tx: Tx, order: Mapping[str, Any], event: Event, reason: str) ->
         values += (send.order_id, send.event_id, send.revision, send.station, send.reason)
         values += (_IDS_JSON(list(send.line_ids)), _IDS_JSON(list(send.voided_ids)), tx.stored_now)
     tx.sql(_INSERT_SQL + ", ".join([_ROW] * len(sends)), values)
+    queue_chits(tx, order, sends)
     return sends
+
+
+def print_unseen(tx: Tx, order: Mapping[str, Any], send: Send) -> None:
+    """Proof of sight's fallback for a send no screen showed in time: its chit, NOT SEEN ON SCREEN,
+    on the station's printer (or the expo printer), once (sight.py's alarm, wired in app.py)."""
+    queue_chits(tx, order, [send], unseen=True)
 
 
 def send_of_row(row: Any) -> Send:

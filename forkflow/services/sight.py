@@ -30,6 +30,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from ..errors import Invalid, ServiceError
 from ..formats import iso, iso_or_none
+from ..printing.jobs import WHOLE_ORDER
 from ..schema import events, orders, screens, sends, utcnow
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
@@ -173,6 +174,14 @@ def seen_by_printer(tx: Tx, order_id: int, event_id: int, station: str | None, p
         where = and_(where, sends.c.station == station)
     by = f"printer {printer_name}"
     _emit_seen(tx, _mark_seen(tx, where, by), by)
+
+
+def printed_job(tx: Tx, job: Mapping[str, Any], printer_name: str) -> None:
+    """The print worker's news that a printer printed a job (app.py wires it): a station's chit, or
+    the NOT SEEN ON SCREEN fallback, means that station has the send. An expo printer's whole-order
+    chit does not: it is the expeditor's paper, not the grill's."""
+    if job["kind"] in ("chit", "unseen") and job["station"] != WHOLE_ORDER:
+        seen_by_printer(tx, job["order_id"], job["event_id"], job["station"], printer_name)
 
 
 # The alarm
