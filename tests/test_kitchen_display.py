@@ -362,6 +362,10 @@ def test_after_a_server_restart_the_display_shows_exactly_the_active_orders(
     display.watch.allow(
         r"^console\.error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(at .*/kitchen/stream\?"
     )
+    # ... and each report of what the screen painted, or heartbeat, sent while it was down.
+    display.watch.allow(
+        r"^console\.error: Failed to load resource: net::ERR_CONNECTION_REFUSED \(at .*/kitchen/screens/[^/]+/seen\)"
+    )
     page = display.page
     banner = page.locator("#connection")
     display.wait_for_states(rail_of(active(server)))

@@ -2,8 +2,9 @@
 each chit printed exactly once, on an ok printer, through refused, hung and dropped connections (on
 the backup, headed BACKUP FOR), across a restart, and with two server processes on one PostgreSQL.
 
-Jobs are queued the way the order writer will queue them: `queue_chits` in a write unit, with the
-sends of a real order, from this test's own Store on the server's database."""
+Jobs are queued by the orders' own writes (services/dispatch.py); where a test queues them itself
+(again, or proof of sight's fallback), it calls `queue_chits` in a write unit of its own Store on
+the server's database, with the sends of a real order."""
 
 from __future__ import annotations
 
@@ -131,12 +132,10 @@ def test_a_chit_prints_once_per_station_printer_and_the_expo_gets_the_whole_orde
     expo = fake(printers, "expo")
     add_printer(fast_server, "Grill", grill.port, stations=["grill"])
     add_printer(fast_server, "Expo", expo.port)
-    order = place(fast_server, create_menu(fast_server))
-    sends = sends_of(fast_server, order)
-    ids = queue(fast_server, order, sends)
-    assert len(ids) == 2  # grill's send on the grill printer; the whole order on the expo (fry has none)
-    assert queue(fast_server, order, sends) == []  # the same sends again: the same jobs, not new ones
+    order = place(fast_server, create_menu(fast_server))  # its write queues its chits
+    # grill's send on the grill printer; the whole order on the expo (fry has no printer)
     jobs = printed(fast_server, order["id"], 2)
+    assert queue(fast_server, order, sends_of(fast_server, order)) == []  # the same sends again: no new job
     assert grill.wait_for(1) and expo.wait_for(1)
     assert {job["station"] for job in jobs} == {"grill", ""}
     [grill_chit], [expo_chit] = grill.chits(), expo.chits()
@@ -152,9 +151,9 @@ def test_an_unseen_send_prints_once_headed_not_seen_on_its_station_printer_or_th
 ) -> None:
     grill = fake(printers, "grill")
     expo = fake(printers, "expo")
+    order = place(fast_server, create_menu(fast_server))  # before the printers: it printed nothing
     add_printer(fast_server, "Grill", grill.port, stations=["grill"])
     add_printer(fast_server, "Expo", expo.port)
-    order = place(fast_server, create_menu(fast_server))
     by_station = {send.station: send for send in sends_of(fast_server, order)}
     assert len(queue(fast_server, order, [by_station["grill"]], unseen=True)) == 1  # its station's printer
     assert len(queue(fast_server, order, [by_station["fry"]], unseen=True)) == 1  # no fry printer: the expo
@@ -177,10 +176,8 @@ def test_a_printer_that_cannot_print_sends_the_chit_to_its_backup_once(
     spare = add_printer(fast_server, "Spare", backup.port, stations=["spare"])
     first = add_printer(fast_server, "Grill", grill.port, stations=["grill"], backup_printer_id=spare["id"])
     order = place(fast_server, create_menu(fast_server))
-    grill_send = [send for send in sends_of(fast_server, order) if send.station == "grill"]
-    [job_id] = queue(fast_server, order, grill_send)
     [job] = printed(fast_server, order["id"], 1)
-    assert job["id"] == job_id and job["printed_on"] == spare["id"] and job["printer_id"] == first["id"]
+    assert job["printed_on"] == spare["id"] and job["printer_id"] == first["id"]
     assert job["headers"] == ["BACKUP FOR Grill"] and job["attempts"] >= 1
     backup.wait_for(1)
     [chit] = backup.chits()
@@ -197,7 +194,6 @@ def test_a_reprint_is_a_second_copy_marked_reprint(fast_server: Server, printers
     grill = fake(printers, "grill")
     add_printer(fast_server, "Grill", grill.port, stations=["grill"])
     order = place(fast_server, create_menu(fast_server))
-    queue(fast_server, order, sends_of(fast_server, order))
     [job] = printed(fast_server, order["id"], 1)
     headers = {**fast_server.auth("kitchen"), "Idempotency-Key": "reprint-1"}
     response = httpx.post(f"{fast_server.url}/print-jobs/{job['id']}/reprint", headers=headers)
@@ -242,11 +238,7 @@ def test_no_job_is_lost_or_printed_twice_across_a_restart(tmp_path: Path, printe
     with running_server(tmp_path, env=FAST) as server:
         add_printer(server, "Grill", grill.port, stations=["grill"])
         menu = create_menu(server)
-        orders = []
-        for _ in range(3):
-            order = place(server, menu)
-            queue(server, order, [send for send in sends_of(server, order) if send.station == "grill"])
-            orders.append(order)
+        orders = [place(server, menu) for _ in range(3)]
         # (A printer's jobs go in id order: the later ones wait behind the first one's retries.)
         wait_until(lambda: jobs_of(server, orders[0]["id"])[0]["attempts"] >= 1, what="a failed attempt")
         server.stop()
@@ -267,8 +259,7 @@ def test_a_graceful_stop_finishes_and_records_the_send_in_flight(
     env = {**FAST, "FORKFLOW_PRINTER_TIMEOUT_SECONDS": "4"}
     with running_server(tmp_path, env=env) as server:
         add_printer(server, "Grill", grill.port, stations=["grill"])
-        order = place(server, create_menu(server))
-        queue(server, order, [send for send in sends_of(server, order) if send.station == "grill"])
+        place(server, create_menu(server))
         wait_until(lambda: grill.connections >= 1, what="the send in flight")
         server.stop()  # while the printer has not answered yet
         assert len(grill.jobs) == 1  # the send was finished ...
@@ -287,34 +278,10 @@ def test_two_servers_on_one_postgresql_print_each_job_once(tmp_path: Path, print
         add_printer(first, "Grill", grill.port, stations=["grill"])
         add_printer(second, "Expo", expo.port)
         menu = create_menu(first)
-        orders = []
-        for n in range(12):
-            server = (first, second)[n % 2]
-            order = place(server, menu)
-            event_id = pg_last_event(server)
-            sends = [Send(order["id"], event_id, 1, line["station"], "new", (line["id"],)) for line in order["lines"]]
-            queue(server, order, sends)
-            orders.append(order)
+        orders = [place((first, second)[n % 2], menu) for n in range(12)]
         grill.wait_for(12)
         expo.wait_for(12)
         asyncio.run(asyncio.sleep(1))
         assert len(grill.jobs) == 12 and len(expo.jobs) == 12
         for order in orders:
             assert all(job["status"] == "printed" for job in jobs_of(first, order["id"]))
-
-
-def pg_last_event(server: Server) -> int:
-    import asyncpg
-
-    assert server.database_url is not None
-    dsn = server.database_url.replace("postgresql+asyncpg:", "postgresql:", 1)
-
-    async def run() -> int:
-        conn = await asyncpg.connect(dsn)
-        try:
-            return int(await conn.fetchval("SELECT max(id) FROM events WHERE type = 'order.created'"))
-        finally:
-            await conn.close()
-
-    found: int = _in_own_loop(run)
-    return found

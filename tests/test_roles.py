@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from forkflow.events import topic_of
+
 from .conftest import MENU, Server, order_body
 
 ROLES = ("public", "kitchen", "cashier", "manager")
@@ -178,8 +180,7 @@ def test_default_stream_topics_are_what_the_caller_may_read(
             seen: set[str] = set()
             for line in response.iter_lines():
                 if line.startswith("event: ") and line != "event: stream.ready":
-                    seen.add(line.removeprefix("event: ").split(".")[0])
+                    seen.add(topic_of(line.removeprefix("event: ")))
                 if line == "event: stream.ready":
                     break
-        topics = {"menu": "menu", "order": "orders", "inventory": "inventory"}
-        assert {topics[prefix] for prefix in seen} == set(expected.split(","))
+        assert seen == set(expected.split(","))

@@ -20,6 +20,7 @@ completed or held again before anyone saw it needs no alarm. A send seen after i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -31,7 +32,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from ..errors import Invalid, ServiceError
 from ..formats import iso, iso_or_none
 from ..printing.jobs import WHOLE_ORDER
-from ..schema import events, orders, screens, sends, utcnow
+from ..schema import events, orders, printers, screens, sends, utcnow
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 from .dispatch import Send, send_of_row
@@ -177,10 +178,15 @@ def seen_by_printer(tx: Tx, order_id: int, event_id: int, station: str | None, p
 
 
 def printed_job(tx: Tx, job: Mapping[str, Any], printer_name: str) -> None:
-    """The print worker's news that a printer printed a job (app.py wires it): a station's chit, or
-    the NOT SEEN ON SCREEN fallback, means that station has the send. An expo printer's whole-order
-    chit does not: it is the expeditor's paper, not the grill's."""
-    if job["kind"] in ("chit", "unseen") and job["station"] != WHOLE_ORDER:
+    """The print worker's news that a printer printed a job (app.py wires it): a chit meant for one
+    of the station's own printers (printed there or on that printer's backup) means the station has
+    the send. The expo's paper does not, whether its whole-order chit or the NOT SEEN ON SCREEN
+    fallback of a station with no printer: that is the pass's, and the alert stays up until a
+    screen or printer of the station has the ticket."""
+    if job["kind"] not in ("chit", "unseen") or job["station"] == WHOLE_ORDER:
+        return
+    meant_for = tx.conn.execute(select(printers.c.stations).where(printers.c.id == job["printer_id"])).scalar()
+    if meant_for is not None and job["station"] in json.loads(meant_for):
         seen_by_printer(tx, job["order_id"], job["event_id"], job["station"], printer_name)
 
 
