@@ -101,6 +101,29 @@ async def _open(streams: list[Stream], port: int, timeout: float = 60) -> list[a
     return tasks
 
 
+async def _reference_topics(client: Client) -> str:
+    """Every topic the rush writes to: the kitchen's too (print jobs, proof of sight) where the server
+    has it (issue 16; an older --ref has not: its document's topic pattern says so)."""
+    document = await client.request("GET", "/openapi.json")
+    return "orders,menu,kitchen" if b"inventory|kitchen" in document.body else "orders,menu"
+
+
+async def _settled(client: Client, printing: bool, timeout: float = 30) -> int:
+    """The event log's head once the set-up has stopped writing: with printers, the set-up's chits
+    are printed first (each a `print.printed` write), so the displays open on a quiet log."""
+    deadline = time.monotonic() + timeout
+    head = (await get_json(client, "/health"))["bus"]["last_event_id"]
+    while printing and time.monotonic() < deadline:
+        await asyncio.sleep(0.3)
+        now = (await get_json(client, "/health"))["bus"]["last_event_id"]
+        if now == head and not await get_json(client, "/print-jobs"):
+            return int(head)
+        head = now
+    if printing:
+        raise RuntimeError(f"the set-up's chits were not all printed within {timeout:.0f} s")
+    return int(head)
+
+
 def _status_calls(order_ids: list[int], count: int) -> list[tuple[str, str, bytes | None]]:
     calls: list[tuple[str, str, bytes | None]] = []
     for i in range(0, len(order_ids), GROUP):
@@ -181,8 +204,8 @@ async def run(cfg: Config) -> dict[str, Any]:
         if len(tracked.ok) != cfg.rush_trackers:
             raise RuntimeError(f"could not place the tracked orders: {tracked.statuses()}")
         tracked_orders = sorted((s.order for s in tracked.ok if s.order), key=lambda o: o["id"])
-        head = (await get_json(client, "/health"))["bus"]["last_event_id"]
-        streams.append(Stream("reference", "/events?topics=orders,menu", headers))
+        head = await _settled(client, cfg.rush_printers)
+        streams.append(Stream("reference", f"/events?topics={await _reference_topics(client)}", headers))
         streams += [
             Stream("display", f"/kitchen/stream?station={VIEWS[i % len(VIEWS)]}&last_event_id={head}", headers)
             for i in range(cfg.rush_displays)
@@ -243,7 +266,7 @@ async def run(cfg: Config) -> dict[str, Any]:
 
     written = _written(reference, head)
     expected = _expected(streams, head)
-    expected[id(reference)] = set(range(head + 1, last_id + 1))  # every event: orders and menu
+    expected[id(reference)] = set(range(head + 1, last_id + 1))  # every event: orders, menu (and kitchen)
     kinds = {kind: _deliveries(streams, kind, written, expected) for kind in ("display", "tracker", "reference")}
     delays = {kind: figures.pop("delays") for kind, figures in kinds.items()}
     everyone = delays["display"] + delays["tracker"]
@@ -365,10 +388,11 @@ def _releases(scheduled: list[Call], written: dict[int, tuple[str, dict[str, Any
 def _written(reference: Stream, head: int) -> dict[int, tuple[str, dict[str, Any], float]]:
     """Every event after `head` as the reference listener got it: id -> (type, payload, write time)."""
     written = {}
-    for _, event_id, (event_type, payload) in reference.got:
+    for received, event_id, (event_type, payload) in reference.got:
         if event_id > head:
-            stamp = payload["created_at"] if event_type == "order.created" else payload["updated_at"]
-            written[event_id] = (event_type, payload, epoch(stamp))
+            stamp = payload["created_at"] if event_type == "order.created" else payload.get("updated_at")
+            # (The kitchen's events carry no write time: their arrival stands in for it.)
+            written[event_id] = (event_type, payload, received if stamp is None else epoch(stamp))
     return written
 
 
