@@ -68,6 +68,16 @@ def start_server(db: Path, env: dict[str, str] | None = None) -> Server:
     return Server(db, env=env).start()
 
 
+def serving(db: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """For a fixture: a server started on `db` with `env`, stopped afterwards (unless a test did)."""
+    srv = start_server(db, env)
+    try:
+        yield srv
+    finally:
+        if srv.process is not None:
+            srv.stop()
+
+
 class Watch:
     """What went wrong on one page: console errors, page errors, CSP violations, foreign requests."""
 

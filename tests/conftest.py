@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -385,3 +385,14 @@ def old_database(db: Path, revision: str, lines: Sequence[int] = (1,)) -> None:
     """`database_at` with nothing more in it."""
     with database_at(db, revision, lines):
         return
+
+
+def wait_until(check: Callable[[], object], timeout: float = 20, what: str = "the condition") -> object:
+    """Wait, up to `timeout` seconds, for `check()` to give something true; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

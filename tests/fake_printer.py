@@ -14,9 +14,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
 
+from .conftest import wait_until
 from .escpos_decode import Chit, one_chit
+
+__all__ = ["FakePrinter", "wait_until"]
 
 STATUS_REQUEST = b"\x10\x04"  # DLE EOT n
 ONLINE = b"\x12"  # fixed bits only: online, drawer closed
@@ -136,13 +138,3 @@ class FakePrinter:
             conn.close()
         if self._listener is not None:
             self._listener.close()
-
-
-def wait_until(check: Callable[[], object], timeout: float = 20, what: str = "the condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")

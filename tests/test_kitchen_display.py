@@ -22,7 +22,7 @@ from forkflow.events import Bus
 from forkflow.models import OrderIn
 from forkflow.store import Store
 
-from .browser import Display, Screens, chromium, run_async, screenshot, start_server, watching
+from .browser import Display, Screens, chromium, run_async, screenshot, serving, watching
 from .conftest import MENU, Server, order_body
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -51,24 +51,15 @@ def screens(browser: Browser) -> Iterator[Screens]:
     yield from watching(Screens, browser)
 
 
-def _serve(db: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    srv = start_server(db, env)
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """Like conftest's `server`, but seeded off the Playwright thread (see tests/browser.py)."""
-    yield from _serve(tmp_path / "forkflow.db")
+    yield from serving(tmp_path / "forkflow.db")
 
 
 @pytest.fixture
 def aging_server(tmp_path: Path) -> Iterator[Server]:
-    yield from _serve(tmp_path / "forkflow.db", FAST_AGING)
+    yield from serving(tmp_path / "forkflow.db", FAST_AGING)
 
 
 def _menu(srv: Server) -> dict[str, dict]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot, start_server, watching
+from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot, serving, watching
 from .conftest import PASSWORDS, Server, create_menu
 
 # A zone 5:45 off UTC: an hour bucket in UTC time would be visibly wrong.
@@ -28,12 +28,7 @@ ZONE = "Asia/Kathmandu"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(tmp_path / "forkflow.db", {"FORKFLOW_TIMEZONE": ZONE})
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
+    yield from serving(tmp_path / "forkflow.db", {"FORKFLOW_TIMEZONE": ZONE})
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .browser import start_server, watching
+from .browser import serving, watching
 from .conftest import Server
 from .fake_printer import FakePrinter
 from .test_manage_browser import Consoles, still_same_document
@@ -24,12 +24,7 @@ ENV = {
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(tmp_path / "forkflow.db", ENV)
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
+    yield from serving(tmp_path / "forkflow.db", ENV)
 
 
 @pytest.fixture

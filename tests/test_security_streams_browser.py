@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .browser import Screens, start_server
+from .browser import Screens, serving
 from .conftest import Server
 
 
@@ -26,12 +26,7 @@ def screens(browser: object) -> Iterator[Screens]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(tmp_path / "forkflow.db", {"FORKFLOW_STREAM_MAX_SECONDS": "2"})
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
+    yield from serving(tmp_path / "forkflow.db", {"FORKFLOW_STREAM_MAX_SECONDS": "2"})
 
 
 def test_the_display_reconnects_after_its_lifetime_and_signs_in_after_a_sign_out(

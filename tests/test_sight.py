@@ -9,7 +9,7 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from forkflow.services.dispatch import Send
 from forkflow.services.sight import alerts, raise_alarms, screen_saw, sight_worker, sightings
 from forkflow.store import Store, Tx
 
-from .conftest import Server, _in_own_loop, create_menu, old_database, postgres_servers, running_server
+from .conftest import Server, _in_own_loop, create_menu, old_database, postgres_servers, running_server, wait_until
 from .test_courses import item, set_courses, two_courses
 
 QUIET = {"FORKFLOW_UNSEEN_SECONDS": "600"}  # tests of sends alone: no alarm rings meanwhile
@@ -67,16 +67,6 @@ def _events(server: Server, kind: str) -> list[dict[str, Any]]:
 
 def _head(server: Server) -> int:
     return _rows(server, "SELECT COALESCE(MAX(id), 0) FROM events")[0][0]
-
-
-def _wait(check: Callable[[], Any], within: float, what: str) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {within} s")
 
 
 def _seen(server: Server, screen: str, station: str, last_event_id: int, role: str = "kitchen") -> httpx.Response:
@@ -249,7 +239,7 @@ def test_the_alarm_rings_once_for_an_unseen_send_and_never_for_one_seen_in_time(
         assert httpx.patch(
             f"{server.url}/orders/{cancelled['id']}", json={"status": "cancelled"}, headers=server.auth("manager")
         ).is_success
-        alarms = _wait(
+        alarms = wait_until(
             lambda: len(_events(server, "sight.unseen")) >= 2 and _events(server, "sight.unseen"), 10, "alarm"
         )
         assert sorted((a["order_id"], a["ticket_no"], a["station"]) for a in alarms) == [
@@ -286,7 +276,7 @@ def test_the_alarm_holds_across_a_server_restart(tmp_path: Path) -> None:
         assert _events(server, "sight.unseen") == []
         time.sleep(3.5)  # the deadline passes while the server is down
         server.start()
-        _wait(lambda: _events(server, "sight.unseen"), 10, "alarm after restart")
+        wait_until(lambda: _events(server, "sight.unseen"), 10, "alarm after restart")
         time.sleep(1.5)
         alarms = _events(server, "sight.unseen")
         assert [(a["order_id"], a["station"]) for a in alarms] == [(order["id"], "grill")]
@@ -300,7 +290,7 @@ def test_two_postgres_processes_raise_each_alarm_once(tmp_path: Path) -> None:
         menu = create_menu(first)
         orders = [_place(srv, _simple(menu, "Classic Burger", "Fries")) for srv in (first, second) * 4]
         expected = len(orders) * 2
-        _wait(lambda: len(_events(first, "sight.unseen")) >= expected, 15, "every alarm")
+        wait_until(lambda: len(_events(first, "sight.unseen")) >= expected, 15, "every alarm")
         time.sleep(1.5)
         alarms = _events(first, "sight.unseen")
         assert len(alarms) == expected
@@ -313,7 +303,7 @@ def test_a_screen_goes_offline_when_its_heartbeat_stops(tmp_path: Path) -> None:
     env = {**QUIET, "FORKFLOW_SCREEN_OFFLINE_SECONDS": "1"}
     with running_server(tmp_path, env=env) as server:
         assert _seen(server, "grill-1", "grill", _head(server)).status_code == 204
-        _wait(lambda: _events(server, "screen.offline"), 10, "offline")
+        wait_until(lambda: _events(server, "screen.offline"), 10, "offline")
         screens = httpx.get(f"{server.url}/kitchen/screens", headers=server.auth("manager")).json()
         assert [(s["id"], s["online"]) for s in screens] == [("grill-1", False)]
         time.sleep(1.5)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .browser import Screens, screenshot, start_server
+from .browser import Screens, screenshot, serving
 from .conftest import Server
 from .fake_printer import FakePrinter, wait_until
 from .test_manage_browser import Consoles, consoles
@@ -35,12 +35,7 @@ ENV = {
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(tmp_path / "forkflow.db", ENV)
-    try:
-        yield srv
-    finally:
-        if srv.process is not None:
-            srv.stop()
+    yield from serving(tmp_path / "forkflow.db", ENV)
 
 
 def _alarms(server: Server) -> list[dict]:
@@ -90,6 +85,9 @@ def test_a_display_that_goes_offline_raises_the_alert_and_shows_offline(
         time.sleep(0.1)
     assert _seen_by(server, seen["id"]) == ["screen grill-1"]
     expect(till.recent(seen["id"]).locator(".sighting.seen")).to_contain_text("seen by grill")
+    console_row = console.locator(".sightings .sighting.seen")
+    expect(console_row).to_contain_text("seen by screen grill-1")
+    expect(console_row).to_contain_text(f"#{seen['ticket_no']}")  # (one station: its row names the ticket)
     time.sleep(UNSEEN_SECONDS + 1)
     assert _alarms(server) == []
     expect(till.page.locator(".sight-alert")).to_have_count(0)

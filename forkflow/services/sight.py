@@ -333,6 +333,38 @@ def _alerts(conn: Connection) -> list[dict[str, Any]]:
     return [sighting_out(row) for row in conn.execute(query)]
 
 
+RAIL_SHOWN = 40  # the console's "seen by" list: the newest tickets on the rail at most
+
+
+def _on_the_rail(conn: Connection) -> list[dict[str, Any]]:
+    """Each ticket on the rail, its stations' newest sends: the newest RAIL_SHOWN tickets."""
+    query = (
+        select(*_SEND_COLUMNS)
+        .select_from(sends.join(orders))
+        .where(orders.c.status.in_(ACTIVE_STATUSES), ON_KITCHEN, sends.c.order_id.in_(_NEWEST_ON_THE_RAIL))
+        .order_by(sends.c.order_id.desc(), sends.c.id)
+    )
+    by_order: dict[int, list[dict[str, Any]]] = {}
+    for row in conn.execute(query):
+        by_order.setdefault(row.order_id, []).append(sighting_out(row))
+    return [{"order_id": order_id, "stations": latest_by_station(found)} for order_id, found in by_order.items()]
+
+
+_NEWEST_ON_THE_RAIL = (
+    select(orders.c.id)
+    .where(orders.c.status.in_(ACTIVE_STATUSES), ON_KITCHEN)
+    .order_by(orders.c.id.desc())
+    .limit(RAIL_SHOWN)
+    .scalar_subquery()
+)
+
+
+async def on_the_rail(store: Store) -> list[dict[str, Any]]:
+    """The console's list: per ticket on the rail (newest first), each station's newest send and who
+    saw it when ("seen by grill 19:42:03")."""
+    return await store.query(_on_the_rail)
+
+
 async def alerts(store: Store) -> list[dict[str, Any]]:
     """Sends alarmed and still unseen, of orders still on the rail, oldest alarm first."""
     return await store.query(_alerts)

@@ -59,7 +59,9 @@ def sections_of(event: Event) -> set[str]:
     if event.type == "inventory.recipe":
         return {"menu"}
     if event.topic == "orders" and ASAP_MARK not in event.data:
-        return {"charts", "schedule"}
+        return {"charts", "schedule", "sight"}
+    if event.topic == "orders":
+        return {"charts", "sight"}  # (a ticket reaching, or leaving, the rail: the "seen by" list)
     if event.topic == "kitchen" and event.type.startswith(PRINTER_EVENTS):
         return {"printers"}  # (the kitchen topic's other events are proof of sight's: SECTION_OF_TOPIC)
     return {SECTION_OF_TOPIC[event.topic]}
@@ -191,10 +193,12 @@ async def schedule_context(store: Store, form: Form | None = None) -> dict[str, 
 
 
 async def sight_context(store: Store) -> dict[str, Any]:
-    """The kitchen's screens (online or not, last heartbeat) and the tickets a station has not seen."""
+    """The kitchen's screens (online or not, last heartbeat), the tickets a station has not seen, and
+    who saw each ticket on the rail."""
     return {
         "screens": await sight.list_screens(store),
         "alerts": await sight.alerts(store),
+        "tickets": await sight.on_the_rail(store),
         "zone": store.settings.timezone,
     }
 
