@@ -111,18 +111,18 @@ async def track_live(request: Request) -> Response:
     """The tracking page's stream: a `status` fragment (progress, estimate, ready alert, and the
     lines out of band) per change."""
     store = store_of(request)
-    shown: list[str] = [""]  # the status panel last sent
+    shown: list[TrackStatus | None] = [None]  # the status panel last sent
 
     async def status_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent:
-        shown[0] = render_status(await status_of(store, order, event_id))
-        return ServerSentEvent(shown[0] + render_lines(order), event="status")
+        shown[0] = await status_of(store, order, event_id)
+        return ServerSentEvent(render_status(shown[0]) + render_lines(order), event="status")
 
     async def queue_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent | None:
-        status = render_status(await status_of(store, order, event_id))
-        if status == shown[0]:
+        status = await status_of(store, order, event_id)
+        if shown[0] is not None and not status.moved_from(shown[0]):
             return None
         shown[0] = status
-        return ServerSentEvent(status, event="status")
+        return ServerSentEvent(render_status(status), event="status")
 
     return await _follow(request, status_frame, queue_frame)
 

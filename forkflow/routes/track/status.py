@@ -6,7 +6,7 @@ the status looks the same however it arrived.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -53,6 +53,16 @@ class TrackStatus:
     completed_at: Clock | None
     pickup_at: Clock | None = None  # a scheduled order: when the customer collects it (with the weekday)
     from_queue: bool = False  # the expected time comes from the kitchen's live queue and pace
+
+    def moved_from(self, shown: TrackStatus) -> bool:
+        """Is this worth a frame to a page showing `shown`? A time read from the queue drifts by
+        seconds with every read (it counts from now), so it has to move by a minute or more;
+        anything else that differs is a change."""
+        mine = _moment(self.expected.iso if self.expected else None)
+        theirs = _moment(shown.expected.iso if shown.expected else None)
+        if mine is None or theirs is None:
+            return self != shown
+        return abs(mine - theirs) >= timedelta(minutes=1) or replace(self, expected=shown.expected) != shown
 
 
 def _moment(value: str | None) -> datetime | None:
