@@ -23,6 +23,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = logging.getLogger("forkflow.http")
 
+# After a 408 the connection is half-closed and what the client still sends is read and dropped for
+# this long: closing at once would make the kernel answer its next bytes with a reset, and a reset
+# discards our 408 from the client's receive buffer before it has read it.
+LINGER_SECONDS = 2.0
+
 
 def _timeout_response(seconds: float) -> bytes:
     body = json.dumps(
@@ -51,6 +56,7 @@ class HeaderDeadline:
         self._cycle_before: Any = None  # the request being served when the timer started
         self._got_bytes = False  # did any of the awaited request arrive?
         self._between_requests = False  # a response is done; the next request has not begun
+        self._lingering = False  # the 408 is sent; reading only to close without a reset
 
     def _start_header_timer(self, got_bytes: bool) -> None:
         self._cancel_header_timer()
@@ -70,6 +76,11 @@ class HeaderDeadline:
         if self._got_bytes:
             log.info("request headers not complete within %g s: answered 408, connection closed", self.header_timeout)
             self.transport.write(_timeout_response(self.header_timeout))
+            if self.transport.can_write_eof():
+                self._lingering = True
+                self.transport.write_eof()
+                self.loop.call_later(LINGER_SECONDS, self.transport.close)
+                return
         self.transport.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -77,6 +88,8 @@ class HeaderDeadline:
         self._start_header_timer(got_bytes=False)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return
         if self._between_requests and self._header_timer is None:
             self._between_requests = False
             self._start_header_timer(got_bytes=True)
@@ -85,6 +98,11 @@ class HeaderDeadline:
         super().data_received(data)  # type: ignore[misc]
         if self._header_timer is not None and self.cycle is not self._cycle_before:
             self._cancel_header_timer()  # a new request's headers are complete
+
+    def eof_received(self) -> bool | None:
+        if self._lingering:
+            return None  # the client has our answer and is done too: asyncio closes the transport
+        return super().eof_received()  # type: ignore[misc, no-any-return]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
