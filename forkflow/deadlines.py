@@ -25,7 +25,8 @@ log = logging.getLogger("forkflow.http")
 
 # After a 408 the connection is half-closed and what the client still sends is read and dropped for
 # this long: closing at once would make the kernel answer its next bytes with a reset, and a reset
-# discards our 408 from the client's receive buffer before it has read it.
+# discards our 408 from the client's receive buffer before it has read it. (When the client closes
+# its side first, asyncio closes the transport: uvicorn's eof_received returns None.)
 LINGER_SECONDS = 2.0
 
 
@@ -98,11 +99,6 @@ class HeaderDeadline:
         super().data_received(data)  # type: ignore[misc]
         if self._header_timer is not None and self.cycle is not self._cycle_before:
             self._cancel_header_timer()  # a new request's headers are complete
-
-    def eof_received(self) -> bool | None:
-        if self._lingering:
-            return None  # the client has our answer and is done too: asyncio closes the transport
-        return super().eof_received()  # type: ignore[misc, no-any-return]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]

@@ -114,8 +114,8 @@ async def track_live(request: Request) -> Response:
     shown: list[TrackStatus | None] = [None]  # the status panel last sent
 
     async def status_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent:
-        shown[0] = await status_of(store, order, event_id)
-        return ServerSentEvent(render_status(shown[0]) + render_lines(order), event="status")
+        status = shown[0] = await status_of(store, order, event_id)
+        return ServerSentEvent(render_status(status) + render_lines(order), event="status")
 
     async def queue_frame(order: dict[str, Any], event_id: int) -> ServerSentEvent | None:
         status = await status_of(store, order, event_id)
