@@ -29,6 +29,8 @@ from sqlalchemy.sql.expression import false, text
 from .numbers import DEFAULT_PREP_LOAD, DEFAULT_PREP_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES
 from .vocabulary import (
     CHANNELS,
+    DISCOUNT_KINDS,
+    DRAWER_MOVEMENT_KINDS,
     MODIFIER_KINDS,
     MOVEMENT_KINDS,
     ORDER_STATUSES,
@@ -38,6 +40,8 @@ from .vocabulary import (
     ROLES,
     SEND_REASONS,
     SIGN_IN_OUTCOMES,
+    TAX_ROUNDINGS,
+    TENDERS,
 )
 
 
@@ -106,6 +110,9 @@ menu_items = Table(
     # the kitchen load one portion puts on its slot (for capacity). Migration 0012.
     Column("prep_minutes", Integer, nullable=False, default=DEFAULT_PREP_MINUTES, server_default="10"),
     Column("prep_load", Integer, nullable=False, default=DEFAULT_PREP_LOAD, server_default="1"),
+    # Its own tax rate (tax_rates.id), overriding its category's (migration 0017); NULL: the
+    # category's. No foreign key (see the migration): removing a rate clears it in the same write.
+    Column("tax_rate_id", Integer),
     CheckConstraint("price_cents >= 0", name="price_not_negative"),
     CheckConstraint(f"prep_minutes BETWEEN 0 AND {MAX_PREP_MINUTES}", name="prep_minutes_in_range"),
     CheckConstraint(f"prep_load BETWEEN 0 AND {MAX_PREP_LOAD}", name="prep_load_in_range"),
@@ -120,6 +127,8 @@ menu_categories = Table(
     Column("position", Integer, nullable=False),
     # The course its dishes go in unless a line says otherwise (migration 0011; see services/courses.py).
     Column("course", Integer, nullable=False, default=1, server_default="1"),
+    # The tax rate of its dishes unless an item names its own (migration 0017); NULL: untaxed.
+    Column("tax_rate_id", Integer),
 )
 
 # An item's modifier groups ("Doneness", "Add-ons") and their options; both in `position` order.
@@ -216,6 +225,21 @@ orders = Table(
     # quantity), both fixed when placed (migration 0014, services/online.py); NULL on older orders.
     Column("slot_at", UTCDateTime, index=True),
     Column("kitchen_load", Integer),
+    # Money (migration 0017, forkflow/money/): the guests at a table (service charge, even splits);
+    # how its prices were taxed and rounded and its service charge rate, fixed when placed so a
+    # later change of settings never reprices it; its figures, written with every change to its
+    # lines, discounts or payments (`total_cents` is what is owed, tips excluded); and when its
+    # balance reached zero (closed). Older orders: untaxed, no service charge, subtotal = total.
+    Column("guests", Integer),
+    Column("prices_include_tax", Boolean, nullable=False, default=False, server_default=false()),
+    Column("tax_rounding", String(5), nullable=False, default="line", server_default="line"),
+    Column("service_charge_milli", Integer, nullable=False, default=0, server_default="0"),
+    Column("subtotal_cents", Integer, nullable=False, default=0, server_default="0"),
+    Column("discount_cents", Integer, nullable=False, default=0, server_default="0"),
+    Column("tax_cents", Integer, nullable=False, default=0, server_default="0"),
+    Column("service_charge_cents", Integer, nullable=False, default=0, server_default="0"),
+    Column("paid_cents", Integer, nullable=False, default=0, server_default="0"),
+    Column("closed_at", UTCDateTime),
     UniqueConstraint("business_date", "ticket_no"),
     CheckConstraint(f"channel IN {CHANNELS!r}", name="channel_known"),
     CheckConstraint(f"status IN {ORDER_STATUSES!r}", name="status_known"),
@@ -252,6 +276,9 @@ order_lines = Table(
     Column("fired_at", UTCDateTime),
     # The item's prep minutes as when ordered (NULL on lines older than migration 0012).
     Column("prep_minutes", Integer),
+    # Its tax as when ordered (migration 0017): the rate's name and percent × 1000 (20 % = 20000).
+    Column("tax_name", String(40), nullable=False, default="", server_default=""),
+    Column("tax_milli", Integer, nullable=False, default=0, server_default="0"),
     CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_in_range"),
 )
 
@@ -561,4 +588,167 @@ print_jobs = Table(
     Index(None, "order_id"),
     CheckConstraint(f"kind IN {PRINT_KINDS!r}", name="kind_known"),
     CheckConstraint(f"status IN {PRINT_STATUSES!r}", name="status_known"),
+)
+
+
+# The money side (issue 17, migration 0017). Percents are stored × 1000 (`_milli`: 7.5 % = 7500),
+# amounts in the currency's minor units (settings.currency), times in UTC; `business_date` is the
+# service day (local, starting at FORKFLOW_DAY_STARTS_AT) a row is reported in. Who did it and who
+# approved it are staff names, as elsewhere.
+
+tax_rates = Table(
+    "tax_rates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False, unique=True),
+    Column("percent_milli", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("percent_milli BETWEEN 0 AND 100000", name="percent_in_range"),
+)
+
+# One row (1): how prices are taxed and rounded, the service charge, and the cashier's discount limit.
+# Service charge: `service_charge_milli` of table orders with at least `service_charge_min_guests`
+# guests (NULL: every table order); 0: none.
+money_settings = Table(
+    "money_settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("prices_include_tax", Boolean, nullable=False),
+    Column("tax_rounding", String(5), nullable=False),
+    Column("service_charge_milli", Integer, nullable=False),
+    Column("service_charge_min_guests", Integer),
+    Column("cashier_discount_limit_milli", Integer, nullable=False),
+    CheckConstraint(f"tax_rounding IN {TAX_ROUNDINGS!r}", name="tax_rounding_known"),
+    CheckConstraint("service_charge_milli BETWEEN 0 AND 100000", name="service_charge_in_range"),
+    CheckConstraint("cashier_discount_limit_milli BETWEEN 0 AND 100000", name="limit_in_range"),
+)
+
+# The reasons a manager keeps for discounts, and for comps (`comp`: a 100 % discount's reason).
+discount_reasons = Table(
+    "discount_reasons",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(60), nullable=False, unique=True),
+    Column("comp", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A discount on one line (`line_id`) or the whole order (NULL): a percent or an amount off; removed
+# ones stay, with who removed them.
+order_discounts = Table(
+    "order_discounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("line_id", ForeignKey("order_lines.id", ondelete="CASCADE")),
+    Column("kind", String(10), nullable=False),
+    Column("percent_milli", Integer),
+    Column("amount_cents", Integer),
+    Column("comp", Boolean, nullable=False, default=False),
+    Column("reason", String(60), nullable=False),
+    Column("given_by", String(40), nullable=False),
+    Column("approved_by", String(40)),
+    Column("business_date", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime),
+    Column("removed_by", String(40)),
+    CheckConstraint(f"kind IN {DISCOUNT_KINDS!r}", name="kind_known"),
+    CheckConstraint("percent_milli IS NULL OR percent_milli BETWEEN 0 AND 100000", name="percent_in_range"),
+    CheckConstraint("amount_cents IS NULL OR amount_cents >= 0", name="amount_not_negative"),
+)
+
+# A cash drawer's session: opened with a float, closed with a count by denomination (`counts`: JSON
+# {"2000": 3, ...} in minor units), its expected cash fixed at the close. One open drawer per name.
+_OPEN = text("closed_at IS NULL")
+drawers = Table(
+    "drawers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40), nullable=False),
+    Column("business_date", String(10), nullable=False),
+    Column("float_cents", Integer, nullable=False),
+    Column("opened_by", String(40), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_by", String(40)),
+    Column("closed_at", UTCDateTime),
+    Column("counts", Text),
+    Column("counted_cents", Integer),
+    Column("expected_cents", Integer),
+    Index("uq_drawers_open_name", "name", unique=True, sqlite_where=_OPEN, postgresql_where=_OPEN),
+    CheckConstraint("float_cents >= 0", name="float_not_negative"),
+)
+
+drawer_movements = Table(
+    "drawer_movements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("drawer_id", ForeignKey("drawers.id"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("by", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"kind IN {DRAWER_MOVEMENT_KINDS!r}", name="kind_known"),
+    CheckConstraint("amount_cents > 0", name="amount_positive"),
+)
+
+# A tender taken for an order: `amount_cents` goes to the bill, `tip_cents` on top; cash records what
+# was handed over and the change. `line_ids`: JSON list when paid by item (a split), else NULL. A
+# request's Idempotency-Key, with its body's hash, makes a retry the same payment.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("tender", String(10), nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("tip_cents", Integer, nullable=False, default=0),
+    Column("tendered_cents", Integer),
+    Column("change_cents", Integer, nullable=False, default=0),
+    Column("reference", String(80), nullable=False, default=""),
+    Column("line_ids", Text),
+    Column("drawer_id", ForeignKey("drawers.id")),
+    Column("taken_by", String(40), nullable=False),
+    Column("business_date", String(10), nullable=False, index=True),
+    Column("idempotency_key", String(200), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"tender IN {TENDERS!r}", name="tender_known"),
+    CheckConstraint("amount_cents > 0", name="amount_positive"),
+    CheckConstraint("tip_cents >= 0", name="tip_not_negative"),
+    CheckConstraint("change_cents >= 0", name="change_not_negative"),
+)
+
+# Money given back on a payment's tender (never more than it took), with the reason and the manager
+# who approved it; `line_id` when it is a paid line's void.
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("payment_id", ForeignKey("payments.id"), nullable=False, index=True),
+    Column("amount_cents", Integer, nullable=False),
+    Column("tip_cents", Integer, nullable=False, default=0),
+    Column("line_id", ForeignKey("order_lines.id")),
+    Column("reason", String(200), nullable=False),
+    Column("given_by", String(40), nullable=False),
+    Column("approved_by", String(40), nullable=False),
+    Column("drawer_id", ForeignKey("drawers.id")),
+    Column("business_date", String(10), nullable=False, index=True),
+    Column("idempotency_key", String(200), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+    CheckConstraint("tip_cents >= 0", name="tip_not_negative"),
+)
+
+# A service day closed (its Z-report is final): by whom and when.
+closed_days = Table(
+    "closed_days",
+    metadata,
+    Column("business_date", String(10), primary_key=True),
+    Column("closed_at", UTCDateTime, nullable=False),
+    Column("closed_by", String(40), nullable=False),
 )

@@ -55,6 +55,15 @@ def _alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def migrations_head() -> str:
+    """The newest migration's revision: what `open()` and `forkflow migrate` bring a database to."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 class Store:
     def __init__(self, settings: Settings, bus: Bus) -> None:
         self.settings = settings

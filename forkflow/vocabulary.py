@@ -119,6 +119,21 @@ PrintStatus = Literal["queued", "printed", "failed"]
 PRINT_STATUSES: tuple[PrintStatus, ...] = get_args(PrintStatus)
 
 
+# The money side (issue 17, forkflow/money/ and services/payments.py, drawers.py, discounts.py).
+# How a payment was taken: the card terminal is a separate device, ForkFlow records its reference.
+Tender = Literal["cash", "card", "other"]
+TENDERS: tuple[Tender, ...] = get_args(Tender)
+# A discount takes a percent of what it applies to, or a fixed amount off it (a comp: 100 %).
+DiscountKind = Literal["percent", "amount"]
+DISCOUNT_KINDS: tuple[DiscountKind, ...] = get_args(DiscountKind)
+# Where taxes are rounded to the cent: on each line, or once per rate on the whole order.
+TaxRounding = Literal["line", "order"]
+TAX_ROUNDINGS: tuple[TaxRounding, ...] = get_args(TaxRounding)
+# Cash put into or taken out of an open drawer, not for an order (change bought, a supplier paid).
+DrawerMovementKind = Literal["paid_in", "paid_out"]
+DRAWER_MOVEMENT_KINDS: tuple[DrawerMovementKind, ...] = get_args(DrawerMovementKind)
+
+
 def spoken(words: Sequence[str]) -> str:
     """Words as a person says a choice between them: "new, preparing or ready"."""
     return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from forkflow.store import migrations_head
+
 from .conftest import Server
 
 
@@ -26,7 +28,7 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0016",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (migrations_head(),)
     assert {"menu_items", "orders", "order_lines", "inventory", "events", "idempotency_keys"} <= tables
 
 
