@@ -27,6 +27,8 @@ from forkflow.vocabulary import (
     ACTIVE_STATUSES,
     CHANNELS,
     COOKING_STATUSES,
+    DISCOUNT_KINDS,
+    DRAWER_MOVEMENT_KINDS,
     MODIFIER_KINDS,
     MOVEMENT_KINDS,
     ORDER_STATUSES,
@@ -37,6 +39,8 @@ from forkflow.vocabulary import (
     SEND_REASONS,
     SIGN_IN_OUTCOMES,
     STOCK_REASONS,
+    TAX_ROUNDINGS,
+    TENDERS,
     TRANSITIONS,
     spoken,
 )
@@ -54,6 +58,10 @@ CHECKED: dict[tuple[str, str], tuple[str, ...]] = {
     ("print_jobs", "kind"): PRINT_KINDS,
     ("print_jobs", "status"): PRINT_STATUSES,
     ("sends", "reason"): SEND_REASONS,
+    ("payments", "tender"): TENDERS,
+    ("order_discounts", "kind"): DISCOUNT_KINDS,
+    ("money_settings", "tax_rounding"): TAX_ROUNDINGS,
+    ("drawer_movements", "kind"): DRAWER_MOVEMENT_KINDS,
 }
 _IN_CHECK = re.compile(r"(\w+) IN \(([^)]*)\)")
 

@@ -29,6 +29,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "printers": MANAGER,  # add, change and remove printers
     "print": STAFF,  # print a receipt, reprint a job, read an order's print jobs
     "ops": MANAGER,  # /metrics and /health's details: they say how busy the restaurant is
+    # The money side (issue 17). A cashier takes payments and gives discounts up to the manager's
+    # limit; above it, and for every refund, a manager approves on the spot (services/approvals.py).
+    "payments": FRONT_OF_HOUSE,  # take payments, read an order's bill, open and close a drawer, pay in/out
+    "discounts": FRONT_OF_HOUSE,  # within the cashier's limit; above it with approval
+    "money.approve": MANAGER,  # approve a discount above the limit, a refund
+    "money.settings": MANAGER,  # tax rates, pricing and service charge settings, discount reasons
+    "reports": MANAGER,  # X/Z reports, closing the day, the audit log
 }
 
 
