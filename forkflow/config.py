@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .money.currency import Currency
+
 DEFAULT_DATABASE_FILE = "forkflow.db"
 
 
@@ -77,6 +79,16 @@ def _day_starts_at() -> time:
         raise SystemExit(f"FORKFLOW_DAY_STARTS_AT must be HH:MM, got {raw!r}") from exc
 
 
+def _currency() -> Currency:
+    try:
+        return Currency(
+            os.environ.get("FORKFLOW_CURRENCY", "USD").strip().upper(),
+            os.environ.get("FORKFLOW_LOCALE", "en_US").strip(),
+        )
+    except ValueError as exc:
+        raise SystemExit(f"FORKFLOW_CURRENCY / FORKFLOW_LOCALE: {exc}") from exc
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     try:
@@ -119,6 +131,8 @@ class Settings:
     database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_DATABASE_FILE))
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     day_starts_at: time = time(4, 0)
+    # The restaurant's currency and the locale every screen formats money and dates in (issue 17).
+    currency: Currency = field(default_factory=Currency)
     # Server-Sent Events
     sse_ping_seconds: float = 15.0
     sse_retry_ms: int = 1500
@@ -197,6 +211,7 @@ class Settings:
             database_url=normalise_database_url(url) if url else sqlite_url(DEFAULT_DATABASE_FILE),
             timezone=_local_zone(),
             day_starts_at=_day_starts_at(),
+            currency=_currency(),
             sse_ping_seconds=_env_float("FORKFLOW_SSE_PING_SECONDS", 15.0),
             public_orders_per_minute=int(_env_float("FORKFLOW_PUBLIC_ORDERS_PER_MINUTE", 30)),
             secure_cookies=os.environ.get("FORKFLOW_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
