@@ -20,7 +20,7 @@ from sse_starlette import ServerSentEvent
 from .public_ids import PublicIds
 
 # The topics clients may ask for (`?topics=`, replay): the client-visible list.
-TOPICS = ("orders", "menu", "inventory", "kitchen")
+TOPICS = ("orders", "menu", "inventory", "kitchen", "money")
 # Internal: credentials that ended (sign-out, revoked token, disabled account, changed password or
 # role). Written like every event, so it reaches every process, but no stream ever sends it.
 AUTH_TOPIC = "auth"
@@ -34,6 +34,15 @@ _TOPIC_OF_PREFIX = {
     "print": "kitchen",
     "screen": "kitchen",
     "sight": "kitchen",
+    # The money side (issue 17): one event per money action, with who, when, the order and the
+    # amounts (the audit log reads these). A change to an order's bill also emits the order's own
+    # `order.updated`, so every screen showing the order follows it on the orders topic.
+    "payment": "money",  # payment.taken
+    "refund": "money",  # refund.given
+    "discount": "money",  # discount.given, discount.removed
+    "drawer": "money",  # drawer.opened, drawer.paid_in, drawer.paid_out, drawer.closed
+    "tax": "money",  # tax.rate_created, tax.rate_updated, tax.rate_deleted, tax.settings_changed
+    "day": "money",  # day.closed
     "auth": AUTH_TOPIC,
 }
 

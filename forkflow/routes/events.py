@@ -21,7 +21,13 @@ from ..public_ids import PublicIds
 from ..request import store_of
 
 # What reading each topic takes; menu events are public.
-TOPIC_PERMISSION = {"orders": "orders.read", "inventory": "inventory", "menu": None, "kitchen": "orders.read"}
+TOPIC_PERMISSION = {
+    "orders": "orders.read",
+    "inventory": "inventory",
+    "menu": None,
+    "kitchen": "orders.read",
+    "money": "reports",
+}
 
 
 def allowed_topics(request: Request) -> frozenset[str]:
