@@ -30,7 +30,19 @@ from .numbers import (
     MAX_SLOT_LOAD,
     MAX_SLOT_ORDERS,
 )
-from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, PrinterRole, Role, StockReason
+from .vocabulary import (
+    WEEKDAYS,
+    Allergen,
+    Channel,
+    Dietary,
+    DrawerMovementKind,
+    ModifierKind,
+    OrderStatus,
+    PrinterRole,
+    Role,
+    StockReason,
+    Tender,
+)
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -755,4 +767,84 @@ class ScreenSeenIn(Input):
     )
     last_event_id: Annotated[int, Field(strict=True, ge=0, le=MAX_ID), _WHOLE] = Field(
         description="the id of the last event the display has rendered (the page's, or its stream's)"
+    )
+
+
+# The money side (issue 17): amounts in the currency's minor units (settings.currency), integers.
+MAX_AMOUNT = 100_000_000  # a million dollars in cents, a hundred million yen: no till takes more at once
+Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT), _WHOLE]
+Tip = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), _WHOLE]
+MAX_SPLIT_LINES = 200
+Reference = Annotated[str, Field(min_length=0, max_length=80), _ONE_LINE, _STRIPPED, _ONE_LINE_SCHEMA]
+MoneyReason = Annotated[str, Field(min_length=1, max_length=200), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+
+
+class PaymentIn(Input):
+    tender: Tender
+    amount_cents: Amount = Field(description="applied to the bill (tips apart)")
+    tip_cents: Tip = 0
+    reference: Reference = Field(default="", description="the card terminal's or other tender's reference")
+    tendered_cents: Amount | None = Field(default=None, description="cash handed over (cash only; default: exact)")
+    line_ids: list[Id] | None = Field(
+        default=None, min_length=1, max_length=MAX_SPLIT_LINES, description="paying by item: the lines this pays for"
+    )
+    drawer_id: Id | None = Field(default=None, description="cash: the open drawer it goes into (default: the only one)")
+
+    @model_validator(mode="after")
+    def _tendered_is_cash(self) -> PaymentIn:
+        if self.tendered_cents is not None and self.tender != "cash":
+            raise ValueError("tendered_cents is only for cash")
+        if self.line_ids is not None and len(set(self.line_ids)) != len(self.line_ids):
+            raise ValueError("name each line once")
+        return self
+
+
+class ApprovalIn(Input):
+    """A manager's name and password typed on the spot (services/approvals.py)."""
+
+    name: Username
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RefundIn(Input):
+    payment_id: Id
+    amount_cents: Amount | None = Field(default=None, description="money given back, no line voided")
+    line_id: Id | None = Field(default=None, description="a paid line voided and refunded (what it took off the bill)")
+    tip_cents: Tip = 0
+    reason: MoneyReason
+    approval: ApprovalIn | None = Field(default=None, description="a manager's; a manager refunding approves themself")
+
+    @model_validator(mode="after")
+    def _amount_or_line(self) -> RefundIn:
+        if (self.amount_cents is None) == (self.line_id is None):
+            raise ValueError("send amount_cents or line_id, not both")
+        return self
+
+
+class DrawerIn(Input):
+    name: Label
+    float_cents: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), _WHOLE] = Field(
+        description="the cash put in when it opens"
+    )
+
+
+class DrawerMovementIn(Input):
+    kind: DrawerMovementKind
+    amount_cents: Amount
+    reason: MoneyReason
+
+
+MAX_COUNT = 100_000  # of one denomination in a drawer
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT), _WHOLE]
+Denomination = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,8}$", description="a note or coin, in minor units")]
+
+
+class DrawerCloseIn(Input):
+    counts: dict[Denomination, Count] = Field(
+        default_factory=dict,
+        max_length=50,
+        description='how many of each note and coin, by its value in minor units: {"2000": 3}',
+    )
+    other_cents: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), _WHOLE] = Field(
+        default=0, description="cash counted as one amount (a currency without a denomination table)"
     )

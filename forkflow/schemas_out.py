@@ -31,6 +31,7 @@ from .vocabulary import (
     PrintStatus,
     Role,
     SendReason,
+    Tender,
 )
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -141,6 +142,32 @@ class OrderLineOut(Output):
 _PICKUP = "when the customer collects it; null: as soon as possible"
 
 
+class PaymentOut(Output):
+    id: int
+    tender: Tender
+    amount_cents: Cents = Field(description="applied to the bill (tips apart)")
+    tip_cents: Cents
+    tendered_cents: Cents | None = Field(description="cash handed over; null for card and other")
+    change_cents: Cents = Field(description="cash given back")
+    reference: str = Field(description="the card terminal's or other tender's reference")
+    taken_by: str
+    created_at: Timestamp
+    line_ids: list[int] | None = Field(description="paid by item: the lines it paid for")
+    refunded_cents: Cents = Field(description="of its amount, refunded since")
+
+
+class RefundOut(Output):
+    id: int
+    payment_id: int
+    amount_cents: Cents
+    tip_cents: Cents
+    line_id: int | None = Field(description="a paid line voided and refunded")
+    reason: str
+    given_by: str
+    approved_by: str = Field(description="the manager who approved it")
+    created_at: Timestamp
+
+
 class OrderOut(Output):
     id: int
     ticket_no: int = Field(ge=1, description="counts from 1 each service day")
@@ -174,6 +201,61 @@ class OrderOut(Output):
         description="scheduled and not yet released: on no kitchen display and in no all-day count until then"
     )
     lines: list[OrderLineOut]
+    paid_cents: Cents = Field(description="payments less refunds: the money the restaurant keeps for the bill")
+    refunded_cents: Cents
+    balance_cents: Cents = Field(description="what is still owed: total less payments, plus refunded lines")
+    closed: bool = Field(description="fully paid: the balance is 0")
+    closed_at: Timestamp | None
+    payments: list[PaymentOut]
+    refunds: list[RefundOut]
+
+
+class PaymentTakenOut(Output):
+    payment: PaymentOut
+    order: OrderOut
+
+
+class RefundGivenOut(Output):
+    refund: RefundOut
+    order: OrderOut
+
+
+class ShareOut(Output):
+    amount_cents: Cents
+    due_cents: Cents = Field(description="of this share, still owed (payments counted toward the shares in turn)")
+    paid: bool
+
+
+class SplitOut(Output):
+    order_id: int
+    balance_cents: Cents
+    guests: int | SkipJsonSchema[None] = absent_when_empty("split evenly: how many shares")
+    shares: list[ShareOut] | SkipJsonSchema[None] = absent_when_empty("split evenly: each guest's share")
+    line_ids: list[int] | SkipJsonSchema[None] = absent_when_empty("split by item: the lines")
+    amount_cents: Cents | SkipJsonSchema[None] = absent_when_empty("split by item: what those lines owe")
+
+
+class DrawerOut(Output):
+    id: int
+    name: str
+    business_date: date
+    float_cents: Cents
+    opened_by: str
+    opened_at: Timestamp
+    closed_by: str | None
+    closed_at: Timestamp | None
+    expected_cents: int = Field(description="float + cash kept from payments + paid in - paid out - cash refunds")
+    counts: dict[str, int] | None = Field(description="the close's count by denomination (minor units)")
+    counted_cents: Cents | None
+    over_short_cents: int | None = Field(description="counted - expected: positive over, negative short")
+
+
+class DrawersOut(Output):
+    currency: str
+    denominations: list[int] = Field(
+        description="the currency's notes and coins, in minor units (empty: count one amount)"
+    )
+    drawers: list[DrawerOut]
 
 
 class TrackedLineOut(Output):

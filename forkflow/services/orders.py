@@ -42,6 +42,7 @@ from .dispatch import record_sends
 from .hours import pickup_problem, read_hours
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
+from .tenders import settle, tenders_of
 
 Order = dict[str, Any]
 Modifiers = dict[int, list[dict[str, Any]]]  # each line's chosen options (`modifier_out`s) by line id
@@ -120,7 +121,13 @@ def _modifiers_by_line(conn: Connection, line_ids: list[int]) -> Modifiers:
 def _orders_out(conn: Connection, rows: list[Row[Any]]) -> list[Order]:
     lines = _lines_by_order(conn, [row.id for row in rows])
     modifiers = _modifiers_by_line(conn, [line.id for found in lines.values() for line in found])
-    return [order_out(row, lines[row.id], modifiers) for row in rows]
+    paid, refunded = tenders_of(conn, [row.id for row in rows])
+    return [order_out(row, lines[row.id], modifiers, paid[row.id], refunded[row.id]) for row in rows]
+
+
+def load_order(conn: Connection, order_id: int) -> Order:
+    """One order as the API answers it, or 404."""
+    return _load(conn, order_id)
 
 
 def _load(conn: Connection, order_id: int) -> Order:
@@ -644,6 +651,7 @@ def _amended(tx: Tx, order_id: int, revision: int, reason: str) -> Order:
         .where(orders.c.id == order_id)
         .values(revision=revision, total_cents=_LIVE_TOTAL, updated_at=tx.now)
     )
+    settle(tx, order_id)  # a line added to a paid order reopens its balance
     order = _load(tx.conn, order_id)
     event = tx.emit("order.updated", order)
     record_sends(tx, order, event, reason)
@@ -683,11 +691,7 @@ async def void_line(store: Store, order_id: int, line_id: int, reason: str, by: 
 
     def unit(tx: Tx) -> Order:
         current = _load(tx.conn, order_id)
-        line = next((line for line in current["lines"] if line["id"] == line_id), None)
-        if line is None:
-            raise NotFound(f"order {order_id} has no line {line_id}")
-        if line["voided_at"] is not None:
-            raise Conflict(f"line {line_id} is already voided", {"line_id": "already voided"}, reason="already_voided")
+        line = _voidable(current, line_id)
         _amendable(current, "lines can be voided")
         if not any(other["voided_at"] is None for other in current["lines"] if other["id"] != line_id):
             raise Conflict(
@@ -695,14 +699,56 @@ async def void_line(store: Store, order_id: int, line_id: int, reason: str, by: 
                 {"line_id": "the last line not voided"},
                 reason="last_line",
             )
-        values = {"voided_at": tx.now, "void_reason": reason, "voided_by": by}
-        tx.conn.execute(update(order_lines).where(order_lines.c.id == line_id).values(values))
-        if current["status"] == "new":
-            options = {m["option_id"]: m["count"] for m in line["modifiers"] if m["option_id"] is not None}
-            return_for_line(tx, order_id, line["menu_item_id"], line["quantity"], options)
+        if line_is_paid(current, line):
+            raise Conflict(
+                f"line {line_id} is paid: refund it (POST /orders/{order_id}/refunds with line_id), which voids it",
+                {"line_id": "paid"},
+                reason="refund_needed",
+            )
+        _void(tx, current, line, reason, by)
         return _amended(tx, order_id, current["revision"] + 1, "void")
 
     return await store.write(unit)
+
+
+def _voidable(order: Order, line_id: int) -> dict[str, Any]:
+    """The order's line `line_id`, not voided yet (else 404, 409)."""
+    line: dict[str, Any] | None = next((line for line in order["lines"] if line["id"] == line_id), None)
+    if line is None:
+        raise NotFound(f"order {order['id']} has no line {line_id}")
+    if line["voided_at"] is not None:
+        raise Conflict(f"line {line_id} is already voided", {"line_id": "already voided"}, reason="already_voided")
+    return line
+
+
+def line_is_paid(order: Order, line: dict[str, Any]) -> bool:
+    """Whether voiding `line` would take back money already paid: it was paid by item, or the
+    payments already cover more than the bill would owe without it (the balance would go below 0)."""
+    paid_by_item = any(line["id"] in (payment["line_ids"] or ()) for payment in order["payments"])
+    return paid_by_item or (bool(order["payments"]) and order["balance_cents"] < line["line_total_cents"])
+
+
+def _void(tx: Tx, current: Order, line: dict[str, Any], reason: str, by: str) -> None:
+    values = {"voided_at": tx.now, "void_reason": reason, "voided_by": by}
+    tx.conn.execute(update(order_lines).where(order_lines.c.id == line["id"]).values(values))
+    if current["status"] == "new":
+        options = {m["option_id"]: m["count"] for m in line["modifiers"] if m["option_id"] is not None}
+        return_for_line(tx, current["id"], line["menu_item_id"], line["quantity"], options)
+
+
+def void_paid_line(tx: Tx, current: Order, line_id: int, reason: str, by: str) -> int:
+    """The void a refund of a paid line makes (services/refunds.py), in the refund's write: what
+    the line took off the bill (the total before less after). Unlike `void_line` it may void a
+    served order's line, or its last: money decides here, not the kitchen. The caller settles the
+    order and emits its event. 409 for a line that was not paid (void it instead)."""
+    line = _voidable(current, line_id)
+    if not line_is_paid(current, line):
+        raise Conflict(f"line {line_id} is not paid: void it instead", {"line_id": "not paid"}, reason="line_not_paid")
+    _void(tx, current, line, reason, by)
+    values = {"revision": current["revision"] + 1, "total_cents": _LIVE_TOTAL, "updated_at": tx.now}
+    tx.conn.execute(update(orders).where(orders.c.id == current["id"]).values(values))
+    after: int = tx.conn.execute(select(orders.c.total_cents).where(orders.c.id == current["id"])).scalar_one()
+    return int(current["total_cents"]) - after
 
 
 def _move(tx: Tx, current: Order, status: str) -> Order:

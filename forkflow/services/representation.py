@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -129,11 +130,70 @@ def pickup_code(tracking_token: str) -> str:
     return "".join(_PICKUP_ALPHABET[(number >> (5 * i)) & 31] for i in range(6))
 
 
-def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any]:
+def payment_out(row: Any, refunded_cents: int) -> dict[str, Any]:
+    """A tender taken for an order, and how much of its amount was refunded since."""
+    return {
+        "id": row.id,
+        "tender": row.tender,
+        "amount_cents": row.amount_cents,
+        "tip_cents": row.tip_cents,
+        "tendered_cents": row.tendered_cents,
+        "change_cents": row.change_cents,
+        "reference": row.reference,
+        "taken_by": row.taken_by,
+        "created_at": iso(row.created_at),
+        "line_ids": json.loads(row.line_ids) if row.line_ids else None,
+        "refunded_cents": refunded_cents,
+    }
+
+
+def refund_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "payment_id": row.payment_id,
+        "amount_cents": row.amount_cents,
+        "tip_cents": row.tip_cents,
+        "line_id": row.line_id,
+        "reason": row.reason,
+        "given_by": row.given_by,
+        "approved_by": row.approved_by,
+        "created_at": iso(row.created_at),
+    }
+
+
+def bill_out(total_cents: int, closed_at: Any, payments: Sequence[Any], refunds: Sequence[Any]) -> dict[str, Any]:
+    """An order's payments and refunds and what they leave owing, by the bill's algebra: paid =
+    P - R, balance = T - P + R_line (a refunded line's void already took it off T)."""
+    paid = sum(payment.amount_cents for payment in payments)
+    refunded = sum(refund.amount_cents for refund in refunds)
+    refunded_lines = sum(refund.amount_cents for refund in refunds if refund.line_id is not None)
+    per_payment: dict[int, int] = {}
+    for refund in refunds:
+        per_payment[refund.payment_id] = per_payment.get(refund.payment_id, 0) + refund.amount_cents
+    return {
+        "paid_cents": paid - refunded,
+        "refunded_cents": refunded,
+        "balance_cents": total_cents - paid + refunded_lines,
+        "closed": closed_at is not None,
+        "closed_at": iso_or_none(closed_at),
+        "payments": [payment_out(payment, per_payment.get(payment.id, 0)) for payment in payments],
+        "refunds": [refund_out(refund) for refund in refunds],
+    }
+
+
+def order_out(
+    row: Any,
+    lines: Iterable[Any],
+    modifiers: Mapping[int, list[dict[str, Any]]],
+    payments: Sequence[Any] = (),
+    refunds: Sequence[Any] = (),
+) -> dict[str, Any]:
     """An order from its row, its lines' rows (or anything with the same attributes) and each
-    line's chosen options by line id (`modifier_out`s; a line without any may be absent)."""
+    line's chosen options by line id (`modifier_out`s; a line without any may be absent), with its
+    payments' and refunds' rows (none: an order not paid yet, which owes its total)."""
     allergies = words(row.allergies)
     shown = [line_out(line, modifiers.get(line.id, []), allergies) for line in lines]
+    closed_at = getattr(row, "closed_at", None)  # (a new order, built from what was written, has none)
     return {
         "id": row.id,
         "ticket_no": row.ticket_no,
@@ -161,6 +221,7 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
         "held": row.release_at is not None and row.released_at is None,
         "held_courses": held_courses(shown),
         "lines": shown,
+        **bill_out(row.total_cents, closed_at, payments, refunds),
     }
 
 

@@ -20,7 +20,7 @@ from ..http import check_public_rate, json_response, parse_body
 from .limit import limit_of, limit_param
 
 
-def _idempotency_key(request: Request) -> str | None:
+def idempotency_key_of(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
@@ -45,7 +45,7 @@ async def create_order(request: Request) -> Response:
     principal = principal_of(request)  # (a signed-in caller has the declared permission)
     if principal is None:
         check_public_rate(request)
-    key = _idempotency_key(request)
+    key = idempotency_key_of(request)
     data = await parse_body(request, OrderIn)
     if principal is None and data.channel != "online":
         raise Unauthorized("sign in to take counter and table orders; the public may order online")
@@ -82,7 +82,7 @@ async def change_order_status(request: Request) -> Response:
 
 async def fire_course(request: Request) -> Response:
     principal = staff_of(request)
-    key = _idempotency_key(request)
+    key = idempotency_key_of(request)
     data = await parse_body(request, FireIn)
     stored_key = None if key is None else idempotency.stored(idempotency.staff_scope(principal), key)
     order = await services.fire_course(store_of(request), request.path_params["id"], data.course, stored_key)
@@ -107,7 +107,7 @@ async def acknowledge_allergies(request: Request) -> Response:
 async def add_lines(request: Request) -> Response:
     """Lines added to a sent order; a repeated Idempotency-Key with the same lines replays."""
     principal = staff_of(request)
-    key = _idempotency_key(request)
+    key = idempotency_key_of(request)
     data = await parse_body(request, LinesIn)
     stored_key = None if key is None else idempotency.stored(idempotency.staff_scope(principal), key)
     order, replayed = await services.add_lines(store_of(request), request.path_params["id"], data, stored_key)
