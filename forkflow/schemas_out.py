@@ -437,6 +437,12 @@ class ErrorDetail(Output):
     queued_jobs: int | SkipJsonSchema[None] = absent_when_empty(
         "409 on DELETE /printers/{id}: how many jobs are waiting to print on it"
     )
+    balance_cents: int | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders/{id}/payments (`more_than_owed`): what the order still owes"
+    )
+    left_cents: int | SkipJsonSchema[None] = absent_when_empty(
+        "409 on POST /orders/{id}/refunds (`more_than_paid`): what the payment has left to refund"
+    )
 
 
 class ErrorOut(Output):

@@ -290,6 +290,47 @@ def check() -> Checker:
     return Checker()
 
 
+def check_money(client: httpx.Client, kitchen: httpx.Client, menu: list[dict], check: Checker) -> None:
+    """The money routes' answers (payments, splits, refunds, drawers) against the document."""
+    drawer = check(client.post("/drawers", json={"name": "Doc", "float_cents": 5000}), "/drawers", 201).json()
+    check(client.post("/drawers", json={"name": "Doc", "float_cents": 5000}), "/drawers", 409)
+    check(client.post("/drawers", json={"name": "Doc", "float_cents": -1}), "/drawers", 422)
+    check(kitchen.get("/drawers"), "/drawers", 403)
+    moves = f"/drawers/{drawer['id']}/movements"
+    check(
+        client.post(moves, json={"kind": "paid_in", "amount_cents": 500, "reason": "change"}),
+        "/drawers/{id}/movements",
+        200,
+    )
+    order = client.post("/orders", json=order_body(menu)).json()
+    paying, key = f"/orders/{order['id']}/payments", {"Idempotency-Key": "doc-pay-1"}
+    check(client.get(f"/orders/{order['id']}/split?guests=3"), "/orders/{id}/split", 200)
+    check(client.get(f"/orders/{order['id']}/split?line_ids={order['lines'][0]['id']}"), "/orders/{id}/split", 200)
+    check(client.get(f"/orders/{order['id']}/split?guests=0"), "/orders/{id}/split", 422)
+    check(client.post(paying, json={"tender": "card", "amount_cents": 1}), "/orders/{id}/payments", 400)
+    too_much = {"tender": "card", "amount_cents": order["total_cents"] + 1}
+    check(client.post(paying, json=too_much, headers=key), "/orders/{id}/payments", 409)
+    cash = {"tender": "cash", "amount_cents": order["total_cents"], "tendered_cents": 10000}
+    paid = check(client.post(paying, json=cash, headers=key), "/orders/{id}/payments", 201).json()
+    check(client.post(paying, json=cash, headers=key), "/orders/{id}/payments", 201)
+    check(client.post(paying, json={**cash, "amount_cents": 5}, headers=key), "/orders/{id}/payments", 422)
+    refunding = f"/orders/{order['id']}/refunds"
+    refund = {"payment_id": paid["payment"]["id"], "amount_cents": 100, "reason": "cold fries"}
+    check(client.post(refunding, json=refund, headers={"Idempotency-Key": "doc-refund-1"}), "/orders/{id}/refunds", 201)
+    over = {**refund, "amount_cents": 10**6}
+    check(client.post(refunding, json=over, headers={"Idempotency-Key": "doc-refund-2"}), "/orders/{id}/refunds", 409)
+    check(client.get(f"/orders/{order['id']}"), "/orders/{id}", 200)
+    check(client.get("/drawers"), "/drawers", 200)
+    closing = f"/drawers/{drawer['id']}/close"
+    check(client.post(closing, json={"counts": {"2000": 2}, "other_cents": 5}), "/drawers/{id}/close", 200)
+    check(client.post(closing, json={"counts": {"2000": 2}}), "/drawers/{id}/close", 409)
+    check(
+        client.post(moves, json={"kind": "paid_out", "amount_cents": 5, "reason": "late"}),
+        "/drawers/{id}/movements",
+        409,
+    )
+
+
 def test_real_responses_match_the_document(
     server: Server, client: httpx.Client, menu: list[dict], check: Checker
 ) -> None:
@@ -541,6 +582,9 @@ def test_real_responses_match_the_document(
         refused = check(browser.post("/auth/token", json={"username": "x", "password": "y"}), "/auth/token", 403)
         assert refused.json()["error"]["code"] == "csrf_failed"
         browser.close()
+
+        # Money at the till: a drawer, payments, a split, a refund (issue 17)
+        check_money(client, kitchen, menu, check)
 
         # Events: the stream, and the bad requests
         check(public.get("/events?topics=menu,bogus"), "/events", 400)

@@ -67,7 +67,7 @@ def test_one_key_sent_twice_is_one_payment(server: Server, till: httpx.Client, m
     headers = key()
     first = pay(till, order["id"], headers, tender="card", amount_cents=1000)
     again = pay(till, order["id"], headers, tender="card", amount_cents=1000)
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["payment"] == first.json()["payment"]
     assert scalar(server, "SELECT COUNT(*) FROM payments") == 1

@@ -38,7 +38,7 @@ async def take_payment(request: Request) -> Response:
     data = await parse_body(request, PaymentIn)
     store = store_of(request)
     answer, replayed = await payments.take_payment(store, request.path_params["id"], data, principal.name, key)
-    return json_response(answer, 200 if replayed else 201, _replayed(replayed))
+    return json_response(answer, 201, _replayed(replayed))
 
 
 def _line_ids(raw: str) -> list[int]:
@@ -74,7 +74,7 @@ async def give_refund(request: Request) -> Response:
     approved_by = await approver(request, data)
     store, order_id = store_of(request), request.path_params["id"]
     answer, replayed = await refunds.give_refund(store, order_id, data, principal.name, approved_by, key)
-    return json_response(answer, 200 if replayed else 201, _replayed(replayed))
+    return json_response(answer, 201, _replayed(replayed))
 
 
 async def list_drawers(request: Request) -> Response:
@@ -105,7 +105,7 @@ def _key_param(what: str) -> dict[str, object]:
         "in": "header",
         "required": True,
         "description": f"{idempotency.FORMAT_TEXT}; the till mints one per form. The same key with the same "
-        f"body answers the first {what} again (200, `Idempotent-Replayed: true`) and writes nothing; with another "
+        f"body answers the first {what} again (201, `Idempotent-Replayed: true`) and writes nothing; with another "
         f"body it is 422 (`reason: {idempotency.KeyReused.reason}`). Missing or malformed: 400.",
         "schema": {"type": "string", "pattern": idempotency.PATTERN},
     }
