@@ -4,14 +4,19 @@ idempotency, the refusals (each writes nothing) and the race of two tills paying
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import Server, running_server
+from forkflow.config import Settings
+from forkflow.money.providers import pays_at_pickup, provider_of
+
+from .conftest import Server, csrf_from, page_client, running_server
 from .money import events_of, key, open_drawer, pay, place, refused, scalar, written
+from .test_pos import sign_in
 
 BILL = 3550  # order_body: 2 × 1550 + 450
 
@@ -174,3 +179,52 @@ def test_two_tills_paying_one_bill_at_once_make_one_payment(server: Server, till
     assert all(r.json()["error"]["reason"] == "closed" for r in answers if r.status_code == 409)
     assert scalar(server, "SELECT COUNT(*), SUM(amount_cents) FROM payments") == 1
     assert till.get(f"/orders/{order['id']}").json()["paid_cents"] == BILL
+
+
+def test_a_line_added_to_a_paid_order_reopens_its_balance(till: httpx.Client, menu: list) -> None:
+    order = place(till, menu)
+    pay(till, order["id"], tender="card", amount_cents=BILL).raise_for_status()
+    added = till.post(f"/orders/{order['id']}/lines", json={"items": [{"menu_item_id": menu[3]["id"], "quantity": 1}]})
+    assert added.status_code == 200, added.text
+    after = added.json()
+    assert (after["balance_cents"], after["closed"], after["closed_at"]) == (350, False, None)
+    paid = pay(till, order["id"], tender="card", amount_cents=350).json()["order"]
+    assert (paid["balance_cents"], paid["closed"]) == (0, True)
+
+
+# The till's Pay form and drawer form (routes/pos/pay.py): the same writes, errors said inline.
+
+HX = {"HX-Request": "true"}
+
+
+def _form(web: httpx.Client, path: str, fields: dict[str, str]) -> httpx.Response:
+    page = web.get(path).text
+    token = csrf_from(page)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    data = {**fields, "csrf_token": token, **({"idempotency_key": key.group(1)} if key else {})}
+    return web.post(path, data=data, headers={**HX, "X-CSRF-Token": token})
+
+
+def test_the_pay_form_says_what_is_wrong_inline_and_writes_nothing(
+    server: Server, till: httpx.Client, menu: list
+) -> None:
+    order = place(till, menu)
+    with page_client(server) as web:
+        sign_in(web, "cashier")
+        before = written(server)
+        path = f"/pos/orders/{order['id']}/pay"
+        typo = _form(web, path, {"tender": "card", "amount": "12.345"})
+        assert typo.status_code == 422 and 'id="pay-error"' in typo.text and "at most 2 decimals" in typo.text
+        too_much = _form(web, path, {"tender": "card", "amount": "99"})
+        assert too_much.status_code == 409 and "more than the balance" in too_much.text
+        no_drawer = _form(web, path, {"tender": "cash", "amount": "35.50"})
+        assert no_drawer.status_code == 409 and "open a drawer first" in no_drawer.text
+        assert written(server) == before
+        drawers = _form(web, "/pos/drawers", {"action": "open", "name": "Bar", "float": "50"})
+        assert drawers.status_code == 200 and "$50.00" in drawers.text
+        paid = _form(web, path, {"tender": "cash", "amount": "35.50", "tendered": "40"})
+        assert paid.status_code == 201 and 'id="change">$4.50<' in paid.text and "Paid in full" in paid.text
+
+
+def test_the_checkout_says_online_orders_are_paid_at_pickup() -> None:
+    assert pays_at_pickup(Settings()) and provider_of(Settings()) is None

@@ -49,6 +49,7 @@ from ...events import Event, Subscription
 from ...formats import contains, local_time
 from ...live import FrameCache, Frames, Start, frame_cache, open_stream
 from ...models import OrderIn
+from ...money.providers import pays_at_pickup
 from ...numbers import MAX_ID
 from ...request import client_address, is_htmx, store_of
 from ...services import online
@@ -440,6 +441,7 @@ async def _checkout_page(
             "values": values or {"customer_name": "", "notes": "", "pickup_at": ""},
             "fields": fields or {},
             "error": error,
+            "pay_at_pickup": pays_at_pickup(store.settings),
         }
     )
     response = templates.TemplateResponse(request, "shop/checkout.html", context, status_code=status, headers=headers)
