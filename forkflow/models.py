@@ -30,7 +30,18 @@ from .numbers import (
     MAX_SLOT_LOAD,
     MAX_SLOT_ORDERS,
 )
-from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, PrinterRole, Role, StockReason
+from .vocabulary import (
+    WEEKDAYS,
+    Allergen,
+    Channel,
+    Dietary,
+    ModifierKind,
+    OrderStatus,
+    PrinterRole,
+    Role,
+    StockReason,
+    TaxRounding,
+)
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -359,6 +370,10 @@ class AvailabilityIn(Input):
     available: Annotated[bool, Field(strict=True)]
 
 
+MAX_GUESTS = 99
+Guests = Annotated[int, Field(strict=True, ge=1, le=MAX_GUESTS), _WHOLE]
+
+
 class OrderLineIn(Input):
     menu_item_id: Id
     quantity: Quantity
@@ -412,6 +427,11 @@ class OrderIn(Input):
     allergies: Allergens = Field(default=[], description="the customer's allergies; lines containing one are flagged")
     allergies_confirmed: Annotated[bool, Field(strict=True)] = Field(
         default=False, description="true: send the order even though lines contain one of its `allergies`"
+    )
+    guests: Guests | None = Field(
+        default=None,
+        description="the guests at the table (1 to 99): the service charge may apply only from a number of "
+        "guests (`GET /settings/money`)",
     )
     pickup_at: PickupAt | None = Field(
         default=None,
@@ -755,4 +775,37 @@ class ScreenSeenIn(Input):
     )
     last_event_id: Annotated[int, Field(strict=True, ge=0, le=MAX_ID), _WHOLE] = Field(
         description="the id of the last event the display has rendered (the page's, or its stream's)"
+    )
+
+
+# The money side's settings (issue 17). A percent is a number with up to three decimals, 0 to 100
+# (8.875): stored × 1000, exactly.
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(ge=0, le=100, decimal_places=3),
+    _amount_schema(minimum=0, maximum=100),
+]
+
+
+class TaxRateIn(Input):
+    """`POST /tax-rates`, `PUT /tax-rates/{id}`: a tax rate's name (unique) and percent."""
+
+    name: Label
+    percent: Percent = Field(description="0 to 100, up to three decimals (8.875)")
+
+
+class MoneySettingsIn(Input):
+    """`PUT /settings/money`: every setting at once; orders already placed keep the terms they had."""
+
+    prices_include_tax: Annotated[bool, Field(strict=True)] = Field(
+        description="true: menu prices include tax (the tax is inside them); false: tax is added on top"
+    )
+    tax_rounding: TaxRounding = Field(description="line: tax rounded on each line; order: once per rate on the order")
+    service_charge_percent: Percent = Field(description="of table orders' lines after discounts; 0: none")
+    service_charge_min_guests: Guests | None = Field(
+        default=None, description="the service charge only for tables of this many guests or more; null: every table"
+    )
+    cashier_discount_limit_percent: Percent = Field(
+        description="the largest discount a cashier gives without a manager's approval"
     )
