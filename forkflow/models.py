@@ -326,11 +326,14 @@ class MenuItemIn(Input):
     modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] = []
     prep_minutes: PrepMinutes = DEFAULT_PREP_MINUTES
     prep_load: PrepLoad = DEFAULT_PREP_LOAD
+    tax_rate_id: Id | None = Field(
+        default=None, description="its own tax rate (`GET /tax-rates`), overriding its category's; null: its category's"
+    )
 
 
 class MenuItemUpdate(MenuItemIn):
     """PUT replaces the item; `available`, `position`, `allergens`, `dietary`, `modifier_groups`,
-    `prep_minutes` and `prep_load` left out keep their current values. Groups and options sent with
+    `prep_minutes`, `prep_load` and `tax_rate_id` left out keep their current values. Groups and options sent with
     their `id` keep it (orders name options by id); those left out are deleted."""
 
     available: Annotated[bool | None, Field(strict=True)] = None  # type: ignore[assignment]
@@ -351,18 +354,23 @@ class CategoryOrderIn(Input):
     """`PUT /menu/categories`: `order`: these categories first, in this order; the others keep
     theirs, after. `courses`: the course each named category's dishes go in by default."""
 
-    _CHANGES: ClassVar[tuple[str, ...]] = ("order", "courses")
+    _CHANGES: ClassVar[tuple[str, ...]] = ("order", "courses", "taxes")
     model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
 
     order: Annotated[list[Label], Field(min_length=1, max_length=200), _UNIQUE] | None = None
     courses: Annotated[dict[Label, Course], Field(min_length=1, max_length=200)] | None = Field(
         default=None, description='category name -> its default course, e.g. {"Drinks": 0, "Mains": 2}'
     )
+    taxes: Annotated[dict[Label, Id | None], Field(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="category name -> the id of its dishes' tax rate (`GET /tax-rates`), null: untaxed, e.g. "
+        '{"Drinks": 2, "Mains": 1}',
+    )
 
     @model_validator(mode="after")
     def _something_to_change(self) -> CategoryOrderIn:
-        if self.order is None and self.courses is None:
-            raise ValueError("nothing to change: send order or courses")
+        if self.order is None and self.courses is None and self.taxes is None:
+            raise ValueError("nothing to change: send order, courses or taxes")
         return self
 
 

@@ -32,6 +32,7 @@ from .vocabulary import (
     PrintStatus,
     Role,
     SendReason,
+    TaxRounding,
 )
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -86,6 +87,7 @@ class MenuItemOut(Output):
         ge=0, le=MAX_PREP_MINUTES, description="minutes from starting a portion to its being ready"
     )
     prep_load: int = Field(ge=0, le=MAX_PREP_LOAD, description="the kitchen load one portion puts on its pickup slot")
+    tax_rate_id: int | None = Field(description="its own tax rate, overriding its category's; null: its category's")
     modifier_groups: list[ModifierGroupOut] = Field(description="in the menu's order")
     available: bool = Field(description="false: sold out (86) everywhere, switched off or out of stock")
     switched_off: bool = Field(
@@ -292,6 +294,7 @@ class MenuCategoryOut(Output):
     name: str
     position: int = Field(ge=0)
     course: int = Field(ge=0, le=MAX_COURSE, description="the course its dishes go in unless a line says otherwise")
+    tax_rate_id: int | None = Field(description="its dishes' tax rate unless an item names its own; null: untaxed")
 
 
 class KitchenSettingsOut(Output):
@@ -574,3 +577,28 @@ class SightSeenOut(Output):
 
 # Proof of sight's event payloads too (the `kitchen` topic's `x-events` refer to them).
 RESPONSE_MODELS = (*RESPONSE_MODELS, SightingOut, SightSeenOut, ScreenOut)
+
+
+class TaxRateOut(Output):
+    id: int
+    name: str
+    percent: Percent
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class TaxRatesOut(Output):
+    tax_rates: list[TaxRateOut] = Field(description="by name")
+
+
+class MoneySettingsOut(Output):
+    """How orders placed from now on are priced (each order keeps the terms it was placed under)."""
+
+    prices_include_tax: bool
+    tax_rounding: TaxRounding
+    service_charge_percent: Percent
+    service_charge_min_guests: int | None = Field(ge=1, le=99, description="null: every table order")
+    cashier_discount_limit_percent: Percent
+
+
+RESPONSE_MODELS = (*RESPONSE_MODELS, TaxRateOut, TaxRatesOut, MoneySettingsOut)

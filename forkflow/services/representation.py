@@ -71,6 +71,7 @@ def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]
         "dietary": words(row.dietary),
         "prep_minutes": row.prep_minutes,
         "prep_load": row.prep_load,
+        "tax_rate_id": row.tax_rate_id,
         "modifier_groups": groups,
         "available": bool(row.available),
         "switched_off": bool(row.switched_off),
