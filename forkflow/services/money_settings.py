@@ -62,6 +62,10 @@ _COLUMNS = (
     money_settings.c.service_charge_min_guests,
     money_settings.c.cashier_discount_limit_milli,
 )
+# An item's tax rate, for SQL reading menu_items `m` joined to its menu_categories `c`: its own
+# rate, else its category's (`TAX_COLUMNS`: the rate's name, "" for none, and percent × 1000).
+TAX_JOIN = " LEFT JOIN tax_rates t ON t.id = COALESCE(m.tax_rate_id, c.tax_rate_id)"
+TAX_COLUMNS = "COALESCE(t.name, ''), COALESCE(t.percent_milli, 0)"
 # In the order's write: plain SQL (`Tx.sql`), as services/orders.py's create_order.
 _FOR_ORDER_SQL = (
     "SELECT prices_include_tax, tax_rounding, service_charge_milli, service_charge_min_guests,"

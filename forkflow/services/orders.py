@@ -43,7 +43,7 @@ from .courses import (
 )
 from .dispatch import record_sends
 from .hours import pickup_problem, read_hours
-from .money_settings import money_settings_in
+from .money_settings import TAX_COLUMNS, TAX_JOIN, money_settings_in
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
 
@@ -176,10 +176,9 @@ _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
     " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id),"
-    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes, m.prep_load, COALESCE(t.name, ''),"
-    " COALESCE(t.percent_milli, 0)"
+    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes, m.prep_load, {TAX_COLUMNS}"
     " FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category"
-    " LEFT JOIN tax_rates t ON t.id = COALESCE(m.tax_rate_id, c.tax_rate_id)"
+    f"{TAX_JOIN}"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )

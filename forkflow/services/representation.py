@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from ..formats import iso, iso_or_none
-from ..money.pricing import DiscountIn, PricedLine, Terms, price
+from ..money.pricing import Bill, DiscountIn, PricedLine, Terms, price
 from .courses import held_courses
 
 
@@ -147,6 +147,32 @@ def discount_out(row: Any, taken: int) -> dict[str, Any]:
     }
 
 
+def taxes_out(bill: Bill) -> list[dict[str, Any]]:
+    """A Bill's taxes by rate, as answers show them (percents as numbers)."""
+    return [
+        {
+            "name": tax.name,
+            "percent": milli_to_number(tax.percent_milli),
+            "taxable_cents": tax.taxable_cents,
+            "tax_cents": tax.tax_cents,
+        }
+        for tax in bill.taxes
+    ]
+
+
+def quote_out(bill: Bill, terms: Terms) -> dict[str, Any]:
+    """What a cart or a ticket not yet placed would cost, in an order's shape (`BILL_KEYS`)."""
+    return {
+        "prices_include_tax": terms.prices_include_tax,
+        "subtotal_cents": bill.subtotal_cents,
+        "discount_cents": bill.discount_cents,
+        "taxes": taxes_out(bill),
+        "tax_cents": bill.tax_cents,
+        "service_charge_cents": bill.service_charge_cents,
+        "total_cents": bill.total_cents,
+    }
+
+
 def bill_out(row: Any, lines: Sequence[Any], discounts: Sequence[Any]) -> dict[str, Any]:
     """An order's figures: as stored on its row (services/bill.py keeps them), with the discounts'
     and taxes' detail from the same pricing of the same rows."""
@@ -164,15 +190,7 @@ def bill_out(row: Any, lines: Sequence[Any], discounts: Sequence[Any]) -> dict[s
         "subtotal_cents": row.subtotal_cents,
         "discounts": [discount_out(d, bill.discounts[d.id]) for d in discounts],
         "discount_cents": row.discount_cents,
-        "taxes": [
-            {
-                "name": tax.name,
-                "percent": milli_to_number(tax.percent_milli),
-                "taxable_cents": tax.taxable_cents,
-                "tax_cents": tax.tax_cents,
-            }
-            for tax in bill.taxes
-        ],
+        "taxes": taxes_out(bill),
         "tax_cents": row.tax_cents,
         "service_charge_cents": row.service_charge_cents,
         "total_cents": row.total_cents,
