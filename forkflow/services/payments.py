@@ -12,10 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
@@ -24,6 +23,7 @@ from ..idempotency import KeyReused
 from ..models import PaymentIn
 from ..schema import drawers, payments
 from ..store import Store, Tx
+from . import bill
 from .orders import Order, business_date, live_lines, load_order
 from .representation import Encoded, payment_out
 from .tenders import settle
@@ -84,28 +84,24 @@ def cash_drawer(tx: Tx, drawer_id: int | None) -> int:
     return int(found[0])
 
 
-def lines_owe(order: Order, line_ids: list[int]) -> int:
-    """What the lines owe of the bill: the order's total shared in proportion to its live lines'
-    amounts (half-up). The one place paying by item reads; pricing's per-line bill replaces it."""
-    live = {line["id"]: line["line_total_cents"] for line in live_lines(order)}
+def lines_owe(conn: Connection, order: Order, line_ids: list[int]) -> int:
+    """What the lines owe of the bill (services/bill.py `lines_owe`: what they add to it); 422 for
+    a line that is not one of the order's live ones."""
+    live = {line["id"] for line in live_lines(order)}
     unknown = [line_id for line_id in line_ids if line_id not in live]
     if unknown:
         raise Invalid(
             f"order {order['id']} has no live line {', '.join(map(str, unknown))}",
             {"line_ids": "a line of this order, not voided"},
         )
-    whole = sum(live.values())
-    if whole == 0:
-        return 0
-    share = Decimal(order["total_cents"] * sum(live[i] for i in line_ids)) / whole
-    return int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return bill.lines_owe(conn, order["id"], line_ids)
 
 
 def paid_by_item(order: Order) -> set[int]:
     return {line_id for payment in order["payments"] for line_id in payment["line_ids"] or ()}
 
 
-def _by_item(order: Order, line_ids: list[int]) -> int:
+def _by_item(conn: Connection, order: Order, line_ids: list[int]) -> int:
     """What paying for these lines settles: their share, at most the balance; 409 if one was paid."""
     twice = sorted(set(line_ids) & paid_by_item(order))
     if twice:
@@ -114,7 +110,7 @@ def _by_item(order: Order, line_ids: list[int]) -> int:
             {"line_ids": "already paid"},
             reason="line_paid",
         )
-    return min(lines_owe(order, line_ids), int(order["balance_cents"]))
+    return min(lines_owe(conn, order, line_ids), int(order["balance_cents"]))
 
 
 @dataclass(frozen=True)
@@ -173,7 +169,7 @@ async def take_payment(store: Store, order_id: int, data: PaymentIn, by: str, ke
         order = load_order(tx.conn, order_id)
         payable(order)
         balance = order["balance_cents"]
-        target = balance if data.line_ids is None else _by_item(order, data.line_ids)
+        target = balance if data.line_ids is None else _by_item(tx.conn, order, data.line_ids)
         met = applied(data, balance, target, settings)
         drawer_id = cash_drawer(tx, data.drawer_id) if data.tender == "cash" else None
         values = {
@@ -235,23 +231,23 @@ def even_shares(order: Order, guests: int) -> Answer:
     return {"order_id": order["id"], "balance_cents": order["balance_cents"], "guests": guests, "shares": shares}
 
 
-def item_share(order: Order, line_ids: list[int]) -> Answer:
+def item_share(conn: Connection, order_id: int, line_ids: list[int]) -> Answer:
     """What paying for these lines would settle, or 409 if one of them was paid by item."""
+    order = load_order(conn, order_id)
     return {
         "order_id": order["id"],
         "balance_cents": order["balance_cents"],
         "line_ids": line_ids,
-        "amount_cents": _by_item(order, line_ids),
+        "amount_cents": _by_item(conn, order, line_ids),
     }
 
 
 async def split(store: Store, order_id: int, guests: int | None, line_ids: list[int] | None) -> Answer:
-    order = await store.query(load_order, order_id)
     if guests is not None:
-        return even_shares(order, guests)
+        return even_shares(await store.query(load_order, order_id), guests)
     if line_ids is None:
         raise Invalid("send guests or line_ids", {"guests": "how many guests share the bill"})
-    return item_share(order, line_ids)
+    return await store.query(item_share, order_id, line_ids)
 
 
 def find_payment(order: Order, payment_id: int) -> dict[str, Any]:

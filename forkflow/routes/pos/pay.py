@@ -93,7 +93,7 @@ async def pay_summary(request: Request) -> Response:
     return _render(request, "pos/_pay_summary.html", context)
 
 
-def _payment_in(form: FormData, currency: Currency, order: dict[str, Any]) -> PaymentIn:
+async def _payment_in(store: Store, form: FormData, currency: Currency, order: dict[str, Any]) -> PaymentIn:
     """The form as a payment: the amount typed, or the share or the ticked lines' amount chosen."""
     tender = str(form.get("tender") or "")
     line_ids = [whole_number(str(raw), 1) for raw in form.getlist("line_ids")] if form.get("by_items") else None
@@ -109,7 +109,8 @@ def _payment_in(form: FormData, currency: Currency, order: dict[str, Any]) -> Pa
     }
     if line_ids is not None:
         values["line_ids"] = line_ids
-        values["amount_cents"] = payments.item_share(order, [i for i in line_ids if i is not None])["amount_cents"]
+        ticked = [i for i in line_ids if i is not None]
+        values["amount_cents"] = (await payments.split(store, order["id"], None, ticked))["amount_cents"]
     elif form.get("share"):
         values["amount_cents"] = whole_number(str(form.get("share")), 1)
     else:
@@ -132,7 +133,7 @@ async def pay(request: Request) -> Response:
         if not idempotency.is_valid(raw_key):
             raise Invalid("this form has no valid key: reload the page", {"_": "reload"})
         order = await get_order(store, order_id)
-        data = _payment_in(form, store.settings.currency, order)
+        data = await _payment_in(store, form, store.settings.currency, order)
         key = idempotency.stored(idempotency.staff_scope(principal), raw_key)
         answer, _ = await payments.take_payment(store, order_id, data, principal.name, key)
         taken = answer["payment"]
