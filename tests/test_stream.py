@@ -119,7 +119,7 @@ def test_stream_headers_retry_and_heartbeat(server: Server) -> None:
 def test_bad_stream_parameters_are_400(server: Server) -> None:
     bad_topic = httpx.get(f"{server.url}/events?topics=orders,gossip", headers=server.auth("manager"))
     assert bad_topic.status_code == 400
-    assert bad_topic.json()["error"]["fields"] == {"topics": "choose from orders, menu, inventory, kitchen"}
+    assert bad_topic.json()["error"]["fields"] == {"topics": "choose from orders, menu, inventory, kitchen, money"}
     bad_id = httpx.get(f"{server.url}/events", headers={"Last-Event-ID": "abc"})
     assert bad_id.status_code == 400
     assert bad_id.json()["error"]["code"] == "bad_request"
