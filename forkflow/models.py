@@ -30,7 +30,18 @@ from .numbers import (
     MAX_SLOT_LOAD,
     MAX_SLOT_ORDERS,
 )
-from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, PrinterRole, Role, StockReason
+from .vocabulary import (
+    WEEKDAYS,
+    Allergen,
+    Channel,
+    Dietary,
+    DiscountKind,
+    ModifierKind,
+    OrderStatus,
+    PrinterRole,
+    Role,
+    StockReason,
+)
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -756,3 +767,84 @@ class ScreenSeenIn(Input):
     last_event_id: Annotated[int, Field(strict=True, ge=0, le=MAX_ID), _WHOLE] = Field(
         description="the id of the last event the display has rendered (the page's, or its stream's)"
     )
+
+
+# Discounts and comps (issue 17, services/discounts.py owns the rules that need the database).
+ReasonName = Annotated[str, Field(min_length=1, max_length=60), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+PERCENT_STEP = Decimal("0.001")  # percents are exact to three decimals (stored × 1000)
+DiscountPercent = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(gt=0, le=100, decimal_places=3),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 100, "multipleOf": float(PERCENT_STEP)}),
+]
+MAX_DISCOUNT_CENTS = 100_000_000
+
+
+class DiscountReasonIn(Input):
+    """`POST /discount-reasons`: a reason the till offers for a discount, or for a comp (`comp`)."""
+
+    name: ReasonName
+    comp: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="true: a comp's reason (a 100 % discount: the dish or the order is free)"
+    )
+
+
+class DiscountReasonPatch(Input):
+    _CHANGES: ClassVar[tuple[str, ...]] = ("name", "comp", "active")
+    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
+
+    name: ReasonName | None = None
+    comp: Annotated[bool | None, Field(strict=True)] = None
+    active: Annotated[bool | None, Field(strict=True)] = Field(
+        default=None, description="false: the till no longer offers it (discounts given with it keep it)"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> DiscountReasonPatch:
+        if all(getattr(self, name) is None for name in self._CHANGES):
+            raise ValueError("nothing to change: send name, comp or active")
+        return self
+
+
+class ApprovalIn(Input):
+    """A manager's name and password, typed on the spot (services/approvals.py checks them)."""
+
+    name: Username
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class OrderDiscountIn(Input):
+    """`POST /orders/{id}/discounts`: a percent or an amount off a line (`line_id`) or the whole order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                never(kind={"const": "percent"}, amount_cents=_A_NUMBER),
+                never(kind={"const": "amount"}, percent=_A_NUMBER),
+            ]
+        }
+    )
+
+    line_id: Id | None = Field(default=None, description="the line it applies to; left out: the whole order")
+    kind: DiscountKind | None = Field(
+        default=None, description="left out only with a comp reason: a comp is a 100 % discount"
+    )
+    percent: DiscountPercent | None = Field(default=None, description="with `kind: percent`: above 0, at most 100")
+    amount_cents: Annotated[int, Field(strict=True, ge=1, le=MAX_DISCOUNT_CENTS), _WHOLE] | None = Field(
+        default=None, description="with `kind: amount`: at most what is left of the line or order"
+    )
+    reason_id: Id
+    approval: ApprovalIn | None = Field(
+        default=None, description="a manager's name and password, when the discount is above the cashier's limit"
+    )
+
+    @model_validator(mode="after")
+    def _kind_and_its_figure(self) -> OrderDiscountIn:
+        if self.kind == "percent" and (self.percent is None or self.amount_cents is not None):
+            raise ValueError("a percent discount takes `percent` (and no `amount_cents`)")
+        if self.kind == "amount" and (self.amount_cents is None or self.percent is not None):
+            raise ValueError("an amount discount takes `amount_cents` (and no `percent`)")
+        if self.kind is None and (self.percent is not None or self.amount_cents is not None):
+            raise ValueError("say the `kind` of the discount: percent or amount")
+        return self

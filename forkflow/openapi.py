@@ -230,6 +230,7 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             {"name": "menu", "description": "The menu; reading it is public"},
             {"name": "orders", "description": "Placing and moving orders"},
             {"name": "kitchen", "description": "The kitchen's queue"},
+            {"name": "discounts", "description": "Discounts and comps on orders, and the reasons for them"},
             {"name": "printers", "description": "Kitchen and receipt printers, and what they print"},
             {"name": "inventory", "description": "Stock, managers only"},
             {"name": "settings", "description": "The restaurant's settings: opening hours"},

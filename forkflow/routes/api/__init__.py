@@ -2,11 +2,12 @@
 inventory), each route declared at its module's bottom with its operation (who may call it, what it
 takes and answers), which the permission check and the OpenAPI document both read."""
 
-from . import inventory, menu, online, orders, printers, schedule, sight
+from . import discounts, inventory, menu, online, orders, printers, schedule, sight
 
 routes = [
     *menu.routes,
     *orders.routes,
+    *discounts.routes,
     *schedule.routes,
     *online.routes,
     *inventory.routes,

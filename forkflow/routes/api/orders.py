@@ -20,7 +20,7 @@ from ..http import check_public_rate, json_response, parse_body
 from .limit import limit_of, limit_param
 
 
-def _idempotency_key(request: Request) -> str | None:
+def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
@@ -45,7 +45,7 @@ async def create_order(request: Request) -> Response:
     principal = principal_of(request)  # (a signed-in caller has the declared permission)
     if principal is None:
         check_public_rate(request)
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     data = await parse_body(request, OrderIn)
     if principal is None and data.channel != "online":
         raise Unauthorized("sign in to take counter and table orders; the public may order online")
@@ -82,7 +82,7 @@ async def change_order_status(request: Request) -> Response:
 
 async def fire_course(request: Request) -> Response:
     principal = staff_of(request)
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     data = await parse_body(request, FireIn)
     stored_key = None if key is None else idempotency.stored(idempotency.staff_scope(principal), key)
     order = await services.fire_course(store_of(request), request.path_params["id"], data.course, stored_key)
@@ -107,7 +107,7 @@ async def acknowledge_allergies(request: Request) -> Response:
 async def add_lines(request: Request) -> Response:
     """Lines added to a sent order; a repeated Idempotency-Key with the same lines replays."""
     principal = staff_of(request)
-    key = _idempotency_key(request)
+    key = idempotency_key(request)
     data = await parse_body(request, LinesIn)
     stored_key = None if key is None else idempotency.stored(idempotency.staff_scope(principal), key)
     order, replayed = await services.add_lines(store_of(request), request.path_params["id"], data, stored_key)
@@ -132,7 +132,7 @@ _STATUS_PARAM = {
     "description": "only orders with this status (422 for an unknown one)",
     "schema": {"type": "string", "enum": list(ORDER_STATUSES)},
 }
-_IDEMPOTENCY_PARAM = {
+IDEMPOTENCY_PARAM = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
@@ -176,7 +176,7 @@ routes = [
             status=201,
             out=out.OrderOut,
             out_or=out.PublicOrderOut,
-            parameters=(_IDEMPOTENCY_PARAM,),
+            parameters=(IDEMPOTENCY_PARAM,),
             headers={
                 **location_header("order (for an anonymous order: its tracking page)"),
                 "Idempotent-Replayed": {
@@ -306,7 +306,7 @@ routes = [
             out=out.OrderOut,
             parameters=(
                 {
-                    **_IDEMPOTENCY_PARAM,
+                    **IDEMPOTENCY_PARAM,
                     "description": (
                         f"{idempotency.FORMAT_TEXT}. The same key with the same lines for the same order returns "
                         "the order (200, `Idempotent-Replayed: true`) and adds nothing, even when both requests "
@@ -384,7 +384,7 @@ routes = [
             out=out.OrderOut,
             parameters=(
                 {
-                    **_IDEMPOTENCY_PARAM,
+                    **IDEMPOTENCY_PARAM,
                     "description": f"{idempotency.FORMAT_TEXT}. The same key again for the same course of the "
                     "same order answers the order (200) and writes nothing; the same key with another course or "
                     f"order is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400.",
