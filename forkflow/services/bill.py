@@ -9,11 +9,20 @@ columns; `total_cents` is what is owed (tips excluded).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
 
 from ..errors import NotFound
 from ..money.pricing import Bill, DiscountIn, PricedLine, Terms, price
 from ..storage.units import Tx
+from ..store import Store
+from ..vocabulary import Channel
+from .money_settings import TAX_COLUMNS, TAX_JOIN, read_money_settings
+from .representation import quote_out
+
+Quote = dict[str, Any]  # an order's figures (representation.BILL_KEYS) for lines not placed yet
 
 # Plain SQL (`Tx.sql`): reprice runs in every write of an order's lines, placing ones included.
 _TERMS_SQL = "SELECT prices_include_tax, tax_rounding, service_charge_milli FROM orders WHERE id = ?"
@@ -73,3 +82,31 @@ def reprice(tx: Tx, order_id: int) -> Bill:
     bill = bill_of(tx, order_id)
     store_figures(tx, order_id, bill)
     return bill
+
+
+# What a cart or a till's ticket would cost if placed now: the same `price()`, its lines' taxes and
+# the terms read as placing would read them (a cart is not an order yet: nothing is stored).
+_ITEM_TAXES = text(
+    f"SELECT m.id, {TAX_COLUMNS} FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category{TAX_JOIN}"
+    " WHERE m.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+
+
+def quote(conn: Connection, lines: Sequence[tuple[int, int, int]], channel: Channel, guests: int | None) -> Quote:
+    """The figures of `lines` ((menu item id, unit price, quantity) each) as an order placed now on
+    `channel` for `guests` would have them (`quote_out`'s shape)."""
+    ids = sorted({item_id for item_id, _, _ in lines})
+    taxes: dict[int, tuple[str, int]] = {}
+    if ids:
+        taxes = {row[0]: (row[1], row[2]) for row in conn.execute(_ITEM_TAXES, {"ids": ids})}
+    terms = read_money_settings(conn).terms_for(channel, guests)
+    priced = [
+        PricedLine(i, unit, quantity, *taxes.get(item_id, ("", 0))) for i, (item_id, unit, quantity) in enumerate(lines)
+    ]
+    return quote_out(price(priced, (), terms), terms)
+
+
+async def quote_lines(
+    store: Store, lines: Sequence[tuple[int, int, int]], channel: Channel, guests: int | None = None
+) -> Quote:
+    return await store.query(quote, lines, channel, guests)
