@@ -1,5 +1,15 @@
 """The till (`/pos`): its endpoints and the ticket the server re-prices on every change."""
 
-from .endpoints import routes
+from starlette.routing import Route
+
+from . import discounts, endpoints
+
+routes = [
+    *endpoints.routes,
+    Route("/pos/orders/{id:id}/discounts", discounts.discount_panel, methods=["GET"]),
+    Route("/pos/orders/{id:id}/discounts", discounts.give_discount, methods=["POST"]),
+    Route("/pos/orders/{id:id}/discounts/figures", discounts.figures, methods=["GET"]),
+    Route("/pos/orders/{id:id}/discounts/{discount_id:id}/remove", discounts.remove_discount, methods=["POST"]),
+]
 
 __all__ = ["routes"]
