@@ -352,3 +352,44 @@ def test_an_approval_leaves_the_cashiers_session_as_it_was(
         assert mine.status_code == 200 and mine.json()["total_cents"] == 3550 - 1065
     [row] = discount_rows(server)
     assert (row["given_by"], row["approved_by"]) == ("cashier", "manager")
+
+
+# The console's reasons panel
+
+
+def test_the_console_keeps_the_reasons_with_errors_inline(server: Server, client: httpx.Client) -> None:
+    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=10) as web:
+        token = csrf_from(web.get("/login").text)
+        web.post("/login", data={"username": "manager", "password": PASSWORDS["manager"], "csrf_token": token})
+        page = web.get("/manage")
+        assert page.status_code == 200 and 'id="reasons-panel"' in page.text
+        headers = {"HX-Request": "true", "X-CSRF-Token": csrf_from(page.text)}
+        added = web.post("/manage/discount-reasons", data={"name": "Cold food", "comp": "1"}, headers=headers)
+        assert added.status_code == 200 and "Added Cold food." in added.text and "Comp (100 %)" in added.text
+        taken = web.post("/manage/discount-reasons", data={"name": "cold FOOD"}, headers=headers)
+        assert taken.status_code == 409 and 'id="reason-name-error"' in taken.text
+        blank = web.post("/manage/discount-reasons", data={"name": " "}, headers=headers)
+        assert blank.status_code == 422 and 'aria-invalid="true"' in blank.text
+        [reason] = client.get("/discount-reasons").json()
+        assert (reason["name"], reason["comp"], reason["active"]) == ("Cold food", True, True)
+        off = web.post(f"/manage/discount-reasons/{reason['id']}/active", data={"active": "0"}, headers=headers)
+        assert off.status_code == 200 and "Switched off" in off.text
+        assert client.get("/discount-reasons?active=true").json() == []
+        gone = web.post(f"/manage/discount-reasons/{reason['id']}/remove", headers=headers)
+        assert gone.status_code == 200 and "Removed." in gone.text
+        assert client.get("/discount-reasons").json() == []
+    kinds = [e["by"] for e in events_of(server, "discount.reason_created")]
+    assert kinds == ["manager"] and len(events_of(server, "discount.reason_deleted")) == 1
+
+
+def test_a_cashier_cannot_change_the_reasons_from_a_page(server: Server) -> None:
+    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=10) as web:
+        token = csrf_from(web.get("/login").text)
+        web.post("/login", data={"username": "cashier", "password": PASSWORDS["cashier"], "csrf_token": token})
+        csrf = csrf_from(web.get("/pos").text)
+        refused = web.post(
+            "/manage/discount-reasons", data={"name": "Mine"}, headers={"HX-Request": "true", "X-CSRF-Token": csrf}
+        )
+        assert refused.status_code == 403
+    with sqlite3.connect(server.db) as db:
+        assert db.execute("SELECT count(*) FROM discount_reasons").fetchone() == (0,)
