@@ -555,10 +555,24 @@ def test_real_responses_match_the_document(
         check(cashier.post(discounts, json={**off, "percent": 50, "approval": wrong}), discounts_path, 401)
         cashier.close()
         assert given.json()["total_cents"] < paid["total_cents"]
-        discount_id = 1  # the first discount given on this server
+        [discount] = given.json()["discounts"]
+        discount_id = discount["id"]
         check(client.delete(f"{discounts}/{discount_id}"), "/orders/{id}/discounts/{discount_id}", 200)
         check(client.delete(f"{discounts}/{discount_id}"), "/orders/{id}/discounts/{discount_id}", 409)
         check(client.delete(f"/discount-reasons/{loyalty['id']}"), "/discount-reasons/{id}", 204)
+
+        # Tax rates and the money settings (issue 17)
+        rate = check(client.post("/tax-rates", json={"name": "VAT", "percent": 8.875}), "/tax-rates", 201).json()
+        check(client.post("/tax-rates", json={"name": "VAT", "percent": 5}), "/tax-rates", 409)
+        check(client.post("/tax-rates", json={"name": "VAT", "percent": 100.5}), "/tax-rates", 422)
+        check(kitchen.get("/tax-rates"), "/tax-rates", 403)
+        check(client.get("/tax-rates"), "/tax-rates", 200)
+        check(client.put(f"/tax-rates/{rate['id']}", json={"name": "VAT", "percent": 20}), "/tax-rates/{id}", 200)
+        check(client.put("/tax-rates/99999", json={"name": "X", "percent": 1}), "/tax-rates/{id}", 404)
+        money = check(client.get("/settings/money"), "/settings/money", 200).json()
+        check(client.put("/settings/money", json={**money, "service_charge_percent": 12.5}), "/settings/money", 200)
+        check(client.put("/settings/money", json={**money, "tax_rounding": "up"}), "/settings/money", 422)
+        check(client.delete(f"/tax-rates/{rate['id']}"), "/tax-rates/{id}", 204)
 
         # A state-changing request on the session cookie without the CSRF token: 403 csrf_failed.
         browser = httpx.Client(base_url=server.url, timeout=10)
