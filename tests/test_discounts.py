@@ -90,6 +90,11 @@ def test_a_manager_keeps_the_reasons_and_cashiers_read_them(
     refused = cashier.post("/discount-reasons", json={"name": "Mine"})
     assert refused.status_code == 403
     assert client.post("/discount-reasons", json={"name": "loyalty"}).status_code == 409
+    accented = client.post("/discount-reasons", json={"name": "Ñandú"})
+    assert accented.status_code == 201
+    assert client.post("/discount-reasons", json={"name": "Ñandú"}).status_code == 409  # the same name: not a 500
+    assert client.delete(f"/discount-reasons/{accented.json()['id']}").status_code == 204
+    assert client.get("/discount-reasons?active=yes").status_code == 422
     assert client.post("/discount-reasons", json={"name": "  "}).status_code == 422
     renamed = client.patch(f"/discount-reasons/{comp['id']}", json={"name": "Cold dish"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Cold dish"
@@ -101,8 +106,9 @@ def test_a_manager_keeps_the_reasons_and_cashiers_read_them(
     assert [(e["name"], e["by"], e["order_id"]) for e in created] == [
         ("Loyalty", "manager", None),
         ("Cold food", "manager", None),
+        ("Ñandú", "manager", None),
     ]
-    assert events_of(server, "discount.reason_deleted")[0]["name"] == "Cold dish"
+    assert [e["name"] for e in events_of(server, "discount.reason_deleted")] == ["Ñandú", "Cold dish"]
 
 
 def test_a_reason_in_use_is_deactivated_not_deleted(

@@ -79,7 +79,8 @@ def _reason(conn: Connection, reason_id: int) -> Row[Any]:
 
 def _name_free(conn: Connection, name: str, reason_id: int | None) -> None:
     taken = conn.execute(
-        select(discount_reasons.c.id).where(func.lower(discount_reasons.c.name) == name.lower())
+        # The database's lower() on both sides: SQLite's lowers ASCII only, and the same name must match.
+        select(discount_reasons.c.id).where(func.lower(discount_reasons.c.name) == func.lower(name))
     ).scalar()
     if taken is not None and taken != reason_id:
         raise Conflict(f"there is already a reason called {name!r}", {"name": "taken"})

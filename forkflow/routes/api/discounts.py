@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from ... import idempotency
 from ... import schemas_out as out
 from ...auth.roles import Principal
+from ...errors import Invalid
 from ...models import DiscountReasonIn, DiscountReasonPatch, OrderDiscountIn
 from ...operation import ApiRoute, Operation, location_header, roles_text, staff_of
 from ...request import store_of
@@ -22,7 +23,10 @@ from .orders import IDEMPOTENCY_PARAM, idempotency_key
 
 
 async def list_reasons(request: Request) -> Response:
-    active_only = request.query_params.get("active") == "true"
+    active = request.query_params.get("active", "false")
+    if active not in ("true", "false"):
+        raise Invalid("active must be true or false", {"active": "true or false"})
+    active_only = active == "true"
     return JSONResponse(await discounts.list_reasons(store_of(request), active_only))
 
 
@@ -107,6 +111,7 @@ routes = [
                 },
             ),
             description="Discount reasons first, then comp reasons, each by name.",
+            errors={422: "`active` is neither `true` nor `false`."},
         ),
     ),
     ApiRoute(
