@@ -832,15 +832,23 @@ class ApprovalIn(Input):
     password: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def _takes(kind: str, figure: str, other: str) -> dict[str, Any]:
+    """JSON Schema of "`kind` takes `figure` (a number) and not `other`; `figure` only with `kind`"."""
+    number = {"required": [figure], "properties": {figure: _A_NUMBER}}
+    return {
+        "if": {"required": ["kind"], "properties": {"kind": {"const": kind}}},
+        "then": {**number, "properties": {figure: _A_NUMBER, other: {"type": "null"}}},
+        "else": {"not": number},
+    }
+
+
 class OrderDiscountIn(Input):
     """`POST /orders/{id}/discounts`: a percent or an amount off a line (`line_id`) or the whole order."""
 
+    # The validator's rule, for the document: each kind takes its own figure and not the other's.
     model_config = ConfigDict(
         json_schema_extra={
-            "allOf": [
-                never(kind={"const": "percent"}, amount_cents=_A_NUMBER),
-                never(kind={"const": "amount"}, percent=_A_NUMBER),
-            ]
+            "allOf": [_takes("percent", "percent", "amount_cents"), _takes("amount", "amount_cents", "percent")]
         }
     )
 
