@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .models import CategoryOrderIn, InventoryIn, MenuItemIn, RecipeIn, StaffIn
+from .models import CategoryOrderIn, DiscountReasonIn, InventoryIn, MenuItemIn, RecipeIn, StaffIn
 from .schema import inventory, menu_items, staff
 from .services import create_inventory_item, create_menu_item, order_categories, set_recipe
+from .services.discounts import add_reason
 from .services.staff import add_staff
 from .store import Store
 
@@ -203,6 +204,10 @@ RECIPES: dict[str, dict[str, str]] = {
 }
 
 
+# The reasons the till offers for discounts, and for comps (100 % off).
+DISCOUNT_REASONS = [("Regular guest", False), ("Staff meal", False), ("Kitchen mistake", True)]
+
+
 async def seed_demo(store: Store) -> bool:
     """Fill an empty database; a database that already has a menu is left alone."""
     async with store.read() as conn:
@@ -239,6 +244,8 @@ async def seed_demo(store: Store) -> bool:
     for dish, ingredients in RECIPES.items():
         lines = [{"inventory_id": stock[name]["id"], "quantity": Decimal(qty)} for name, qty in ingredients.items()]
         await set_recipe(store, dishes[dish]["id"], RecipeIn.model_validate({"ingredients": lines}))
+    for reason, comp in DISCOUNT_REASONS:
+        await add_reason(store, DiscountReasonIn(name=reason, comp=comp), "demo")
     log.info("demo data added: %d menu items, %d stock items, %d recipes", len(MENU), len(STOCK), len(RECIPES))
     return True
 

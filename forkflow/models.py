@@ -35,6 +35,7 @@ from .vocabulary import (
     Allergen,
     Channel,
     Dietary,
+    DiscountKind,
     DrawerMovementKind,
     ModifierKind,
     OrderStatus,
@@ -817,6 +818,44 @@ class PaymentIn(Input):
         return self
 
 
+# Discounts and comps (issue 17, services/discounts.py owns the rules that need the database).
+ReasonName = Annotated[str, Field(min_length=1, max_length=60), _ONE_LINE, _NON_BLANK, _NON_BLANK_SCHEMA]
+# A discount's percent: as `Percent` (below), but above 0.
+DiscountPercent = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(gt=0, le=100, decimal_places=3),
+    _amount_schema(exclusiveMinimum=0, maximum=100),
+]
+MAX_DISCOUNT_CENTS = 100_000_000
+
+
+class DiscountReasonIn(Input):
+    """`POST /discount-reasons`: a reason the till offers for a discount, or for a comp (`comp`)."""
+
+    name: ReasonName
+    comp: Annotated[bool, Field(strict=True)] = Field(
+        default=False, description="true: a comp's reason (a 100 % discount: the dish or the order is free)"
+    )
+
+
+class DiscountReasonPatch(Input):
+    _CHANGES: ClassVar[tuple[str, ...]] = ("name", "comp", "active")
+    model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
+
+    name: ReasonName | None = None
+    comp: Annotated[bool | None, Field(strict=True)] = None
+    active: Annotated[bool | None, Field(strict=True)] = Field(
+        default=None, description="false: the till no longer offers it (discounts given with it keep it)"
+    )
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> DiscountReasonPatch:
+        if all(getattr(self, name) is None for name in self._CHANGES):
+            raise ValueError("nothing to change: send name, comp or active")
+        return self
+
+
 class ApprovalIn(Input):
     """A manager's name and password typed on the spot (services/approvals.py)."""
 
@@ -866,6 +905,50 @@ class DrawerCloseIn(Input):
     other_cents: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), _WHOLE] = Field(
         default=0, description="cash counted as one amount (a currency without a denomination table)"
     )
+
+
+def _takes(kind: str, figure: str, other: str) -> dict[str, Any]:
+    """JSON Schema of "`kind` takes `figure` (a number) and not `other`; `figure` only with `kind`"."""
+    number = {"required": [figure], "properties": {figure: _A_NUMBER}}
+    return {
+        "if": {"required": ["kind"], "properties": {"kind": {"const": kind}}},
+        "then": {**number, "properties": {figure: _A_NUMBER, other: {"type": "null"}}},
+        "else": {"not": number},
+    }
+
+
+class OrderDiscountIn(Input):
+    """`POST /orders/{id}/discounts`: a percent or an amount off a line (`line_id`) or the whole order."""
+
+    # The validator's rule, for the document: each kind takes its own figure and not the other's.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [_takes("percent", "percent", "amount_cents"), _takes("amount", "amount_cents", "percent")]
+        }
+    )
+
+    line_id: Id | None = Field(default=None, description="the line it applies to; left out: the whole order")
+    kind: DiscountKind | None = Field(
+        default=None, description="left out only with a comp reason: a comp is a 100 % discount"
+    )
+    percent: DiscountPercent | None = Field(default=None, description="with `kind: percent`: above 0, at most 100")
+    amount_cents: Annotated[int, Field(strict=True, ge=1, le=MAX_DISCOUNT_CENTS), _WHOLE] | None = Field(
+        default=None, description="with `kind: amount`: at most what is left of the line or order"
+    )
+    reason_id: Id
+    approval: ApprovalIn | None = Field(
+        default=None, description="a manager's name and password, when the discount is above the cashier's limit"
+    )
+
+    @model_validator(mode="after")
+    def _kind_and_its_figure(self) -> OrderDiscountIn:
+        if self.kind == "percent" and (self.percent is None or self.amount_cents is not None):
+            raise ValueError("a percent discount takes `percent` (and no `amount_cents`)")
+        if self.kind == "amount" and (self.amount_cents is None or self.percent is not None):
+            raise ValueError("an amount discount takes `amount_cents` (and no `percent`)")
+        if self.kind is None and (self.percent is not None or self.amount_cents is not None):
+            raise ValueError("say the `kind` of the discount: percent or amount")
+        return self
 
 
 # The money side's settings (issue 17). A percent is a number with up to three decimals, 0 to 100

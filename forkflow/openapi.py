@@ -231,6 +231,7 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             {"name": "orders", "description": "Placing and moving orders"},
             {"name": "kitchen", "description": "The kitchen's queue"},
             {"name": "money", "description": "Payments, splits, refunds and cash drawers"},
+            {"name": "discounts", "description": "Discounts and comps on orders, and the reasons for them"},
             {"name": "printers", "description": "Kitchen and receipt printers, and what they print"},
             {"name": "inventory", "description": "Stock, managers only"},
             {"name": "settings", "description": "The restaurant's settings: opening hours, tax rates, money settings"},

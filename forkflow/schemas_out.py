@@ -482,7 +482,8 @@ class ErrorDetail(Output):
     )
     reason: str | SkipJsonSchema[None] = absent_when_empty(
         "a finer code, e.g. `idempotency_key_reused`, `allergy_confirmation_needed`, `allergies_not_acknowledged`, "
-        "`courses_held`, `already_fired`, `no_such_course`, `printer_has_jobs`, `no_receipt_printer`"
+        "`courses_held`, `already_fired`, `no_such_course`, `printer_has_jobs`, `no_receipt_printer`, "
+        "`approval_needed`, `order_cancelled`, `order_closed`, `line_voided`, `nothing_left`, `already_removed`"
     )
     queued_jobs: int | SkipJsonSchema[None] = absent_when_empty(
         "409 on DELETE /printers/{id}: how many jobs are waiting to print on it"
@@ -492,6 +493,9 @@ class ErrorDetail(Output):
     )
     left_cents: int | SkipJsonSchema[None] = absent_when_empty(
         "409 on POST /orders/{id}/refunds (`more_than_paid`): what the payment has left to refund"
+    )
+    limit_percent: int | float | SkipJsonSchema[None] = absent_when_empty(
+        "403 on POST /orders/{id}/discounts (`reason: approval_needed`): the cashier's discount limit, in percent"
     )
 
 
@@ -665,6 +669,16 @@ class SightSeenOut(Output):
 
 # Proof of sight's event payloads too (the `kitchen` topic's `x-events` refer to them).
 RESPONSE_MODELS = (*RESPONSE_MODELS, SightingOut, SightSeenOut, ScreenOut)
+
+
+class DiscountReasonOut(Output):
+    """A reason the till offers for a discount, or for a comp (`comp`: a 100 % discount)."""
+
+    id: int
+    name: str
+    comp: bool
+    active: bool = Field(description="false: no longer offered; discounts given with it keep its name")
+    created_at: Timestamp
 
 
 class TaxRateOut(Output):

@@ -575,6 +575,33 @@ def test_real_responses_match_the_document(
         spare = check(client.post("/printers", json={**setup, "name": "Spare"}), "/printers", 201).json()
         check(client.delete(f"/printers/{spare['id']}"), "/printers/{id}", 204)
 
+        # Discount reasons and discounts (issue 17)
+        loyalty = check(client.post("/discount-reasons", json={"name": "Loyalty"}), "/discount-reasons", 201).json()
+        check(client.post("/discount-reasons", json={"name": "loyalty"}), "/discount-reasons", 409)
+        check(kitchen.get("/discount-reasons"), "/discount-reasons", 403)
+        comp = check(client.post("/discount-reasons", json={"name": "Cold", "comp": True}), "/discount-reasons", 201)
+        check(client.get("/discount-reasons", params={"active": "true"}), "/discount-reasons", 200)
+        retired = client.patch(f"/discount-reasons/{comp.json()['id']}", json={"active": False})
+        check(retired, "/discount-reasons/{id}", 200)
+        check(client.patch("/discount-reasons/99999", json={"active": False}), "/discount-reasons/{id}", 404)
+        discounts, discounts_path = f"/orders/{paid['id']}/discounts", "/orders/{id}/discounts"
+        off = {"kind": "percent", "percent": 12.5, "reason_id": loyalty["id"]}
+        given = check(client.post(discounts, json=off, headers={"Idempotency-Key": "d-1"}), discounts_path, 201)
+        again = check(client.post(discounts, json=off, headers={"Idempotency-Key": "d-1"}), discounts_path, 201)
+        assert again.headers["Idempotent-Replayed"] == "true"
+        check(client.post(discounts, json={**off, "percent": 101}), discounts_path, 422)
+        cashier = httpx.Client(base_url=server.url, timeout=10, headers=server.auth("cashier"))
+        check(cashier.post(discounts, json={**off, "percent": 50}), discounts_path, 403)
+        wrong = {"name": "manager", "password": "not-it"}
+        check(cashier.post(discounts, json={**off, "percent": 50, "approval": wrong}), discounts_path, 401)
+        cashier.close()
+        assert given.json()["total_cents"] < paid["total_cents"]
+        [discount] = given.json()["discounts"]
+        discount_id = discount["id"]
+        check(client.delete(f"{discounts}/{discount_id}"), "/orders/{id}/discounts/{discount_id}", 200)
+        check(client.delete(f"{discounts}/{discount_id}"), "/orders/{id}/discounts/{discount_id}", 409)
+        check(client.delete(f"/discount-reasons/{loyalty['id']}"), "/discount-reasons/{id}", 204)
+
         # Tax rates and the money settings (issue 17)
         rate = check(client.post("/tax-rates", json={"name": "VAT", "percent": 8.875}), "/tax-rates", 201).json()
         check(client.post("/tax-rates", json={"name": "VAT", "percent": 5}), "/tax-rates", 409)

@@ -2,12 +2,13 @@
 inventory), each route declared at its module's bottom with its operation (who may call it, what it
 takes and answers), which the permission check and the OpenAPI document both read."""
 
-from . import inventory, menu, online, orders, payments, printers, schedule, sight, taxes
+from . import discounts, inventory, menu, online, orders, payments, printers, schedule, sight, taxes
 
 routes = [
     *menu.routes,
     *orders.routes,
     *payments.routes,
+    *discounts.routes,
     *schedule.routes,
     *online.routes,
     *inventory.routes,

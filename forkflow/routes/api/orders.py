@@ -132,7 +132,7 @@ _STATUS_PARAM = {
     "description": "only orders with this status (422 for an unknown one)",
     "schema": {"type": "string", "enum": list(ORDER_STATUSES)},
 }
-_IDEMPOTENCY_PARAM = {
+IDEMPOTENCY_PARAM = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
@@ -176,7 +176,7 @@ routes = [
             status=201,
             out=out.OrderOut,
             out_or=out.PublicOrderOut,
-            parameters=(_IDEMPOTENCY_PARAM,),
+            parameters=(IDEMPOTENCY_PARAM,),
             headers={
                 **location_header("order (for an anonymous order: its tracking page)"),
                 "Idempotent-Replayed": {
@@ -306,7 +306,7 @@ routes = [
             out=out.OrderOut,
             parameters=(
                 {
-                    **_IDEMPOTENCY_PARAM,
+                    **IDEMPOTENCY_PARAM,
                     "description": (
                         f"{idempotency.FORMAT_TEXT}. The same key with the same lines for the same order returns "
                         "the order (200, `Idempotent-Replayed: true`) and adds nothing, even when both requests "
@@ -384,7 +384,7 @@ routes = [
             out=out.OrderOut,
             parameters=(
                 {
-                    **_IDEMPOTENCY_PARAM,
+                    **IDEMPOTENCY_PARAM,
                     "description": f"{idempotency.FORMAT_TEXT}. The same key again for the same course of the "
                     "same order answers the order (200) and writes nothing; the same key with another course or "
                     f"order is 422 (`reason: {idempotency.KeyReused.reason}`). A malformed key is 400.",

@@ -1,5 +1,5 @@
 """The manager's console, `/manage`: menu editor, availability, stock, today's figures, staff,
-scheduled orders and opening hours, online ordering's pace, taxes and charges.
+scheduled orders and opening hours, online ordering's pace, taxes and charges, discount reasons.
 
 Every change goes through the service layer, whose events reach every till, menu page, kitchen
 display and console at once; the console's own stream brings each change back (page.py).
@@ -9,14 +9,15 @@ errors when refused: nothing is written then); a plain form post without JavaScr
 page back instead, or a redirect to it.
 
 page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py,
-staff.py, schedule.py, online.py, printers.py and taxes.py hold the endpoints, by what a manager does; view.py,
-forms.py and charts.py what they show and read. The routes are listed here, in the order they are matched.
+staff.py, schedule.py, online.py, printers.py, taxes.py and reasons.py hold the endpoints, by what a manager
+does; view.py, forms.py and charts.py what they show and read. The routes are listed here, in the order they
+are matched.
 """
 
 from starlette.routing import Route
 
 from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from . import menu, online, page, printers, schedule, staff, stock, taxes
+from . import menu, online, page, printers, reasons, schedule, staff, stock, taxes
 
 routes = [
     Route("/manage", page.console_page, methods=["GET"]),
@@ -49,6 +50,9 @@ routes = [
     Route("/manage/printers/{id:id}/test", printers.test_page, methods=["POST"]),
     Route("/manage/orders/{id:id}/release", schedule.send_now, methods=["POST"]),
     Route("/manage/staff/{id:id}/active", staff.set_staff_active, methods=["POST"]),
+    Route("/manage/discount-reasons", reasons.add_reason, methods=["POST"]),
+    Route("/manage/discount-reasons/{id:id}/active", reasons.set_active, methods=["POST"]),
+    Route("/manage/discount-reasons/{id:id}/remove", reasons.remove_reason, methods=["POST"]),
 ]
 
 __all__ = ["routes"]

@@ -39,6 +39,7 @@ MIN_INTERVAL = {
     "sight": 0.25,
     "printers": 0.25,
     "taxes": 0.25,
+    "reasons": 0.25,
 }
 
 
@@ -73,6 +74,7 @@ async def whole_page(request: Request, status: int = 200, **overrides: Any) -> R
         **await console.sight_context(store),
         **await console.printers_context(store),
         **await console.taxes_context(store),
+        **await console.reasons_context(store),
         "menu_form": Form(),
         "editing": None,
         "staff_form": Form(),

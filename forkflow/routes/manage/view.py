@@ -20,7 +20,7 @@ from ...config import Settings
 from ...events import Event
 from ...formats import local_time, money
 from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
-from ...services import hours, online, printers, releases, reports, sight, taxes
+from ...services import discounts, hours, online, printers, releases, reports, sight, taxes
 from ...services.courses import COURSES
 from ...services.money_settings import get_money_settings
 from ...services.releases import ASAP_MARK
@@ -42,10 +42,11 @@ from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
 # What the console's stream keeps up to date ("sight": the kitchen's screens and unseen tickets).
-LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "sight", "printers", "taxes")
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "sight", "printers", "taxes", "reasons")
 PRINTER_EVENTS = ("printer.", "print.")  # of the kitchen topic, those that change the printers section
 SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "sight", "money": "taxes"}
 TAX_EVENTS = "tax."  # of the money topic, those that change the taxes section
+REASON_EVENTS = "discount.reason_"  # of the money topic, those that change the discount reasons
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
 STOCK_REASON_LABELS: dict[StockReason, str] = {
@@ -63,6 +64,8 @@ def sections_of(event: Event) -> set[str]:
         return {"menu"}
     if event.type == "menu.categories":
         return {"menu", "taxes"}  # (a category's tax rate)
+    if event.topic == "money" and event.type.startswith(REASON_EVENTS):
+        return {"reasons"}
     if event.topic == "money":
         return {"taxes"} if event.type.startswith(TAX_EVENTS) else set()
     if event.topic == "orders" and ASAP_MARK not in event.data:
@@ -249,6 +252,11 @@ async def taxes_context(
     }
 
 
+async def reasons_context(store: Store, form: Form | None = None) -> dict[str, Any]:
+    """The discount and comp reasons, and the form to add one (as typed when refused)."""
+    return {"reasons": await discounts.list_reasons(store), "reason_form": form or Form()}
+
+
 async def printers_context(store: Store, form: Form | None = None) -> dict[str, Any]:
     """The printers with their live status, and the add/edit form (empty unless given)."""
     from .printers import printer_form
@@ -282,4 +290,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "sight", **await sight_context(store))
     if name == "taxes":
         return fragment(request, "tax_list", **await taxes_context(store))
+    if name == "reasons":
+        return fragment(request, "reason_list", **await reasons_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))

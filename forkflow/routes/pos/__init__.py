@@ -1,8 +1,17 @@
 """The till (`/pos`): its endpoints, the ticket the server re-prices on every change, and its money
 screens (pay.py: an order's Pay panel, the cash drawers)."""
 
-from . import endpoints, pay
+from starlette.routing import Route
 
-routes = [*endpoints.routes, *pay.routes]
+from . import discounts, endpoints, pay
+
+routes = [
+    *endpoints.routes,
+    *pay.routes,
+    Route("/pos/orders/{id:id}/discounts", discounts.discount_panel, methods=["GET"]),
+    Route("/pos/orders/{id:id}/discounts", discounts.give_discount, methods=["POST"]),
+    Route("/pos/orders/{id:id}/discounts/figures", discounts.figures, methods=["GET"]),
+    Route("/pos/orders/{id:id}/discounts/{discount_id:id}/remove", discounts.remove_discount, methods=["POST"]),
+]
 
 __all__ = ["routes"]
