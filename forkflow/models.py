@@ -799,13 +799,27 @@ MoneyReason = Annotated[str, Field(min_length=1, max_length=200), _ONE_LINE, _NO
 
 
 class PaymentIn(Input):
+    # The validator's rule, for the document: what was handed over is said of cash only.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["tender", "tendered_cents"],
+                "properties": {"tender": {"enum": ["card", "other"]}, "tendered_cents": {"type": "integer"}},
+            }
+        }
+    )
+
     tender: Tender
     amount_cents: Amount = Field(description="applied to the bill (tips apart)")
     tip_cents: Tip = 0
     reference: Reference = Field(default="", description="the card terminal's or other tender's reference")
     tendered_cents: Amount | None = Field(default=None, description="cash handed over (cash only; default: exact)")
     line_ids: list[Id] | None = Field(
-        default=None, min_length=1, max_length=MAX_SPLIT_LINES, description="paying by item: the lines this pays for"
+        default=None,
+        min_length=1,
+        max_length=MAX_SPLIT_LINES,
+        description="paying by item: the lines this pays for, each once",
+        json_schema_extra={"uniqueItems": True},
     )
     drawer_id: Id | None = Field(default=None, description="cash: the open drawer it goes into (default: the only one)")
 
@@ -864,6 +878,15 @@ class ApprovalIn(Input):
 
 
 class RefundIn(Input):
+    # The validator's rule, for the document: exactly one of amount_cents and line_id.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "integer"}}} for name in ("amount_cents", "line_id")
+            ]
+        }
+    )
+
     payment_id: Id
     amount_cents: Amount | None = Field(default=None, description="money given back, no line voided")
     line_id: Id | None = Field(default=None, description="a paid line voided and refunded (what it took off the bill)")
@@ -901,6 +924,7 @@ class DrawerCloseIn(Input):
         default_factory=dict,
         max_length=50,
         description='how many of each note and coin, by its value in minor units: {"2000": 3}',
+        json_schema_extra={"propertyNames": {"pattern": r"^[1-9][0-9]{0,8}$"}},
     )
     other_cents: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), _WHOLE] = Field(
         default=0, description="cash counted as one amount (a currency without a denomination table)"
