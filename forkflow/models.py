@@ -30,7 +30,18 @@ from .numbers import (
     MAX_SLOT_LOAD,
     MAX_SLOT_ORDERS,
 )
-from .vocabulary import WEEKDAYS, Allergen, Channel, Dietary, ModifierKind, OrderStatus, PrinterRole, Role, StockReason
+from .vocabulary import (
+    WEEKDAYS,
+    Allergen,
+    Channel,
+    Dietary,
+    ModifierKind,
+    OrderStatus,
+    PrinterRole,
+    Role,
+    StockReason,
+    TaxRounding,
+)
 
 # What people type is shown to others (tickets, the kitchen display, tracking pages), so it must
 # read as typed: no control characters (a NUL is also a 500 on PostgreSQL) and no bidi controls,
@@ -315,11 +326,14 @@ class MenuItemIn(Input):
     modifier_groups: Annotated[list[ModifierGroupIn], Field(max_length=MAX_GROUPS)] = []
     prep_minutes: PrepMinutes = DEFAULT_PREP_MINUTES
     prep_load: PrepLoad = DEFAULT_PREP_LOAD
+    tax_rate_id: Id | None = Field(
+        default=None, description="its own tax rate (`GET /tax-rates`), overriding its category's; null: its category's"
+    )
 
 
 class MenuItemUpdate(MenuItemIn):
     """PUT replaces the item; `available`, `position`, `allergens`, `dietary`, `modifier_groups`,
-    `prep_minutes` and `prep_load` left out keep their current values. Groups and options sent with
+    `prep_minutes`, `prep_load` and `tax_rate_id` left out keep their current values. Groups and options sent with
     their `id` keep it (orders name options by id); those left out are deleted."""
 
     available: Annotated[bool | None, Field(strict=True)] = None  # type: ignore[assignment]
@@ -340,23 +354,32 @@ class CategoryOrderIn(Input):
     """`PUT /menu/categories`: `order`: these categories first, in this order; the others keep
     theirs, after. `courses`: the course each named category's dishes go in by default."""
 
-    _CHANGES: ClassVar[tuple[str, ...]] = ("order", "courses")
+    _CHANGES: ClassVar[tuple[str, ...]] = ("order", "courses", "taxes")
     model_config = ConfigDict(json_schema_extra=at_least_one(*_CHANGES))
 
     order: Annotated[list[Label], Field(min_length=1, max_length=200), _UNIQUE] | None = None
     courses: Annotated[dict[Label, Course], Field(min_length=1, max_length=200)] | None = Field(
         default=None, description='category name -> its default course, e.g. {"Drinks": 0, "Mains": 2}'
     )
+    taxes: Annotated[dict[Label, Id | None], Field(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        description="category name -> the id of its dishes' tax rate (`GET /tax-rates`), null: untaxed, e.g. "
+        '{"Drinks": 2, "Mains": 1}',
+    )
 
     @model_validator(mode="after")
     def _something_to_change(self) -> CategoryOrderIn:
-        if self.order is None and self.courses is None:
-            raise ValueError("nothing to change: send order or courses")
+        if self.order is None and self.courses is None and self.taxes is None:
+            raise ValueError("nothing to change: send order, courses or taxes")
         return self
 
 
 class AvailabilityIn(Input):
     available: Annotated[bool, Field(strict=True)]
+
+
+MAX_GUESTS = 99
+Guests = Annotated[int, Field(strict=True, ge=1, le=MAX_GUESTS), _WHOLE]
 
 
 class OrderLineIn(Input):
@@ -412,6 +435,11 @@ class OrderIn(Input):
     allergies: Allergens = Field(default=[], description="the customer's allergies; lines containing one are flagged")
     allergies_confirmed: Annotated[bool, Field(strict=True)] = Field(
         default=False, description="true: send the order even though lines contain one of its `allergies`"
+    )
+    guests: Guests | None = Field(
+        default=None,
+        description="the guests at the table (1 to 99): the service charge may apply only from a number of "
+        "guests (`GET /settings/money`)",
     )
     pickup_at: PickupAt | None = Field(
         default=None,
@@ -755,4 +783,37 @@ class ScreenSeenIn(Input):
     )
     last_event_id: Annotated[int, Field(strict=True, ge=0, le=MAX_ID), _WHOLE] = Field(
         description="the id of the last event the display has rendered (the page's, or its stream's)"
+    )
+
+
+# The money side's settings (issue 17). A percent is a number with up to three decimals, 0 to 100
+# (8.875): stored × 1000, exactly.
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_a_number),
+    Field(ge=0, le=100, decimal_places=3),
+    _amount_schema(minimum=0, maximum=100),
+]
+
+
+class TaxRateIn(Input):
+    """`POST /tax-rates`, `PUT /tax-rates/{id}`: a tax rate's name (unique) and percent."""
+
+    name: Label
+    percent: Percent = Field(description="0 to 100, up to three decimals (8.875)")
+
+
+class MoneySettingsIn(Input):
+    """`PUT /settings/money`: every setting at once; orders already placed keep the terms they had."""
+
+    prices_include_tax: Annotated[bool, Field(strict=True)] = Field(
+        description="true: menu prices include tax (the tax is inside them); false: tax is added on top"
+    )
+    tax_rounding: TaxRounding = Field(description="line: tax rounded on each line; order: once per rate on the order")
+    service_charge_percent: Percent = Field(description="of table orders' lines after discounts; 0: none")
+    service_charge_min_guests: Guests | None = Field(
+        default=None, description="the service charge only for tables of this many guests or more; null: every table"
+    )
+    cashier_discount_limit_percent: Percent = Field(
+        description="the largest discount a cashier gives without a manager's approval"
     )

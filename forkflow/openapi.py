@@ -232,7 +232,7 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             {"name": "kitchen", "description": "The kitchen's queue"},
             {"name": "printers", "description": "Kitchen and receipt printers, and what they print"},
             {"name": "inventory", "description": "Stock, managers only"},
-            {"name": "settings", "description": "The restaurant's settings: opening hours"},
+            {"name": "settings", "description": "The restaurant's settings: opening hours, tax rates, money settings"},
             {"name": "online", "description": "Online ordering's pace: pause, busy delay, pickup slot capacity"},
             {"name": "events", "description": "Every committed change, live, as Server-Sent Events"},
             {"name": "tracking", "description": "A customer's view of their own order"},

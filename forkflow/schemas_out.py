@@ -23,6 +23,7 @@ from .vocabulary import (
     Allergen,
     Channel,
     Dietary,
+    DiscountKind,
     ModifierKind,
     MovementKind,
     OrderStatus,
@@ -31,6 +32,7 @@ from .vocabulary import (
     PrintStatus,
     Role,
     SendReason,
+    TaxRounding,
 )
 
 Timestamp = Annotated[datetime, Field(description="UTC, ISO 8601 with milliseconds and `Z`")]
@@ -85,6 +87,7 @@ class MenuItemOut(Output):
         ge=0, le=MAX_PREP_MINUTES, description="minutes from starting a portion to its being ready"
     )
     prep_load: int = Field(ge=0, le=MAX_PREP_LOAD, description="the kitchen load one portion puts on its pickup slot")
+    tax_rate_id: int | None = Field(description="its own tax rate, overriding its category's; null: its category's")
     modifier_groups: list[ModifierGroupOut] = Field(description="in the menu's order")
     available: bool = Field(description="false: sold out (86) everywhere, switched off or out of stock")
     switched_off: bool = Field(
@@ -114,6 +117,51 @@ _FLAGS = "those of `allergens` that are among the order's `allergies`"
 _VOIDED = "when the line was voided (taken off the order: not cooked or charged); null while it is not"
 
 
+Percent = Annotated[float, Field(ge=0, le=100, description="a percent, up to three decimals (8.875)")]
+
+
+class LineTaxOut(Output):
+    name: str
+    percent: Percent
+
+
+class TaxOut(Output):
+    """One tax rate on an order: what it was taken on (without tax) and how much (rounded per line
+    or once per rate, as the order's `tax_rounding` was when placed)."""
+
+    name: str
+    percent: Percent
+    taxable_cents: Cents
+    tax_cents: Cents
+
+
+class DiscountOut(Output):
+    id: int
+    line_id: int | None = Field(description="the line it applies to; null: the whole order")
+    kind: DiscountKind
+    percent: Percent | None = Field(description="a percent discount's percent; null for an amount")
+    amount_cents: Cents = Field(description="what it took off the bill (never more than was left)")
+    comp: bool = Field(description="a comp: 100 % off, with a comp's reason")
+    reason: str
+    given_by: str
+    approved_by: str | None = Field(description="the manager who approved it; null: within the giver's limit")
+
+
+class BillOut(Output):
+    """An order's figures (forkflow/money/pricing.py defines them once)."""
+
+    prices_include_tax: bool = Field(description="its prices included tax when it was placed")
+    subtotal_cents: Cents = Field(description="its lines not voided, before discounts")
+    discount_cents: Cents = Field(description="what its discounts took")
+    taxes: list[TaxOut] = Field(description="by rate, in order of first appearance on its lines")
+    tax_cents: Cents = Field(description="the taxes' sum (inside the prices when `prices_include_tax`)")
+    service_charge_cents: Cents = Field(description="on its lines after discounts; untaxed")
+    total_cents: Cents = Field(
+        description="what is owed, tips excluded: subtotal - discounts + service charge (+ taxes when prices "
+        "exclude them)"
+    )
+
+
 class OrderLineOut(Output):
     id: int
     menu_item_id: int
@@ -136,12 +184,13 @@ class OrderLineOut(Output):
     voided_at: Timestamp | None = Field(description=_VOIDED)
     void_reason: str | None = Field(description="why it was voided")
     voided_by: str | None = Field(description="who voided it")
+    tax: LineTaxOut | None = Field(description="its tax rate as when ordered; null: untaxed")
 
 
 _PICKUP = "when the customer collects it; null: as soon as possible"
 
 
-class OrderOut(Output):
+class OrderOut(BillOut):
     id: int
     ticket_no: int = Field(ge=1, description="counts from 1 each service day")
     business_date: date = Field(description="the local service day the ticket number counts in")
@@ -150,7 +199,8 @@ class OrderOut(Output):
     table: str | None
     notes: str
     status: OrderStatus
-    total_cents: Cents
+    guests: int | None = Field(ge=1, le=99, description="the guests at the table; null: not given")
+    discounts: list[DiscountOut] = Field(description="its discounts not removed, in the order given")
     created_at: Timestamp
     updated_at: Timestamp
     ready_at: Timestamp | None = Field(description="when the order last became ready")
@@ -188,9 +238,9 @@ class TrackedLineOut(Output):
     voided_at: Timestamp | None = Field(description=_VOIDED)
 
 
-class TrackedOrderOut(Output):
+class TrackedOrderOut(BillOut):
     """What the holder of a tracking link sees: their order, without staff-side ids or ticket
-    numbers (they count the day's business)."""
+    numbers (they count the day's business), its figures without who gave its discounts."""
 
     pickup_code: str = Field(description="what the customer shows at the counter")
     customer_name: str
@@ -198,7 +248,6 @@ class TrackedOrderOut(Output):
     table: str | None
     notes: str
     status: OrderStatus
-    total_cents: Cents
     created_at: Timestamp
     updated_at: Timestamp
     allergies: list[Allergen] = Field(description="the customer's allergies, in the vocabulary's order")
@@ -245,6 +294,7 @@ class MenuCategoryOut(Output):
     name: str
     position: int = Field(ge=0)
     course: int = Field(ge=0, le=MAX_COURSE, description="the course its dishes go in unless a line says otherwise")
+    tax_rate_id: int | None = Field(description="its dishes' tax rate unless an item names its own; null: untaxed")
 
 
 class KitchenSettingsOut(Output):
@@ -527,3 +577,28 @@ class SightSeenOut(Output):
 
 # Proof of sight's event payloads too (the `kitchen` topic's `x-events` refer to them).
 RESPONSE_MODELS = (*RESPONSE_MODELS, SightingOut, SightSeenOut, ScreenOut)
+
+
+class TaxRateOut(Output):
+    id: int
+    name: str
+    percent: Percent
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class TaxRatesOut(Output):
+    tax_rates: list[TaxRateOut] = Field(description="by name")
+
+
+class MoneySettingsOut(Output):
+    """How orders placed from now on are priced (each order keeps the terms it was placed under)."""
+
+    prices_include_tax: bool
+    tax_rounding: TaxRounding
+    service_charge_percent: Percent
+    service_charge_min_guests: int | None = Field(ge=1, le=99, description="null: every table order")
+    cashier_discount_limit_percent: Percent
+
+
+RESPONSE_MODELS = (*RESPONSE_MODELS, TaxRateOut, TaxRatesOut, MoneySettingsOut)

@@ -81,6 +81,7 @@ def test_order_is_priced_by_the_server_not_the_client(api: httpx.Client, dishes:
         "voided_at": None,
         "void_reason": None,
         "voided_by": None,
+        "tax": None,  # no tax rate on its item or category
     }
     assert order["created_at"].endswith("Z")
     assert {**api.get(f"/orders/{order['id']}").json(), "sightings": None} == {**order, "sightings": None}

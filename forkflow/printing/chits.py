@@ -21,6 +21,7 @@ from escpos.printer import Dummy
 
 from ..config import Settings
 from ..formats import allergen, contains, local_time, marks, money
+from ..money.figures import bill_rows
 
 # Epson TM-T88 (and its compatibles), font A on 80 mm paper: 42 columns; 21 in double width.
 WIDTH = 42
@@ -268,7 +269,8 @@ def kitchen_chit(
 
 def receipt(order: Mapping[str, Any], *, settings: Settings) -> bytes:
     """The customer's receipt: each line not voided with its quantity, options and price (options
-    are in the unit price already; a priced option shows what it adds), and the order's total."""
+    are in the unit price already; a priced option shows what it adds), the order's figures
+    (subtotal, discounts, taxes, service charge: money/figures.py's rows) and its total."""
     zone = settings.timezone
     paper = _Paper()
     paper.print(TITLE, big=True, bold=True, centre=True)
@@ -293,6 +295,8 @@ def receipt(order: Mapping[str, Any], *, settings: Settings) -> bytes:
             else:
                 paper.print(word, indent=3, hang=2)
     paper.rule()
+    for row in bill_rows(order):
+        paper.columns(row.label, f"-{money(row.cents)}" if row.kind == "discount" else money(row.cents))
     paper.columns("TOTAL", money(order["total_cents"]), bold=True, tall=True)
     paper.print("")
     paper.print("Thank you", bold=True, centre=True)

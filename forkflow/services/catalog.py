@@ -69,4 +69,9 @@ def load_item(conn: Connection, item_id: int) -> MenuItem:
 
 def categories_out(conn: Connection) -> dict[str, Any]:
     rows = conn.execute(select(menu_categories).order_by(menu_categories.c.position, menu_categories.c.name))
-    return {"categories": [{"name": row.name, "position": row.position, "course": row.course} for row in rows]}
+    return {
+        "categories": [
+            {"name": row.name, "position": row.position, "course": row.course, "tax_rate_id": row.tax_rate_id}
+            for row in rows
+        ]
+    }

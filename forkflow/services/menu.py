@@ -21,6 +21,7 @@ from ..vocabulary import ALLERGENS, DIETARY
 from .catalog import MenuItem, categories_out, load_item, menu_items_where
 from .representation import joined, number_to_milli
 from .stock import can_be_made, refresh_availability, refresh_options
+from .taxes import check_rate_ids
 
 
 async def list_menu(store: Store) -> list[MenuItem]:
@@ -60,10 +61,12 @@ async def list_categories(store: Store) -> dict[str, Any]:
 
 async def order_categories(store: Store, data: CategoryOrderIn) -> dict[str, Any]:
     """Put the categories in `order` first, in the order sent (the others follow in their current
-    order), and set each category's default course in `courses`: one write, one `menu.categories`
-    event when anything changed."""
+    order), set each category's default course in `courses` and tax rate in `taxes`: one write,
+    one `menu.categories` event when anything changed (a rate's change bumps the menu's revision:
+    the table's trigger)."""
     named = data.order or []
     courses = data.courses or {}
+    taxes = data.taxes or {}
 
     def unit(tx: Tx) -> dict[str, Any]:
         before = categories_out(tx.conn)
@@ -72,13 +75,20 @@ async def order_categories(store: Store, data: CategoryOrderIn) -> dict[str, Any
         # (names sent differently, the same once trimmed: " Mains" and "Mains")
         problems |= {f"order.{i}": "named twice" for i, name in enumerate(named) if name in named[:i]}
         problems |= {f"courses.{name}": f"no category {name!r}" for name in courses if name not in current}
+        problems |= {f"taxes.{name}": f"no category {name!r}" for name in taxes if name not in current}
         if problems:
             raise Invalid("the request names categories that are not on the menu, or one twice", problems)
+        check_rate_ids(tx.conn, {f"taxes.{name}": rate_id for name, rate_id in taxes.items()})
         wanted = named + [name for name in current if name not in named]
         was = {c["name"]: c for c in before["categories"]}
         for position, name in enumerate(wanted):
-            values = {"position": position, "course": courses.get(name, was[name]["course"])}
-            if values != {"position": was[name]["position"], "course": was[name]["course"]}:
+            old = was[name]
+            values = {
+                "position": position,
+                "course": courses.get(name, old["course"]),
+                "tax_rate_id": taxes.get(name, old["tax_rate_id"]),
+            }
+            if values != {key: old[key] for key in values}:
                 tx.conn.execute(update(menu_categories).where(menu_categories.c.name == name).values(values))
         categories = categories_out(tx.conn)
         if categories != before:
@@ -199,12 +209,16 @@ def _columns(data: MenuItemIn) -> dict[str, Any]:
         values["allergens"] = joined(data.allergens, ALLERGENS)
     if data.dietary is not None:
         values["dietary"] = joined(data.dietary, DIETARY)
-    return {key: value for key, value in values.items() if value is not None}
+    values = {key: value for key, value in values.items() if value is not None}
+    if "tax_rate_id" in data.model_fields_set:  # (null: its category's rate)
+        values["tax_rate_id"] = data.tax_rate_id
+    return values
 
 
 async def create_menu_item(store: Store, data: MenuItemIn) -> MenuItem:
     def unit(tx: Tx) -> MenuItem:
         _check_groups(tx.conn, None, data.modifier_groups)
+        check_rate_ids(tx.conn, {"tax_rate_id": data.tax_rate_id})
         values = _columns(data) | {
             "available": data.available,
             "switched_off": not data.available,
@@ -244,6 +258,7 @@ def _change(tx: Tx, item_id: int, data: MenuItemUpdate | None, switched_on: bool
     if data is not None:
         if data.modifier_groups is not None:
             _check_groups(tx.conn, item_id, data.modifier_groups)
+        check_rate_ids(tx.conn, {"tax_rate_id": data.tax_rate_id})
         values = _columns(data)
         if "position" not in values and data.category != before["category"]:
             values["position"] = _last_position(tx.conn, data.category)

@@ -8,12 +8,12 @@ import hashlib
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, or_, select, update
 
 from ..choices import group_problem
 from ..config import Settings
@@ -21,10 +21,13 @@ from ..errors import Conflict, Invalid, NotFound
 from ..formats import contains
 from ..idempotency import KeyReused
 from ..models import LinesIn, OrderIn, OrderLineIn
-from ..schema import menu_categories, menu_items, order_line_modifiers, order_lines, orders
+from ..money.pricing import Bill, PricedLine, Terms
+from ..money.pricing import price as price_bill
+from ..schema import menu_categories, menu_items, order_discounts, order_line_modifiers, order_lines, orders
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, ALLERGENS, COOKING_STATUSES, TRANSITIONS, spoken
 from . import online
+from .bill import figures, reprice
 from .catalog import IN_CATEGORY, MENU_ORDER
 from .courses import (
     DEFAULT_COURSE,
@@ -40,6 +43,7 @@ from .courses import (
 )
 from .dispatch import record_sends
 from .hours import pickup_problem, read_hours
+from .money_settings import TAX_COLUMNS, TAX_JOIN, money_settings_in
 from .representation import Encoded, joined, modifier_out, order_out, words
 from .stock import OutOfStock, return_for_line, return_for_order, take_for_order
 
@@ -76,6 +80,8 @@ def request_fingerprint(data: OrderIn) -> str:
         exclude |= {"allergies": True, "allergies_confirmed": True}
     if data.pickup_at is None:  # (issue 15: likewise)
         exclude["pickup_at"] = True
+    if data.guests is None:  # (issue 17: likewise)
+        exclude["guests"] = True
     return hashlib.sha256(data.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
@@ -93,11 +99,10 @@ _MODIFIERS_OF = (
     .order_by(order_line_modifiers.c.line_id, order_line_modifiers.c.position)
 )
 _ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("id"))
-# An order's total from its lines not voided (correlated to the order an UPDATE changes).
-_LIVE_TOTAL = (
-    select(func.coalesce(func.sum(order_lines.c.unit_price_cents * order_lines.c.quantity), 0))
-    .where(order_lines.c.order_id == orders.c.id, order_lines.c.voided_at.is_(None))
-    .scalar_subquery()
+_DISCOUNTS_OF = (
+    select(order_discounts)
+    .where(order_discounts.c.order_id.in_(bindparam("ids", expanding=True)), order_discounts.c.removed_at.is_(None))
+    .order_by(order_discounts.c.id)
 )
 
 
@@ -117,10 +122,19 @@ def _modifiers_by_line(conn: Connection, line_ids: list[int]) -> Modifiers:
     return grouped
 
 
+def _discounts_by_order(conn: Connection, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
+    if order_ids:
+        for discount in conn.execute(_DISCOUNTS_OF, {"ids": order_ids}):
+            grouped[discount.order_id].append(discount)
+    return grouped
+
+
 def _orders_out(conn: Connection, rows: list[Row[Any]]) -> list[Order]:
     lines = _lines_by_order(conn, [row.id for row in rows])
     modifiers = _modifiers_by_line(conn, [line.id for found in lines.values() for line in found])
-    return [order_out(row, lines[row.id], modifiers) for row in rows]
+    discounts = _discounts_by_order(conn, [row.id for row in rows])
+    return [order_out(row, lines[row.id], modifiers, discounts[row.id]) for row in rows]
 
 
 def _load(conn: Connection, order_id: int) -> Order:
@@ -138,11 +152,14 @@ _NEXT_TICKET_SQL = "SELECT COALESCE(MAX(ticket_no), 0) + 1 FROM orders WHERE bus
 _INSERT_ORDER_SQL = (
     "INSERT INTO orders (business_date, ticket_no, customer_name, channel, table_label, notes, status,"
     " total_cents, created_at, updated_at, tracking_token, allergies, revision, pickup_at, release_at, released_at,"
-    " slot_at, kitchen_load) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    " slot_at, kitchen_load, guests, prices_include_tax, tax_rounding, service_charge_milli, subtotal_cents,"
+    " discount_cents, tax_cents, service_charge_cents)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_LINE_SQL = (
     "INSERT INTO order_lines (order_id, menu_item_id, name, unit_price_cents, quantity, notes, station, allergens,"
-    " revision, course, fired_at, prep_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    " revision, course, fired_at, prep_minutes, tax_name, tax_milli)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
 _INSERT_MODIFIERS_SQL = (
     "INSERT INTO order_line_modifiers (line_id, option_id, group_name, option_name, price_cents, count, group_kind,"
@@ -159,8 +176,9 @@ _MENU_SQL = (
     "SELECT m.id, m.name, m.price_cents, m.station, m.available, m.allergens,"
     " o.id, g.id, g.name, g.kind, g.min_choices, g.max_choices, o.name, o.price_cents, o.allergens, o.available,"
     " g.position, o.position, EXISTS (SELECT 1 FROM option_recipe_lines r WHERE r.option_id = o.id),"
-    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes, m.prep_load"
+    f" COALESCE(c.course, {DEFAULT_COURSE}), m.prep_minutes, m.prep_load, {TAX_COLUMNS}"
     " FROM menu_items m LEFT JOIN menu_categories c ON c.name = m.category"
+    f"{TAX_JOIN}"
     " LEFT JOIN modifier_groups g ON g.menu_item_id = m.id LEFT JOIN modifier_options o ON o.group_id = g.id"
     " WHERE m.id IN ({})"
 )
@@ -179,6 +197,10 @@ class MenuRow(NamedTuple):
     course: int  # its category's (migration 0011 bumps the menu's revision when one changes)
     prep_minutes: int
     prep_load: int
+    # Its tax: its own rate, else its category's, else none (""); a tax rate's change bumps the
+    # menu's revision (services/taxes.py), so a cached row never keeps an old rate.
+    tax_name: str
+    tax_milli: int
 
 
 class OptionRow(NamedTuple):
@@ -257,7 +279,7 @@ def _read_dishes(tx: Tx, ids: list[int]) -> dict[int, Dish]:
     option_rows = []
     for row in tx.sql(_MENU_SQL.format(", ".join("?" * len(ids))), ids):
         if row[0] not in found:
-            found[row[0]] = MenuRow(row[0], row[1], row[2], row[3], row[4], row[5], row[19], row[20], row[21])
+            found[row[0]] = MenuRow(*row[:6], *row[19:24])
         if row[6] is not None:
             option_rows.append(row)
     options: dict[int, list[OptionRow]] = {dish_id: [] for dish_id in found}
@@ -427,9 +449,13 @@ class Priced:
     unit_prices: list[int]
     allergens: list[str]
 
-    @property
-    def total(self) -> int:
-        return sum(price * line.quantity for price, line in zip(self.unit_prices, self.data.items, strict=True))
+    def bill(self, terms: Terms) -> Bill:
+        """What the lines cost on their own (no discounts yet), under the order's `terms`."""
+        lines = []
+        for i, (unit_price, line) in enumerate(zip(self.unit_prices, self.data.items, strict=True)):
+            dish = self.found[line.menu_item_id].row
+            lines.append(PricedLine(i, unit_price, line.quantity, dish.tax_name, dish.tax_milli))
+        return price_bill(lines, (), terms)
 
     @property
     def courses(self) -> list[int]:
@@ -484,7 +510,8 @@ def _write_lines(
         fired = course in firing
         values = (order_id, dish.id, dish.name, price, line.quantity, line.notes, dish.station, line_allergens)
         fired_at = tx.stored_now if fired else None
-        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision, course, fired_at, dish.prep_minutes)).fetchone()[0]
+        taxed = (dish.prep_minutes, dish.tax_name, dish.tax_milli)
+        line_id = tx.sql(_INSERT_LINE_SQL, (*values, revision, course, fired_at, *taxed)).fetchone()[0]
         kept = []
         for choice in picked:
             option = choice.option
@@ -515,6 +542,8 @@ def _write_lines(
                 "course": course,
                 "fired_at": tx.now if fired else None,
                 "prep_minutes": dish.prep_minutes,
+                "tax_name": dish.tax_name,
+                "tax_milli": dish.tax_milli,
             }
         )
     _insert_modifiers(tx, modifier_rows)
@@ -572,7 +601,8 @@ async def create_order(
             online.take_room(tx, slot, load, pace, store.settings)  # 409 when the slot is full
         day = business_date(tx.now, store.settings)
         ticket_no = tx.sql(_NEXT_TICKET_SQL, (day,)).fetchone()[0]
-        total = priced.total
+        terms = money_settings_in(tx).terms_for(data.channel, data.guests)
+        bill = priced.bill(terms)
         now = tx.stored_now
         firing = fired_at_send(priced.courses, data.channel)
         row = {
@@ -583,7 +613,6 @@ async def create_order(
             "table_label": data.table,
             "notes": data.notes,
             "status": "new",
-            "total_cents": total,
             "created_at": tx.now,
             "updated_at": tx.now,
             "ready_at": None,
@@ -597,10 +626,19 @@ async def create_order(
             "pickup_at": pickup_at,
             "release_at": release_at,
             "released_at": released_at,
+            "guests": data.guests,
+            "prices_include_tax": terms.prices_include_tax,
+            "tax_rounding": terms.tax_rounding,
+            "service_charge_milli": terms.service_charge_milli,
+            **figures(bill),
         }
-        order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, total)
+        order_values = (day, ticket_no, data.customer_name, data.channel, data.table, data.notes, bill.total_cents)
         times = (tx.stored(pickup_at), tx.stored(release_at), tx.stored(released_at), tx.stored(slot), load)
-        order_sql_values = (*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION, *times)
+        priced_as = (data.guests, *astuple(terms), bill.subtotal_cents, 0, bill.tax_cents, bill.service_charge_cents)
+        order_sql_values = (
+            *(*order_values, now, now, row["tracking_token"], row["allergies"], FIRST_REVISION, *times),
+            *priced_as,
+        )
         row["id"] = tx.sql(_INSERT_ORDER_SQL, order_sql_values).fetchone()[0]
         lines, modifiers = _write_lines(tx, row["id"], priced, FIRST_REVISION, firing)
         if idempotency_key is not None:
@@ -637,13 +675,10 @@ def _amendable(order: Order, change: str) -> None:
 
 
 def _amended(tx: Tx, order_id: int, revision: int, reason: str) -> Order:
-    """Record a change after sending: the order's new `revision`, its total again from the lines
-    not voided, its `order.updated` event, and what reached each station (`reason`: added, void)."""
-    tx.conn.execute(
-        update(orders)
-        .where(orders.c.id == order_id)
-        .values(revision=revision, total_cents=_LIVE_TOTAL, updated_at=tx.now)
-    )
+    """Record a change after sending: the order's new `revision`, its figures again from its lines
+    (services/bill.py), its `order.updated` event, and what reached each station (`reason`: added, void)."""
+    tx.conn.execute(update(orders).where(orders.c.id == order_id).values(revision=revision, updated_at=tx.now))
+    reprice(tx, order_id)
     order = _load(tx.conn, order_id)
     event = tx.emit("order.updated", order)
     record_sends(tx, order, event, reason)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from ..formats import iso, iso_or_none
+from ..money.pricing import Bill, DiscountIn, PricedLine, Terms, price
 from .courses import held_courses
 
 
@@ -70,6 +71,7 @@ def menu_item_out(row: Row[Any], groups: list[dict[str, Any]]) -> dict[str, Any]
         "dietary": words(row.dietary),
         "prep_minutes": row.prep_minutes,
         "prep_load": row.prep_load,
+        "tax_rate_id": row.tax_rate_id,
         "modifier_groups": groups,
         "available": bool(row.available),
         "switched_off": bool(row.switched_off),
@@ -115,6 +117,7 @@ def line_out(row: Any, modifiers: list[dict[str, Any]], allergies: list[str]) ->
         "voided_at": iso_or_none(row.voided_at),
         "void_reason": row.void_reason,
         "voided_by": row.voided_by,
+        "tax": {"name": row.tax_name, "percent": milli_to_number(row.tax_milli)} if row.tax_name else None,
     }
 
 
@@ -129,9 +132,89 @@ def pickup_code(tracking_token: str) -> str:
     return "".join(_PICKUP_ALPHABET[(number >> (5 * i)) & 31] for i in range(6))
 
 
-def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[str, Any]]]) -> dict[str, Any]:
-    """An order from its row, its lines' rows (or anything with the same attributes) and each
-    line's chosen options by line id (`modifier_out`s; a line without any may be absent)."""
+def discount_out(row: Any, taken: int) -> dict[str, Any]:
+    """A discount not removed (order_discounts), with what it `taken` off the bill (pricing's Bill)."""
+    return {
+        "id": row.id,
+        "line_id": row.line_id,
+        "kind": row.kind,
+        "percent": None if row.percent_milli is None else milli_to_number(row.percent_milli),
+        "amount_cents": taken,
+        "comp": bool(row.comp),
+        "reason": row.reason,
+        "given_by": row.given_by,
+        "approved_by": row.approved_by,
+    }
+
+
+def taxes_out(bill: Bill) -> list[dict[str, Any]]:
+    """A Bill's taxes by rate, as answers show them (percents as numbers)."""
+    return [
+        {
+            "name": tax.name,
+            "percent": milli_to_number(tax.percent_milli),
+            "taxable_cents": tax.taxable_cents,
+            "tax_cents": tax.tax_cents,
+        }
+        for tax in bill.taxes
+    ]
+
+
+def quote_out(bill: Bill, terms: Terms) -> dict[str, Any]:
+    """What a cart or a ticket not yet placed would cost, in an order's shape (`BILL_KEYS`)."""
+    return {
+        "prices_include_tax": terms.prices_include_tax,
+        "subtotal_cents": bill.subtotal_cents,
+        "discount_cents": bill.discount_cents,
+        "taxes": taxes_out(bill),
+        "tax_cents": bill.tax_cents,
+        "service_charge_cents": bill.service_charge_cents,
+        "total_cents": bill.total_cents,
+    }
+
+
+def bill_out(row: Any, lines: Sequence[Any], discounts: Sequence[Any]) -> dict[str, Any]:
+    """An order's figures: as stored on its row (services/bill.py keeps them), with the discounts'
+    and taxes' detail from the same pricing of the same rows."""
+    priced = [
+        PricedLine(
+            line.id, line.unit_price_cents, line.quantity, line.tax_name, line.tax_milli, line.voided_at is not None
+        )
+        for line in lines
+    ]
+    taken = [DiscountIn(d.id, d.line_id, d.kind, d.percent_milli, d.amount_cents) for d in discounts]
+    bill = price(priced, taken, Terms(bool(row.prices_include_tax), row.tax_rounding, row.service_charge_milli))
+    return {
+        "guests": row.guests,
+        "prices_include_tax": bool(row.prices_include_tax),
+        "subtotal_cents": row.subtotal_cents,
+        "discounts": [discount_out(d, bill.discounts[d.id]) for d in discounts],
+        "discount_cents": row.discount_cents,
+        "taxes": taxes_out(bill),
+        "tax_cents": row.tax_cents,
+        "service_charge_cents": row.service_charge_cents,
+        "total_cents": row.total_cents,
+    }
+
+
+# The figures anyone holding the order sees (the tracking page too: not who gave the discounts).
+BILL_KEYS = (
+    "prices_include_tax",
+    "subtotal_cents",
+    "discount_cents",
+    "taxes",
+    "tax_cents",
+    "service_charge_cents",
+    "total_cents",
+)
+
+
+def order_out(
+    row: Any, lines: Sequence[Any], modifiers: Mapping[int, list[dict[str, Any]]], discounts: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """An order from its row, its lines' rows (or anything with the same attributes), each
+    line's chosen options by line id (`modifier_out`s; a line without any may be absent) and its
+    discounts not removed (order_discounts rows, in id order)."""
     allergies = words(row.allergies)
     shown = [line_out(line, modifiers.get(line.id, []), allergies) for line in lines]
     return {
@@ -143,7 +226,7 @@ def order_out(row: Any, lines: Iterable[Any], modifiers: Mapping[int, list[dict[
         "table": row.table_label,
         "notes": row.notes,
         "status": row.status,
-        "total_cents": row.total_cents,
+        **bill_out(row, lines, discounts),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "ready_at": iso_or_none(row.ready_at),
@@ -176,7 +259,7 @@ def tracked_order_out(order: dict[str, Any]) -> dict[str, Any]:
             "table",
             "notes",
             "status",
-            "total_cents",
+            *BILL_KEYS,
             "created_at",
             "updated_at",
             "allergies",

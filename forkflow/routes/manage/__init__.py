@@ -1,5 +1,5 @@
 """The manager's console, `/manage`: menu editor, availability, stock, today's figures, staff,
-scheduled orders and opening hours, online ordering's pace.
+scheduled orders and opening hours, online ordering's pace, taxes and charges.
 
 Every change goes through the service layer, whose events reach every till, menu page, kitchen
 display and console at once; the console's own stream brings each change back (page.py).
@@ -9,14 +9,14 @@ errors when refused: nothing is written then); a plain form post without JavaScr
 page back instead, or a redirect to it.
 
 page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py,
-staff.py, schedule.py, online.py and printers.py hold the endpoints, by what a manager does; view.py,
+staff.py, schedule.py, online.py, printers.py and taxes.py hold the endpoints, by what a manager does; view.py,
 forms.py and charts.py what they show and read. The routes are listed here, in the order they are matched.
 """
 
 from starlette.routing import Route
 
 from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from . import menu, online, page, printers, schedule, staff, stock
+from . import menu, online, page, printers, schedule, staff, stock, taxes
 
 routes = [
     Route("/manage", page.console_page, methods=["GET"]),
@@ -38,6 +38,11 @@ routes = [
     Route("/manage/staff", staff.add_staff_member, methods=["POST"]),
     Route("/manage/hours", schedule.save_hours, methods=["POST"]),
     Route("/manage/online", online.save_online, methods=["POST"]),
+    Route("/manage/taxes", taxes.save_tax_rate, methods=["POST"]),
+    Route("/manage/taxes/categories", taxes.save_category_rates, methods=["POST"]),
+    Route("/manage/taxes/{id:id}/edit", taxes.edit_tax_rate, methods=["GET"]),
+    Route("/manage/taxes/{id:id}/remove", taxes.remove_tax_rate, methods=["POST"]),
+    Route("/manage/money", taxes.save_money_settings, methods=["POST"]),
     Route("/manage/printers", printers.save_printer, methods=["POST"]),
     Route("/manage/printers/{id:id}/edit", printers.edit_printer, methods=["GET"]),
     Route("/manage/printers/{id:id}/remove", printers.remove_printer, methods=["POST"]),

@@ -31,7 +31,15 @@ from .forms import Form
 CONSOLE = ("menu.write", "inventory", "staff")
 # A live section is re-rendered at most this often (seconds); the last event of a burst always
 # gets its re-render, at the latest this long after the one before.
-MIN_INTERVAL = {"charts": 1.0, "menu": 0.25, "inventory": 0.25, "schedule": 0.25, "sight": 0.25, "printers": 0.25}
+MIN_INTERVAL = {
+    "charts": 1.0,
+    "menu": 0.25,
+    "inventory": 0.25,
+    "schedule": 0.25,
+    "sight": 0.25,
+    "printers": 0.25,
+    "taxes": 0.25,
+}
 
 
 def _is_manager(principal: Principal | None) -> bool:
@@ -64,6 +72,7 @@ async def whole_page(request: Request, status: int = 200, **overrides: Any) -> R
         **await console.online_context(store),
         **await console.sight_context(store),
         **await console.printers_context(store),
+        **await console.taxes_context(store),
         "menu_form": Form(),
         "editing": None,
         "staff_form": Form(),

@@ -20,8 +20,9 @@ from ...config import Settings
 from ...events import Event
 from ...formats import local_time, money
 from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
-from ...services import hours, online, printers, releases, reports, sight
+from ...services import hours, online, printers, releases, reports, sight, taxes
 from ...services.courses import COURSES
+from ...services.money_settings import get_money_settings
 from ...services.releases import ASAP_MARK
 from ...services.staff import list_staff
 from ...store import Store
@@ -31,6 +32,7 @@ from ...vocabulary import (
     MODIFIER_KIND_LABELS,
     PRINTER_ROLES,
     ROLES,
+    TAX_ROUNDINGS,
     WEEKDAYS,
     StockReason,
     spoken,
@@ -40,9 +42,10 @@ from .charts import columns, rows
 from .forms import Form, RecipeForm, hours_form, menu_item_form
 
 # What the console's stream keeps up to date ("sight": the kitchen's screens and unseen tickets).
-LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "sight", "printers")
+LIVE_SECTIONS = ("charts", "menu", "inventory", "schedule", "sight", "printers", "taxes")
 PRINTER_EVENTS = ("printer.", "print.")  # of the kitchen topic, those that change the printers section
-SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "sight"}
+SECTION_OF_TOPIC = {"orders": "charts", "menu": "menu", "inventory": "inventory", "kitchen": "sight", "money": "taxes"}
+TAX_EVENTS = "tax."  # of the money topic, those that change the taxes section
 MOVEMENTS_SHOWN = 20
 # The stock form's reasons (forkflow/vocabulary.py's STOCK_REASONS), in the order its select shows them.
 STOCK_REASON_LABELS: dict[StockReason, str] = {
@@ -58,6 +61,10 @@ def sections_of(event: Event) -> set[str]:
     order's events in the scheduled list."""
     if event.type == "inventory.recipe":
         return {"menu"}
+    if event.type == "menu.categories":
+        return {"menu", "taxes"}  # (a category's tax rate)
+    if event.topic == "money":
+        return {"taxes"} if event.type.startswith(TAX_EVENTS) else set()
     if event.topic == "orders" and ASAP_MARK not in event.data:
         return {"charts", "schedule", "sight"}
     if event.topic == "orders":
@@ -226,6 +233,22 @@ async def online_context(store: Store, form: Form | None = None) -> dict[str, An
     }
 
 
+async def taxes_context(
+    store: Store, rate_form: Form | None = None, categories_form: Form | None = None, money_form: Form | None = None
+) -> dict[str, Any]:
+    """The tax rates, each category's rate, the money settings, and their forms (as typed when refused)."""
+    from .taxes import settings_form
+
+    return {
+        "tax_rates": (await taxes.list_tax_rates(store))["tax_rates"],
+        "tax_categories": (await services.list_categories(store))["categories"],
+        "rate_form": rate_form or Form(),
+        "categories_form": categories_form or Form(),
+        "money_form": money_form or settings_form((await get_money_settings(store)).out()),
+        "tax_roundings": TAX_ROUNDINGS,
+    }
+
+
 async def printers_context(store: Store, form: Form | None = None) -> dict[str, Any]:
     """The printers with their live status, and the add/edit form (empty unless given)."""
     from .printers import printer_form
@@ -257,4 +280,6 @@ async def live_section(request: Request, store: Store, name: str) -> str:
         return fragment(request, "printer_list", **await printers_context(store))
     if name == "sight":
         return fragment(request, "sight", **await sight_context(store))
+    if name == "taxes":
+        return fragment(request, "tax_list", **await taxes_context(store))
     return fragment(request, "inventory_list", **await inventory_context(store))

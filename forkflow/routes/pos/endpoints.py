@@ -37,12 +37,13 @@ from ...models import MAX_COURSE, VoidIn, field_errors
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from ...services import online, printers, sight
+from ...services.bill import Quote, quote_lines
 from ...services.courses import COURSES
 from ...services.releases import ASAP_MARK, held_orders
 from ...store import Store
-from ...vocabulary import ALLERGENS, COOKING_STATUSES
+from ...vocabulary import ALLERGENS, COOKING_STATUSES, Channel
 from ...web import templates
-from .ticket import CHANNELS, Ticket, bill
+from .ticket import CHANNELS, Bill, Ticket, bill
 
 RECENT = 20  # orders in the recent-orders panel
 PERMISSION = "orders.place"  # cashier or manager
@@ -87,6 +88,17 @@ def render_alerts(alerts: list[dict[str, Any]], zone: ZoneInfo) -> str:
 
 async def _recent(store: Store) -> list[dict[str, Any]]:
     return await services.list_orders(store, None, RECENT)
+
+
+async def _quote(store: Store, ticket: Ticket, priced: Bill) -> Quote:
+    """What the ticket would cost placed now: its priced lines, through the same pricing as orders."""
+    lines = [
+        (row.line.item_id, row.unit_cents, row.line.count)
+        for row in priced.lines
+        if row.line.item_id is not None and row.unit_cents is not None and row.line.count is not None
+    ]
+    channel: Channel = next((known for known in CHANNELS if known == ticket.channel), "counter")
+    return await quote_lines(store, lines, channel, ticket.guest_count)
 
 
 async def _courses(store: Store) -> dict[str, int]:
@@ -152,13 +164,15 @@ async def _respond(
         if placed is None
         else (await services.ready_estimate(store, placed, busy=await services.busy_delay(store))).ready_by
     )
+    priced = bill(ticket, {item["id"]: item for item in menu}, await _courses(store))
     context: dict[str, Any] = {
+        "quote": None if amending else await _quote(store, ticket, priced),
         "ready_by": ready_by,
         "zone": store.settings.timezone,
         "ticket": ticket,
         "channels": CHANNELS,
         "allergens": ALLERGENS,
-        "bill": bill(ticket, {item["id"]: item for item in menu}, await _courses(store)),
+        "bill": priced,
         "courses": COURSES,
         "placed": placed,
         "replayed": replayed,

@@ -114,6 +114,7 @@ class Ticket:
     customer_name: str = ""
     channel: str = "counter"
     table: str = ""
+    guests: str = ""  # at a table, as typed ("" not given): the service charge may depend on it
     notes: str = ""
     pickup_at: str = ""  # a phone order for later: the local date and time typed ("2026-05-01T19:30"); "" ASAP
     lines: list[Line] = field(default_factory=list)
@@ -123,6 +124,11 @@ class Ticket:
     message: str = ""  # what went wrong with the ticket as a whole
     confirm: dict[int, str] = field(default_factory=dict)  # line index -> "contains milk": the 409 to confirm
     amend: str = ""  # the id of a sent order this ticket adds lines to ("Add / void"); empty: a new order
+
+    @property
+    def guest_count(self) -> int | None:
+        """The guests typed at a table order, if a whole number (the order's validation checks the range)."""
+        return whole_number(self.guests, 1) if self.channel == "table" and self.guests else None
 
     @property
     def amend_id(self) -> int | None:
@@ -163,6 +169,7 @@ class Ticket:
             customer_name=str(form.get("customer_name") or ""),
             channel=str(form.get("channel") or "counter"),
             table=str(form.get("table") or ""),
+            guests=str(form.get("guests") or "").strip(),
             notes=str(form.get("notes") or ""),
             pickup_at=str(form.get("pickup_at") or "").strip(),
             lines=[Line(*fields) for fields in zip(uids, items, quantities, notes, modifiers, courses, strict=True)],
@@ -379,6 +386,8 @@ class Ticket:
         }
         if self.allergies:
             body |= {"allergies": self.allergies, "allergies_confirmed": allergies_confirmed}
+        if self.channel == "table" and self.guests:
+            body["guests"] = self.guest_count if self.guest_count is not None else self.guests
         if self.pickup_at:
             try:
                 body["pickup_at"] = datetime.fromisoformat(self.pickup_at).replace(tzinfo=zone).isoformat()

@@ -52,6 +52,7 @@ from ...models import OrderIn
 from ...numbers import MAX_ID
 from ...request import client_address, is_htmx, store_of
 from ...services import online
+from ...services.bill import quote_lines
 from ...services.orders import ALLERGY_CONFIRMATION_NEEDED
 from ...store import Store
 from ...vocabulary import ALLERGEN_LABELS, ALLERGENS
@@ -217,8 +218,10 @@ async def _cart_context(
     given ({line key: text}); `server_flags` ({line index: text}, the order service's 409) wins."""
     menu = await services.list_menu(store)
     priced = cart.price(state.lines, menu)
+    orderable = [(line.menu_item_id, line.unit_price_cents, line.quantity) for line in priced.lines if line.orderable]
     context: dict[str, Any] = {
         "cart": priced,
+        "quote": await quote_lines(store, orderable, "online"),
         "cart_errors": {},
         "cart_typed": {},
         "cart_message": None,
