@@ -2,7 +2,7 @@
 inventory), each route declared at its module's bottom with its operation (who may call it, what it
 takes and answers), which the permission check and the OpenAPI document both read."""
 
-from . import inventory, menu, online, orders, printers, schedule, sight, taxes
+from . import inventory, menu, online, orders, printers, reports, schedule, sight, taxes
 
 routes = [
     *menu.routes,
@@ -13,6 +13,7 @@ routes = [
     *sight.routes,
     *printers.routes,
     *taxes.routes,
+    *reports.routes,
 ]
 
 __all__ = ["routes"]
