@@ -19,7 +19,7 @@ DAY = "2026-11-30"
 VAT20, VAT5 = ("VAT 20", 20_000), ("VAT 5", 5_000)
 
 
-def hand_made_day(conn: sa.Connection, day: str = DAY, close_drawer: bool = True) -> None:
+def hand_made_day(conn: sa.Connection, day: str = DAY, close_drawer: bool = True, drawer: str = "Front") -> None:
     """Prices exclude tax, taxes rounded per line.
 
     1 counter: 2 Burger (10.00, VAT 20) 10 % staff discount, 1 Soda (3.00, VAT 5): 1800 + 360 + 300 + 15
@@ -37,7 +37,7 @@ def hand_made_day(conn: sa.Connection, day: str = DAY, close_drawer: bool = True
     fries = rows.item(conn, "Fries", 400, "Sides")
     soda = rows.item(conn, "Soda", 300, "Drinks")
     b, f, s = (burger, "Burger", 1000), (fries, "Fries", 400), (soda, "Soda", 300)
-    front = rows.drawer(conn, day, "Front", 10000)
+    front = rows.drawer(conn, day, drawer, 10000)
     rows.movement(conn, front, "paid_in", 2000, "change")
     rows.movement(conn, front, "paid_out", 500, "supplies")
 

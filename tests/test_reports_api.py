@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from . import money_rows as rows
-from .conftest import Server, running_server
+from .conftest import PASSWORDS, Server, csrf_from, page_client, running_server
 from .test_day_report import hand_made_day
 
 DAY, OPEN_DRAWER_DAY, TO_CLOSE = "2026-11-30", "2026-11-28", "2026-11-27"
@@ -154,3 +154,43 @@ def test_the_day_report_lists_in_the_openapi_document(shop: Server, tmp_path: Pa
     paths = httpx.get(shop.url + "/openapi.json", timeout=10).json()["paths"]
     assert {"/reports/day", "/reports/day.csv", "/reports/day/close", "/audit"} <= set(paths)
     assert "text/csv" in paths["/reports/day.csv"]["get"]["responses"]["200"]["content"]
+
+
+def signed_in(server: Server, role: str) -> httpx.Client:
+    """A browser-like client signed in as `role` (cookies and the CSRF token of its session)."""
+    browser = page_client(server)
+    credentials = {"username": role, "password": PASSWORDS[role], "next": "/"}
+    signed = browser.post("/login", data={**credentials, "csrf_token": csrf_from(browser.get("/login").text)})
+    assert signed.status_code == 303
+    return browser
+
+
+def test_the_page_shows_the_x_report_then_closing_makes_it_z(shop: Server) -> None:
+    day = "2026-11-26"
+    engine = rows.engine_for(f"sqlite:///{shop.db}")
+    with engine.begin() as conn:
+        hand_made_day(conn, day, drawer="Bar")  # (the open-drawer day keeps "Front" open)
+    engine.dispose()
+    browser = signed_in(shop, "manager")
+    try:
+        x = browser.get("/manage/reports", params={"date": day})
+        assert x.status_code == 200 and f"X-report (so far) · {day}" in x.text
+        assert 'id="total-sales">$69.70<' in x.text and 'id="total-over-short">-$0.75<' in x.text
+        assert "VAT 20 20 %" in x.text and "Birthday (comp)" in x.text and f"Yes, close {day}" in x.text
+        closed = browser.post("/manage/reports/close", data={"date": day, "csrf_token": csrf_from(x.text)})
+        assert closed.status_code == 303 and closed.headers["location"] == f"/manage/reports?date={day}"
+        z = browser.get(closed.headers["location"])
+        assert f"Z-report · {day}" in z.text and "Day closed by manager" in z.text and "Yes, close" not in z.text
+        again = browser.post("/manage/reports/close", data={"date": day, "csrf_token": csrf_from(x.text)})
+        assert again.status_code == 409 and "already closed" in again.text
+        audit = browser.get("/manage/audit", params={"date": day, "kind": "day.closed"})
+        assert audit.status_code == 200 and audit.text.count('class="kind">day.closed<') == 1
+        assert "sales: $69.70" in audit.text
+    finally:
+        browser.close()
+    cashier = signed_in(shop, "cashier")
+    try:
+        assert cashier.get("/manage/reports").status_code == 403
+        assert cashier.get("/manage/audit").status_code == 403
+    finally:
+        cashier.close()
