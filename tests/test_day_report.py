@@ -151,3 +151,22 @@ async def test_a_day_with_nothing_is_all_zeros(store: Store) -> None:
     report = await day_report(store, "2020-01-01")
     assert report.orders == report.sales_cents == report.average_ticket_cents == report.tenders_cents == 0
     assert report.by_item == report.tenders == report.drawers == [] and report.kind == "X"
+
+
+async def test_cash_rounding_is_the_cash_kept_beyond_what_was_applied(store: Store, tmp_path: Path) -> None:
+    """CHF cash settles to 5 centimes: a 12.37 bill paid in cash keeps 12.35 (a 20.00 note, 7.65 change);
+    the report shows the 2 centimes as cash rounding, and the drawer expects what it really holds."""
+    engine = rows.engine_for(f"sqlite:///{tmp_path / 'day.db'}")
+    with engine.begin() as conn:
+        rösti = rows.item(conn, "Rösti", 1237, "Mains")
+        till = rows.drawer(conn, DAY, "Till", 5000)
+        order, _ = rows.order(conn, DAY, 1, [(rösti, "Rösti", 1237, 1, "", 0)])
+        rows.payment(conn, order, DAY, "cash", 1237, tendered_cents=2000, drawer_id=till)
+        conn.execute(sa.text("UPDATE payments SET change_cents = 765"))  # 20.00 - 12.35
+        rows.close_drawer(conn, till, 5000 + 1235)
+    engine.dispose()
+    report = await day_report(store, DAY)
+    assert report.sales_cents == report.tenders_cents == 1237
+    assert report.cash_rounding_cents == 1235 - 1237 == -2
+    (drawer,) = report.drawers
+    assert drawer.cash_in_cents == 1235 and drawer.expected_cents == 6235 and drawer.over_short_cents == 0
