@@ -10,10 +10,12 @@ import sqlalchemy as sa
 
 from forkflow.config import Settings, sqlite_url
 from forkflow.events import Bus
+from forkflow.services.audit import AuditFilter, audit_log
 from forkflow.services.day_report import DayReport, day_report
 from forkflow.store import Store
 
 from . import money_rows as rows
+from .conftest import drop_postgres_database, new_postgres_database
 
 DAY = "2026-11-30"
 VAT20, VAT5 = ("VAT 20", 20_000), ("VAT 5", 5_000)
@@ -170,3 +172,29 @@ async def test_cash_rounding_is_the_cash_kept_beyond_what_was_applied(store: Sto
     assert report.cash_rounding_cents == 1235 - 1237 == -2
     (drawer,) = report.drawers
     assert drawer.cash_in_cents == 1235 and drawer.expected_cents == 6235 and drawer.over_short_cents == 0
+
+
+async def test_postgresql_reports_the_same_day_and_filters_its_audit_log(tmp_path: Path) -> None:
+    """The same hand-made day on PostgreSQL (its rows written in one write unit): the same figures as
+    on SQLite, and the audit log's filters read the JSON payloads there too."""
+    url = new_postgres_database()
+    pg = Store(Settings(database_url=url), Bus())
+    try:
+        await pg.open()
+        await pg.write(lambda tx: hand_made_day(tx.conn))
+        on_pg = await day_report(pg, DAY)
+        by_manager = await audit_log(pg, AuditFilter(day=DAY, staff="manager"))
+        drawers = await audit_log(pg, AuditFilter(day=DAY, kind="drawer"))
+        nothing = await audit_log(pg, AuditFilter(day="2020-01-01"))
+    finally:
+        await pg.close()
+        drop_postgres_database(url)
+    lite = Store(Settings(database_url=sqlite_url(tmp_path / "day.db")), Bus())
+    await lite.open()
+    try:
+        on_sqlite = await report_of_hand_made_day(lite, tmp_path)
+    finally:
+        await lite.close()
+    assert on_pg == on_sqlite and on_pg.sales_cents == 6970
+    assert [(e["type"], e["payload"]["amount_cents"]) for e in by_manager["entries"]] == [("payment.taken", 1300)]
+    assert [e["type"] for e in drawers["entries"]] == ["drawer.opened"] and nothing["entries"] == []
