@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
@@ -817,3 +818,10 @@ class MoneySettingsIn(Input):
     cashier_discount_limit_percent: Percent = Field(
         description="the largest discount a cashier gives without a manager's approval"
     )
+
+
+class DayCloseIn(BaseModel):
+    """POST /reports/day/close: the service day to close (services/day_report.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date = Field(description="the service day, YYYY-MM-DD")

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from forkflow.config import Settings, sqlite_url
 from forkflow.events import Bus
+from forkflow.schemas_out import DayReport
 from forkflow.services.audit import AuditFilter, audit_log
-from forkflow.services.day_report import DayReport, day_report
+from forkflow.services.day_report import day_report
 from forkflow.store import Store
 
 from . import money_rows as rows

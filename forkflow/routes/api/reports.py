@@ -4,44 +4,23 @@ services/day_report.py and services/audit.py (permission `reports`)."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ...errors import Invalid
 from ...formats import currency
+from ...models import DayCloseIn
 from ...numbers import MAX_ID, whole_number
 from ...operation import ApiRoute, Operation, roles_text, staff_of
 from ...request import store_of
+from ...schemas_out import AuditPageOut, DayReport
 from ...services.audit import AuditFilter, audit_log
-from ...services.day_report import DayReport, checked_day, close_day, day_report
+from ...services.day_report import checked_day, close_day, day_report
 from ..http import parse_body
 from .limit import limit_of, limit_param
-
-
-class DayCloseIn(BaseModel):
-    """POST /reports/day/close: the service day to close."""
-
-    model_config = ConfigDict(extra="forbid")
-    date: dt.date = Field(description="the service day, YYYY-MM-DD")
-
-
-class AuditEntryOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: int
-    type: str
-    at: str
-    payload: dict[str, Any]
-
-
-class AuditPageOut(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    entries: list[AuditEntryOut]
-    next_before: int | None
 
 
 async def get_day(request: Request) -> Response:

@@ -16,8 +16,9 @@ from ...auth.roles import principal_of, require
 from ...errors import ServiceError
 from ...formats import money
 from ...request import store_of
+from ...schemas_out import DayReport
 from ...services.audit import audit_log
-from ...services.day_report import DayReport, checked_day, close_day, day_report
+from ...services.day_report import checked_day, close_day, day_report
 from ...web import templates
 from ..api.reports import audit_filter
 
