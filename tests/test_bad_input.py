@@ -228,6 +228,7 @@ def check_order_created(world: World, before: dict, body: dict, out: dict) -> di
             "voided_at": None,
             "void_reason": None,
             "voided_by": None,
+            "tax": None,  # no tax rate on the menu
         }
     assert out["revision"] == 1 and out["rush"] is False and out["held_courses"] == []
     assert (out["pickup_at"], out["release_at"], out["released_at"], out["held"]) == (None, None, None, False)
