@@ -31,12 +31,14 @@ def not_the_fuzzers_own_account(context: schemathesis.HookContext, path_paramete
 # groups' min/max (`items.N.modifiers`): what the item's groups are is the menu's data; an
 # inventory item named twice in one recipe (JSON Schema's uniqueItems compares whole items); and an
 # Idempotency-Key already used for another order; a printer's backup that names no printer, itself or
-# one whose backups lead back to it, and a receipt's printer that is a kitchen printer (issue 16).
+# one whose backups lead back to it, and a receipt's printer that is a kitchen printer (issue 16); a
+# menu item's or a category's tax rate id that names no tax rate, or a category of `taxes` that is
+# none of the menu's (issue 17).
 # Those answers, and only those, are dropped.
 # (And a kitchen screen's `last_event_id` beyond the newest event: the event log is the data.)
 _REFERENCE = re.compile(
     r"last_event_id|items\.\d+\.menu_item_id|items\.\d+\.modifiers(\.\d+)?|ingredients\.\d+\.inventory_id|order\.\d+|courses\..+"
-    r"|backup_printer_id|printer_id"
+    r"|backup_printer_id|printer_id|tax_rate_id|taxes\..+"
     r"|modifier_groups\.\d+(\.options\.\d+)?\.id|modifier_groups\.\d+\.options\.\d+\.recipe\.\d+\.inventory_id"
 )
 

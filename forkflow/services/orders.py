@@ -590,8 +590,9 @@ async def create_order(
         dishes = [priced.found[line.menu_item_id].row for line in data.items]
         pickup_at = release_at = released_at = None
         if data.pickup_at is not None:
+            # Checked before it is converted: year 1 at UTC+00:04 has no UTC (the check says it has passed).
+            release_at = release_time(tx, data.pickup_at, dishes, store).astimezone(UTC)
             pickup_at = data.pickup_at.astimezone(UTC)
-            release_at = release_time(tx, pickup_at, dishes, store)
             released_at = tx.now if release_at <= tx.now else None  # due already: the kitchen has it now
         slot = online.order_slot(tx.now, pickup_at, max(dish.prep_minutes for dish in dishes), pace)
         load = sum(dish.prep_load * line.quantity for dish, line in zip(dishes, data.items, strict=True))
