@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
@@ -821,7 +820,7 @@ class MoneySettingsIn(Input):
 
 
 class DayCloseIn(BaseModel):
-    """POST /reports/day/close: the service day to close (services/day_report.py)."""
+    """POST /reports/day/close: the service day to close (services/day_report.py), as YYYY-MM-DD only."""
 
     model_config = ConfigDict(extra="forbid")
-    date: dt.date = Field(description="the service day, YYYY-MM-DD")
+    date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="the service day, YYYY-MM-DD")

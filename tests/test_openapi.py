@@ -554,7 +554,8 @@ def test_real_responses_match_the_document(
         check(client.get("/reports/day.csv", params={"date": "2026-01-02"}), "/reports/day.csv", 200)
         check(client.post("/reports/day/close", json={"date": "2026-01-02"}), "/reports/day/close", 200)
         check(client.post("/reports/day/close", json={"date": "2026-01-02"}), "/reports/day/close", 409)
-        check(client.post("/reports/day/close", json={"date": "2999-01-01"}), "/reports/day/close", 422)
+        check(client.post("/reports/day/close", json={"date": "2999-01-01"}), "/reports/day/close", 409)
+        check(client.post("/reports/day/close", json={"date": 0}), "/reports/day/close", 422)
         check(client.get("/audit", params={"kind": "day"}), "/audit", 200)
         check(client.get("/audit", params={"before": "x"}), "/audit", 422)
 

@@ -9,7 +9,7 @@ algebra): an order's sales are T + R_line (what it owes plus paid lines voided a
 tenders net of refunds = sales - refunds for every paid order, and tips are reported apart.
 
 Closing the day writes a closed_days row and emits `day.closed` (topic money) in one write; it is
-refused for a day already closed, a day not begun yet, and while a drawer of that day is open.
+refused (409) for a day already closed, a day not begun yet, and while a drawer of that day is open.
 """
 
 from __future__ import annotations
@@ -275,8 +275,8 @@ def today(settings: Settings, now: datetime | None = None) -> str:
 
 
 def checked_day(text: str | None, settings: Settings) -> str:
-    """A `date` parameter as a service day: YYYY-MM-DD, today's when absent (422 otherwise)."""
-    if text is None or text == "":
+    """A `date` parameter as a service day: YYYY-MM-DD, today's when absent (422 otherwise, empty too)."""
+    if text is None:
         return today(settings)
     try:
         return date.fromisoformat(text).isoformat() if len(text) == 10 else _bad_day(text)
@@ -296,13 +296,13 @@ async def day_report(store: Store, day: str) -> DayReport:
 
 async def close_day(store: Store, day: str, by: str) -> DayReport:
     """Close service day `day`: its Z-report is final from now on. One write: the closed_days row
-    and `day.closed` with the report's totals. 409 if already closed or a drawer of the day is open;
-    422 for a day not begun yet."""
+    and `day.closed` with the report's totals. 409 if already closed, not begun yet, or a drawer of
+    the day is open."""
     settings: Settings = store.settings
 
     def work(tx: Tx) -> DayReport:
         if day > business_date(tx.now, settings):
-            raise Invalid(f"{day} has not begun yet: only a past day or today can be closed", {"date": "in the future"})
+            raise Conflict(f"{day} has not begun yet: only a past day or today can be closed", reason="day_not_begun")
         if tx.conn.execute(select(closed_days.c.business_date).where(closed_days.c.business_date == day)).first():
             raise Conflict(f"{day} is already closed")
         if open_drawers(tx.conn, day):

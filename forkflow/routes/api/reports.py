@@ -70,7 +70,8 @@ async def get_day_csv(request: Request) -> Response:
 
 async def post_close(request: Request) -> Response:
     data = await parse_body(request, DayCloseIn)
-    report = await close_day(store_of(request), data.date.isoformat(), staff_of(request).name)
+    store = store_of(request)
+    report = await close_day(store, checked_day(data.date, store.settings), staff_of(request).name)
     return JSONResponse(report.model_dump())
 
 
@@ -156,8 +157,9 @@ routes = [
             description="Writes the closed day and emits `day.closed` (topic `money`, with the Z-report's totals) "
             "in one transaction; answers the Z-report." + _WHO,
             errors={
-                409: "The day is already closed, or a drawer of that day is still open (close the drawers first).",
-                422: "`date` is missing, malformed, or a day not begun yet.",
+                409: "The day is already closed, has not begun yet, or a drawer of that day is still open (close "
+                "the drawers first).",
+                422: "`date` is missing or not YYYY-MM-DD.",
             },
         ),
     ),
@@ -181,7 +183,9 @@ routes = [
                 _query("kind", "an event type (`payment.taken`) or its prefix (`drawer`)"),
                 limit_param("entries"),
                 _query(
-                    "before", "only entries older than this id (the previous page's `next_before`)", {"type": "integer"}
+                    "before",
+                    "only entries older than this id (the previous page's `next_before`)",
+                    {"type": "integer", "minimum": 1},
                 ),
             ),
             description="Every money event (payments, refunds, discounts, drawers, taxes, the day's close) with who "
