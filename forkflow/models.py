@@ -823,4 +823,8 @@ class DayCloseIn(BaseModel):
     """POST /reports/day/close: the service day to close (services/day_report.py), as YYYY-MM-DD only."""
 
     model_config = ConfigDict(extra="forbid")
-    date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="the service day, YYYY-MM-DD")
+    date: str = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        json_schema_extra={"format": "date"},
+        description="the service day, YYYY-MM-DD (a real day: 2026-02-30 is 422)",
+    )

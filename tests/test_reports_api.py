@@ -183,7 +183,7 @@ def test_the_page_shows_the_x_report_then_closing_makes_it_z(shop: Server) -> No
         assert f"Z-report · {day}" in z.text and "Day closed by manager" in z.text and "Yes, close" not in z.text
         again = browser.post("/manage/reports/close", data={"date": day, "csrf_token": csrf_from(x.text)})
         assert again.status_code == 409 and "already closed" in again.text
-        audit = browser.get("/manage/audit", params={"date": day, "kind": "day.closed"})
+        audit = browser.get("/manage/audit", params={"date": day, "kind": "day.closed", "staff": ""})
         assert audit.status_code == 200 and audit.text.count('class="kind">day.closed<') == 1
         assert "sales: $69.70" in audit.text
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -75,11 +76,12 @@ async def post_close(request: Request) -> Response:
     return JSONResponse(report.model_dump())
 
 
-def audit_filter(request: Request) -> AuditFilter:
-    """The log's query parameters; a bad day or `before` is 422."""
-    query = request.query_params
-    day = query.get("date") or None
-    if day is not None:
+def audit_filter(request: Request, query: Mapping[str, str] | None = None) -> AuditFilter:
+    """The log's query parameters (or `query`: the page's, its empty filters left out); a bad day or
+    `before` is 422."""
+    query = request.query_params if query is None else query
+    day = query.get("date")
+    if day is not None:  # (empty is 422, as for the report)
         day = checked_day(day, store_of(request).settings)
     before = query.get("before")
     cursor = whole_number(before, 1, MAX_ID) if before is not None else None
@@ -185,7 +187,7 @@ routes = [
                 _query(
                     "before",
                     "only entries older than this id (the previous page's `next_before`)",
-                    {"type": "integer", "minimum": 1},
+                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 ),
             ),
             description="Every money event (payments, refunds, discounts, drawers, taxes, the day's close) with who "

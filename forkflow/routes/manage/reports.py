@@ -104,7 +104,8 @@ async def audit_page(request: Request) -> Response:
     query = request.query_params
     shown = {name: query.get(name, "") for name in ("date", "staff", "kind")}
     try:
-        page = await audit_log(store_of(request), audit_filter(request))
+        chosen = {name: value for name, value in query.items() if value}  # a filter left empty: all
+        page = await audit_log(store_of(request), audit_filter(request, chosen))
         error, status = None, 200
     except ServiceError as exc:
         page, error, status = {"entries": [], "next_before": None}, exc.message, exc.status
