@@ -26,6 +26,7 @@ from .config import LOOPBACK_HOSTS, Settings
 from .demo import seed_demo, seed_demo_staff
 from .errors import ServiceError
 from .events import Bus
+from .formats import use_currency
 from .headers import AnswerHeaders
 from .limits import StreamSlots
 from .live import FrameCaches
@@ -85,6 +86,7 @@ def allowed_hosts(settings: Settings) -> list[str]:
 
 def create_app(settings: Settings | None = None, demo: bool = False) -> Starlette:
     settings = settings or Settings.from_env()
+    use_currency(settings.currency)  # every screen, chit and receipt of this process (formats.py)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

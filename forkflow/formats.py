@@ -2,24 +2,51 @@
 each, so the till, the shop, the kitchen (display and printed chits) and the console cannot drift
 apart. `web.py` registers them as Jinja filters
 (`|money`, `|local_time`, `|allergen`, `|dietary`); Python code that builds text (chart labels, tracking
-clocks) calls them directly."""
+clocks) calls them directly.
+
+Money and times read as the restaurant's currency and locale (settings.currency, with Babel). That is
+a process-wide setting: `use_currency` is called once when the app starts (app.py), before any page,
+chit or receipt is made, and never again; until then (a test rendering a template on its own) it is
+USD in en_US. The templates' fragments are rendered outside any request (the live stream), so the
+filters cannot take it from a request."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
+
+from .money.currency import Currency
 from .vocabulary import ALLERGEN_LABELS, ALLERGENS, DIETARY_LABELS
 
+# CLDR skeletons: what a time shows; the locale decides the order and punctuation (24-hour clock).
 SHAPES = {
-    "clock": "%H:%M",  # a time of day: the till's recent orders, the tracking page
-    "stamp": "%Y-%m-%d %H:%M:%S",  # a date and time to the second: the stock movements
-    "day": "%a %H:%M",  # a time within the week: scheduled pickups ("Fri 19:30")
-    "seconds": "%H:%M:%S",  # a time of day to the second: proof of sight ("seen by grill 19:42:03")
+    "clock": "Hm",  # a time of day: the till's recent orders, the tracking page ("19:30")
+    "day": "EHm",  # a time within the week: scheduled pickups ("Fri 19:30", "Fr., 19:30")
+    "seconds": "Hms",  # a time of day to the second: proof of sight ("seen by grill 19:42:03")
 }
+# A date and time to the second (the stock movements, the receipt): the ISO date, the same in every
+# locale, so stamps sort and never read as day/month in one place and month/day in another.
+STAMP_DATE = "%Y-%m-%d"
+
+_currency = Currency()
+
+
+def use_currency(currency: Currency) -> None:
+    """Make `currency` (and its locale) the one every screen, chit and receipt of this process reads."""
+    global _currency
+    _currency = currency
+
+
+def currency() -> Currency:
+    """The restaurant's currency, as `use_currency` set it at start."""
+    return _currency
 
 
 def iso(moment: datetime) -> str:
@@ -31,10 +58,26 @@ def iso_or_none(moment: datetime | None) -> str | None:
     return None if moment is None else iso(moment)
 
 
-def money(cents: int, grouped: bool = False) -> str:
-    """Integer cents as units with two decimals (`1250` -> `12.50`); `grouped` adds thousands
-    separators (`1,234.50`), for the console's totals, which run into thousands."""
-    return f"{cents / 100:,.2f}" if grouped else f"{cents / 100:.2f}"
+def money(cents: int) -> str:
+    """An amount in minor units as the restaurant's locale writes its currency: "$1,234.50",
+    "1.234,50 €", "￥1,234", "CHF 12.35"."""
+    return _currency.format(cents)
+
+
+def amount_typed(cents: int) -> str:
+    """An amount as a form's input shows it for editing: the currency's decimals, no symbol, no
+    grouping ("12.50"; JPY "1250"), which `amount_cents` reads back."""
+    return str(_currency.major(cents))
+
+
+def amount_cents(text: str) -> int:
+    """An amount typed in a form ("12.50", "12,5", "$12", "12"; JPY "1250") as minor units, with at most
+    the currency's decimals; anything else (a sign, an exponent, grouping) is a ValueError."""
+    typed = text.strip().replace(_currency.symbol, "").strip().replace(",", ".")
+    decimals = f"(?:\\.[0-9]{{1,{_currency.digits}}})?" if _currency.digits else ""
+    if not re.fullmatch(f"[0-9]{{1,7}}{decimals}", typed):
+        raise ValueError(f"Enter an amount like {amount_typed(1250)}")
+    return _currency.minor(Decimal(typed))
 
 
 def local_time(
@@ -43,7 +86,10 @@ def local_time(
     """A moment (stored in UTC: an ISO string, with `Z` or `+00:00`, or an aware datetime) as the
     restaurant's local time in `zone`, shaped as one of `SHAPES`."""
     when = datetime.fromisoformat(moment.replace("Z", "+00:00")) if isinstance(moment, str) else moment
-    return when.astimezone(zone).strftime(SHAPES[shape])
+    local = when.astimezone(zone)
+    if shape == "stamp":
+        return f"{local.strftime(STAMP_DATE)} {format_skeleton(SHAPES['seconds'], local, locale=_currency.locale)}"
+    return str(format_skeleton(SHAPES[shape], local, locale=_currency.locale))
 
 
 _ALLERGENS: dict[str, str] = {str(word): label for word, label in ALLERGEN_LABELS.items()}

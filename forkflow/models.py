@@ -1006,3 +1006,14 @@ class MoneySettingsIn(Input):
     cashier_discount_limit_percent: Percent = Field(
         description="the largest discount a cashier gives without a manager's approval"
     )
+
+
+class DayCloseIn(BaseModel):
+    """POST /reports/day/close: the service day to close (services/day_report.py), as YYYY-MM-DD only."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: str = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        json_schema_extra={"format": "date"},
+        description="the service day, YYYY-MM-DD (a real day: 2026-02-30 is 422)",
+    )

@@ -704,3 +704,134 @@ class MoneySettingsOut(Output):
 
 
 RESPONSE_MODELS = (*RESPONSE_MODELS, TaxRateOut, TaxRatesOut, MoneySettingsOut)
+
+
+# The day's report (services/day_report.py builds these models itself) and the audit log (issue 17).
+# Amounts in the currency's minor units; percents × 1000.
+
+
+class CategorySales(Output):
+    category: str
+    quantity: int
+    gross_cents: int  # unit price × quantity of its live lines, before discounts
+
+
+class ItemSales(Output):
+    name: str
+    category: str
+    quantity: int
+    gross_cents: int
+
+
+class TaxFigure(Output):
+    name: str
+    percent_milli: int
+    taxable_cents: int
+    tax_cents: int
+
+
+class DiscountFigure(Output):
+    reason: str
+    comp: bool
+    count: int
+    amount_cents: int  # what the discounts took, as priced
+
+
+class VoidFigure(Output):
+    count: int  # lines voided
+    value_cents: int  # their unit price × quantity
+
+
+class RefundFigure(Output):
+    tender: str
+    reason: str
+    count: int
+    amount_cents: int
+    tip_cents: int
+
+
+class TenderFigure(Output):
+    tender: str
+    count: int
+    amount_cents: int  # applied to bills
+    tip_cents: int
+
+
+class DrawerFigure(Output):
+    name: str
+    float_cents: int
+    cash_in_cents: int  # cash kept by payments (handed over minus change)
+    paid_in_cents: int
+    paid_out_cents: int
+    cash_refunds_cents: int  # amount and tip given back in cash from it
+    expected_cents: int
+    counted_cents: int
+    over_short_cents: int  # counted - expected
+
+
+class ChannelFigure(Output):
+    channel: str
+    orders: int
+    sales_cents: int
+    average_ticket_cents: int
+
+
+class DayReport(Output):
+    """One service day's figures; `kind` X while the day is open, Z (final) once it is closed."""
+
+    business_date: str
+    kind: Literal["X", "Z"]
+    closed_at: str | None
+    closed_by: str | None
+    currency: str
+    orders: int  # not cancelled
+    sales_cents: int  # sum of T + R_line over them
+    average_ticket_cents: int  # sales / orders, half-up
+    gross_cents: int  # the live lines before discounts
+    discount_cents: int
+    tax_cents: int
+    service_charge_cents: int
+    refunds_cents: int  # R: every refund of the day, line voids and amounts alike
+    tenders_cents: int  # P: every payment of the day, tips apart
+    tips_cents: int  # payments' tips minus refunded tips
+    cash_rounding_cents: int  # cash kept minus what cash payments applied (CHF 5 centimes)
+    over_short_cents: int  # over all drawers closed that day
+    open_drawers: int
+    by_category: list[CategorySales]
+    by_item: list[ItemSales]
+    taxes: list[TaxFigure]
+    discounts: list[DiscountFigure]
+    voids: VoidFigure
+    refunds: list[RefundFigure]
+    tenders: list[TenderFigure]
+    drawers: list[DrawerFigure]
+    by_channel: list[ChannelFigure]
+
+
+class AuditEntryOut(Output):
+    id: int
+    type: str
+    at: str
+    payload: dict[str, Any]
+
+
+class AuditPageOut(Output):
+    entries: list[AuditEntryOut]
+    next_before: int | None
+
+
+RESPONSE_MODELS = (
+    *RESPONSE_MODELS,
+    CategorySales,
+    ItemSales,
+    TaxFigure,
+    DiscountFigure,
+    VoidFigure,
+    RefundFigure,
+    TenderFigure,
+    DrawerFigure,
+    ChannelFigure,
+    DayReport,
+    AuditEntryOut,
+    AuditPageOut,
+)

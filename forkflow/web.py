@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth.middleware import SESSION_COOKIE, csrf_token
 from .auth.roles import can, principal_of
-from .formats import allergen, contains, dietary, local_time, money
+from .formats import allergen, amount_typed, contains, dietary, local_time, money
 from .money.figures import bill_rows
 from .services.sessions import SESSION_LIFETIME
 
@@ -45,7 +45,7 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[_templa
 # Templates are files of the release, not edited while it runs: no stat() per render.
 templates.env.auto_reload = False
 templates.env.filters |= {"money": money, "local_time": local_time, "allergen": allergen, "dietary": dietary}
-templates.env.filters |= {"contains": contains, "bill_rows": bill_rows}
+templates.env.filters |= {"contains": contains, "amount_typed": amount_typed, "bill_rows": bill_rows}
 
 
 def _bearer_without_cookie(scope: Scope) -> bool:

@@ -96,7 +96,7 @@ def test_a_line_voided_and_one_added_on_the_till_change_the_one_ticket_on_the_ki
 
     amended = httpx.get(f"{server.url}/orders/{order['id']}", headers=server.auth("cashier"), timeout=10).json()
     assert (amended["revision"], amended["total_cents"]) == (3, 2 * 1550 + 350 + 1200)
-    expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("46.50")
+    expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("$46.50")
 
     ticket.scroll_into_view_if_needed()
     ticket.evaluate("t => t.classList.remove('amended', 'arrived')")
@@ -129,7 +129,7 @@ def test_the_tracking_page_strikes_a_voided_line_through_and_shows_an_added_one_
         watch = Watch(page, server.url)
         page.goto(f"{server.url}{tracking}")
         page.wait_for_function("() => window.__kds.open >= 1")  # the page's stream is open
-        expect(page.locator(".cart-total strong")).to_have_text("20.00")
+        expect(page.locator(".cart-total strong")).to_have_text("$20.00")
         cashier = server.auth("cashier")
         fries = order["lines"][1]["id"]
         voided = httpx.post(
@@ -140,11 +140,11 @@ def test_the_tracking_page_strikes_a_voided_line_through_and_shows_an_added_one_
         expect(line).to_have_class("voided")
         expect(line.locator(".void-word")).to_have_text("Removed")
         assert "line-through" in line.locator(".name").evaluate("e => getComputedStyle(e).textDecorationLine")
-        expect(page.locator(".cart-total strong")).to_have_text("15.50")
+        expect(page.locator(".cart-total strong")).to_have_text("$15.50")
         more = {"items": [{"menu_item_id": menu["Lemonade"]["id"], "quantity": 2}]}
         assert httpx.post(f"{server.url}/orders/{order['id']}/lines", json=more, headers=cashier).status_code == 200
         expect(page.locator(".track-lines > li .name")).to_have_text(["Classic Burger", "Fries", "Lemonade"])
-        expect(page.locator(".cart-total strong")).to_have_text("22.50")
+        expect(page.locator(".cart-total strong")).to_have_text("$22.50")
         assert "out of oil" not in page.content(), "the reason is the staff's"
         assert not watch.unexpected()
     finally:

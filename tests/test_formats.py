@@ -12,9 +12,8 @@ from forkflow.web import templates
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def test_money_is_cents_with_two_decimals_and_groups_thousands_only_when_asked() -> None:
-    assert [money(0), money(5), money(1250), money(123456)] == ["0.00", "0.05", "12.50", "1234.56"]
-    assert money(123456, grouped=True) == "1,234.56"
+def test_money_is_the_currency_as_the_locale_writes_it_usd_in_en_us_by_default() -> None:
+    assert [money(0), money(5), money(1250), money(123456)] == ["$0.00", "$0.05", "$12.50", "$1,234.56"]
 
 
 def test_local_time_reads_utc_strings_and_datetimes_alike_in_the_restaurant_zone() -> None:
@@ -27,7 +26,7 @@ def test_local_time_reads_utc_strings_and_datetimes_alike_in_the_restaurant_zone
 
 def test_the_templates_have_both_as_filters() -> None:
     page = templates.env.from_string("{{ cents|money }} at {{ moment|local_time(zone) }}")
-    assert page.render(cents=1550, moment="2024-01-01T12:00:00Z", zone=PARIS) == "15.50 at 13:00"
+    assert page.render(cents=1550, moment="2024-01-01T12:00:00Z", zone=PARIS) == "$15.50 at 13:00"
 
 
 def test_allergens_and_dietary_tags_read_as_the_vocabularys_labels_in_templates() -> None:

@@ -144,16 +144,16 @@ def test_charts_show_todays_orders_then_update_live(server: Server, menu: dict, 
 
     page = consoles.open(server)
     expect(page.locator("#stat-orders")).to_have_text("3")  # the cancelled one is not counted
-    expect(page.locator("#stat-revenue")).to_have_text("57.00")
+    expect(page.locator("#stat-revenue")).to_have_text("$57.00")
     hours = {local_hour(order) for order in orders}
     titles = bar_titles(page, "orders")
     if len(hours) == 1:  # (unless the orders straddled an hour)
         (hour,) = hours
         assert f"{hour}: 3 orders" in titles, titles
-        assert f"{hour}: 57.00 revenue" in bar_titles(page, "revenue")
+        assert f"{hour}: $57.00 revenue" in bar_titles(page, "revenue")
     assert sum(int(t.split(": ")[1].split()[0]) for t in titles) == 3
     # Top items: Fries 5, Classic Burger 2, Lemonade 1, the bars longest first.
-    top = ["Fries: 5 sold, 22.50", "Classic Burger: 2 sold, 31.00", "Lemonade: 1 sold, 3.50"]
+    top = ["Fries: 5 sold, $22.50", "Classic Burger: 2 sold, $31.00", "Lemonade: 1 sold, $3.50"]
     assert bar_titles(page, "top") == top
     expect(page.locator("#chart-top text.value")).to_have_text(["5", "2", "1"])
     expect(page.locator("#chart-top text.label")).to_have_text(["Fries", "Classic Burger", "Lemonade"])
@@ -164,9 +164,9 @@ def test_charts_show_todays_orders_then_update_live(server: Server, menu: dict, 
     # Another order arrives: the charts follow without a reload.
     late = place(server, (lemonade, 4))
     expect(page.locator("#stat-orders")).to_have_text("4")
-    expect(page.locator("#stat-revenue")).to_have_text("71.00")
-    expect(page.locator("#chart-top g.bar > title").nth(0)).to_have_text("Fries: 5 sold, 22.50")
-    expect(page.locator("#chart-top g.bar > title").nth(1)).to_have_text("Lemonade: 5 sold, 17.50")
+    expect(page.locator("#stat-revenue")).to_have_text("$71.00")
+    expect(page.locator("#chart-top g.bar > title").nth(0)).to_have_text("Fries: 5 sold, $22.50")
+    expect(page.locator("#chart-top g.bar > title").nth(1)).to_have_text("Lemonade: 5 sold, $17.50")
     hour = local_hour(late)
     assert any(t.startswith(f"{hour}: ") for t in bar_titles(page, "orders"))
     still_same_document(page)
@@ -251,7 +251,7 @@ def test_menu_editor_shows_errors_inline_then_adds_and_edits(server: Server, men
     )
     row = page.locator(f"#menu-item-{added['id']}")
     expect(row).to_contain_text("Fish Tacos")
-    expect(row.locator("td.num")).to_have_text("13.50")
+    expect(row.locator("td.num")).to_have_text("$13.50")
 
     # Edit: the form fills with the item; a bad price is refused, a good one saved.
     page.click(f"#edit-{added['id']}")
@@ -268,7 +268,7 @@ def test_menu_editor_shows_errors_inline_then_adds_and_edits(server: Server, men
     page.fill("#menu-price", "14")
     page.click("#menu-editor form.editor button[type=submit]")
     expect(page.locator("#menu-editor .notice")).to_have_text("Saved Fish Tacos (2).")
-    expect(row.locator("td.num")).to_have_text("14.00")
+    expect(row.locator("td.num")).to_have_text("$14.00")
     expect(row).to_contain_text("Fish Tacos (2)")
     edited = public_menu(server)["Fish Tacos (2)"]
     assert (edited["id"], edited["price_cents"], edited["available"]) == (added["id"], 1400, True)
@@ -312,7 +312,7 @@ def test_modifier_groups_added_in_the_editor_reach_the_menu(server: Server, menu
         ("Cheese", 100, ["milk"]),
     ]
     row = page.locator(f"#menu-item-{burger['id']}")
-    expect(row.locator(f"#group-summary-{group['id']}")).to_contain_text("Cheese +1.00 (Milk)")
+    expect(row.locator(f"#group-summary-{group['id']}")).to_contain_text("Cheese +$1.00 (Milk)")
     expect(row).to_contain_text("Contains: Cereals containing gluten")
 
     # The option's own switch, and the menu's order, from the list.

@@ -615,6 +615,18 @@ def test_real_responses_match_the_document(
         check(client.put("/settings/money", json={**money, "tax_rounding": "up"}), "/settings/money", 422)
         check(client.delete(f"/tax-rates/{rate['id']}"), "/tax-rates/{id}", 204)
 
+        # The day's report, closing the day, the audit log (issue 17)
+        check(client.get("/reports/day"), "/reports/day", 200)
+        check(client.get("/reports/day", params={"date": "nope"}), "/reports/day", 422)
+        check(kitchen.get("/reports/day"), "/reports/day", 403)
+        check(client.get("/reports/day.csv", params={"date": "2026-01-02"}), "/reports/day.csv", 200)
+        check(client.post("/reports/day/close", json={"date": "2026-01-02"}), "/reports/day/close", 200)
+        check(client.post("/reports/day/close", json={"date": "2026-01-02"}), "/reports/day/close", 409)
+        check(client.post("/reports/day/close", json={"date": "2999-01-01"}), "/reports/day/close", 409)
+        check(client.post("/reports/day/close", json={"date": 0}), "/reports/day/close", 422)
+        check(client.get("/audit", params={"kind": "day"}), "/audit", 200)
+        check(client.get("/audit", params={"before": "x"}), "/audit", 422)
+
         # A state-changing request on the session cookie without the CSRF token: 403 csrf_failed.
         browser = httpx.Client(base_url=server.url, timeout=10)
         browser.get("/docs")  # the page starts a session (its CSRF token)

@@ -248,7 +248,7 @@ def test_every_ticket_starts_with_a_key_of_its_own(server: Server, food: dict) -
     first, second = Till(server), Till(server)
     assert re.fullmatch(r"till-[A-Za-z0-9_-]{24}", first.key)
     assert first.key != second.key
-    assert first.total == "0.00" and first.ticket.values("item") == []
+    assert first.total == "$0.00" and first.ticket.values("item") == []
     assert "Tap a dish" in first.page
 
 
@@ -258,15 +258,15 @@ def test_every_ticket_starts_with_a_key_of_its_own(server: Server, food: dict) -
 def test_each_tap_is_priced_by_the_server(server: Server, food: dict) -> None:
     till = Till(server)
     build(till, food, "Burger", "Burger", "Fries")
-    assert till.ticket.lines() == [("Burger", "2", "31.00"), ("Fries", "1", "4.50")]
-    assert till.total == "35.50"
+    assert till.ticket.lines() == [("Burger", "2", "$31.00"), ("Fries", "1", "$4.50")]
+    assert till.total == "$35.50"
     assert till.step("inc", 1).status_code == 200
-    assert till.ticket.lines()[1] == ("Fries", "2", "9.00") and till.total == "40.00"
+    assert till.ticket.lines()[1] == ("Fries", "2", "$9.00") and till.total == "$40.00"
     assert till.step("dec", 0).status_code == 200
-    assert till.total == "24.50"
+    assert till.total == "$24.50"
     till.type(quantity="3")  # both lines now say 3, as typed
     assert till.post("/pos/ticket").status_code == 200
-    assert till.total == str("%.2f" % ((1550 + 450) * 3 / 100))
+    assert till.total == "$60.00"  # (15.50 + 4.50) × 3
 
 
 def test_a_price_sent_by_the_page_is_ignored(server: Server, food: dict) -> None:
@@ -274,7 +274,7 @@ def test_a_price_sent_by_the_page_is_ignored(server: Server, food: dict) -> None
     build(till, food, "Burger")
     extra = [("price_cents", "1"), ("unit_price_cents", "1"), ("total_cents", "1"), ("total", "0.01")]
     till.post("/pos/ticket", extra)
-    assert till.total == "15.50"
+    assert till.total == "$15.50"
     till.type(customer_name="Ada")
     assert till.post("/pos/orders", extra).status_code == 201
     assert orders(server)[0]["total_cents"] == 1550
@@ -283,11 +283,11 @@ def test_a_price_sent_by_the_page_is_ignored(server: Server, food: dict) -> None
 def test_a_new_price_on_the_menu_reprices_an_open_ticket(server: Server, food: dict) -> None:
     till = Till(server)
     build(till, food, "Fries", "Fries")
-    assert till.total == "9.00"
+    assert till.total == "$9.00"
     fries = {k: food["Fries"][k] for k in ("name", "category", "station")} | {"price_cents": 500}
     assert httpx.put(f"{server.url}/menu/{food['Fries']['id']}", json=fries, headers=server.auth("manager")).is_success
     till.post("/pos/ticket")
-    assert till.total == "10.00"
+    assert till.total == "$10.00"
 
 
 def test_taps_merge_into_a_plain_line_but_not_into_one_with_a_note(server: Server, food: dict) -> None:
@@ -295,7 +295,7 @@ def test_taps_merge_into_a_plain_line_but_not_into_one_with_a_note(server: Serve
     build(till, food, "Burger")
     till.type(line_notes="no onions")
     build(till, food, "Burger", "Burger")
-    assert till.ticket.lines() == [("Burger", "1", "15.50"), ("Burger", "2", "31.00")]
+    assert till.ticket.lines() == [("Burger", "1", "$15.50"), ("Burger", "2", "$31.00")]
     assert till.ticket.values("line_notes") == ["no onions", ""]
 
 
@@ -336,7 +336,7 @@ def test_a_bad_quantity_is_shown_inline_and_kept(server: Server, food: dict) -> 
     assert till.ticket.attrs_by_id["line-0-qty"]["aria-invalid"] == "true"
     assert till.ticket.value("customer_name") == "Ada <b>" and till.ticket.value("notes") == "by the window"
     assert "Ada &lt;b&gt;" in response.text
-    assert till.total == "4.50"  # what can be priced
+    assert till.total == "$4.50"  # what can be priced
     response = till.send()
     assert response.status_code == 422
     assert till.ticket.text("line-0-qty-error")
@@ -353,7 +353,7 @@ def test_too_many_of_a_dish_is_refused_and_changes_nothing(server: Server, food:
         response = till.tap(**tap)
         assert response.status_code == 422
         assert "at most 99" in till.error.lower()
-        assert till.ticket.lines() == [("Burger", "99", "1534.50")]
+        assert till.ticket.lines() == [("Burger", "99", "$1,534.50")]
     till.type(quantity="100")
     assert till.post("/pos/ticket").status_code == 422
     assert till.ticket.text("line-0-qty-error") == "a whole number from 1 to 99"
@@ -443,13 +443,13 @@ def test_sending_shows_the_ticket_number_and_starts_a_fresh_ticket(server: Serve
     placed = Rendered(response.text)
     assert placed.attrs_by_id["placed"]["hx-swap-oob"] == "true"
     sent, ready = placed.text("placed").split(" ready around ")
-    assert sent == f"Sent: ticket #{order['ticket_no']} Ada · 20.00" and re.fullmatch(r"\d\d:\d\d", ready)
+    assert sent == f"Sent: ticket #{order['ticket_no']} Ada · $20.00" and re.fullmatch(r"\d\d:\d\d", ready)
     # The kitchen has no pace yet: the dishes' longest prep time (10 minutes) from now.
     quoted = re.search(r'class="placed-ready">ready around <time datetime="([^"]+)"', response.text)
     assert quoted is not None
     created = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
     assert abs(datetime.fromisoformat(quoted.group(1)) - (created + timedelta(minutes=10))) <= timedelta(seconds=1)
-    assert till.key != key and till.ticket.values("item") == [] and till.total == "0.00"
+    assert till.key != key and till.ticket.values("item") == [] and till.total == "$0.00"
 
 
 def test_the_same_ticket_sent_again_is_the_same_order(server: Server, food: dict) -> None:
@@ -650,24 +650,24 @@ def test_a_dish_with_options_opens_the_picker_priced_by_the_server_on_each_tap(s
     assert till.ticket.text(f"pick-group-{doneness}").startswith("Doneness Required · choose 1")
     assert till.ticket.text(f"pick-group-{add_ons}").startswith("Add-ons Optional · up to 5")
     bacon, cheese, medium = option(burger, "Bacon"), option(burger, "Extra cheese"), option(burger, "Medium-rare")
-    assert till.ticket.text(f"pick-{bacon}") == "Bacon +2.00"
-    assert till.ticket.text("pick-total") == "15.50"
+    assert till.ticket.text(f"pick-{bacon}") == "Bacon +$2.00"
+    assert till.ticket.text("pick-total") == "$15.50"
     till.tap(op=f"choose:{medium}")
     till.tap(op=f"choose:{bacon}")
     till.tap(op=f"choose:{bacon}")
-    assert till.ticket.text(f"pick-{bacon}") == "2× Bacon +2.00" and till.ticket.pressed(f"pick-{medium}")
-    assert till.ticket.text("pick-total") == "19.50", "15.50 + 2 × 2.00, from choices.check"
+    assert till.ticket.text(f"pick-{bacon}") == "2× Bacon +$2.00" and till.ticket.pressed(f"pick-{medium}")
+    assert till.ticket.text("pick-total") == "$19.50", "15.50 + 2 × 2.00, from choices.check"
     till.tap(op=f"unchoose:{bacon}")
     till.tap(op=f"choose:{cheese}")
-    assert till.ticket.text("pick-total") == "18.50"
+    assert till.ticket.text("pick-total") == "$18.50"
     assert till.tap(op="save").status_code == 200
     assert "picker" not in till.ticket.attrs_by_id
-    assert till.ticket.lines() == [("Classic", "1", "18.50")]
-    assert till.ticket.text("line-0-modifiers") == "Medium-rare + Bacon 2.00 + Extra cheese 1.00"
+    assert till.ticket.lines() == [("Classic", "1", "$18.50")]
+    assert till.ticket.text("line-0-modifiers") == "Medium-rare + Bacon $2.00 + Extra cheese $1.00"
     pick(till, burger, "Rare")
     till.tap(op="save")
-    assert [line[2] for line in till.ticket.lines()] == ["18.50", "15.50"], "other options: a line of its own"
-    assert till.total == "34.00"
+    assert [line[2] for line in till.ticket.lines()] == ["$18.50", "$15.50"], "other options: a line of its own"
+    assert till.total == "$34.00"
 
 
 def test_add_to_ticket_is_refused_with_the_groups_rule_and_cancel_closes(server: Server, burger: dict) -> None:
@@ -678,7 +678,7 @@ def test_add_to_ticket_is_refused_with_the_groups_rule_and_cancel_closes(server:
     doneness = burger["modifier_groups"][0]["id"]
     assert till.ticket.text("pick-error") == "Doneness: choose at least 1"
     assert till.ticket.text(f"pick-group-{doneness}-error") == "Doneness: choose at least 1"
-    assert till.ticket.lines() == [] and till.ticket.text("pick-total") == "17.50", "the choice so far is kept"
+    assert till.ticket.lines() == [] and till.ticket.text("pick-total") == "$17.50", "the choice so far is kept"
     for _ in range(4):
         till.tap(op=f"choose:{option(burger, 'Bacon')}")
     assert till.tap(op=f"choose:{option(burger, 'Extra cheese')}").status_code == 422
@@ -696,11 +696,11 @@ def test_tapping_a_line_changes_its_options_keeping_quantity_and_note(server: Se
     assert till.tap(op=f"edit:{till.ticket.values('line')[0]}").status_code == 200
     medium, well = option(burger, "Medium-rare"), option(burger, "Well done")
     assert till.ticket.pressed(f"pick-{medium}") and till.ticket.text("pick-save") == "Save changes"
-    assert till.ticket.text("pick-total") == "35.00", "the line's price: 2 × 17.50"
+    assert till.ticket.text("pick-total") == "$35.00", "the line's price: 2 × 17.50"
     till.tap(op=f"choose:{well}")
     till.tap(op=f"unchoose:{option(burger, 'Bacon')}")
     assert till.tap(op="save").status_code == 200
-    assert till.ticket.lines() == [("Classic", "2", "31.00")]
+    assert till.ticket.lines() == [("Classic", "2", "$31.00")]
     assert till.ticket.values("line_notes") == ["no pickles"]
     assert till.ticket.text("line-0-modifiers") == "Well done"
 
@@ -765,7 +765,7 @@ def test_an_option_86d_while_the_ticket_is_open_is_shown_and_refused_inline(serv
     assert off.status_code == 200, off.text
     assert till.post("/pos/ticket").status_code == 200  # what the page does on the stream's menu event
     assert till.ticket.text("off-warning") == "86'd now: Bacon (Classic Burger). Change that line before sending."
-    assert till.ticket.text("line-0-modifiers") == "Medium-rare + Bacon ×2 4.00 86"
+    assert till.ticket.text("line-0-modifiers") == "Medium-rare + Bacon ×2 $4.00 86"
 
     response = till.send()
     assert response.status_code == 409

@@ -153,7 +153,7 @@ def build_ticket(till: TillPage) -> None:
     till.add("Classic Burger", [("Classic Burger", "1")])
     till.add("Classic Burger", [("Classic Burger", "2")])
     till.add("Fries", [("Classic Burger", "2"), ("Fries", "1")])
-    expect(till.total).to_have_text("35.50")
+    expect(till.total).to_have_text("$35.50")
     till.page.fill("#customer_name", "Ada")
 
 
@@ -166,14 +166,14 @@ def test_a_cashier_builds_and_sends_an_order_that_shows_on_the_kitchen_display(
     display = screens.open(server)
     till = tills.open(server)
     page = till.page
-    expect(till.total).to_have_text("0.00")
+    expect(till.total).to_have_text("$0.00")
     build_ticket(till)
     page.click("#line-1-inc")
     till.expect_lines([("Classic Burger", "2"), ("Fries", "2")])
-    expect(till.total).to_have_text("40.00")
+    expect(till.total).to_have_text("$40.00")
     page.click("#line-0-dec")
     till.expect_lines([("Classic Burger", "1"), ("Fries", "2")])
-    expect(till.total).to_have_text("24.50")
+    expect(till.total).to_have_text("$24.50")
     page.fill("#line-0-notes", "no pickles")
     page.fill("#notes", "birthday")
     page.check("#channel-table")  # re-renders the ticket with a table field, keeping what was typed
@@ -184,9 +184,9 @@ def test_a_cashier_builds_and_sends_an_order_that_shows_on_the_kitchen_display(
 
     page.click("#send")
     expect(till.placed).to_have_text("#1")
-    expect(page.locator("#placed")).to_contain_text("Ada · 24.50")
+    expect(page.locator("#placed")).to_contain_text("Ada · $24.50")
     expect(till.lines).to_have_count(0)
-    expect(till.total).to_have_text("0.00")
+    expect(till.total).to_have_text("$0.00")
     expect(page.locator("#customer_name")).to_have_value("")
     assert page.input_value("input[name=idempotency_key]") != key, "a fresh ticket has a key of its own"
 
@@ -223,13 +223,13 @@ def test_quick_taps_all_count(server: Server, menu: dict, tills: Tills) -> None:
         till.dish("Lemonade").click(delay=0)
     till.dish("Fries").click(delay=0)
     till.expect_lines([("Lemonade", "4"), ("Fries", "1")])
-    expect(till.total).to_have_text("18.50")
+    expect(till.total).to_have_text("$18.50")
     # "+" three times, without waiting: each answer replaces the button, yet no tap is lost.
     till.page.evaluate("() => { for (let i = 0; i < 3; i++) document.getElementById('line-1-inc').click(); }")
     till.expect_lines([("Lemonade", "4"), ("Fries", "4")])
     till.page.evaluate("() => { for (let i = 0; i < 2; i++) document.getElementById('line-0-dec').click(); }")
     till.expect_lines([("Lemonade", "2"), ("Fries", "4")])
-    expect(till.total).to_have_text("25.00")
+    expect(till.total).to_have_text("$25.00")
 
 
 def test_typing_while_a_tap_is_on_its_way_is_kept(server: Server, menu: dict, tills: Tills) -> None:
@@ -458,7 +458,7 @@ def test_the_till_works_from_the_keyboard(server: Server, menu: dict, tills: Til
     page.keyboard.type("6")
     page.keyboard.press("Enter")  # applies the quantity; does not send the order
     till.expect_lines([("Fries", "6")])
-    expect(till.total).to_have_text("27.00")
+    expect(till.total).to_have_text("$27.00")
     page.focus("#customer_name")
     page.keyboard.type("Ada")
     page.keyboard.press("Enter")
@@ -524,7 +524,7 @@ def test_screenshot_of_a_till_building_a_ticket(server: Server, screens: Screens
     page.fill("#customer_name", "Ada")
     page.check("#channel-table")
     page.fill("#table", "12")
-    expect(till.total).to_have_text("43.00")
+    expect(till.total).to_have_text("$43.00")
     expect(till.dish("Ribeye Steak")).to_be_disabled()
     expect(page.locator("#recent .recent-order")).to_have_count(4)
     page.locator("#line-0-notes").blur()
@@ -581,18 +581,18 @@ def test_the_picker_chooses_a_burgers_options_and_tapping_the_line_changes_them(
     till.dish("Classic Burger").click()
     expect(picker).to_be_visible()
     expect(page.locator("#picker-title")).to_have_text("Classic Burger")
-    expect(page.locator("#pick-total")).to_have_text("15.50")
+    expect(page.locator("#pick-total")).to_have_text("$15.50")
     expect(till.lines).to_have_count(0)
     bacon = page.locator(f"#pick-{option_id(burger, 'Bacon')}")
-    expect(bacon).to_contain_text("+2.00")
+    expect(bacon).to_contain_text("+$2.00")
     assert bacon.bounding_box()["height"] >= 48, "a large touch target"  # type: ignore[index]
     choose(page, burger, "Medium-rare")
     expect(page.locator(f"#pick-{option_id(burger, 'Medium-rare')}")).to_have_attribute("aria-pressed", "true")
     choose(page, burger, "Bacon")
-    expect(page.locator("#pick-total")).to_have_text("17.50")
+    expect(page.locator("#pick-total")).to_have_text("$17.50")
     choose(page, burger, "Bacon")
     expect(bacon).to_contain_text("2× Bacon")
-    expect(page.locator("#pick-total")).to_have_text("19.50")
+    expect(page.locator("#pick-total")).to_have_text("$19.50")
     expect(till.dish("Fries")).not_to_be_focused()
     page.locator(".till-menu").evaluate("menu => { if (!menu.inert) throw new Error('the menu is reachable') }")
     screenshot_mid_test(page, "pos-picker.png")
@@ -600,26 +600,26 @@ def test_the_picker_chooses_a_burgers_options_and_tapping_the_line_changes_them(
     page.click("#pick-save")
     expect(picker).to_have_count(0)
     till.expect_lines([("Classic Burger", "1")])
-    expect(page.locator("#line-0-modifiers li")).to_have_text(["Medium-rare", "+ Bacon ×2 4.00"])
-    expect(till.total).to_have_text("19.50")
+    expect(page.locator("#line-0-modifiers li")).to_have_text(["Medium-rare", "+ Bacon ×2 $4.00"])
+    expect(till.total).to_have_text("$19.50")
     expect(till.dish("Classic Burger")).to_be_focused()  # the focus goes back to what opened the picker
 
     page.click("#line-0-edit")
     expect(page.locator("#pick-save")).to_have_text("Save changes")
     choose(page, burger, "Well done")
     page.click(f"#pick-{option_id(burger, 'Bacon')}-less")
-    expect(page.locator("#pick-total")).to_have_text("17.50")
+    expect(page.locator("#pick-total")).to_have_text("$17.50")
     page.click("#pick-save")
     expect(picker).to_have_count(0)
-    expect(page.locator("#line-0-modifiers li")).to_have_text(["Well done", "+ Bacon 2.00"])
-    expect(till.total).to_have_text("17.50")
+    expect(page.locator("#line-0-modifiers li")).to_have_text(["Well done", "+ Bacon $2.00"])
+    expect(till.total).to_have_text("$17.50")
     expect(page.locator("#line-0-edit")).to_be_focused()
 
     page.click("#line-0-edit")
     expect(picker).to_be_visible()
     page.keyboard.press("Escape")
     expect(picker).to_have_count(0)
-    expect(page.locator("#line-0-modifiers li")).to_have_text(["Well done", "+ Bacon 2.00"])
+    expect(page.locator("#line-0-modifiers li")).to_have_text(["Well done", "+ Bacon $2.00"])
     till.add("Fries", [("Classic Burger", "1"), ("Fries", "1")])
     assert till.same_document()
 

@@ -284,12 +284,12 @@ def test_the_receipt_lists_what_is_charged_and_the_total(kitchen: Kitchen) -> No
     burger = next(line for line in voided["lines"] if line["name"] == "Classic Burger")
     assert burger["unit_price_cents"] == 1500 + 2 * 200  # the options are in the unit price
     assert chit.row("1x Classic Burger").text.endswith(" " + money(burger["unit_price_cents"]))
-    assert chit.row("ADD 2x Bacon").text.endswith("+4.00") and "   NO onions" in chit.lines
-    assert chit.row("1x Crème brûlée").text.endswith(" 6.50")
+    assert chit.row("ADD 2x Bacon").text.endswith("+$4.00") and "   NO onions" in chit.lines
+    assert chit.row("1x Crème brûlée").text.endswith(" $6.50")
     assert "Fries" not in chit.text  # voided: not charged, not printed
     assert voided["total_cents"] == 1900 + 650
     total = chit.row("TOTAL")
-    assert total.text == "TOTAL".ljust(WIDTH - len("25.50")) + "25.50" and total.style.bold
+    assert total.text == "TOTAL".ljust(WIDTH - len("$25.50")) + "$25.50" and total.style.bold
     assert all(len(line) <= WIDTH for line in chit.lines)
     assert chit.lines[-1] == "Thank you"
 
@@ -297,7 +297,7 @@ def test_the_receipt_lists_what_is_charged_and_the_total(kitchen: Kitchen) -> No
 def test_a_receipt_shows_each_unit_price_for_several(kitchen: Kitchen) -> None:
     order = kitchen.burger_order()
     chit = one_chit(receipt(order, settings=SETTINGS))
-    assert chit.row("2x Fries").text.endswith(" 8.00") and "   2 @ 4.00" in chit.lines
+    assert chit.row("2x Fries").text.endswith(" $8.00") and "   2 @ $4.00" in chit.lines
     assert chit.row("TOTAL").text.endswith(money(order["total_cents"]))
 
 

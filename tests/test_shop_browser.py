@@ -191,7 +191,7 @@ def test_a_customer_orders_online_and_watches_it_get_ready(
     add(page, burger, 2)
     add(page, fries)
     expect(cart_line(page, burger).locator(".cart-name")).to_have_text("2 × Classic Burger")
-    expect(page.locator("#cart-total")).to_have_text("35.50")
+    expect(page.locator("#cart-total")).to_have_text("$35.50")
     cart_line(page, fries).get_by_label("Notes").fill("extra crispy")
     cart_line(page, fries).get_by_role("button", name="Update").click()
     expect(page.locator("#cart .cart-status")).to_have_text("Cart updated")
@@ -254,7 +254,7 @@ def test_a_dish_sold_out_shows_live_on_the_menu_and_in_the_cart_and_checkout_ref
     other = customers.open("/")  # someone just browsing
     add(page, burger)
     add(page, fries, 2)
-    expect(page.locator("#cart-total")).to_have_text("24.50")
+    expect(page.locator("#cart-total")).to_have_text("$24.50")
     page.evaluate("window.__sameDocument = true")
 
     sell_out(server, fries)
@@ -263,7 +263,7 @@ def test_a_dish_sold_out_shows_live_on_the_menu_and_in_the_cart_and_checkout_ref
         expect(dish(p, fries).locator(".sold-out-badge")).to_have_text("Sold out")
         expect(dish(p, fries).get_by_role("button")).to_have_count(0)
     expect(cart_line(page, fries).locator(".line-warning")).to_have_text("Sold out — remove it")
-    expect(page.locator("#cart-total")).to_have_text("15.50")
+    expect(page.locator("#cart-total")).to_have_text("$15.50")
     expect(cart_line(page, burger).locator(".line-warning")).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True, "no reload"
 
@@ -282,7 +282,7 @@ def test_a_dish_sold_out_shows_live_on_the_menu_and_in_the_cart_and_checkout_ref
     page.wait_for_function("() => window.__kds.open >= 1")
     sell_out(server, fries, available=True)
     expect(cart_line(page, fries).locator(".line-warning")).to_have_count(0)
-    expect(page.locator("#cart-total")).to_have_text("24.50")
+    expect(page.locator("#cart-total")).to_have_text("$24.50")
     expect(dish(other, fries).get_by_role("button", name="Add Fries to your cart")).to_be_visible()
     page.get_by_role("button", name="Place order").click()
     page.wait_for_url(re.compile(r"/track/[\w-]+$"))
@@ -363,7 +363,7 @@ def test_no_sideways_scrolling_on_a_phone_and_screenshots(browser: Browser, tmp_
         add_chosen(wide, demo["Classic Burger"], 2)
         for name in ("Garlic Bread", "Craft Lager"):
             add(wide, demo[name])
-        expect(wide.locator("#cart-total")).to_have_text("43.00")
+        expect(wide.locator("#cart-total")).to_have_text("$43.00")
         wide.evaluate("window.scrollTo(0, 0)")
         wide.mouse.move(0, 0)  # no hover on the last button tapped
         keep(wide, "menu.png")
@@ -404,7 +404,7 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
 
     # A required group left out is refused inline, keeping what was chosen.
     choose(page, burger, counts={"Bacon": 1})
-    expect(card.locator(".chosen-price")).to_have_text("17.50")
+    expect(card.locator(".chosen-price")).to_have_text("$17.50")
     customers.allow(r"status of 422 \(Unprocessable (Content|Entity)\) \(at http://[^ ]+/cart/items\)")
     card.get_by_role("button", name="Add Classic Burger with these options to your cart").click()
     expect(card.locator(".options-error")).to_have_text("Doneness: choose at least 1")
@@ -415,7 +415,7 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     choose(page, burger, radios=("Medium-rare",))
     expect(card.locator(".options-error")).to_have_count(0)  # put right: the message goes
     expect(card.locator(".group.invalid")).to_have_count(0)
-    expect(card.locator(".chosen-price")).to_have_text("17.50")
+    expect(card.locator(".chosen-price")).to_have_text("$17.50")
     expect(card.get_by_role("radio", name="Medium-rare")).to_be_checked()
     card.evaluate("card => card.scrollIntoView()")
     page.mouse.move(0, 0)
@@ -452,7 +452,7 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     line = cart_line(page, burger)
     expect(line.locator(".line-options")).to_contain_text("Doneness: Medium-rare")
     expect(line.locator(".line-options")).to_contain_text("Add-ons: Bacon")
-    expect(page.locator("#cart-total")).to_have_text("17.50")
+    expect(page.locator("#cart-total")).to_have_text("$17.50")
 
     # Checkout: milk flags the burger; placing it without the confirmation is refused inline.
     checkout(page, "Ada")
@@ -460,7 +460,7 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains milk")
     line.get_by_label("Qty").fill("2")  # a cart change at checkout keeps the flags (its requests carry them)
     line.get_by_role("button", name="Update").click()
-    expect(page.locator("#cart-total")).to_have_text("35.00")
+    expect(page.locator("#cart-total")).to_have_text("$35.00")
     expect(line.locator(".allergy-flag")).to_have_text("Allergy: Contains milk")
     confirm = page.get_by_role("checkbox", name=re.compile("I understand the flagged dishes contain milk"))
     expect(confirm).to_be_visible()
@@ -484,5 +484,5 @@ def test_a_customer_chooses_options_avoids_allergens_and_confirms_an_allergy(
     ]
     listed = page.locator(".track-lines .line-options")
     expect(listed).to_contain_text("Doneness: Medium-rare")
-    expect(listed).to_contain_text("Add-ons: Bacon +2.00")
+    expect(listed).to_contain_text("Add-ons: Bacon +$2.00")
     expect(page.locator(".track-allergies")).to_have_text("Your allergies: Milk")

@@ -138,12 +138,12 @@ def test_a_dish_with_options_has_its_options_form_with_allergens_and_price_diffe
     assert "Required" in doneness and doneness.count('type="radio"') == 3, "max 1: radio buttons, no 'none'"
     add_ons = fieldset(card, burger.group("Add-ons"))
     assert "Required" not in add_ons and add_ons.count('class="stepper"') == 2, "max 5 of 2: steppers (double bacon)"
-    assert "+2.00" in add_ons and "+1.00" in add_ons and "adds Milk" in add_ons
+    assert "+$2.00" in add_ons and "+$1.00" in add_ons and "adds Milk" in add_ons
     assert 'data-contains="milk"' in add_ons
     removals = fieldset(card, burger.group("Remove"))
     assert removals.count('type="checkbox"') == 2
     assert "Contains: Cereals containing gluten, Sesame" in card and 'data-contains="gluten sesame"' in card
-    assert f'id="chosen-{burger.id}"' in card and "15.50" in card
+    assert f'id="chosen-{burger.id}"' in card and "$15.50" in card
     salad_card, fries_card = dish_html(page, salad), dish_html(page, fries)
     assert "Vegetarian" in salad_card and "Contains: Eggs" in salad_card and "<details" not in salad_card
     assert (
@@ -160,9 +160,9 @@ def test_the_price_of_the_options_chosen_is_the_servers(
         f"/menu/items/{burger.id}/price", params=burger.form("Rare", bacon=2, extra_cheese=1), headers=HX
     )
     assert chosen.status_code == 200
-    assert "20.50" in chosen.text and "Contains: Cereals containing gluten, Milk, Sesame" in chosen.text
+    assert "$20.50" in chosen.text and "Contains: Cereals containing gluten, Milk, Sesame" in chosen.text
     plain = customer.http.get(f"/menu/items/{burger.id}/price", headers=HX)
-    assert "15.50" in plain.text and "Milk" not in plain.text
+    assert "$15.50" in plain.text and "Milk" not in plain.text
     assert customer.http.get("/menu/items/999999/price").status_code == 404
 
 
@@ -178,7 +178,7 @@ def test_a_broken_rule_is_refused_inline_keeping_what_was_chosen(
     assert "Doneness: choose at least 1" in no_doneness.text and '<details class="options" open' in no_doneness.text
     assert f'name="o{burger.option("Bacon")}" value="2"' in no_doneness.text, "the count typed is kept"
     assert re.search(rf'name="o{burger.option("No onions")}" value="1" checked', no_doneness.text)
-    assert 'class="chosen-price">19.50<' in no_doneness.text, "priced as chosen (choices.check)"
+    assert 'class="chosen-price">$19.50<' in no_doneness.text, "priced as chosen (choices.check)"
     too_many = customer.post("/cart/items", burger.form("Rare", bacon=4, extra_cheese=2))
     assert too_many.status_code == 422 and "Add-ons: choose at most 5" in too_many.text
     assert re.search(rf'value="{burger.option("Rare")}" checked', too_many.text), "the radio chosen is kept"
@@ -222,26 +222,26 @@ def test_cart_lines_with_options_are_priced_merged_changed_and_removed_apart(
     first = customer.post("/cart/items", burger.form("Medium-rare", bacon=1))
     assert first.status_code == 200 and "Added 1 × Classic Burger (Medium-rare, Bacon)" in first.text
     assert "Doneness:</span> Medium-rare" in first.text and "Add-ons:</span> Bacon" in first.text
-    assert total_of(first) == "17.50"
+    assert total_of(first) == "$17.50"
     again = customer.post("/cart/items", burger.form("Medium-rare", bacon=1))
-    assert cart_lines(again) == ["2 × Classic Burger"] and total_of(again) == "35.00", "the same choice: one line"
+    assert cart_lines(again) == ["2 × Classic Burger"] and total_of(again) == "$35.00", "the same choice: one line"
     other = customer.post("/cart/items", burger.form("Rare", bacon=2, extra_cheese=1))
-    assert cart_lines(other) == ["2 × Classic Burger", "1 × Classic Burger"] and total_of(other) == "55.50"
-    assert "Bacon × 2" in other.text and "+4.00" in other.text
+    assert cart_lines(other) == ["2 × Classic Burger", "1 × Classic Burger"] and total_of(other) == "$55.50"
+    assert "Bacon × 2" in other.text and "+$4.00" in other.text
 
     # Each line is changed and removed on its own.
     second = customer.line(burger.item, 1)
     noted = customer.post(second, {"quantity": "2", "notes": "cut in half"})
-    assert noted.status_code == 200 and total_of(noted) == "76.00"
+    assert noted.status_code == 200 and total_of(noted) == "$76.00"
     assert cart_lines(noted) == ["2 × Classic Burger", "2 × Classic Burger"]
     removed = customer.post(customer.line(burger.item, 0) + "/remove", {})
-    assert cart_lines(removed) == ["2 × Classic Burger"] and total_of(removed) == "41.00"
+    assert cart_lines(removed) == ["2 × Classic Burger"] and total_of(removed) == "$41.00"
     assert "cut in half" in removed.text and "Bacon × 2" in removed.text
 
     # An option 86'd after it was chosen blocks the line until it is removed.
     eighty_six(server, burger, "Extra cheese")
     blocked = customer.cart()
-    assert "Extra cheese sold out — remove it and choose again" in blocked.text and total_of(blocked) == "0.00"
+    assert "Extra cheese sold out — remove it and choose again" in blocked.text and total_of(blocked) == "$0.00"
 
 
 def test_the_cart_refuses_lines_that_outgrow_its_cookie_clearly(
@@ -348,7 +348,7 @@ def test_checkout_flags_allergies_needs_a_confirmation_and_places_one_order_with
     # The tracking page lists each line's options, and the allergies given.
     page = customer.open(tracking).text
     lines = text_of(re.search(r'<ul class="track-lines">.*</ul>', page, re.S).group(0))  # type: ignore[union-attr]
-    assert "Doneness: Medium-rare" in lines and "Add-ons: Bacon +2.00" in lines and "Extra cheese +1.00" in lines
+    assert "Doneness: Medium-rare" in lines and "Add-ons: Bacon +$2.00" in lines and "Extra cheese +$1.00" in lines
     assert "Contains milk (you told us)" in lines
     assert "Your allergies: Milk" in text_of(page)
 

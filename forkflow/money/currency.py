@@ -12,7 +12,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from babel.numbers import format_currency, format_decimal, get_currency_precision, is_currency
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+    is_currency,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class Currency:
         """`amount` rounded half-up to what cash can pay (CHF 12.37 -> 12.35, 12.38 -> 12.40)."""
         step = self.cash_increment
         return int((Decimal(amount) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * step
+
+    @property
+    def symbol(self) -> str:
+        """How the locale writes the currency's sign: "$", "€", "CHF"."""
+        return str(get_currency_symbol(self.code, locale=self.locale))
 
     def major(self, amount: int) -> Decimal:
         """Minor units as an exact decimal of major ones (1250 -> Decimal("12.50"))."""

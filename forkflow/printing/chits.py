@@ -50,8 +50,13 @@ _CJK = re.compile(r"([\u4e00-\u9fa5]+)")
 
 def _clean(text: str) -> str:
     """People's text as printable characters: a control character (ESC, GS, a line feed) in a note
-    or a name would otherwise reach the printer as a command; each becomes a space."""
-    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+    or a name would otherwise reach the printer as a command; each becomes a space. A fullwidth form
+    (the yen sign Japanese money is written with, ￥) becomes its plain one (¥), which code pages have."""
+    return "".join(" " if unicodedata.category(char) == "Cc" else _plain(char) for char in text)
+
+
+def _plain(char: str) -> str:
+    return unicodedata.normalize("NFKC", char) if "\uff00" <= char <= "\uffef" else char
 
 
 def _rows(text: str, columns: int, indent: int = 0, hang: int = 0) -> list[str]:
@@ -117,6 +122,7 @@ class _Paper:
 
     def columns(self, left: str, right: str, *, bold: bool = False, tall: bool = False, indent: int = 0) -> None:
         """`left` wrapped, with `right` (a price) at the right end of its last row."""
+        right = _clean(right)
         rows = _rows(left, WIDTH - len(right) - 1, indent, 3)
         rows[-1] = rows[-1].ljust(WIDTH - len(right)) + right
         self._printer.set(align="left", bold=bold, invert=False, normal_textsize=not tall, double_height=tall)

@@ -2,7 +2,7 @@
 inventory), each route declared at its module's bottom with its operation (who may call it, what it
 takes and answers), which the permission check and the OpenAPI document both read."""
 
-from . import discounts, inventory, menu, online, orders, payments, printers, schedule, sight, taxes
+from . import discounts, inventory, menu, online, orders, payments, printers, reports, schedule, sight, taxes
 
 routes = [
     *menu.routes,
@@ -15,6 +15,7 @@ routes = [
     *sight.routes,
     *printers.routes,
     *taxes.routes,
+    *reports.routes,
 ]
 
 __all__ = ["routes"]

@@ -9,15 +9,15 @@ errors when refused: nothing is written then); a plain form post without JavaScr
 page back instead, or a redirect to it.
 
 page.py (the page and its stream), menu.py (menu editor, availability, the menu's order, recipes), stock.py,
-staff.py, schedule.py, online.py, printers.py, taxes.py and reasons.py hold the endpoints, by what a manager
-does; view.py, forms.py and charts.py what they show and read. The routes are listed here, in the order they
-are matched.
+staff.py, schedule.py, online.py, printers.py, taxes.py, reasons.py and reports.py (the day's report, the
+audit log) hold the endpoints, by what a manager does; view.py, forms.py and charts.py what they show and
+read. The routes are listed here, in the order they are matched.
 """
 
 from starlette.routing import Route
 
 from ... import convertors  # noqa: F401  (registers the {id:id} path convertor)
-from . import menu, online, page, printers, reasons, schedule, staff, stock, taxes
+from . import menu, online, page, printers, reasons, reports, schedule, staff, stock, taxes
 
 routes = [
     Route("/manage", page.console_page, methods=["GET"]),
@@ -53,6 +53,9 @@ routes = [
     Route("/manage/discount-reasons", reasons.add_reason, methods=["POST"]),
     Route("/manage/discount-reasons/{id:id}/active", reasons.set_active, methods=["POST"]),
     Route("/manage/discount-reasons/{id:id}/remove", reasons.remove_reason, methods=["POST"]),
+    Route("/manage/reports", reports.reports_page, methods=["GET"]),
+    Route("/manage/reports/close", reports.close_day_form, methods=["POST"]),
+    Route("/manage/audit", reports.audit_page, methods=["GET"]),
 ]
 
 __all__ = ["routes"]

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ...formats import amount_cents, amount_typed
 from ...models import MAX_CHOICES, MAX_GROUPS, MAX_OPTION_RECIPE, MAX_OPTIONS, HoursIn, RecipeIn, StaffIn
 from ...numbers import whole_number
 from ...vocabulary import ALLERGENS, DIETARY, WEEKDAYS
@@ -32,7 +33,6 @@ MENU_CHECKBOXES = {"allergens": ALLERGENS, "dietary": DIETARY}
 # The editor's input names for the models' field names (`modifier_groups.0.min` is `group-0-min`).
 _INPUT_NAMES = {"modifier_groups": "group", "options": "option", "price_cents": "price"}
 STAFF_FIELDS = ("name", "role")  # the password is never sent back into a page
-_PRICE = re.compile(r"^[0-9]{1,7}(?:[.,][0-9]{1,2})?$")  # ASCII digits only, as everywhere
 _AMOUNT = re.compile(r"^[0-9]{1,10}(?:[.,][0-9]{1,3})?$")
 
 
@@ -69,11 +69,11 @@ class FormInvalid(Exception):
 
 
 def price_cents(text: str) -> int:
-    """'12.50', '12,5' or '12' as integer cents; anything else is refused (no floats on the way)."""
-    text = text.strip().removeprefix("$").strip()
-    if not _PRICE.match(text):
-        raise ValueError("Enter a price like 12.50")
-    return int(Decimal(text.replace(",", ".")) * 100)
+    """A price as typed, in the restaurant's currency (formats.amount_cents: JPY has no decimals)."""
+    try:
+        return amount_cents(text)
+    except ValueError as exc:
+        raise ValueError(f"Enter a price like {amount_typed(1250)}") from exc
 
 
 def amount(text: str) -> Decimal:
@@ -112,7 +112,7 @@ def _reworded(error: Mapping[str, Any]) -> str:
     if kind == "literal_error":
         return f"Choose one of: {ctx.get('expected', '')}".replace("'", "")
     if kind == "less_than_equal" and error["loc"] == ("price_cents",):
-        return f"At most {ctx['le'] / 100:.2f}"
+        return f"At most {amount_typed(ctx['le'])}"
     return str(error["msg"]).removeprefix("Value error, ")
 
 
@@ -284,7 +284,7 @@ def menu_item_form(item: dict[str, Any], recipe: dict[str, Any]) -> Form:
         {
             "name": item["name"],
             "description": item["description"],
-            "price": f"{item['price_cents'] / 100:.2f}",
+            "price": amount_typed(item["price_cents"]),
             "category": item["category"],
             "station": item["station"],
             "prep_minutes": str(item["prep_minutes"]),
@@ -302,7 +302,7 @@ def menu_item_form(item: dict[str, Any], recipe: dict[str, Any]) -> Form:
                     {
                         "id": str(option["id"]),
                         "name": option["name"],
-                        "price": f"{option['price_cents'] / 100:.2f}",
+                        "price": amount_typed(option["price_cents"]),
                         "allergens": list(option["allergens"]),
                         "recipe": deltas.get(option["id"], []),
                     }

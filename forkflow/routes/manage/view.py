@@ -102,7 +102,7 @@ def glance(today: reports.Today) -> dict[str, Any]:
     return {
         "day": f"{day:%A} {day.day} {day:%B %Y}",
         "today": today,
-        "revenue": money(today.revenue_cents, grouped=True),
+        "revenue": money(today.revenue_cents),
         "prep_avg": duration(today.prep_avg_seconds),
         "prep_p90": duration(today.prep_p90_seconds),
         "orders_chart": columns(
@@ -116,8 +116,8 @@ def glance(today: reports.Today) -> dict[str, Any]:
                 (
                     h.label,
                     h.revenue_cents,
-                    money(h.revenue_cents, grouped=True),
-                    f"{h.label}: {money(h.revenue_cents, grouped=True)} revenue",
+                    money(h.revenue_cents),
+                    f"{h.label}: {money(h.revenue_cents)} revenue",
                 )
                 for h in hours
             ]
@@ -128,7 +128,7 @@ def glance(today: reports.Today) -> dict[str, Any]:
                     i.name,
                     i.quantity,
                     str(i.quantity),
-                    f"{i.name}: {i.quantity} sold, {money(i.revenue_cents, grouped=True)}",
+                    f"{i.name}: {i.quantity} sold, {money(i.revenue_cents)}",
                 )
                 for i in today.top_items
             ]

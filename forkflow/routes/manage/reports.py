@@ -1,0 +1,113 @@
+"""The manager's day report page (`/manage/reports`: X so far or the closed day's Z, printable, with
+"Close the day") and the audit log page (`/manage/audit`, filtered by day, staff and kind).
+
+Both are views over the same services as the JSON API (services/day_report.py, services/audit.py):
+closing the day from the page is `close_day`, as `POST /reports/day/close` is. Permission `reports`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ...auth.roles import principal_of, require
+from ...errors import ServiceError
+from ...formats import money
+from ...request import store_of
+from ...schemas_out import DayReport
+from ...services.audit import audit_log
+from ...services.day_report import checked_day, close_day, day_report
+from ...web import templates
+from ..api.reports import audit_filter
+
+PERMISSION = "reports"
+
+
+def percent(milli: int) -> str:
+    """A rate stored × 1000 as people write it: 20000 is "20 %", 8875 is "8.875 %"."""
+    return f"{milli / 1000:g} %"
+
+
+def report_rows(r: DayReport) -> dict[str, list[tuple[Any, ...]]]:
+    """The page's tables: each section's cells, amounts in the restaurant's money format."""
+    return {
+        "channels": [(c.channel, c.orders, money(c.sales_cents), money(c.average_ticket_cents)) for c in r.by_channel],
+        "categories": [(c.category, c.quantity, money(c.gross_cents)) for c in r.by_category],
+        "items": [(i.name, i.quantity, money(i.gross_cents)) for i in r.by_item],
+        "taxes": [
+            (f"{t.name} {percent(t.percent_milli)}", money(t.taxable_cents), money(t.tax_cents)) for t in r.taxes
+        ],
+        "discounts": [(d.reason + (" (comp)" if d.comp else ""), d.count, money(d.amount_cents)) for d in r.discounts],
+        "voids": [("Voided lines", r.voids.count, money(r.voids.value_cents))] if r.voids.count else [],
+        "refunds": [
+            (f"{f.tender} · {f.reason}", f.count, money(f.amount_cents), money(f.tip_cents)) for f in r.refunds
+        ],
+        "tenders": [(t.tender, t.count, money(t.amount_cents), money(t.tip_cents)) for t in r.tenders],
+        "drawers": [
+            (d.name, money(d.float_cents), money(d.expected_cents), money(d.counted_cents), money(d.over_short_cents))
+            for d in r.drawers
+        ],
+    }
+
+
+def _refused(request: Request) -> Response | None:
+    """Signed in without the permission: the console's 403 page; not signed in: sent to sign in."""
+    principal = principal_of(request)
+    if principal is not None and not principal.can(PERMISSION):
+        context = {"message": f"The day's report is for managers; you are signed in as {principal.role}."}
+        return templates.TemplateResponse(request, "manage/forbidden.html", context, status_code=403)
+    require(request, PERMISSION)
+    return None
+
+
+async def _report_page(request: Request, day: str, status: int = 200, error: str | None = None) -> Response:
+    store = store_of(request)
+    report = await day_report(store, day)
+    context: dict[str, Any] = {"report": report, "rows": report_rows(report), "error": error}
+    context["zone"] = store.settings.timezone
+    return templates.TemplateResponse(request, "manage/reports.html", context, status_code=status)
+
+
+async def reports_page(request: Request) -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    try:
+        day = checked_day(request.query_params.get("date"), store_of(request).settings)
+    except ServiceError as exc:
+        return await _report_page(request, checked_day(None, store_of(request).settings), exc.status, exc.message)
+    return await _report_page(request, day)
+
+
+async def close_day_form(request: Request) -> Response:
+    """The page's "Close the day": the Z-report on success, the X-report with the reason if refused."""
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    settings = store_of(request).settings
+    typed = str((await request.form()).get("date") or "")
+    try:
+        day = checked_day(typed, settings)
+        await close_day(store_of(request), day, require(request, PERMISSION).name)
+    except ServiceError as exc:
+        shown = day if exc.status == 409 else checked_day(None, settings)
+        return await _report_page(request, shown, exc.status, exc.message)
+    return RedirectResponse(f"/manage/reports?date={day}", status_code=303)
+
+
+async def audit_page(request: Request) -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    query = request.query_params
+    shown = {name: query.get(name, "") for name in ("date", "staff", "kind")}
+    try:
+        chosen = {name: value for name, value in query.items() if value}  # a filter left empty: all
+        page = await audit_log(store_of(request), audit_filter(request, chosen))
+        error, status = None, 200
+    except ServiceError as exc:
+        page, error, status = {"entries": [], "next_before": None}, exc.message, exc.status
+    context = {"page": page, "error": error, "shown": shown, "zone": store_of(request).settings.timezone}
+    return templates.TemplateResponse(request, "manage/audit.html", context, status_code=status)
