@@ -38,9 +38,10 @@ def not_the_fuzzers_own_account(context: schemathesis.HookContext, path_paramete
 # (And a kitchen screen's `last_event_id` beyond the newest event: the event log is the data.)
 # A discount (issue 17) names a reason and a line that may not exist, or be inactive or voided; its
 # reason says whether it is a comp (which takes no `kind` but 100 %) or not (which needs one), and an
-# amount may not be more than what is left of the bill.
+# amount may not be more than what is left of the bill. Paying or splitting by item names lines that
+# may not be the order's live ones (`line_ids`).
 _REFERENCE = re.compile(
-    r"reason_id|line_id|kind|amount_cents"
+    r"reason_id|line_ids?|kind|amount_cents"
     r"|last_event_id|items\.\d+\.menu_item_id|items\.\d+\.modifiers(\.\d+)?|ingredients\.\d+\.inventory_id|order\.\d+|courses\..+"
     r"|backup_printer_id|printer_id|tax_rate_id|taxes\..+"
     r"|modifier_groups\.\d+(\.options\.\d+)?\.id|modifier_groups\.\d+\.options\.\d+\.recipe\.\d+\.inventory_id"

@@ -45,7 +45,7 @@ def test_a_manager_approves_a_cashiers_discount_on_the_till(server: Server, till
     till = tills.open(server)
     page = till.page
     till.watch.allow(r"^console\.error: Failed to load resource: .* 422 .*/pos/orders/[0-9]+/discounts\)$")
-    expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("38.00")
+    expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("$38.00")
     till.recent(order["id"]).get_by_role("button", name=re.compile("^Discount")).click()
     panel = page.locator("#discounts")
     expect(panel.locator("#discounts-title")).to_have_text(f"Discount or comp · #{order['ticket_no']}")
@@ -56,7 +56,7 @@ def test_a_manager_approves_a_cashiers_discount_on_the_till(server: Server, till
     # Above the cashier's 10 %: the same form asks for a manager, inline; nothing is given yet.
     expect(page.locator("#approval")).to_be_visible()
     expect(page.locator("#approval-error")).to_contain_text("a manager must approve this")
-    expect(page.locator("#discount-total")).to_have_text("38.00")
+    expect(page.locator("#discount-total")).to_have_text("$38.00")
     expect(page.locator("#discount-value")).to_have_value("25")
     page.fill("#approval-name", "manager")
     page.fill("#approval-password", "not the password")
@@ -66,12 +66,12 @@ def test_a_manager_approves_a_cashiers_discount_on_the_till(server: Server, till
     page.click("#discount-give")
 
     expect(page.locator(".discount-notice")).to_have_text("Discount given.")
-    expect(page.locator("#discount-total")).to_have_text("28.50")
+    expect(page.locator("#discount-total")).to_have_text("$28.50")
     given = panel.locator(".discount-given")
     expect(given).to_contain_text("25 % · Loyalty · whole order")
     expect(given).to_contain_text("cashier, approved by manager")
     expect(page.locator("#approval")).to_have_count(0)  # the next discount starts without it
-    expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("28.50")  # the stream
+    expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("$28.50")  # the stream
     screenshot(page, "pos-discount.png")
 
     # A comp of the lemonades needs a manager too (comps follow the limit); the form remembers the line.

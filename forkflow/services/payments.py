@@ -243,10 +243,8 @@ def item_share(conn: Connection, order_id: int, line_ids: list[int]) -> Answer:
 
 
 async def split(store: Store, order_id: int, guests: int | None, line_ids: list[int] | None) -> Answer:
-    if guests is not None:
-        return even_shares(await store.query(load_order, order_id), guests)
-    if line_ids is None:
-        raise Invalid("send guests or line_ids", {"guests": "how many guests share the bill"})
+    if line_ids is None:  # evenly; by nobody in particular: one share, the whole bill
+        return even_shares(await store.query(load_order, order_id), guests or 1)
     return await store.query(item_share, order_id, line_ids)
 
 

@@ -191,7 +191,7 @@ routes = [
             "balance).",
             errors={
                 409: "A line was already paid by item (`reason: line_paid`).",
-                422: "Neither `guests` nor `line_ids`, or one of them not valid, or lines not the order's.",
+                422: "`guests` or `line_ids` not valid, or lines not the order's live ones.",
             },
         ),
     ),
