@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, cast, func, literal, or_, select
@@ -22,6 +23,21 @@ from ..store import Store
 
 MONEY_TOPIC = "money"
 MAX_LIMIT = 500
+
+
+def audit_record(
+    at: datetime,
+    by: str,
+    business_date: str | None,
+    *,
+    approved_by: str | None = None,
+    order_id: int | None = None,
+    **about: Any,
+) -> dict[str, Any]:
+    """A money event's payload: first what every one says (the log's filters read it): when, who,
+    who approved it, the order and the service day; then what the action is about."""
+    head = {"at": iso(at), "by": by, "approved_by": approved_by, "order_id": order_id, "business_date": business_date}
+    return head | about
 
 
 @dataclass(frozen=True)

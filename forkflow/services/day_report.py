@@ -51,6 +51,7 @@ from ..schemas_out import (
 )
 from ..storage.units import Tx
 from ..store import Store
+from .audit import audit_record
 from .orders import business_date
 
 
@@ -317,18 +318,16 @@ async def close_day(store: Store, day: str, by: str) -> DayReport:
 
 def closed_payload(report: DayReport, by: str, at: datetime) -> dict[str, Any]:
     """`day.closed`: who, when, and the Z-report's totals (minor units), as every money event."""
-    return {
-        "at": iso(at),
-        "by": by,
-        "approved_by": None,
-        "order_id": None,
-        "business_date": report.business_date,
-        "currency": report.currency,
-        "orders": report.orders,
-        "sales_cents": report.sales_cents,
-        "refunds_cents": report.refunds_cents,
-        "tenders_cents": report.tenders_cents,
-        "tips_cents": report.tips_cents,
-        "tax_cents": report.tax_cents,
-        "over_short_cents": report.over_short_cents,
-    }
+    return audit_record(
+        at,
+        by,
+        report.business_date,
+        currency=report.currency,
+        orders=report.orders,
+        sales_cents=report.sales_cents,
+        refunds_cents=report.refunds_cents,
+        tenders_cents=report.tenders_cents,
+        tips_cents=report.tips_cents,
+        tax_cents=report.tax_cents,
+        over_short_cents=report.over_short_cents,
+    )

@@ -35,6 +35,7 @@ from ..money.pricing import WHOLE_MILLI, Bill
 from ..schema import discount_reasons, idempotency_keys, money_settings, order_discounts, orders
 from ..store import Store, Tx
 from ..vocabulary import DiscountKind
+from .audit import audit_record
 from .bill import bill_of, reprice
 from .orders import Order, _load
 from .representation import Encoded, milli_to_number, number_to_milli
@@ -86,9 +87,8 @@ def _name_free(conn: Connection, name: str, reason_id: int | None) -> None:
         raise Conflict(f"there is already a reason called {name!r}", {"name": "taken"})
 
 
-def _audit(tx: Tx, by: str, **about: Any) -> dict[str, Any]:
-    """What every money event says: when, who, who approved, the order and its service day."""
-    return {"at": iso(tx.now), "by": by, "approved_by": None, "order_id": None, "business_date": None, **about}
+def _audit(tx: Tx, by: str, business_date: str | None = None, **about: Any) -> dict[str, Any]:
+    return audit_record(tx.now, by, business_date, **about)
 
 
 async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:

@@ -18,12 +18,12 @@ from sqlalchemy import Connection, Row, insert, select
 
 from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
-from ..formats import iso
 from ..idempotency import KeyReused
 from ..models import PaymentIn
 from ..schema import drawers, payments
 from ..store import Store, Tx
 from . import bill
+from .audit import audit_record
 from .orders import Order, business_date, live_lines, load_order
 from .representation import Encoded, payment_out
 from .tenders import settle
@@ -33,15 +33,7 @@ Answer = dict[str, Any]
 
 def money_event(tx: Tx, settings: Settings, kind: str, by: str, order_id: int | None, **about: Any) -> None:
     """A money event (topic "money": the audit log) with who, when, the order and the service day."""
-    payload = {
-        "at": iso(tx.now),
-        "by": by,
-        "approved_by": about.pop("approved_by", None),
-        "order_id": order_id,
-        "business_date": business_date(tx.now, settings),
-        **about,
-    }
-    tx.emit(kind, payload)
+    tx.emit(kind, audit_record(tx.now, by, business_date(tx.now, settings), order_id=order_id, **about))
 
 
 def fingerprint(order_id: int, data: Any) -> str:

@@ -21,6 +21,7 @@ from ..formats import iso
 from ..models import MoneySettingsIn, TaxRateIn
 from ..schema import menu_categories, menu_items, money_settings, tax_rates
 from ..store import Store, Tx
+from .audit import audit_record
 from .money_settings import MoneySettings, read_money_settings
 from .orders import business_date
 from .representation import milli_to_number, number_to_milli
@@ -50,8 +51,7 @@ async def list_tax_rates(store: Store) -> dict[str, Any]:
 
 def audit_fields(tx: Tx, by: str, settings: Settings) -> dict[str, Any]:
     """What a money event not about one order says about itself: when, who, and the service day."""
-    day = business_date(tx.now, settings)
-    return {"at": iso(tx.now), "by": by, "approved_by": None, "order_id": None, "business_date": day}
+    return audit_record(tx.now, by, business_date(tx.now, settings))
 
 
 def _load_rate(conn: Connection, rate_id: int) -> Any:
