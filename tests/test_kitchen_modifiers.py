@@ -328,4 +328,4 @@ def test_the_console_shows_todays_top_modifiers(server: Server, client: httpx.Cl
         [html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
         for row in re.findall(r"<tr>(.*?)</tr>", table)
     ]
-    assert rows == [["Bacon", "Add-ons", "6", "12.00"], ["Medium", "Doneness", "3", "0.00"]]
+    assert rows == [["Bacon", "Add-ons", "6", "$12.00"], ["Medium", "Doneness", "3", "$0.00"]]

@@ -301,9 +301,14 @@ def test_the_menu_is_listed_in_its_own_order(client: httpx.Client) -> None:
     # Categories in the order they were first used; ties of position go by name.
     assert names() == ["Steak", "Burger", "Bread", "Soup", "Brownie"]
     assert client.get("/menu/categories").json()["categories"] == [
-        {"name": "Mains", "position": 0, "course": 1},  # (a new category's course: services/courses.py)
-        {"name": "Starters", "position": 1, "course": 1},
-        {"name": "Desserts", "position": 2, "course": 1},
+        {
+            "name": "Mains",
+            "position": 0,
+            "course": 1,
+            "tax_rate_id": None,
+        },  # (a new category's course: services/courses.py)
+        {"name": "Starters", "position": 1, "course": 1, "tax_rate_id": None},
+        {"name": "Desserts", "position": 2, "course": 1, "tax_rate_id": None},
     ]
     ordered = client.put("/menu/categories", json={"order": ["Starters"]})
     assert ordered.status_code == 200, ordered.text

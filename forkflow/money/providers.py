@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..config import Settings
-
 
 @dataclass(frozen=True)
 class Charged:
@@ -43,11 +41,12 @@ class PaymentProvider(Protocol):
         ...
 
 
-def provider_of(settings: Settings) -> PaymentProvider | None:
-    """The configured provider: none ships with ForkFlow, so online orders are paid at pickup."""
+def provider_of(settings: object) -> PaymentProvider | None:
+    """The provider the app's settings configure: none ships with ForkFlow, so online orders are
+    paid at pickup. (`settings` is config.Settings, untyped here: config imports money/.)"""
     return None
 
 
-def pays_at_pickup(settings: Settings) -> bool:
+def pays_at_pickup(settings: object) -> bool:
     """Whether online orders are paid at the counter (no provider configured)."""
     return provider_of(settings) is None
