@@ -39,7 +39,7 @@ from .routes.http import BodyLimit, on_http_error, on_service_error, on_unexpect
 from .services.dispatch import print_unseen
 from .services.releases import release_worker
 from .services.sessions import purge_sessions
-from .services.sight import printed_job, sight_worker
+from .services.sight import printed_jobs, sight_worker
 from .services.staff import app_secret
 from .store import Store
 from .web import Sessions
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> Starlett
         watcher = asyncio.create_task(sight_worker(store, on_unseen=print_unseen))
         print_stop = asyncio.Event()
         # Chits and receipts, exactly once.
-        printer = asyncio.create_task(print_worker(store, print_stop, on_printed=printed_job))
+        printer = asyncio.create_task(print_worker(store, print_stop, on_printed=printed_jobs))
         try:
             yield
         finally:

@@ -26,7 +26,8 @@ set-up.
    backup they wait, and the printer shows as failing, live.
 
 The one window where a chit can print twice: the process dies (or loses its database) after the
-printer answered and before the "printed" write commits; the claim lapses and another worker (or
-the restarted one) prints it again. A graceful shutdown finishes the send in flight and records it
+printer answered and before the "printed" write commits (for the chits a printer took while the
+write before theirs ran: writes are pipelined with sends); the claim lapses and another worker (or
+the restarted one) prints them again. A graceful shutdown finishes the send in flight and records it
 before the process exits (bounded by the printer timeout), so only a crash opens that window.
 """

@@ -5,7 +5,9 @@ the bus, from any process on PostgreSQL), when a printer's set-up changes, when 
 and every FORKFLOW_PRINT_POLL_SECONDS whatever happens. The exactly-once rules it keeps are
 forkflow/printing/__init__.py's: it claims a printer's due jobs in one write unit (a lease,
 `claimed_until`, that a dead process's claim lapses from), sends them one at a time in id order
-(several printers at once), and marks each printed only after transport.send returned.
+(several printers at once), and marks each printed only after transport.send returned. The
+"printed" writes run beside the next sends (`_Records`): one write takes every job printed while
+the one before it ran, so a backlog is recorded in a few writes.
 
 On failure a job is retried with backoff (FORKFLOW_PRINTER_RETRY_SECONDS doubling up to
 FORKFLOW_PRINTER_RETRY_MAX_SECONDS); once its printer has been failing for
@@ -25,7 +27,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -45,10 +47,10 @@ from .transport import PrinterError, send
 
 log = logging.getLogger("forkflow.printing")
 
-# Told, in the write that records it, that a printer printed a job (its print_jobs row, the name of
-# the printer that printed it): proof of sight counts a station's chit as seen (app.py wires it;
-# printing/ imports nothing of services/).
-OnPrinted = Callable[[Tx, Mapping[str, Any], str], None]
+# Told, in the write that records them, that a printer printed jobs (their print_jobs rows, the name
+# of the printer that printed them): proof of sight counts a station's chit as seen (app.py wires
+# it; printing/ imports nothing of services/).
+OnPrinted = Callable[[Tx, Sequence[Mapping[str, Any]], str], None]
 
 PER_CLAIM = 20  # a printer's jobs claimed at once at most (each renews the claim on the rest)
 _WAKING = ("print.queued", "printer.created", "printer.updated")
@@ -139,61 +141,73 @@ def renew(tx: Tx, ids: list[int], me: str, settings: Settings) -> set[int]:
     A job whose claim lapsed (and may have been taken over) is never sent by this worker."""
     if not ids:
         return set()
-    tx.conn.execute(
+    renewed = tx.conn.execute(
         update(print_jobs)
         .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.status == "queued")
         .values(claimed_until=tx.now + _lease(settings))
+        .returning(print_jobs.c.id)
     )
-    mine = select(print_jobs.c.id).where(
-        print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.status == "queued"
-    )
-    return set(tx.conn.execute(mine).scalars())
+    return set(renewed.scalars())
 
 
 def recorded(
-    tx: Tx, job: Claimed, me: str, left: list[int], settings: Settings, on_printed: OnPrinted | None = None
-) -> tuple[bool, set[int]]:
+    tx: Tx, jobs: list[Claimed], me: str, left: list[int], settings: Settings, on_printed: OnPrinted | None = None
+) -> tuple[int, set[int]]:
     """`printed`, and the claim renewed on the printer's jobs `left`, in one write."""
-    return printed(tx, job, me, on_printed), renew(tx, left, me, settings)
+    return printed(tx, jobs, me, on_printed), renew(tx, left, me, settings)
 
 
-def printed(tx: Tx, job: Claimed, me: str, on_printed: OnPrinted | None = None) -> bool:
-    """Record that the printer took the job (point 3 of the invariant); False if the claim was lost
-    meanwhile (the job was already recorded by whoever took it over)."""
-    printer_id = job.row["target_printer_id"]
-    done = tx.conn.execute(
-        update(print_jobs)
-        .where(*_mine(job.id, me))
-        .values(
-            status="printed",
-            printed_at=tx.now,
-            printed_on=printer_id,
-            claimed_by=None,
-            claimed_until=None,
-            error=None,
-        )
+def printed(tx: Tx, jobs: list[Claimed], me: str, on_printed: OnPrinted | None = None) -> int:
+    """Record that one printer took these jobs (point 3 of the invariant), in one write whatever
+    their number; how many were still this worker's (a job whose claim was lost meanwhile was
+    already recorded by whoever took it over)."""
+    if not jobs:
+        return 0
+    printer_id = jobs[0].row["target_printer_id"]
+    done = set(
+        tx.conn.execute(
+            update(print_jobs)
+            .where(
+                print_jobs.c.id.in_([job.id for job in jobs]),
+                print_jobs.c.status == "queued",
+                print_jobs.c.claimed_by == me,
+            )
+            .values(
+                status="printed",
+                printed_at=tx.now,
+                printed_on=printer_id,
+                claimed_by=None,
+                claimed_until=None,
+                error=None,
+            )
+            .returning(print_jobs.c.id)
+        ).scalars()
     )
-    if done.rowcount != 1:
-        return False
+    if not done:
+        return 0
     printer = tx.conn.execute(
         select(printers.c.name, printers.c.failing_since).where(printers.c.id == printer_id)
     ).one()
     tx.conn.execute(update(printers).where(printers.c.id == printer_id).values(last_ok_at=tx.now, failing_since=None))
-    payload = {
-        "id": job.id,
-        "kind": job.row["kind"],
-        "order_id": job.row["order_id"],
-        "station": job.row["station"],
-        "copy": job.row["copy"],
-        "printer_id": job.row["printer_id"],
-        "printed_on": printer_id,
-    }
-    tx.emit("print.printed", payload)
+    ours = [job for job in jobs if job.id in done]
+    for job in ours:
+        tx.emit(
+            "print.printed",
+            {
+                "id": job.id,
+                "kind": job.row["kind"],
+                "order_id": job.row["order_id"],
+                "station": job.row["station"],
+                "copy": job.row["copy"],
+                "printer_id": job.row["printer_id"],
+                "printed_on": printer_id,
+            },
+        )
     if on_printed is not None:
-        on_printed(tx, job.row, printer.name)
+        on_printed(tx, [job.row for job in ours], printer.name)
     if printer.failing_since is not None:  # it is back
         _status_event(tx, printer_id)
-    return True
+    return len(ours)
 
 
 def failed(tx: Tx, job: Claimed, me: str, error: str, settings: Settings) -> None:
@@ -284,38 +298,90 @@ def next_due(conn: Connection) -> datetime | None:
     return found
 
 
+class _Records:
+    """A printer's printed jobs on their way to the database while the next ones print: one write
+    at a time, each taking every job printed since the last began, so a printer with a backlog
+    costs a write per few chits, not one per chit, and no send waits on a write. Each write also
+    renews the claim on the jobs not started yet (`mine`: those still this worker's)."""
+
+    def __init__(self, store: Store, me: str, left: list[int], on_printed: OnPrinted | None) -> None:
+        self.store = store
+        self.me = me
+        self.left = left  # the claimed jobs not started yet (_print_all's list)
+        self.on_printed = on_printed
+        self.mine = set(left)  # just claimed
+        self.waiting: list[Claimed] = []
+        self.writing: tuple[asyncio.Task[tuple[int, set[int]]], int] | None = None
+
+    def add(self, job: Claimed) -> None:
+        self.waiting.append(job)
+        if self.writing is None:
+            self._write()
+
+    def _write(self) -> None:
+        jobs, self.waiting = self.waiting, []
+        settings = self.store.settings
+        record = partial(recorded, jobs=jobs, me=self.me, left=list(self.left), settings=settings)
+        task = asyncio.create_task(self.store.write(partial(record, on_printed=self.on_printed)))
+        self.writing = (task, len(jobs))
+
+    def _written(self, done: int, sent: int, mine: set[int]) -> None:
+        self.writing, self.mine = None, mine
+        if done < sent:
+            log.warning("%d print jobs printed after their claim lapsed (printed by another worker too?)", sent - done)
+        if self.waiting:
+            self._write()
+
+    def poll(self) -> None:
+        """Take a finished write's answer, if there is one, and start the next."""
+        if self.writing is not None and self.writing[0].done():
+            task, sent = self.writing
+            done, mine = task.result()
+            self._written(done, sent, mine)
+
+    async def settle(self) -> None:
+        """Wait until every job added so far is recorded."""
+        while self.writing is not None:
+            task, sent = self.writing
+            done, mine = await task
+            self._written(done, sent, mine)
+
+
 async def _print_all(
     store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event, on_printed: OnPrinted | None
 ) -> None:
     """One printer's claimed jobs, one at a time, in id order; stops at the first failure, or at
-    a job whose claim this worker no longer holds."""
+    a job whose claim this worker no longer holds. Every job the printer took is recorded before
+    this returns, also when it is cancelled."""
     settings = store.settings
     left = [job.id for job in jobs]
-    mine = set(left)  # just claimed
+    records = _Records(store, me, left, on_printed)
     try:
         for job in jobs:
-            if stop.is_set() or job.id not in mine:
+            records.poll()
+            if stop.is_set() or job.id not in records.mine:
                 break
             left.remove(job.id)
             try:
                 data = render(job.row, job.payload, settings)
             except Exception as exc:  # a job that cannot be rendered never will be
                 log.exception("print job %d cannot be rendered", job.id)
+                await records.settle()
                 await store.write(partial(unusable, job=job, me=me, error=f"cannot be rendered: {exc}"))
-                mine = await store.write(partial(renew, ids=list(left), me=me, settings=settings))
+                records.mine = await store.write(partial(renew, ids=list(left), me=me, settings=settings))
                 continue
             try:
                 await send(job.host, job.port, data, settings.printer_timeout_seconds)
             except PrinterError as exc:
                 reason = f"{job.host}:{job.port}: {exc}"
                 log.warning("print job %d: %s", job.id, reason)
+                await records.settle()
                 await store.write(partial(failed, job=job, me=me, error=reason, settings=settings))
                 break
-            record = partial(recorded, job=job, me=me, left=list(left), settings=settings, on_printed=on_printed)
-            done, mine = await store.write(record)
-            if not done:
-                log.warning("print job %d printed after its claim lapsed (printed by another worker too?)", job.id)
+            records.add(job)
     finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(records.settle())
         with contextlib.suppress(Exception):
             await asyncio.shield(store.write(partial(release, ids=left, me=me)))
 

@@ -6,7 +6,7 @@ rendered, with a heartbeat (`screen_saw`). Event ids are commit-ordered and gapl
 that rendered event N has every send whose event id is at most N: those of its station are marked
 seen ("screen grill-1"), once. A screen of the all-stations or expo view (station "") shows every
 line, so it counts for every station: a small kitchen runs one screen. A printer that printed a
-send's chit marks it seen too (`seen_by_printer`).
+send's chit marks it seen too (`printed_jobs`).
 
 The alarm (`sight_worker`, one per process, started in the app's lifespan): a send still unseen
 `unseen_seconds` after it was sent gets `alarmed_at` by one conditional UPDATE (`alarmed_at IS
@@ -23,11 +23,11 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from ..errors import Invalid, ServiceError
 from ..formats import iso, iso_or_none
@@ -166,28 +166,24 @@ async def screen_saw(store: Store, screen_id: str, station: str, last_event_id: 
     return await store.write(unit)
 
 
-def seen_by_printer(tx: Tx, order_id: int, event_id: int, station: str | None, printer_name: str) -> None:
-    """A printer printed the chit of this order's send at `event_id`: that station has it (with
-    `station` None, a whole-order expo chit: every send of that event). Called in the write that
-    marks the print job printed; emits `sight.seen` when that is news."""
-    where = and_(sends.c.order_id == order_id, sends.c.event_id == event_id)
-    if station is not None:
-        where = and_(where, sends.c.station == station)
+def printed_jobs(tx: Tx, jobs: Sequence[Mapping[str, Any]], printer_name: str) -> None:
+    """The print worker's news, in the write that records them, that a printer printed these jobs
+    (app.py wires it): a chit meant for one of the station's own printers (printed there or on that
+    printer's backup) means the station has the send, "printer <name>" saw it (one `sight.seen`
+    for all that is news). The expo's paper does not, whether its whole-order chit or the NOT SEEN
+    ON SCREEN fallback of a station with no printer: that is the pass's, and the alert stays up
+    until a screen or printer of the station has the ticket."""
+    chits = [job for job in jobs if job["kind"] in ("chit", "unseen") and job["station"] != WHOLE_ORDER]
+    if not chits:
+        return
+    meant = select(printers.c.id, printers.c.stations).where(printers.c.id.in_({job["printer_id"] for job in chits}))
+    stations_of = {row.id: json.loads(row.stations) for row in tx.conn.execute(meant)}
+    own = [job for job in chits if job["station"] in stations_of.get(job["printer_id"], ())]
+    if not own:
+        return
+    where = or_(*(and_(sends.c.event_id == job["event_id"], sends.c.station == job["station"]) for job in own))
     by = f"printer {printer_name}"
     _emit_seen(tx, _mark_seen(tx, where, by), by)
-
-
-def printed_job(tx: Tx, job: Mapping[str, Any], printer_name: str) -> None:
-    """The print worker's news that a printer printed a job (app.py wires it): a chit meant for one
-    of the station's own printers (printed there or on that printer's backup) means the station has
-    the send. The expo's paper does not, whether its whole-order chit or the NOT SEEN ON SCREEN
-    fallback of a station with no printer: that is the pass's, and the alert stays up until a
-    screen or printer of the station has the ticket."""
-    if job["kind"] not in ("chit", "unseen") or job["station"] == WHOLE_ORDER:
-        return
-    meant_for = tx.conn.execute(select(printers.c.stations).where(printers.c.id == job["printer_id"])).scalar()
-    if meant_for is not None and job["station"] in json.loads(meant_for):
-        seen_by_printer(tx, job["order_id"], job["event_id"], job["station"], printer_name)
 
 
 # The alarm
