@@ -113,10 +113,10 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
             .where(print_jobs.c.id.in_(ids), print_jobs.c.status == "queued", free)
             .values(claimed_by=me, claimed_until=until)
         )
-        printer = tx.conn.execute(select(printers.c.host, printers.c.port).where(printers.c.id == printer_id)).one()
         claimed = (
             tx.conn.execute(
-                select(print_jobs, events.c.payload)
+                select(print_jobs, events.c.payload, printers.c.host, printers.c.port)
+                .join(printers, printers.c.id == print_jobs.c.target_printer_id)
                 .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
                 .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.claimed_until == until)
                 .order_by(print_jobs.c.id)
@@ -124,7 +124,7 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
             .mappings()
             .all()
         )
-        found[printer_id] = [Claimed(r["id"], r, r["payload"] or "", printer.host, printer.port) for r in claimed]
+        found[printer_id] = [Claimed(r["id"], r, r["payload"] or "", r["host"], r["port"]) for r in claimed]
     return found
 
 
