@@ -377,10 +377,15 @@ async def _released(client: Client, order_ids: list[int], timeout: float = 60) -
 
 
 def _releases(scheduled: list[Call], written: dict[int, tuple[str, dict[str, Any], float]]) -> dict[int, int]:
-    """Per scheduled order placed, how many `order.released` events it had (1 is right)."""
+    """Per scheduled order placed, how many times it was released (1 is right): its `order.released`
+    events, and its `order.created` if it was already due when it arrived (a placing slower than
+    PICKUP_AFTER, on a loaded machine: the server sends it to the kitchen at once, `released_at`
+    set, and never releases it again)."""
     counts = {json.loads(c.body)["id"]: 0 for c in scheduled if c.status == 201}
     for event_type, payload, _ in written.values():
-        if event_type == "order.released" and payload["id"] in counts:
+        if payload.get("id") not in counts:
+            continue
+        if event_type == "order.released" or (event_type == "order.created" and payload.get("released_at")):
             counts[payload["id"]] += 1
     return counts
 
