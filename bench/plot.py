@@ -1,8 +1,9 @@
 """The results as one SVG picture, written by hand (no plotting dependency on a two-core box).
 
-Top: throughput per scenario next to its ceilings (log scale: ForkFlow and ceiling A differ by an
-order of magnitude). Bottom: latency distribution per scenario as p50 / p95 / p99 / max bands
-(log scale), with the issue's target marked where there is one.
+Top: throughput per scenario next to its ceilings (log scale: ForkFlow and the ceilings can differ
+by an order of magnitude; the burst's target tick is its share of ceiling F). Bottom: latency
+distribution per scenario as p50 / p95 / p99 / max bands (log scale), with the issue's target
+marked where there is one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .targets import BURST_P99_MS, MODIFIERS_SLOWDOWN, RATIO_TO_CEILING_A, RUSH_P99_MS
+from .targets import BURST_P99_MS, MODIFIERS_SLOWDOWN, RATIO_TO_CEILING_F, RUSH_P99_MS
 
 WIDTH = 1000
 LABEL_W = 290  # left column for row labels
@@ -48,9 +49,9 @@ class Spread:
 def _throughput(scen: dict[str, Any]) -> list[Bar]:
     bars: list[Bar] = []
     ceilings = scen.get("ceilings") or {}
-    a = ceilings.get("a")
+    a, f = ceilings.get("a"), ceilings.get("f")
     for i, r in enumerate((scen.get("burst") or {}).get("runs", [])):
-        target = RATIO_TO_CEILING_A * a["orders_per_s"] if a and i == 0 else None
+        target = RATIO_TO_CEILING_F * f["orders_per_s"] if f and i == 0 else None
         bars.append(Bar(f"burst, {r['concurrency']} clients", r["orders_per_s"], target=target))
     mods = scen.get("modifiers")
     if mods and "error" not in mods:
@@ -59,6 +60,8 @@ def _throughput(scen: dict[str, Any]) -> list[Bar]:
         bars.append(Bar(f"burst without modifiers, {at} (same server)", plain))
         target = (1 - MODIFIERS_SLOWDOWN) * plain
         bars.append(Bar(f"burst with modifiers, {at}", mods["kinds"]["modifiers"]["orders_per_s"], target=target))
+    if f:
+        bars.append(Bar(f"ceiling F: Starlette, no database, {f['concurrency']} clients", f["orders_per_s"], True))
     if a:
         bars.append(Bar(f"ceiling A: Starlette+aiosqlite, {a['concurrency']} clients", a["orders_per_s"], True))
     for b in ceilings.get("b", []):
@@ -87,9 +90,10 @@ def _latencies(scen: dict[str, Any]) -> list[Spread]:
     if mods and "error" not in mods:
         for kind, label in (("plain", "without"), ("modifiers", "with")):
             rows.append(_spread(f"burst {label} modifiers: POST /orders", mods["kinds"][kind]["latency_ms"]))
-    if (scen.get("ceilings") or {}).get("a"):
-        a = scen["ceilings"]["a"]
-        rows.append(_spread(f"ceiling A {a['concurrency']}: POST /orders", a["latency_ms"]))
+    for key in ("f", "a"):
+        if (scen.get("ceilings") or {}).get(key):
+            c = scen["ceilings"][key]
+            rows.append(_spread(f"ceiling {key.upper()} {c['concurrency']}: POST /orders", c["latency_ms"]))
     for r in (scen.get("retry") or {}).get("runs", []):
         rows.append(_spread(f"retry storm {r['concurrency']}: every request", r["latency_ms"]))
     if scen.get("sse") and "error" not in scen["sse"]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .targets import RATIO_TO_CEILING_F
+
 LAT = ["p50 ms", "p95 ms", "p99 ms", "max ms"]
 
 
@@ -39,6 +41,9 @@ def _burst_row(name: str, r: dict[str, Any]) -> list[str]:
     ]
 
 
+CEILINGS = {"f": "Starlette, no database", "a": "Starlette+aiosqlite"}  # the HTTP ceilings, as rows
+
+
 def burst_section(burst: dict[str, Any] | None, ceilings: dict[str, Any] | None) -> list[str]:
     runs = (burst or {}).get("runs", [])
     ref = runs[0] if runs else (ceilings or {}).get("a")
@@ -50,15 +55,19 @@ def burst_section(burst: dict[str, Any] | None, ceilings: dict[str, Any] | None)
         " concurrency on a fresh server), 1-3 lines, a unique Idempotency-Key each"
     ]
     rows = [_burst_row(f"forkflow, {r['concurrency']} clients", r) for r in runs]
-    if ceilings and "a" in ceilings:
-        rows.append(
-            _burst_row(f"ceiling A: Starlette+aiosqlite, {ceilings['a']['concurrency']} clients", ceilings["a"])
-        )
+    ceilings = ceilings or {}
+    for key, what in CEILINGS.items():
+        if key in ceilings:
+            rows.append(
+                _burst_row(f"ceiling {key.upper()}: {what}, {ceilings[key]['concurrency']} clients", ceilings[key])
+            )
     out += _table(["server", "orders/s", *LAT, "errors", "server CPU", "load CPU", "other CPU"], rows)
-    if runs and ceilings and "a" in ceilings:
-        ratio = runs[0]["orders_per_s"] / ceilings["a"]["orders_per_s"]
-        out.append(f"forkflow / ceiling A at {runs[0]['concurrency']} clients = {ratio:.2f}")
-    for b in (ceilings or {}).get("b", []):
+    notes = {"f": f"judged: target >= {RATIO_TO_CEILING_F:.2f}", "a": "for information, not judged"}
+    for key, note in notes.items():
+        if runs and key in ceilings:
+            ratio = runs[0]["orders_per_s"] / ceilings[key]["orders_per_s"]
+            out.append(f"forkflow / ceiling {key.upper()} at {runs[0]['concurrency']} clients = {ratio:.2f} ({note})")
+    for b in ceilings.get("b", []):
         if "error" in b:
             out.append(f"ceiling B ({b['name']}): not measured, {b['error']}")
         else:
@@ -499,6 +508,7 @@ def _timed_runs(scen: dict[str, Any]) -> dict[str, Any]:
     runs: dict[str, Any] = {f"burst {r['concurrency']}": r for r in (scen.get("burst") or {}).get("runs", [])}
     runs |= {
         "ceiling A": (scen.get("ceilings") or {}).get("a"),
+        "ceiling F": (scen.get("ceilings") or {}).get("f"),
         "event latency": scen.get("sse"),
         "rush": scen.get("rush"),
     }

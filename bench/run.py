@@ -60,7 +60,7 @@ SCENARIOS: dict[str, Scenario] = {  # run in this order
     "growth": growth.run,
 }
 SMOKE_SKIPS = {"ceilings"}  # says nothing about correctness
-SQLITE_ONLY = {"ceilings"}  # ceilings A and B are SQLite's: bare aiosqlite, raw sqlite3
+SQLITE_ONLY = {"ceilings"}  # A and B are SQLite's (bare aiosqlite, raw sqlite3); F has no database: once is enough
 BACKENDS = {"sqlite": ("sqlite",), "postgres": ("postgres",), "both": ("sqlite", "postgres")}
 
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency",
         help="concurrent clients in the burst, comma-separated, each on a fresh server (default 50,200);"
-        " ceiling A runs at the first",
+        " ceilings A and F run at the first",
     )
     parser.add_argument(
         "--backend",

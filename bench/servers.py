@@ -286,20 +286,13 @@ def _add_manager(source: Path, db: Path | str) -> tuple[str, str] | None:
     return name, password
 
 
-def ceiling_server(cpus: tuple[int, ...] = (), log_level: str = "warning") -> ServerProcess:
-    """Ceiling A: bare Starlette + aiosqlite, served by uvicorn the same way (see ceiling_app.py)."""
-    where = workdir("ceiling")
+def ceiling_server(cpus: tuple[int, ...] = (), log_level: str = "warning", database: bool = True) -> ServerProcess:
+    """Ceiling A (bare Starlette + aiosqlite) or, with database=False, ceiling F (the same app with
+    no database: the framework alone), served by uvicorn the same way (see ceiling_app.py)."""
+    name = "ceiling" if database else "ceiling-f"
+    where = workdir(name)
     port = free_port()
-    argv = [
-        sys.executable,
-        str(REPO / "bench" / "ceiling_app.py"),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--db",
-        str(where / "ceiling.db"),
-        "--log-level",
-        log_level,
-    ]
-    return ServerProcess("ceiling", argv, port, where, cpus=cpus)
+    argv = [sys.executable, str(REPO / "bench" / "ceiling_app.py"), "--host", HOST, "--port", str(port)]
+    argv += ["--db", str(where / "ceiling.db")] if database else ["--no-db"]
+    argv += ["--log-level", log_level]
+    return ServerProcess(name, argv, port, where, cpus=cpus)

@@ -16,7 +16,9 @@ CORRECTNESS, SPEED = "correctness", "speed"
 # SQLite's, one process on one core); its correctness figures are judged like SQLite's.
 INFO = "speed, info"
 BURST_P99_MS = {50: 50.0, 200: 200.0}
-RATIO_TO_CEILING_A = 0.60
+# Issue 18: the burst at the first concurrency against ceiling F, the bare framework in the same
+# run (ceiling A, with its database row, is printed beside it for information, not judged).
+RATIO_TO_CEILING_F = 0.60
 RUSH_P99_MS = 25.0
 FANOUT_CONNECTIONS = 5000
 FANOUT_KIB = 60.0
@@ -40,14 +42,14 @@ def _zero(scenario: str, figure: str, count: int) -> Verdict:
 
 def _burst(r: dict[str, Any], ceilings: dict[str, Any] | None, ratio_at: int) -> Iterator[Verdict]:
     c, name = r["checks"], f"burst {r['concurrency']} clients"
-    if r["concurrency"] == ratio_at and ceilings and "a" in ceilings:
-        ratio = r["orders_per_s"] / ceilings["a"]["orders_per_s"]
+    if r["concurrency"] == ratio_at and ceilings and "f" in ceilings:
+        ratio = r["orders_per_s"] / ceilings["f"]["orders_per_s"]
         yield Verdict(
             name,
-            "orders/s / ceiling A",
+            "orders/s / ceiling F (framework)",
             f"{ratio:.2f}",
-            f">= {RATIO_TO_CEILING_A:.2f}",
-            ratio >= RATIO_TO_CEILING_A,
+            f">= {RATIO_TO_CEILING_F:.2f}",
+            ratio >= RATIO_TO_CEILING_F,
             SPEED,
         )
     if r["concurrency"] in BURST_P99_MS:

@@ -19,7 +19,7 @@ class Config:
     server_cpus: tuple[int, ...]  # CPUs the servers are pinned to; () lets the kernel place them
     backend: str  # "sqlite" (one process) or "postgres" (a fresh database, 2 uvicorn workers)
     orders: int  # burst size
-    concurrencies: tuple[int, ...]  # burst clients, each on a fresh server; ceiling A runs at the first
+    concurrencies: tuple[int, ...]  # burst clients, each on a fresh server; ceilings A and F run at the first
     menu_items: int
     # sse: commit-to-event latency
     listeners: int
@@ -55,7 +55,7 @@ class Config:
 
     @property
     def concurrency(self) -> int:
-        """The concurrency ceiling A is measured at, and the ratio is taken at."""
+        """The concurrency ceilings A and F are measured at, and the ratios are taken at."""
         return self.concurrencies[0]
 
     @classmethod

@@ -2,6 +2,8 @@
 
 A: bench/ceiling_app.py (bare Starlette + aiosqlite, one row per request) in its own uvicorn
    process, hit by the same load generator at the same concurrency.
+F: the framework: the same app with --no-db (the order parsed and answered, nothing stored),
+   served and hit the same way. The burst is judged against it (issue 18).
 B: plain sqlite3 in this process, no HTTP at all, one transaction per order, twice: the row
    ceiling A writes, and the rows ForkFlow writes and reads back for an order (in ForkFlow's own
    schema, made by `forkflow migrate`).
@@ -19,7 +21,7 @@ from typing import Any
 
 from ..client import make_client
 from ..cpu import machine_busy_seconds
-from ..servers import HOST, ceiling_server, workdir
+from ..servers import HOST, ServerProcess, ceiling_server, workdir
 from ..workload import OrderRequest, make_orders
 from . import Config
 from .burst import get_json, timed_burst
@@ -33,12 +35,23 @@ PRAGMAS = (  # ForkFlow's settings for SQLite
 
 
 async def ceiling_a(cfg: Config) -> dict[str, Any]:
-    server = ceiling_server(cfg.server_cpus)
+    """Ceiling A, checked by the rows its database holds afterwards."""
+    return await _http_ceiling(cfg, ceiling_server(cfg.server_cpus), "ceiling", "rows")
+
+
+async def ceiling_f(cfg: Config) -> dict[str, Any]:
+    """Ceiling F (framework), checked by the orders it says it answered (it keeps nothing else)."""
+    return await _http_ceiling(cfg, ceiling_server(cfg.server_cpus, database=False), "ceiling-f", "answered")
+
+
+async def _http_ceiling(cfg: Config, server: ServerProcess, tag: str, counted: str) -> dict[str, Any]:
+    """The burst's warm-up and timed orders at the first concurrency, against a ceiling server;
+    `counted` is the /health figure that should equal the orders answered."""
     with server:
         client = make_client(cfg.client, HOST, server.port, cfg.concurrency)
         try:
-            done = await timed_burst(server, client, cfg, "ceiling")
-            rows = (await get_json(client, "/health"))["rows"]
+            done = await timed_burst(server, client, cfg, tag)
+            count = (await get_json(client, "/health"))[counted]
         finally:
             await client.aclose()
     ids = {s.order["id"] for s in done.outcome.ok if s.order}
@@ -46,7 +59,11 @@ async def ceiling_a(cfg: Config) -> dict[str, Any]:
         "orders": cfg.orders,
         "concurrency": cfg.concurrency,
         "client": cfg.client,
-        "checks": {"distinct_ids": len(ids), "rows": rows, "rows_expected": cfg.orders + len(done.warmup.ok)},
+        "checks": {
+            "distinct_ids": len(ids),
+            counted: count,
+            f"{counted}_expected": cfg.orders + len(done.warmup.ok),
+        },
         "shutdown_s": server.shutdown_seconds,
     }
 
@@ -173,7 +190,7 @@ def ceiling_b_forkflow_rows(cfg: Config) -> dict[str, Any]:
 
 
 async def run(cfg: Config) -> dict[str, Any]:
-    result: dict[str, Any] = {"a": await ceiling_a(cfg)}
+    result: dict[str, Any] = {"a": await ceiling_a(cfg), "f": await ceiling_f(cfg)}
     orders = make_orders({i: 100 * i for i in range(1, cfg.menu_items + 1)}, cfg.orders, cfg.seed, "ceiling-b")
     b = [ceiling_b_row(orders)]
     try:
