@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from forkflow.models import RefundIn
+from forkflow.services.payments import fingerprint
+
 from .conftest import PASSWORDS, Server, csrf_from, page_client
 from .money import open_drawer, pay, place, scalar, written
 from .test_pos import sign_in
@@ -67,6 +70,8 @@ def test_the_pay_panel_lists_each_payment_with_a_refund_and_each_paid_line_with_
     unpaid = place(till, menu)
     assert 'id="void-refund-' not in cashier.get(f"/pos/orders/{unpaid['id']}/pay").text
     assert cashier.get(f"/pos/orders/{order['id']}/refunds", params={"payment": 999}, headers=HX).status_code == 404
+    cancelled = cashier.get(f"/pos/orders/{order['id']}/pay", headers=HX).text  # the form's Cancel
+    assert "<html" not in cancelled and 'id="bill-summary"' in cancelled and 'id="refund-form"' not in cancelled
 
 
 def test_a_cashier_refunds_part_of_a_card_payment_with_a_managers_approval(
@@ -84,6 +89,8 @@ def test_a_cashier_refunds_part_of_a_card_payment_with_a_managers_approval(
         "SELECT amount_cents || ',' || tip_cents || ',' || reason || ',' || given_by || ',' || approved_by FROM refunds"
     )
     assert scalar(server, row) == "500,200,cold soup,cashier,manager"
+    asked = RefundIn(payment_id=payment["id"], amount_cents=500, tip_cents=200, reason="cold soup")
+    assert scalar(server, "SELECT request_hash FROM refunds") == fingerprint(order["id"], asked), "no password in it"
     assert cashier.get("/pos").status_code == 200, "the cashier is still the one signed in"
     again = opened(cashier, order["id"], payment=payment["id"])
     assert again["amount"] == "30.50" and again["idempotency_key"] != form["idempotency_key"]

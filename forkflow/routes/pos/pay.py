@@ -113,7 +113,7 @@ async def pay_page(request: Request) -> Response:
     require(request, PERMISSION)
     guests = _guests(request.query_params.get("guests"))
     context = await pay_context(store_of(request), request.path_params["id"], guests)
-    return _render(request, "pos/pay.html", context)
+    return panel(request, context)
 
 
 async def pay_summary(request: Request) -> Response:
