@@ -51,7 +51,8 @@ async def give_refund(
     store: Store, order_id: int, data: RefundIn, by: str, approved_by: str, key: str | None
 ) -> tuple[Answer, bool]:
     """Refund on a payment of the order; returns (answer, replayed): the refund and the order."""
-    request_hash = fingerprint(order_id, data)
+    # The approval (a password) is left out, as for discounts: it is never stored, even hashed.
+    request_hash = fingerprint(order_id, data.model_copy(update={"approval": None}))
     settings = store.settings
 
     def unit(tx: Tx) -> tuple[Answer, bool]:

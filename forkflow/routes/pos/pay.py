@@ -1,7 +1,8 @@
 """The till's money screens: an order's Pay panel (`/pos/orders/{id}/pay`) and the cash drawers
 (`/pos/drawers`). htmx forms over the same services as the JSON API (services/payments.py,
 drawers.py): each form render carries a fresh Idempotency-Key, so a double click is one payment;
-a refusal comes back as the panel with the error said beside its field.
+a refusal comes back as the panel with the error said beside its field. The panel also lists what
+each payment has left to refund and which lines are paid: its refund form is routes/pos/refunds.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,7 +25,7 @@ from ...money.currency import Currency
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
 from ...services import drawers, payments
-from ...services.orders import get_order, live_lines
+from ...services.orders import Order, get_order, line_is_paid, live_lines
 from ...store import Store
 from ...vocabulary import DRAWER_MOVEMENT_KINDS, TENDERS
 from ...web import templates
@@ -45,7 +47,7 @@ def typed_money(currency: Currency, raw: str, field: str) -> int | None:
         raise Invalid(f"{raw!r} is not an amount", {field: f"a number{places}"}) from None
 
 
-def _validated(model: type[BaseModel], values: dict[str, Any], names: dict[str, str]) -> Any:
+def validated(model: type[BaseModel], values: dict[str, Any], names: dict[str, str]) -> Any:
     """`values` as `model`, or 422 naming the form's own fields (`names`: the model's field -> the form's)."""
     try:
         return model.model_validate(values)
@@ -57,7 +59,27 @@ def _validated(model: type[BaseModel], values: dict[str, Any], names: dict[str, 
 # The Pay panel
 
 
-async def _pay_context(store: Store, order_id: int, guests: int | None) -> Context:
+def _paid_lines(conn: Connection, order: Order) -> set[int]:
+    """The live lines a refund would void (services/orders.py `line_is_paid`)."""
+    return {line["id"] for line in live_lines(order) if line_is_paid(conn, order, line)}
+
+
+def refund_left(order: Order) -> dict[int, tuple[int, int]]:
+    """What each payment has left to refund, of its amount and of its tip (services/refunds.py
+    refuses more)."""
+    tips_back = {payment["id"]: 0 for payment in order["payments"]}
+    for refund in order["refunds"]:
+        tips_back[refund["payment_id"]] += refund["tip_cents"]
+    return {
+        payment["id"]: (
+            payment["amount_cents"] - payment["refunded_cents"],
+            payment["tip_cents"] - tips_back[payment["id"]],
+        )
+        for payment in order["payments"]
+    }
+
+
+async def pay_context(store: Store, order_id: int, guests: int | None) -> Context:
     order = await get_order(store, order_id)
     paid_lines = payments.paid_by_item(order)
     return {
@@ -68,6 +90,9 @@ async def _pay_context(store: Store, order_id: int, guests: int | None) -> Conte
         "lines": [line for line in live_lines(order) if line["id"] not in paid_lines],
         "split": None if guests is None else payments.even_shares(order, guests),
         "guests": guests,
+        "refund_left": refund_left(order),
+        "refundable_lines": await store.query(_paid_lines, order) if order["payments"] else set(),
+        "refund": None,
     }
 
 
@@ -79,17 +104,22 @@ def _render(request: Request, name: str, context: Context, status: int = 200) ->
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
+def panel(request: Request, context: Context, status: int = 200) -> Response:
+    """The Pay panel alone for htmx (it swaps `#pay`), else the whole page."""
+    return _render(request, "pos/_pay.html" if is_htmx(request) else "pos/pay.html", context, status)
+
+
 async def pay_page(request: Request) -> Response:
     require(request, PERMISSION)
     guests = _guests(request.query_params.get("guests"))
-    context = await _pay_context(store_of(request), request.path_params["id"], guests)
-    return _render(request, "pos/pay.html", context)
+    context = await pay_context(store_of(request), request.path_params["id"], guests)
+    return panel(request, context)
 
 
 async def pay_summary(request: Request) -> Response:
     """The bill's figures and payments, as the order is now: what the page refreshes live."""
     require(request, PERMISSION)
-    context = await _pay_context(store_of(request), request.path_params["id"], None)
+    context = await pay_context(store_of(request), request.path_params["id"], None)
     return _render(request, "pos/_pay_summary.html", context)
 
 
@@ -116,8 +146,8 @@ async def _payment_in(store: Store, form: FormData, currency: Currency, order: d
     else:
         values["amount_cents"] = typed_money(currency, str(form.get("amount") or ""), "amount")
     names = {"amount_cents": "amount", "tip_cents": "tip", "tendered_cents": "tendered", "line_ids": "line_ids"}
-    validated: PaymentIn = _validated(PaymentIn, values, names)
-    return validated
+    payment: PaymentIn = validated(PaymentIn, values, names)
+    return payment
 
 
 async def pay(request: Request) -> Response:
@@ -139,13 +169,11 @@ async def pay(request: Request) -> Response:
         taken = answer["payment"]
     except (Invalid, Conflict, NotFound) as error:
         status, errors, message = error.status, error.fields or {}, error.message
-    context = await _pay_context(store, order_id, guests)
+    context = await pay_context(store, order_id, guests)
     if status != 201:  # the same key again: the cashier's retry of this very payment stays one payment
         context["key"] = raw_key if idempotency.is_valid(raw_key) else context["key"]
     context |= {"taken": taken, "errors": errors, "message": message}
-    if not is_htmx(request):
-        return _render(request, "pos/pay.html", context, status)
-    return _render(request, "pos/_pay.html", context, status)
+    return panel(request, context, status)
 
 
 # The cash drawers
@@ -191,17 +219,17 @@ async def drawer_action(request: Request) -> Response:
                 "name": str(form.get("name") or ""),
                 "float_cents": typed_money(currency, str(form.get("float") or "0"), "float"),
             }
-            await drawers.open_drawer(store, _validated(DrawerIn, values, {"float_cents": "float"}), principal.name)
+            await drawers.open_drawer(store, validated(DrawerIn, values, {"float_cents": "float"}), principal.name)
         elif action == "move" and drawer_id is not None:
             values = {
                 "kind": str(form.get("kind") or ""),
                 "amount_cents": typed_money(currency, str(form.get("amount") or ""), "amount"),
                 "reason": str(form.get("reason") or ""),
             }
-            data = _validated(DrawerMovementIn, values, {"amount_cents": "amount"})
+            data = validated(DrawerMovementIn, values, {"amount_cents": "amount"})
             await drawers.move_cash(store, drawer_id, data, principal.name)
         elif action == "close" and drawer_id is not None:
-            data = _validated(DrawerCloseIn, _counts(form, currency), {"other_cents": "other"})
+            data = validated(DrawerCloseIn, _counts(form, currency), {"other_cents": "other"})
             await drawers.close_drawer(store, drawer_id, data, principal.name)
         else:
             raise Invalid("say what to do with which drawer", {"action": "open, move or close"})
