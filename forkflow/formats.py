@@ -1,6 +1,6 @@
-"""How money, moments, allergens and a line's options read on every screen and chit: one owner for
-each, so the till, the shop, the kitchen (display and printed chits) and the console cannot drift
-apart. `web.py` registers them as Jinja filters
+"""How money, tax rates, moments, allergens and a line's options read on every screen and chit: one
+owner for each, so the till, the shop, the kitchen (display and printed chits) and the console cannot
+drift apart. `web.py` registers them as Jinja filters
 (`|money`, `|local_time`, `|allergen`, `|dietary`); Python code that builds text (chart labels, tracking
 clocks) calls them directly.
 
@@ -62,6 +62,11 @@ def money(cents: int) -> str:
     """An amount in minor units as the restaurant's locale writes its currency: "$1,234.50",
     "1.234,50 €", "￥1,234", "CHF 12.35"."""
     return _currency.format(cents)
+
+
+def percent(milli: int) -> str:
+    """A rate stored × 1000 as people write it: 20000 is "20 %", 8875 is "8.875 %"."""
+    return f"{milli / 1000:g} %"
 
 
 def amount_typed(cents: int) -> str:

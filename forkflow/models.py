@@ -1008,12 +1008,23 @@ class MoneySettingsIn(Input):
     )
 
 
+# A service day as the reports take it: YYYY-MM-DD only (services/day_report.py's `checked_day`
+# then refuses a day that does not exist).
+ServiceDay = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"})]
+
+
 class DayCloseIn(BaseModel):
     """POST /reports/day/close: the service day to close (services/day_report.py), as YYYY-MM-DD only."""
 
     model_config = ConfigDict(extra="forbid")
-    date: str = Field(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-        json_schema_extra={"format": "date"},
-        description="the service day, YYYY-MM-DD (a real day: 2026-02-30 is 422)",
+    date: ServiceDay = Field(description="the service day, YYYY-MM-DD (a real day: 2026-02-30 is 422)")
+
+
+class DayPrintIn(BaseModel):
+    """POST /reports/day/print: which service day's report to print, on which receipt printer."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: ServiceDay | None = Field(
+        default=None, description="the service day, YYYY-MM-DD (a real day: 2026-02-30 is 422); left out: today's"
     )
+    printer_id: Id | None = Field(default=None, description="a receipt printer; left out: the first one")

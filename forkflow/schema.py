@@ -559,13 +559,15 @@ print_jobs = Table(
     Column("printer_id", ForeignKey("printers.id", ondelete="CASCADE"), nullable=False),
     Column("target_printer_id", ForeignKey("printers.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(10), nullable=False),
-    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE")),  # NULL: a test page
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE")),  # NULL: a test page, a report
     # The event whose payload is what it prints: the order as of the send (an order event), as of
-    # the receipt's request (`print.receipt`), or the test page's `print.test`.
+    # the receipt's request (`print.receipt`), the test page's `print.test`, or the day's report as
+    # of its request (`print.report`).
     Column("event_id", Integer, nullable=False),
     Column("revision", Integer, nullable=False, default=0),
     Column("station", String(40), nullable=False, default=""),  # "": the whole order
-    # A chit's send as JSON (reason, line_ids, voided_ids: printing/jobs.py's `send_json`); "{}" otherwise.
+    # A chit's send as JSON (reason, line_ids, voided_ids: printing/jobs.py's `send_json`); a report's
+    # day and kind ({"business_date", "kind"}: a second one is a REPRINT); "{}" otherwise.
     Column("send", Text, nullable=False, default="{}"),
     Column("headers", Text, nullable=False, default="[]"),  # JSON list of header lines
     Column("copy", Integer, nullable=False, default=0),  # 0: the original; n: the n-th reprint

@@ -112,8 +112,9 @@ SIGN_IN_OUTCOMES: tuple[SignInOutcome, ...] = get_args(SignInOutcome)
 # where a job stands. A kitchen printer with no stations is an expo printer (the whole order).
 PrinterRole = Literal["kitchen", "receipt"]
 PRINTER_ROLES: tuple[PrinterRole, ...] = get_args(PrinterRole)
-# "unseen": proof of sight's fallback chit for a send no screen showed in time (NOT SEEN ON SCREEN).
-PrintKind = Literal["chit", "unseen", "receipt", "test"]
+# "unseen": proof of sight's fallback chit for a send no screen showed in time (NOT SEEN ON SCREEN);
+# "report": a service day's X/Z report on a receipt printer.
+PrintKind = Literal["chit", "unseen", "receipt", "test", "report"]
 PRINT_KINDS: tuple[PrintKind, ...] = get_args(PrintKind)
 PrintStatus = Literal["queued", "printed", "failed"]
 PRINT_STATUSES: tuple[PrintStatus, ...] = get_args(PrintStatus)

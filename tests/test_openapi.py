@@ -624,6 +624,11 @@ def test_real_responses_match_the_document(
         check(client.post("/reports/day/close", json={"date": "2026-01-02"}), "/reports/day/close", 409)
         check(client.post("/reports/day/close", json={"date": "2999-01-01"}), "/reports/day/close", 409)
         check(client.post("/reports/day/close", json={"date": 0}), "/reports/day/close", 422)
+        printed = check(client.post("/reports/day/print", json={"date": "2026-01-02"}), "/reports/day/print", 202)
+        assert printed.json()["kind"] == "report"  # on the receipt printer set up above
+        check(client.post("/reports/day/print", json={"printer_id": 99999}), "/reports/day/print", 404)
+        check(client.post("/reports/day/print", json={"date": "nope"}), "/reports/day/print", 422)
+        check(kitchen.post("/reports/day/print", json={}), "/reports/day/print", 403)
         check(client.get("/audit", params={"kind": "day"}), "/audit", 200)
         check(client.get("/audit", params={"before": "x"}), "/audit", 422)
 

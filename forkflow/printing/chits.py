@@ -1,7 +1,8 @@
-"""The bytes of what ForkFlow prints: a kitchen chit, a customer receipt, a printer's test page.
+"""The bytes of what ForkFlow prints: a kitchen chit, a customer receipt, a day's X/Z report, a
+printer's test page.
 
-Each function is pure: the same order, send, headers and settings give the same bytes (no clock is
-read but the test page's), so a retried or reprinted job prints what the first would have. The
+Each function is pure: the same order (or report), send, headers and settings give the same bytes (no
+clock is read but the test page's), so a retried or reprinted job prints what the first would have. The
 bytes come from python-escpos's `Dummy` printer (its `text` picks the printer's code page for é, ü,
 € on its own), never from hand-written codes. Invariants: every document ends with exactly one cut,
 no row is wider than `WIDTH` columns (half that in double width), and text from people (names,
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 from escpos.printer import Dummy
 
 from ..config import Settings
-from ..formats import allergen, contains, local_time, marks, money
+from ..formats import allergen, contains, local_time, marks, money, percent
 from ..money.figures import bill_rows
 
 # Epson TM-T88 (and its compatibles), font A on 80 mm paper: 42 columns; 21 in double width.
@@ -313,6 +314,159 @@ def _option(modifier: Mapping[str, Any]) -> str:
     """One chosen option in the kitchen's words ("Medium-rare", "ADD 2x Bacon", "NO onions")."""
     headline, tags = marks({"modifiers": [modifier]}, times_sign="x")
     return headline[0] if headline else f"{tags[0].word} {tags[0].text}"
+
+
+REPORT_TITLES = {"X": "X REPORT — so far", "Z": "Z REPORT"}
+
+
+def _minus(cents: int) -> str:
+    """An amount taken off (discounts, refunds), as the receipt writes one."""
+    return f"-{money(cents)}"
+
+
+def _section(paper: _Paper, title: str, rows: Sequence[tuple[str, str, int]]) -> None:
+    """A titled list of (label, amount, indent) rows (no amount: a heading, in bold); "None." when
+    it is empty (as the page says)."""
+    paper.print("")
+    paper.print(title.upper(), bold=True)
+    for label, amount, indent in rows:
+        if amount:
+            paper.columns(label, amount, indent=indent)
+        else:
+            paper.print(label, bold=True, indent=indent)
+    if not rows:
+        paper.print("None.", indent=3)
+
+
+def _orders(count: int) -> str:
+    return f"{count} order" if count == 1 else f"{count} orders"
+
+
+def _totals(r: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    rows = [
+        ("Orders", str(r["orders"]), 0),
+        ("Sales", money(r["sales_cents"]), 0),
+        ("Average ticket", money(r["average_ticket_cents"]), 0),
+        ("Items before discounts", money(r["gross_cents"]), 0),
+        ("Discounts and comps", _minus(r["discount_cents"]), 0),
+        ("Taxes", money(r["tax_cents"]), 0),
+        ("Service charges", money(r["service_charge_cents"]), 0),
+        ("Tenders", money(r["tenders_cents"]), 0),
+        ("Refunds", _minus(r["refunds_cents"]), 0),
+        ("Tips", money(r["tips_cents"]), 0),
+    ]
+    if r["cash_rounding_cents"]:
+        rows.append(("Cash rounding", money(r["cash_rounding_cents"]), 0))
+    rows.append(("Cash over/short", money(r["over_short_cents"]), 0))
+    return rows
+
+
+def _report_sections(r: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    """The page's sections (/manage/reports), each row's count and name at the left, its amount at
+    the right, and what the page shows in further columns on indented rows below."""
+    voids = r["voids"]
+    return [
+        (
+            "By channel",
+            [
+                row
+                for c in r["by_channel"]
+                for row in (
+                    (f"{c['channel'].capitalize()}, {_orders(c['orders'])}", money(c["sales_cents"]), 0),
+                    ("average ticket", money(c["average_ticket_cents"]), 3),
+                )
+            ],
+        ),
+        (
+            "Sales by category",
+            [(f"{c['quantity']}x {c['category']}", money(c["gross_cents"]), 0) for c in r["by_category"]],
+        ),
+        ("Sales by item", [(f"{i['quantity']}x {i['name']}", money(i["gross_cents"]), 0) for i in r["by_item"]]),
+        (
+            "Taxes by rate",
+            [
+                row
+                for t in r["taxes"]
+                for row in (
+                    (f"{t['name']} {percent(t['percent_milli'])}", money(t["tax_cents"]), 0),
+                    ("taxable", money(t["taxable_cents"]), 3),
+                )
+            ],
+        ),
+        (
+            "Discounts and comps by reason",
+            [
+                (f"{d['count']}x {d['reason']}" + (" (comp)" if d["comp"] else ""), _minus(d["amount_cents"]), 0)
+                for d in r["discounts"]
+            ],
+        ),
+        ("Voids", [(f"{voids['count']} lines voided", money(voids["value_cents"]), 0)] if voids["count"] else []),
+        (
+            "Refunds",
+            [
+                row
+                for f in r["refunds"]
+                for row in (
+                    (f"{f['count']}x {f['tender'].capitalize()}, {f['reason']}", _minus(f["amount_cents"]), 0),
+                    *([("tips", _minus(f["tip_cents"]), 3)] if f["tip_cents"] else []),
+                )
+            ],
+        ),
+        (
+            "Tenders",
+            [
+                row
+                for t in r["tenders"]
+                for row in (
+                    (f"{t['count']}x {t['tender'].capitalize()}", money(t["amount_cents"]), 0),
+                    ("tips", money(t["tip_cents"]), 3),
+                )
+            ],
+        ),
+        (
+            "Drawers closed",
+            [
+                row
+                for d in r["drawers"]
+                for row in (
+                    (str(d["name"]), "", 0),
+                    ("float", money(d["float_cents"]), 3),
+                    ("cash in", money(d["cash_in_cents"]), 3),
+                    ("paid in", money(d["paid_in_cents"]), 3),
+                    ("paid out", _minus(d["paid_out_cents"]), 3),
+                    ("cash refunds", _minus(d["cash_refunds_cents"]), 3),
+                    ("expected", money(d["expected_cents"]), 3),
+                    ("counted", money(d["counted_cents"]), 3),
+                    ("over/short", money(d["over_short_cents"]), 3),
+                )
+            ],
+        ),
+    ]
+
+
+def day_report(data: Mapping[str, Any], *, settings: Settings) -> bytes:
+    """A service day's X-report (so far) or Z-report (closed) as the manager's page shows it: `data`
+    is its `print.report` event's payload, the DayReport JSON with `printed_at` (when it was asked
+    for: the time it prints, so a retry prints the same paper). Amounts in the restaurant's currency."""
+    zone = settings.timezone
+    paper = _Paper()
+    paper.print(TITLE, big=True, bold=True, centre=True)
+    paper.print(REPORT_TITLES[data["kind"]], big=True, bold=True, centre=True)
+    paper.print(f"Service day {data['business_date']}", bold=True, centre=True)
+    paper.print(f"Printed {local_time(data['printed_at'], zone, 'stamp')}", centre=True)
+    if data["kind"] == "Z":
+        paper.print(f"Closed {local_time(data['closed_at'], zone, 'stamp')} by {data['closed_by']}", centre=True)
+    elif data["open_drawers"]:
+        paper.print(f"Drawers still open: {data['open_drawers']}", centre=True)
+    paper.rule()
+    for label, amount, _ in _totals(data):
+        paper.columns(label, amount, bold=label == "Sales")
+    for title, rows in _report_sections(data):
+        _section(paper, title, rows)
+    paper.rule()
+    final = "These figures are final." if data["kind"] == "Z" else "The day is open: these figures are so far."
+    paper.print(final, centre=True)
+    return paper.cut()
 
 
 def test_page(printer_name: str, *, settings: Settings, now: datetime | None = None) -> bytes:

@@ -1,4 +1,4 @@
-"""The print-job queue's writes: chits for sends, receipts, test pages and reprints.
+"""The print-job queue's writes: chits for sends, receipts, day reports, test pages and reprints.
 
 Every function here runs inside the caller's write unit (a `Tx`), so a job is committed with the
 change that needs it, or not at all; each queues under the exactly-once key (forkflow/printing/
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, insert, select
 
 from ..errors import Conflict, Invalid, NotFound
-from ..formats import iso_or_none
+from ..formats import iso, iso_or_none
 from ..schema import print_jobs, printers
 from ..store import Store, Tx
 
@@ -184,18 +184,25 @@ def _printer(tx: Tx, printer_id: int) -> Any:
     return row
 
 
-def queue_receipt(tx: Tx, order: Mapping[str, Any], printer_id: int | None) -> int:
-    """Queue a customer receipt of `order` (as the caller just read it in this transaction; its
-    `print.receipt` event carries it) on the given receipt printer, or the first one. A second
-    receipt of an order is copy n+1, marked REPRINT."""
+def _receipt_printer(tx: Tx, printer_id: int | None) -> int:
+    """The receipt printer asked for, or the first one: 409 when none is set up, 404 for no such
+    printer, 422 for a kitchen printer."""
     if printer_id is None:
         first = tx.conn.execute(select(func.min(printers.c.id)).where(printers.c.role == "receipt")).scalar_one()
         if first is None:
             raise Conflict("no receipt printer is set up: add one in the console first", reason="no_receipt_printer")
-        printer_id = int(first)
+        return int(first)
     printer = _printer(tx, printer_id)
     if printer["role"] != "receipt":
         raise Invalid(f"{printer['name']} is a kitchen printer", {"printer_id": "not a receipt printer"})
+    return printer_id
+
+
+def queue_receipt(tx: Tx, order: Mapping[str, Any], printer_id: int | None) -> int:
+    """Queue a customer receipt of `order` (as the caller just read it in this transaction; its
+    `print.receipt` event carries it) on the given receipt printer, or the first one. A second
+    receipt of an order is copy n+1, marked REPRINT."""
+    printer_id = _receipt_printer(tx, printer_id)
     order_id = int(order["id"])
     event = tx.emit("print.receipt", dict(order))
     earlier = tx.conn.execute(
@@ -204,6 +211,26 @@ def queue_receipt(tx: Tx, order: Mapping[str, Any], printer_id: int | None) -> i
     headers = [REPRINT] if earlier else []
     job_id = _insert_job(tx, printer_id, "receipt", order_id, event.id, int(order["revision"]), headers, int(earlier))
     _queued(tx, [job_id], order_id)
+    return job_id
+
+
+def queue_report(tx: Tx, printer_id: int | None, report: Mapping[str, Any]) -> int:
+    """Queue a service day's report (`report`: the DayReport JSON, as the caller just computed it in
+    this transaction) on the given receipt printer, or the first one. Its `print.report` event
+    carries the report and the moment it was asked for, so a retry or a reprint prints the very same
+    figures; the job's key is that event. A second report of the same day and kind (X or Z) is copy
+    n+1, marked REPRINT."""
+    printer_id = _receipt_printer(tx, printer_id)
+    event = tx.emit("print.report", {**report, "printed_at": iso(tx.now)})
+    which = json.dumps({"business_date": report["business_date"], "kind": report["kind"]})
+    earlier = int(
+        tx.conn.execute(
+            select(func.count()).where(print_jobs.c.kind == "report", print_jobs.c.send == which)
+        ).scalar_one()
+    )
+    headers = [REPRINT] if earlier else []
+    job_id = _insert_job(tx, printer_id, "report", None, event.id, 0, headers, earlier, send=which)
+    _queued(tx, [job_id], None)
     return job_id
 
 

@@ -1,9 +1,9 @@
 """A claimed job's bytes: the stored event's payload, rendered by chits.py (h16a's renderer).
 
 Chits and unseen chits render the order as of their send with the job's headers (an expo printer's
-chit: every station's lines); receipts and test pages get their headers (REPRINT, BACKUP FOR ...)
-printed above them. What is rendered is a
-pure function of the job row and its event, so a retry prints the very same chit.
+chit: every station's lines); receipts, day reports and test pages get their headers (REPRINT,
+BACKUP FOR ...) printed above them. What is rendered is a pure function of the job row and its
+event, so a retry prints the very same chit.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def render(job: Mapping[str, Any], payload: str, settings: Settings) -> bytes:
         return _headed(headers, chits.test_page(str(data["name"]), settings=settings))
     if kind == "receipt":
         return _headed(headers, chits.receipt(data, settings=settings))
+    if kind == "report":
+        return _headed(headers, chits.day_report(data, settings=settings))
     stored = json.loads(job["send"])
     send = WholeOrder(
         order_id=int(data["id"]),

@@ -10,6 +10,8 @@ tenders net of refunds = sales - refunds for every paid order, and tips are repo
 
 Closing the day writes a closed_days row and emits `day.closed` (topic money) in one write; it is
 refused (409) for a day already closed, a day not begun yet, and while a drawer of that day is open.
+Printing the report on a receipt printer (`print_report`) computes it in the write that queues the
+job, whose event carries the figures: the paper says what the database said at that moment.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..config import Settings
 from ..errors import Conflict, Invalid
 from ..formats import iso
 from ..money.pricing import Bill, DiscountIn, PricedLine, Terms, price
+from ..printing import jobs
 from ..schema import (
     closed_days,
     drawer_movements,
@@ -312,6 +315,19 @@ async def close_day(store: Store, day: str, by: str) -> DayReport:
         report = compute(tx.conn, day, settings.currency.code)
         tx.emit("day.closed", closed_payload(report, by, tx.now))
         return report
+
+    return await store.write(work)
+
+
+async def print_report(store: Store, day: str, printer_id: int | None) -> dict[str, Any]:
+    """Print service day `day`'s report (X so far, or Z once closed) on `printer_id` or the first
+    receipt printer (`POST /reports/day/print`, the page's button): the print job. 409 with no
+    receipt printer, 404 for no such printer, 422 for a kitchen printer; nothing is written then."""
+    code = store.settings.currency.code
+
+    def work(tx: Tx) -> dict[str, Any]:
+        report = compute(tx.conn, day, code)
+        return jobs.load_job(tx.conn, jobs.queue_report(tx, printer_id, report.model_dump()))
 
     return await store.write(work)
 

@@ -1,5 +1,5 @@
-"""The day's report (X/Z) as JSON and CSV, closing the day, and the audit log: thin views over
-services/day_report.py and services/audit.py (permission `reports`)."""
+"""The day's report (X/Z) as JSON and CSV, printed on a receipt printer, closing the day, and the
+audit log: thin views over services/day_report.py and services/audit.py (permission `reports`)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from starlette.responses import JSONResponse, Response
 
 from ...errors import Invalid
 from ...formats import currency
-from ...models import DayCloseIn
+from ...models import DayCloseIn, DayPrintIn
 from ...numbers import MAX_ID, whole_number
 from ...operation import ApiRoute, Operation, roles_text, staff_of
 from ...request import store_of
-from ...schemas_out import AuditPageOut, DayReport
+from ...schemas_out import AuditPageOut, DayReport, PrintJobOut
 from ...services.audit import AuditFilter, audit_log
-from ...services.day_report import checked_day, close_day, day_report
+from ...services.day_report import checked_day, close_day, day_report, print_report
 from ..http import parse_body
 from .limit import limit_of, limit_param
 
@@ -67,6 +67,13 @@ async def get_day_csv(request: Request) -> Response:
     name = f"forkflow-{report.kind.lower()}-report-{report.business_date}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def post_print(request: Request) -> Response:
+    data = await parse_body(request, DayPrintIn)
+    store = store_of(request)
+    job = await print_report(store, checked_day(data.date, store.settings), data.printer_id)
+    return JSONResponse(job, 202)
 
 
 async def post_close(request: Request) -> Response:
@@ -143,6 +150,30 @@ routes = [
             "plain decimals in major units." + _WHO,
             content={"text/csv": {"schema": {"type": "string"}}},
             errors={422: "`date` is not YYYY-MM-DD"},
+        ),
+    ),
+    ApiRoute(
+        "POST",
+        "/reports/day/print",
+        post_print,
+        Operation(
+            "Print the day's report on a receipt printer",
+            "reports",
+            access="staff",
+            permission="reports",
+            body=DayPrintIn,
+            status=202,
+            out=PrintJobOut,
+            description="Queues the report of `date` (default today's; X so far, Z once closed) on `printer_id` "
+            "(a receipt printer) or the first receipt printer; the answer is its job. The figures are computed in "
+            "the same transaction and carried by its `print.report` event (with the time it was asked for), so a "
+            "retry or a reprint prints the very same paper. A second report of the same day and kind is marked "
+            "REPRINT. Emits `print.report` and `print.queued`." + _WHO,
+            errors={
+                404: "There is no printer with this id.",
+                409: "No receipt printer is set up (`reason: no_receipt_printer`).",
+                422: "`date` is not YYYY-MM-DD, or `printer_id` is not a receipt printer.",
+            },
         ),
     ),
     ApiRoute(

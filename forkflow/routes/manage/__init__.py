@@ -55,6 +55,7 @@ routes = [
     Route("/manage/discount-reasons/{id:id}/remove", reasons.remove_reason, methods=["POST"]),
     Route("/manage/reports", reports.reports_page, methods=["GET"]),
     Route("/manage/reports/close", reports.close_day_form, methods=["POST"]),
+    Route("/manage/reports/print", reports.print_report_form, methods=["POST"]),
     Route("/manage/audit", reports.audit_page, methods=["GET"]),
 ]
 

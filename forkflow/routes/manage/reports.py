@@ -1,8 +1,10 @@
 """The manager's day report page (`/manage/reports`: X so far or the closed day's Z, printable, with
-"Close the day") and the audit log page (`/manage/audit`, filtered by day, staff and kind).
+"Print on receipt printer" and "Close the day") and the audit log page (`/manage/audit`, filtered by
+day, staff and kind).
 
 Both are views over the same services as the JSON API (services/day_report.py, services/audit.py):
-closing the day from the page is `close_day`, as `POST /reports/day/close` is. Permission `reports`.
+closing the day from the page is `close_day`, as `POST /reports/day/close` is, and printing it is
+`print_report`, as `POST /reports/day/print` is. Permission `reports`.
 """
 
 from __future__ import annotations
@@ -14,20 +16,16 @@ from starlette.responses import RedirectResponse, Response
 
 from ...auth.roles import principal_of, require
 from ...errors import ServiceError
-from ...formats import money
-from ...request import store_of
+from ...formats import money, percent
+from ...request import is_htmx, store_of
 from ...schemas_out import DayReport
 from ...services.audit import audit_log
-from ...services.day_report import checked_day, close_day, day_report
+from ...services.day_report import checked_day, close_day, day_report, print_report
+from ...services.printers import get_printer
 from ...web import templates
 from ..api.reports import audit_filter
 
 PERMISSION = "reports"
-
-
-def percent(milli: int) -> str:
-    """A rate stored × 1000 as people write it: 20000 is "20 %", 8875 is "8.875 %"."""
-    return f"{milli / 1000:g} %"
 
 
 def report_rows(r: DayReport) -> dict[str, list[tuple[Any, ...]]]:
@@ -62,10 +60,13 @@ def _refused(request: Request) -> Response | None:
     return None
 
 
-async def _report_page(request: Request, day: str, status: int = 200, error: str | None = None) -> Response:
+async def _report_page(
+    request: Request, day: str, status: int = 200, error: str | None = None, **printing: str | None
+) -> Response:
+    """The page; `printing`: the print button's line (`print_notice` or `print_error`)."""
     store = store_of(request)
     report = await day_report(store, day)
-    context: dict[str, Any] = {"report": report, "rows": report_rows(report), "error": error}
+    context: dict[str, Any] = {"report": report, "rows": report_rows(report), "error": error, **printing}
     context["zone"] = store.settings.timezone
     return templates.TemplateResponse(request, "manage/reports.html", context, status_code=status)
 
@@ -95,6 +96,29 @@ async def close_day_form(request: Request) -> Response:
         shown = day if exc.status == 409 else checked_day(None, settings)
         return await _report_page(request, shown, exc.status, exc.message)
     return RedirectResponse(f"/manage/reports?date={day}", status_code=303)
+
+
+async def print_report_form(request: Request) -> Response:
+    """The page's "Print on receipt printer": `print_report` on the first receipt printer. htmx gets
+    the line under the button (sent, or why not: 409 with no receipt printer); a plain form post gets
+    the page again with that line."""
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    store = store_of(request)
+    typed = str((await request.form()).get("date") or "")
+    day, status, said = checked_day(None, store.settings), 200, {}
+    try:
+        day = checked_day(typed, store.settings)
+        job = await print_report(store, day, None)
+        printer = await get_printer(store, job["printer_id"])
+        again = " (a reprint)" if job["copy"] else ""
+        said["print_notice"] = f"Sent to {printer['name']}{again}."
+    except ServiceError as exc:
+        status, said["print_error"] = exc.status, exc.message[:1].upper() + exc.message[1:]
+    if is_htmx(request):
+        return templates.TemplateResponse(request, "manage/_report_print.html", said, status_code=status)
+    return await _report_page(request, day, status, **said)
 
 
 async def audit_page(request: Request) -> Response:
