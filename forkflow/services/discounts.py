@@ -319,30 +319,34 @@ async def give_discount(
         discount_id = tx.conn.execute(insert(order_discounts).values(values).returning(order_discounts.c.id)).scalar()
         assert discount_id is not None
         taken = reprice(tx, order_id).discounts[discount_id]
-        _not_below_paid(tx, order_id)
+        after = _touched(tx, order_id)
+        _not_below_paid(after)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint(order_id, data), order_id, tx.stored_now))
-        return _emitted(tx, order_id, discount_id, "discount.given", taken, by, approved_by), False
+        return _emitted(tx, after, discount_id, "discount.given", taken, by, approved_by), False
 
     return await store.write(unit)
 
 
-def _not_below_paid(tx: Tx, order_id: int) -> None:
+def _not_below_paid(order: Order) -> None:
     """409 when the discount would leave the bill below what was already paid: money back is a
     refund (with a manager's approval), not a discount."""
-    balance = _load(tx.conn, order_id)["balance_cents"]
-    if balance < 0:
+    if order["balance_cents"] < 0:
         raise Conflict(
-            f"order {order_id} has been paid more than it would owe: refund instead",
+            f"order {order['id']} has been paid more than it would owe: refund instead",
             {"order": "paid beyond the discounted total"},
             reason="refund_needed",
         )
 
 
-def _emitted(tx: Tx, order_id: int, discount_id: int, kind: str, taken: int, by: str, approved_by: str | None) -> Order:
-    """The order's new state and the money event, in the write that changed it."""
+def _touched(tx: Tx, order_id: int) -> Order:
+    """The order, marked updated now and loaded (once) in its new state."""
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
-    order = _load(tx.conn, order_id)
+    return _load(tx.conn, order_id)
+
+
+def _emitted(tx: Tx, order: Order, discount_id: int, kind: str, taken: int, by: str, approved_by: str | None) -> Order:
+    """The money event and the order's new state (`_touched`), in the write that changed it."""
     row = _row(tx.conn, discount_id)
     assert row is not None
     tx.emit(kind, discount_event(tx, row, order, taken, by, approved_by))
@@ -367,6 +371,6 @@ async def remove_discount(store: Store, order_id: int, discount_id: int, by: str
             update(order_discounts).where(order_discounts.c.id == discount_id).values(removed_at=tx.now, removed_by=by)
         )
         reprice(tx, order_id)
-        return _emitted(tx, order_id, discount_id, "discount.removed", taken, by, None)
+        return _emitted(tx, _touched(tx, order_id), discount_id, "discount.removed", taken, by, None)
 
     return await store.write(unit)
