@@ -17,6 +17,7 @@ Rules:
 - a discount belongs to its order's service day (`business_date`), so the day's discounts add up
   to what its orders' figures took.
 A reason in use is deactivated rather than deleted: discounts keep the reason's name as given.
+Creating, changing or removing a reason is a money event of the service day it happens in.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ..store import Store, Tx
 from ..vocabulary import DiscountKind
 from .audit import audit_record
 from .bill import bill_of, reprice
-from .orders import Order, _load
+from .orders import Order, _load, business_date
 from .representation import Encoded, milli_to_number, number_to_milli
 
 Reason = dict[str, Any]
@@ -87,8 +88,8 @@ def _name_free(conn: Connection, name: str, reason_id: int | None) -> None:
         raise Conflict(f"there is already a reason called {name!r}", {"name": "taken"})
 
 
-def _audit(tx: Tx, by: str, business_date: str | None = None, **about: Any) -> dict[str, Any]:
-    return audit_record(tx.now, by, business_date, **about)
+def _audit(tx: Tx, by: str, day: str, **about: Any) -> dict[str, Any]:
+    return audit_record(tx.now, by, day, **about)
 
 
 async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:
@@ -98,7 +99,7 @@ async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:
         reason_id = tx.conn.execute(insert(discount_reasons).values(values).returning(discount_reasons.c.id)).scalar()
         assert reason_id is not None
         reason = reason_out(_reason(tx.conn, reason_id))
-        tx.emit("discount.reason_created", _audit(tx, by, **reason))
+        tx.emit("discount.reason_created", _audit(tx, by, business_date(tx.now, store.settings), **reason))
         return reason
 
     return await store.write(unit)
@@ -115,7 +116,7 @@ async def update_reason(store: Store, reason_id: int, data: DiscountReasonPatch,
         values = {name: value for name in data._CHANGES if (value := getattr(data, name)) is not None}
         tx.conn.execute(update(discount_reasons).where(discount_reasons.c.id == reason_id).values(values))
         reason = reason_out(_reason(tx.conn, reason_id))
-        tx.emit("discount.reason_updated", _audit(tx, by, **reason))
+        tx.emit("discount.reason_updated", _audit(tx, by, business_date(tx.now, store.settings), **reason))
         return reason
 
     return await store.write(unit)
@@ -130,10 +131,10 @@ async def remove_reason(store: Store, reason_id: int, by: str) -> Reason | None:
         if used:
             tx.conn.execute(update(discount_reasons).where(discount_reasons.c.id == reason_id).values(active=False))
             reason["active"] = False
-            tx.emit("discount.reason_updated", _audit(tx, by, **reason))
+            tx.emit("discount.reason_updated", _audit(tx, by, business_date(tx.now, store.settings), **reason))
             return reason
         tx.conn.execute(delete(discount_reasons).where(discount_reasons.c.id == reason_id))
-        tx.emit("discount.reason_deleted", _audit(tx, by, **reason))
+        tx.emit("discount.reason_deleted", _audit(tx, by, business_date(tx.now, store.settings), **reason))
         return None
 
     return await store.write(unit)
@@ -261,9 +262,9 @@ def discount_event(tx: Tx, row: Row[Any], order: Order, taken: int, by: str, app
     return _audit(
         tx,
         by,
+        row.business_date,
         approved_by=approved_by,
         order_id=order["id"],
-        business_date=row.business_date,
         id=row.id,
         ticket_no=order["ticket_no"],
         line_id=row.line_id,
