@@ -51,7 +51,7 @@ from ..schemas_out import (
 )
 from ..storage.units import Tx
 from ..store import Store
-from .audit import audit_record
+from .audit import money_event
 from .orders import business_date
 
 
@@ -310,18 +310,21 @@ async def close_day(store: Store, day: str, by: str) -> DayReport:
             raise Conflict(f"{day} has open drawers: close the drawers first", reason="drawers_open")
         tx.conn.execute(closed_days.insert().values(business_date=day, closed_at=tx.now, closed_by=by))
         report = compute(tx.conn, day, settings.currency.code)
-        tx.emit("day.closed", closed_payload(report, by, tx.now))
+        emit_closed(tx, settings, report, by)
         return report
 
     return await store.write(work)
 
 
-def closed_payload(report: DayReport, by: str, at: datetime) -> dict[str, Any]:
-    """`day.closed`: who, when, and the Z-report's totals (minor units), as every money event."""
-    return audit_record(
-        at,
+def emit_closed(tx: Tx, settings: Settings, report: DayReport, by: str) -> None:
+    """`day.closed`: who, when, and the Z-report's totals (minor units), as every money event; it
+    belongs to the day closed, not to the day it is closed on."""
+    money_event(
+        tx,
+        settings,
+        "day.closed",
         by,
-        report.business_date,
+        business_date=report.business_date,
         currency=report.currency,
         orders=report.orders,
         sales_cents=report.sales_cents,

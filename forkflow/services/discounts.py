@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from ..config import Settings
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..formats import iso
 from ..idempotency import KeyReused
@@ -36,9 +37,9 @@ from ..money.pricing import WHOLE_MILLI, Bill
 from ..schema import discount_reasons, idempotency_keys, money_settings, order_discounts, orders
 from ..store import Store, Tx
 from ..vocabulary import DiscountKind
-from .audit import audit_record
+from .audit import money_event
 from .bill import bill_of, reprice
-from .orders import Order, _load, business_date
+from .orders import Order, _load
 from .representation import Encoded, milli_to_number, number_to_milli
 
 Reason = dict[str, Any]
@@ -88,10 +89,6 @@ def _name_free(conn: Connection, name: str, reason_id: int | None) -> None:
         raise Conflict(f"there is already a reason called {name!r}", {"name": "taken"})
 
 
-def _audit(tx: Tx, by: str, day: str, **about: Any) -> dict[str, Any]:
-    return audit_record(tx.now, by, day, **about)
-
-
 async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:
     def unit(tx: Tx) -> Reason:
         _name_free(tx.conn, data.name, None)
@@ -99,7 +96,7 @@ async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:
         reason_id = tx.conn.execute(insert(discount_reasons).values(values).returning(discount_reasons.c.id)).scalar()
         assert reason_id is not None
         reason = reason_out(_reason(tx.conn, reason_id))
-        tx.emit("discount.reason_created", _audit(tx, by, business_date(tx.now, store.settings), **reason))
+        money_event(tx, store.settings, "discount.reason_created", by, **reason)
         return reason
 
     return await store.write(unit)
@@ -116,7 +113,7 @@ async def update_reason(store: Store, reason_id: int, data: DiscountReasonPatch,
         values = {name: value for name in data._CHANGES if (value := getattr(data, name)) is not None}
         tx.conn.execute(update(discount_reasons).where(discount_reasons.c.id == reason_id).values(values))
         reason = reason_out(_reason(tx.conn, reason_id))
-        tx.emit("discount.reason_updated", _audit(tx, by, business_date(tx.now, store.settings), **reason))
+        money_event(tx, store.settings, "discount.reason_updated", by, **reason)
         return reason
 
     return await store.write(unit)
@@ -131,10 +128,10 @@ async def remove_reason(store: Store, reason_id: int, by: str) -> Reason | None:
         if used:
             tx.conn.execute(update(discount_reasons).where(discount_reasons.c.id == reason_id).values(active=False))
             reason["active"] = False
-            tx.emit("discount.reason_updated", _audit(tx, by, business_date(tx.now, store.settings), **reason))
+            money_event(tx, store.settings, "discount.reason_updated", by, **reason)
             return reason
         tx.conn.execute(delete(discount_reasons).where(discount_reasons.c.id == reason_id))
-        tx.emit("discount.reason_deleted", _audit(tx, by, business_date(tx.now, store.settings), **reason))
+        money_event(tx, store.settings, "discount.reason_deleted", by, **reason)
         return None
 
     return await store.write(unit)
@@ -257,14 +254,19 @@ def _check(tx: Tx, order: Order, asked: Asked, bill: Bill, by: str, approver: st
     return approver
 
 
-def discount_event(tx: Tx, row: Row[Any], order: Order, taken: int, by: str, approved_by: str | None) -> dict[str, Any]:
-    """The audit log's record of a discount given or removed: who, when, the order, what it took."""
-    return _audit(
+def discount_event(
+    tx: Tx, settings: Settings, kind: str, row: Row[Any], order: Order, taken: int, by: str, approved_by: str | None
+) -> None:
+    """The audit log's record of a discount given or removed: who, when, the order (whose service
+    day it belongs to), what it took."""
+    money_event(
         tx,
+        settings,
+        kind,
         by,
-        row.business_date,
+        order["id"],
         approved_by=approved_by,
-        order_id=order["id"],
+        business_date=row.business_date,
         id=row.id,
         ticket_no=order["ticket_no"],
         line_id=row.line_id,
@@ -324,7 +326,7 @@ async def give_discount(
         _not_below_paid(after)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint(order_id, data), order_id, tx.stored_now))
-        return _emitted(tx, after, discount_id, "discount.given", taken, by, approved_by), False
+        return _emitted(tx, store.settings, after, discount_id, "discount.given", taken, by, approved_by), False
 
     return await store.write(unit)
 
@@ -346,11 +348,13 @@ def _touched(tx: Tx, order_id: int) -> Order:
     return _load(tx.conn, order_id)
 
 
-def _emitted(tx: Tx, order: Order, discount_id: int, kind: str, taken: int, by: str, approved_by: str | None) -> Order:
+def _emitted(
+    tx: Tx, settings: Settings, order: Order, discount_id: int, kind: str, taken: int, by: str, approved_by: str | None
+) -> Order:
     """The money event and the order's new state (`_touched`), in the write that changed it."""
     row = _row(tx.conn, discount_id)
     assert row is not None
-    tx.emit(kind, discount_event(tx, row, order, taken, by, approved_by))
+    discount_event(tx, settings, kind, row, order, taken, by, approved_by)
     return Encoded(order, tx.emit("order.updated", order).data)
 
 
@@ -372,6 +376,6 @@ async def remove_discount(store: Store, order_id: int, discount_id: int, by: str
             update(order_discounts).where(order_discounts.c.id == discount_id).values(removed_at=tx.now, removed_by=by)
         )
         reprice(tx, order_id)
-        return _emitted(tx, _touched(tx, order_id), discount_id, "discount.removed", taken, by, None)
+        return _emitted(tx, store.settings, _touched(tx, order_id), discount_id, "discount.removed", taken, by, None)
 
     return await store.write(unit)

@@ -19,8 +19,8 @@ from ..models import DrawerCloseIn, DrawerIn, DrawerMovementIn
 from ..money.denominations import denominations
 from ..schema import drawer_movements, drawers, payments, refunds, utcnow
 from ..store import Store, Tx
+from .audit import money_event
 from .orders import business_date
-from .payments import money_event
 
 Drawer = dict[str, Any]
 

@@ -23,17 +23,12 @@ from ..models import PaymentIn
 from ..schema import drawers, payments
 from ..store import Store, Tx
 from . import bill
-from .audit import audit_record
+from .audit import money_event
 from .orders import Order, business_date, live_lines, load_order
 from .representation import Encoded, payment_out
 from .tenders import settle
 
 Answer = dict[str, Any]
-
-
-def money_event(tx: Tx, settings: Settings, kind: str, by: str, order_id: int | None, **about: Any) -> None:
-    """A money event (topic "money": the audit log) with who, when, the order and the service day."""
-    tx.emit(kind, audit_record(tx.now, by, business_date(tx.now, settings), order_id=order_id, **about))
 
 
 def fingerprint(order_id: int, data: Any) -> str:
