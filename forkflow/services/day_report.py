@@ -52,6 +52,7 @@ from ..schemas_out import (
 from ..storage.units import Tx
 from ..store import Store
 from .audit import money_event
+from .drawers import open_drawer_ids
 from .orders import business_date
 
 
@@ -238,8 +239,7 @@ def drawer_expected(conn: Connection, drawer: Any) -> DrawerFigure:
 
 
 def open_drawers(conn: Connection, day: str) -> int:
-    found = select(drawers.c.id).where(drawers.c.business_date == day, drawers.c.closed_at.is_(None))
-    return len(list(conn.execute(found)))
+    return len(open_drawer_ids(conn, drawers.c.business_date == day))
 
 
 def compute(conn: Connection, day: str, currency: str) -> DayReport:
