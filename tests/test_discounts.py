@@ -109,6 +109,17 @@ def test_a_manager_keeps_the_reasons_and_cashiers_read_them(
         ("Ñandú", "manager", None),
     ]
     assert [e["name"] for e in events_of(server, "discount.reason_deleted")] == ["Ñandú", "Cold dish"]
+    # Each is a money event of today's service day, like every other: the audit log finds them by day.
+    today = client.get("/reports/day").json()["business_date"]
+    logged = client.get("/audit", params={"date": today, "kind": "discount"}).json()["entries"]
+    assert [(e["type"], e["payload"]["name"]) for e in reversed(logged)] == [
+        ("discount.reason_created", "Loyalty"),
+        ("discount.reason_created", "Cold food"),
+        ("discount.reason_created", "Ñandú"),
+        ("discount.reason_deleted", "Ñandú"),
+        ("discount.reason_updated", "Cold dish"),
+        ("discount.reason_deleted", "Cold dish"),
+    ]
 
 
 def test_a_reason_in_use_is_deactivated_not_deleted(

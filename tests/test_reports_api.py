@@ -1,5 +1,5 @@
 """GET /reports/day (JSON and CSV), POST /reports/day/close and GET /audit on a real server, over
-hand-made days written into its database (tests/money_rows.py)."""
+hand-made days made in its database through the services (tests/money_day.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from . import money_rows as rows
 from .conftest import PASSWORDS, Server, csrf_from, page_client, running_server
-from .test_day_report import hand_made_day
+from .money_day import write_days
 
 DAY, OPEN_DRAWER_DAY, TO_CLOSE = "2026-11-30", "2026-11-28", "2026-11-27"
 
@@ -22,12 +21,8 @@ DAY, OPEN_DRAWER_DAY, TO_CLOSE = "2026-11-30", "2026-11-28", "2026-11-27"
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("reports")) as server:
-        engine = rows.engine_for(f"sqlite:///{server.db}")
-        with engine.begin() as conn:
-            hand_made_day(conn, DAY)
-            hand_made_day(conn, TO_CLOSE)
-            hand_made_day(conn, OPEN_DRAWER_DAY, close_drawer=False)  # the last: one open drawer per name
-        engine.dispose()
+        # The last: one open drawer per name.
+        write_days(server.db, {"day": DAY}, {"day": TO_CLOSE}, {"day": OPEN_DRAWER_DAY, "close_drawer": False})
         yield server
 
 
@@ -123,12 +118,13 @@ def test_a_day_with_an_open_drawer_or_not_begun_is_not_closed(shop: Server) -> N
 
 def test_the_audit_log_filters_by_day_staff_and_kind_newest_first(shop: Server) -> None:
     day = get(shop, "/audit", date=DAY).json()["entries"]
-    assert len(day) == 1 + 2 + 4 + 2  # the drawer opened, discounts, payments, refunds
+    assert len(day) == 4 + 2 + 4 + 2  # the drawer opened, paid in and out, closed; discounts, payments, refunds
     assert [e["id"] for e in day] == sorted((e["id"] for e in day), reverse=True)
     assert all(e["payload"]["business_date"] == DAY for e in day)
     by_manager = get(shop, "/audit", date=DAY, staff="manager").json()["entries"]
-    assert [(e["type"], e["payload"]["amount_cents"], e["payload"]["tip_cents"]) for e in by_manager] == [
-        ("payment.taken", 1300, 200)
+    assert [(e["type"], e["payload"].get("amount_cents"), e["payload"].get("tip_cents")) for e in by_manager] == [
+        ("drawer.closed", None, None),
+        ("payment.taken", 1300, 200),
     ]
     refunds = get(shop, "/audit", date=DAY, kind="refund.given").json()["entries"]
     assert [(e["payload"]["amount_cents"], e["payload"]["approved_by"]) for e in refunds] == [
@@ -136,17 +132,18 @@ def test_the_audit_log_filters_by_day_staff_and_kind_newest_first(shop: Server) 
         (500, "manager"),
     ]
     drawers = get(shop, "/audit", date=DAY, kind="drawer").json()["entries"]
-    assert [e["type"] for e in drawers] == ["drawer.opened"]
+    assert [e["type"] for e in drawers] == ["drawer.closed", "drawer.paid_out", "drawer.paid_in", "drawer.opened"]
 
 
 def test_the_audit_log_pages_with_before(shop: Server) -> None:
     everything = get(shop, "/audit", date=DAY).json()["entries"]
-    first = get(shop, "/audit", date=DAY, limit="4").json()
-    assert first["entries"] == everything[:4] and first["next_before"] == everything[3]["id"]
-    second = get(shop, "/audit", date=DAY, limit="4", before=str(first["next_before"])).json()
-    assert second["entries"] == everything[4:8]
-    last = get(shop, "/audit", date=DAY, limit="4", before=str(everything[7]["id"])).json()
-    assert last["entries"] == everything[8:] and last["next_before"] is None
+    assert len(everything) == 12
+    first = get(shop, "/audit", date=DAY, limit="5").json()
+    assert first["entries"] == everything[:5] and first["next_before"] == everything[4]["id"]
+    second = get(shop, "/audit", date=DAY, limit="5", before=str(first["next_before"])).json()
+    assert second["entries"] == everything[5:10]
+    last = get(shop, "/audit", date=DAY, limit="5", before=str(everything[9]["id"])).json()
+    assert last["entries"] == everything[10:] and last["next_before"] is None
     assert get(shop, "/audit", before="x").status_code == 422 and get(shop, "/audit", limit="0").status_code == 422
 
 
@@ -167,10 +164,7 @@ def signed_in(server: Server, role: str) -> httpx.Client:
 
 def test_the_page_shows_the_x_report_then_closing_makes_it_z(shop: Server) -> None:
     day = "2026-11-26"
-    engine = rows.engine_for(f"sqlite:///{shop.db}")
-    with engine.begin() as conn:
-        hand_made_day(conn, day, drawer="Bar")  # (the open-drawer day keeps "Front" open)
-    engine.dispose()
+    write_days(shop.db, {"day": day, "drawer": "Bar"})  # (the open-drawer day keeps "Front" open)
     browser = signed_in(shop, "manager")
     try:
         x = browser.get("/manage/reports", params={"date": day})

@@ -11,14 +11,11 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, expect
 
-from . import money_rows as rows
 from .browser import INIT_SCRIPT, TIMEOUT_MS, Watch, screenshot, serving
 from .conftest import PASSWORDS, Server
 from .fake_printer import FakePrinter
-from .test_day_report import hand_made_day
+from .money_day import DAY, write_days
 from .test_print_jobs import add_printer
-
-DAY = "2026-11-30"
 
 
 @pytest.fixture
@@ -27,10 +24,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def test_the_x_report_closed_from_the_page_becomes_the_z_report(server: Server, browser: Browser) -> None:
-    engine = rows.engine_for(f"sqlite:///{server.db}")
-    with engine.begin() as conn:
-        hand_made_day(conn, DAY)
-    engine.dispose()
+    write_days(server.db, {"day": DAY})
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(INIT_SCRIPT)

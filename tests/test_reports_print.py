@@ -20,11 +20,10 @@ from forkflow.formats import local_time, money, percent
 from forkflow.printing.chits import WIDTH
 from forkflow.store import _alembic_config
 
-from . import money_rows as rows
 from .conftest import OLD_NOW, Server, csrf_from, database_at, running_server
 from .escpos_decode import Chit
 from .fake_printer import FakePrinter
-from .test_day_report import hand_made_day
+from .money_day import write_days
 from .test_print_jobs import FAST, add_printer
 from .test_reports_api import signed_in
 
@@ -35,11 +34,7 @@ ZONE = "Europe/Paris"
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     with running_server(tmp_path, env={**FAST, "FORKFLOW_TIMEZONE": ZONE}) as srv:
-        engine = rows.engine_for(f"sqlite:///{srv.db}")
-        with engine.begin() as conn:
-            hand_made_day(conn, DAY)
-            hand_made_day(conn, TO_CLOSE)
-        engine.dispose()
+        write_days(srv.db, {"day": DAY}, {"day": TO_CLOSE})
         yield srv
 
 

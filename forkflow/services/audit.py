@@ -10,34 +10,41 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..config import Settings
 from ..formats import iso
 from ..schema import events
-from ..store import Store
+from ..store import Store, Tx
+from .orders import business_date as service_day
 
 MONEY_TOPIC = "money"
 MAX_LIMIT = 500
 
 
-def audit_record(
-    at: datetime,
+def money_event(
+    tx: Tx,
+    settings: Settings,
+    kind: str,
     by: str,
-    business_date: str | None,
+    order_id: int | None = None,
+    /,
     *,
     approved_by: str | None = None,
-    order_id: int | None = None,
+    business_date: str | None = None,
     **about: Any,
-) -> dict[str, Any]:
-    """A money event's payload: first what every one says (the log's filters read it): when, who,
-    who approved it, the order and the service day; then what the action is about."""
-    head = {"at": iso(at), "by": by, "approved_by": approved_by, "order_id": order_id, "business_date": business_date}
-    return head | about
+) -> None:
+    """Emit a money event (the one way every money action writes its record): first what every one
+    says, as the log's filters read it (when, who, who approved it, the order, the service day:
+    `business_date`, else the day `tx.now` falls in), then what the action is about (its fields
+    may be named `kind` or `by` too: the leading arguments are positional)."""
+    day = business_date or service_day(tx.now, settings)
+    head = {"at": iso(tx.now), "by": by, "approved_by": approved_by, "order_id": order_id, "business_date": day}
+    tx.emit(kind, head | about)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ from ..schemas_out import (
 )
 from ..storage.units import Tx
 from ..store import Store
-from .audit import audit_record
+from .audit import money_event
+from .drawers import open_drawer_ids
 from .orders import business_date
 
 
@@ -241,8 +242,7 @@ def drawer_expected(conn: Connection, drawer: Any) -> DrawerFigure:
 
 
 def open_drawers(conn: Connection, day: str) -> int:
-    found = select(drawers.c.id).where(drawers.c.business_date == day, drawers.c.closed_at.is_(None))
-    return len(list(conn.execute(found)))
+    return len(open_drawer_ids(conn, drawers.c.business_date == day))
 
 
 def compute(conn: Connection, day: str, currency: str) -> DayReport:
@@ -313,7 +313,7 @@ async def close_day(store: Store, day: str, by: str) -> DayReport:
             raise Conflict(f"{day} has open drawers: close the drawers first", reason="drawers_open")
         tx.conn.execute(closed_days.insert().values(business_date=day, closed_at=tx.now, closed_by=by))
         report = compute(tx.conn, day, settings.currency.code)
-        tx.emit("day.closed", closed_payload(report, by, tx.now))
+        emit_closed(tx, settings, report, by)
         return report
 
     return await store.write(work)
@@ -332,12 +332,15 @@ async def print_report(store: Store, day: str, printer_id: int | None) -> dict[s
     return await store.write(work)
 
 
-def closed_payload(report: DayReport, by: str, at: datetime) -> dict[str, Any]:
-    """`day.closed`: who, when, and the Z-report's totals (minor units), as every money event."""
-    return audit_record(
-        at,
+def emit_closed(tx: Tx, settings: Settings, report: DayReport, by: str) -> None:
+    """`day.closed`: who, when, and the Z-report's totals (minor units), as every money event; it
+    belongs to the day closed, not to the day it is closed on."""
+    money_event(
+        tx,
+        settings,
+        "day.closed",
         by,
-        report.business_date,
+        business_date=report.business_date,
         currency=report.currency,
         orders=report.orders,
         sales_cents=report.sales_cents,

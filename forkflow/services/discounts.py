@@ -17,6 +17,7 @@ Rules:
 - a discount belongs to its order's service day (`business_date`), so the day's discounts add up
   to what its orders' figures took.
 A reason in use is deactivated rather than deleted: discounts keep the reason's name as given.
+Creating, changing or removing a reason is a money event of the service day it happens in.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from ..config import Settings
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..formats import iso
 from ..idempotency import KeyReused
@@ -35,7 +37,7 @@ from ..money.pricing import WHOLE_MILLI, Bill
 from ..schema import discount_reasons, idempotency_keys, money_settings, order_discounts, orders
 from ..store import Store, Tx
 from ..vocabulary import DiscountKind
-from .audit import audit_record
+from .audit import money_event
 from .bill import bill_of, reprice
 from .orders import Order, _load
 from .representation import Encoded, milli_to_number, number_to_milli
@@ -87,10 +89,6 @@ def _name_free(conn: Connection, name: str, reason_id: int | None) -> None:
         raise Conflict(f"there is already a reason called {name!r}", {"name": "taken"})
 
 
-def _audit(tx: Tx, by: str, business_date: str | None = None, **about: Any) -> dict[str, Any]:
-    return audit_record(tx.now, by, business_date, **about)
-
-
 async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:
     def unit(tx: Tx) -> Reason:
         _name_free(tx.conn, data.name, None)
@@ -98,7 +96,7 @@ async def add_reason(store: Store, data: DiscountReasonIn, by: str) -> Reason:
         reason_id = tx.conn.execute(insert(discount_reasons).values(values).returning(discount_reasons.c.id)).scalar()
         assert reason_id is not None
         reason = reason_out(_reason(tx.conn, reason_id))
-        tx.emit("discount.reason_created", _audit(tx, by, **reason))
+        money_event(tx, store.settings, "discount.reason_created", by, **reason)
         return reason
 
     return await store.write(unit)
@@ -115,7 +113,7 @@ async def update_reason(store: Store, reason_id: int, data: DiscountReasonPatch,
         values = {name: value for name in data._CHANGES if (value := getattr(data, name)) is not None}
         tx.conn.execute(update(discount_reasons).where(discount_reasons.c.id == reason_id).values(values))
         reason = reason_out(_reason(tx.conn, reason_id))
-        tx.emit("discount.reason_updated", _audit(tx, by, **reason))
+        money_event(tx, store.settings, "discount.reason_updated", by, **reason)
         return reason
 
     return await store.write(unit)
@@ -130,10 +128,10 @@ async def remove_reason(store: Store, reason_id: int, by: str) -> Reason | None:
         if used:
             tx.conn.execute(update(discount_reasons).where(discount_reasons.c.id == reason_id).values(active=False))
             reason["active"] = False
-            tx.emit("discount.reason_updated", _audit(tx, by, **reason))
+            money_event(tx, store.settings, "discount.reason_updated", by, **reason)
             return reason
         tx.conn.execute(delete(discount_reasons).where(discount_reasons.c.id == reason_id))
-        tx.emit("discount.reason_deleted", _audit(tx, by, **reason))
+        money_event(tx, store.settings, "discount.reason_deleted", by, **reason)
         return None
 
     return await store.write(unit)
@@ -256,13 +254,18 @@ def _check(tx: Tx, order: Order, asked: Asked, bill: Bill, by: str, approver: st
     return approver
 
 
-def discount_event(tx: Tx, row: Row[Any], order: Order, taken: int, by: str, approved_by: str | None) -> dict[str, Any]:
-    """The audit log's record of a discount given or removed: who, when, the order, what it took."""
-    return _audit(
+def discount_event(
+    tx: Tx, settings: Settings, kind: str, row: Row[Any], order: Order, taken: int, by: str, approved_by: str | None
+) -> None:
+    """The audit log's record of a discount given or removed: who, when, the order (whose service
+    day it belongs to), what it took."""
+    money_event(
         tx,
+        settings,
+        kind,
         by,
+        order["id"],
         approved_by=approved_by,
-        order_id=order["id"],
         business_date=row.business_date,
         id=row.id,
         ticket_no=order["ticket_no"],
@@ -319,33 +322,39 @@ async def give_discount(
         discount_id = tx.conn.execute(insert(order_discounts).values(values).returning(order_discounts.c.id)).scalar()
         assert discount_id is not None
         taken = reprice(tx, order_id).discounts[discount_id]
-        _not_below_paid(tx, order_id)
+        after = _touched(tx, order_id)
+        _not_below_paid(after)
         if idempotency_key is not None:
             tx.sql(_INSERT_KEY_SQL, (idempotency_key, fingerprint(order_id, data), order_id, tx.stored_now))
-        return _emitted(tx, order_id, discount_id, "discount.given", taken, by, approved_by), False
+        return _emitted(tx, store.settings, after, discount_id, "discount.given", taken, by, approved_by), False
 
     return await store.write(unit)
 
 
-def _not_below_paid(tx: Tx, order_id: int) -> None:
+def _not_below_paid(order: Order) -> None:
     """409 when the discount would leave the bill below what was already paid: money back is a
     refund (with a manager's approval), not a discount."""
-    balance = _load(tx.conn, order_id)["balance_cents"]
-    if balance < 0:
+    if order["balance_cents"] < 0:
         raise Conflict(
-            f"order {order_id} has been paid more than it would owe: refund instead",
+            f"order {order['id']} has been paid more than it would owe: refund instead",
             {"order": "paid beyond the discounted total"},
             reason="refund_needed",
         )
 
 
-def _emitted(tx: Tx, order_id: int, discount_id: int, kind: str, taken: int, by: str, approved_by: str | None) -> Order:
-    """The order's new state and the money event, in the write that changed it."""
+def _touched(tx: Tx, order_id: int) -> Order:
+    """The order, marked updated now and loaded (once) in its new state."""
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(updated_at=tx.now))
-    order = _load(tx.conn, order_id)
+    return _load(tx.conn, order_id)
+
+
+def _emitted(
+    tx: Tx, settings: Settings, order: Order, discount_id: int, kind: str, taken: int, by: str, approved_by: str | None
+) -> Order:
+    """The money event and the order's new state (`_touched`), in the write that changed it."""
     row = _row(tx.conn, discount_id)
     assert row is not None
-    tx.emit(kind, discount_event(tx, row, order, taken, by, approved_by))
+    discount_event(tx, settings, kind, row, order, taken, by, approved_by)
     return Encoded(order, tx.emit("order.updated", order).data)
 
 
@@ -367,6 +376,6 @@ async def remove_discount(store: Store, order_id: int, discount_id: int, by: str
             update(order_discounts).where(order_discounts.c.id == discount_id).values(removed_at=tx.now, removed_by=by)
         )
         reprice(tx, order_id)
-        return _emitted(tx, order_id, discount_id, "discount.removed", taken, by, None)
+        return _emitted(tx, store.settings, _touched(tx, order_id), discount_id, "discount.removed", taken, by, None)
 
     return await store.write(unit)

@@ -19,8 +19,8 @@ from ..models import DrawerCloseIn, DrawerIn, DrawerMovementIn
 from ..money.denominations import denominations
 from ..schema import drawer_movements, drawers, payments, refunds, utcnow
 from ..store import Store, Tx
+from .audit import money_event
 from .orders import business_date
-from .payments import money_event
 
 Drawer = dict[str, Any]
 
@@ -64,6 +64,27 @@ def drawer_out(conn: Connection, row: Any) -> Drawer:
     }
 
 
+def open_drawer_ids(conn: Connection, *where: Any) -> list[int]:
+    """The open drawers (those also matching `where`), oldest first: the one place that says which
+    drawers are open."""
+    query = select(drawers.c.id).where(drawers.c.closed_at.is_(None), *where).order_by(drawers.c.id)
+    return [int(found) for found in conn.execute(query).scalars()]
+
+
+def cash_drawer(tx: Tx, drawer_id: int | None) -> int:
+    """The open drawer cash goes into or out of: the one named, else the only one open; 409 else."""
+    found = open_drawer_ids(tx.conn, *([] if drawer_id is None else [drawers.c.id == drawer_id]))
+    if drawer_id is not None and not found:
+        raise Conflict(f"drawer {drawer_id} is not open", {"drawer_id": "not open"}, reason="drawer_not_open")
+    if not found:
+        raise Conflict(
+            "open a drawer first: cash goes into a drawer", {"drawer_id": "no open drawer"}, reason="no_drawer"
+        )
+    if len(found) > 1:
+        raise Conflict("several drawers are open: name one", {"drawer_id": "which drawer"}, reason="which_drawer")
+    return found[0]
+
+
 def _row(conn: Connection, drawer_id: int) -> Any:
     row = conn.execute(select(drawers).where(drawers.c.id == drawer_id)).first()
     if row is None:
@@ -84,9 +105,7 @@ async def open_drawer(store: Store, data: DrawerIn, by: str) -> Drawer:
 
     def unit(tx: Tx) -> Drawer:
         taken = Conflict(f"a drawer named {data.name} is open", {"name": "already open"}, reason="drawer_open")
-        if tx.conn.execute(
-            select(drawers.c.id).where(drawers.c.name == data.name, drawers.c.closed_at.is_(None))
-        ).first():
+        if open_drawer_ids(tx.conn, drawers.c.name == data.name):
             raise taken
         values = {
             "name": data.name,

@@ -20,20 +20,16 @@ from ..config import Settings
 from ..errors import Conflict, Invalid, NotFound
 from ..idempotency import KeyReused
 from ..models import PaymentIn
-from ..schema import drawers, payments
+from ..schema import payments
 from ..store import Store, Tx
 from . import bill
-from .audit import audit_record
+from .audit import money_event
+from .drawers import cash_drawer
 from .orders import Order, business_date, live_lines, load_order
 from .representation import Encoded, payment_out
 from .tenders import settle
 
 Answer = dict[str, Any]
-
-
-def money_event(tx: Tx, settings: Settings, kind: str, by: str, order_id: int | None, **about: Any) -> None:
-    """A money event (topic "money": the audit log) with who, when, the order and the service day."""
-    tx.emit(kind, audit_record(tx.now, by, business_date(tx.now, settings), order_id=order_id, **about))
 
 
 def fingerprint(order_id: int, data: Any) -> str:
@@ -57,23 +53,6 @@ def payable(order: Order) -> None:
         raise Conflict(f"order {order['id']} is cancelled: nothing to pay", {"order": "cancelled"}, reason="cancelled")
     if order["closed"] or order["balance_cents"] == 0:
         raise Conflict(f"order {order['id']} is paid: its balance is 0", {"order": "closed"}, reason="closed")
-
-
-def cash_drawer(tx: Tx, drawer_id: int | None) -> int:
-    """The open drawer cash goes into or out of: the one named, else the only one open; 409 else."""
-    query = select(drawers.c.id).where(drawers.c.closed_at.is_(None))
-    if drawer_id is not None:
-        query = query.where(drawers.c.id == drawer_id)
-    found = [row.id for row in tx.conn.execute(query)]
-    if drawer_id is not None and not found:
-        raise Conflict(f"drawer {drawer_id} is not open", {"drawer_id": "not open"}, reason="drawer_not_open")
-    if not found:
-        raise Conflict(
-            "open a drawer first: cash goes into a drawer", {"drawer_id": "no open drawer"}, reason="no_drawer"
-        )
-    if len(found) > 1:
-        raise Conflict("several drawers are open: name one", {"drawer_id": "which drawer"}, reason="which_drawer")
-    return int(found[0])
 
 
 def lines_owe(conn: Connection, order: Order, line_ids: list[int]) -> int:

@@ -15,9 +15,11 @@ from ..models import RefundIn
 from ..schema import payments, refunds
 from ..store import Store, Tx
 from ..vocabulary import COOKING_STATUSES
+from .audit import money_event
 from .dispatch import record_sends
+from .drawers import cash_drawer
 from .orders import business_date, load_order, void_paid_line
-from .payments import Answer, cash_drawer, find_payment, fingerprint, money_event, replayed
+from .payments import Answer, find_payment, fingerprint, replayed
 from .representation import Encoded, refund_out
 from .tenders import settle
 

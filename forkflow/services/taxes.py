@@ -21,9 +21,8 @@ from ..formats import iso
 from ..models import MoneySettingsIn, TaxRateIn
 from ..schema import menu_categories, menu_items, money_settings, tax_rates
 from ..store import Store, Tx
-from .audit import audit_record
+from .audit import money_event
 from .money_settings import MoneySettings, read_money_settings
-from .orders import business_date
 from .representation import milli_to_number, number_to_milli
 
 _BUMP_MENU_REVISION = "UPDATE menu_revision SET revision = revision + 1"
@@ -47,11 +46,6 @@ def tax_rates_out(conn: Connection) -> dict[str, Any]:
 
 async def list_tax_rates(store: Store) -> dict[str, Any]:
     return await store.query(tax_rates_out)
-
-
-def audit_fields(tx: Tx, by: str, settings: Settings) -> dict[str, Any]:
-    """What a money event not about one order says about itself: when, who, and the service day."""
-    return audit_record(tx.now, by, business_date(tx.now, settings))
 
 
 def _load_rate(conn: Connection, rate_id: int) -> Any:
@@ -78,7 +72,7 @@ def check_rate_ids(conn: Connection, wanted: dict[str, int | None]) -> None:
 
 
 def _emit(tx: Tx, kind: str, by: str, settings: Settings, rate: dict[str, Any], **more: Any) -> None:
-    tx.emit(f"tax.{kind}", audit_fields(tx, by, settings) | {"tax_rate": rate, **more})
+    money_event(tx, settings, f"tax.{kind}", by, tax_rate=rate, **more)
 
 
 async def create_tax_rate(store: Store, data: TaxRateIn, by: str) -> dict[str, Any]:
@@ -147,8 +141,7 @@ async def set_money_settings(store: Store, data: MoneySettingsIn, by: str) -> di
         if before == new:
             return new.out()
         tx.conn.execute(update(money_settings).where(money_settings.c.id == 1).values(asdict(new)))
-        changed = audit_fields(tx, by, store.settings) | {"before": before.out(), "after": new.out()}
-        tx.emit("tax.settings_changed", changed)
+        money_event(tx, store.settings, "tax.settings_changed", by, before=before.out(), after=new.out())
         return new.out()
 
     return await store.write(unit)
