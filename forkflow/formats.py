@@ -1,10 +1,10 @@
-"""How money, tax rates, moments, allergens and a line's options read on every screen and chit: one
-owner for each, so the till, the shop, the kitchen (display and printed chits) and the console cannot
-drift apart. `web.py` registers them as Jinja filters
-(`|money`, `|local_time`, `|allergen`, `|dietary`); Python code that builds text (chart labels, tracking
+"""How money, moments, allergens and a line's options read on every screen and chit: one owner for
+each, so the till, the shop, the kitchen (display and printed chits) and the console cannot drift
+apart. `web.py` registers them as Jinja filters
+(`|money`, `|percent`, `|local_time`, `|allergen`, `|dietary`); Python code that builds text (chart labels, tracking
 clocks) calls them directly.
 
-Money and times read as the restaurant's currency and locale (settings.currency, with Babel). That is
+Money, percents and times read as the restaurant's currency and locale (settings.currency, with Babel). That is
 a process-wide setting: `use_currency` is called once when the app starts (app.py), before any page,
 chit or receipt is made, and never again; until then (a test rendering a template on its own) it is
 USD in en_US. The templates' fragments are rendered outside any request (the live stream), so the
@@ -21,6 +21,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
+from babel.numbers import format_percent
 
 from .money.currency import Currency
 from .vocabulary import ALLERGEN_LABELS, ALLERGENS, DIETARY_LABELS
@@ -64,9 +65,11 @@ def money(cents: int) -> str:
     return _currency.format(cents)
 
 
-def percent(milli: int) -> str:
-    """A rate stored × 1000 as people write it: 20000 is "20 %", 8875 is "8.875 %"."""
-    return f"{milli / 1000:g} %"
+def percent(value: Decimal | float) -> str:
+    """A percent (20, 8.875: the number answers carry for a tax, discount or service charge) as the
+    restaurant's locale writes one, with the decimals it has: "20%", "8.875%"; "7,5 %" in de_DE."""
+    share = Decimal(str(value)).scaleb(-2)
+    return str(format_percent(share, locale=_currency.locale, decimal_quantization=False))
 
 
 def amount_typed(cents: int) -> str:

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth.middleware import SESSION_COOKIE, csrf_token
 from .auth.roles import can, principal_of
-from .formats import allergen, amount_typed, contains, dietary, local_time, money
+from .formats import allergen, amount_typed, contains, dietary, local_time, money, percent
 from .money.figures import bill_rows
 from .services.sessions import SESSION_LIFETIME
 
@@ -44,8 +44,8 @@ def _template_globals(request: Request) -> dict[str, object]:
 templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[_template_globals])
 # Templates are files of the release, not edited while it runs: no stat() per render.
 templates.env.auto_reload = False
-templates.env.filters |= {"money": money, "local_time": local_time, "allergen": allergen, "dietary": dietary}
-templates.env.filters |= {"contains": contains, "amount_typed": amount_typed, "bill_rows": bill_rows}
+templates.env.filters |= {"money": money, "percent": percent, "amount_typed": amount_typed, "bill_rows": bill_rows}
+templates.env.filters |= {"local_time": local_time, "allergen": allergen, "dietary": dietary, "contains": contains}
 
 
 def _bearer_without_cookie(scope: Scope) -> bool:

@@ -91,3 +91,57 @@ def test_times_read_in_the_locale(restore_currency: None) -> None:
     use_currency(Currency("USD", "en_US"))
     assert local_time(friday, ZoneInfo("Europe/Berlin"), "day") == "Fri 19:30"
     assert local_time(friday, ZoneInfo("Europe/Berlin"), "stamp") == "2026-12-04 19:30:00"
+
+
+def test_percents_read_in_the_locale(restore_currency: None) -> None:
+    from forkflow.formats import percent
+
+    use_currency(Currency("EUR", "de_DE"))
+    assert (percent(7.5), percent(8.875), percent(20)) == (f"7,5{NBSP}%", f"8,875{NBSP}%", f"20{NBSP}%")
+    use_currency(Currency("EUR", "fr_FR"))
+    assert percent(7.5).replace("\u202f", NBSP) == f"7,5{NBSP}%"  # (a narrow space in newer CLDR)
+    use_currency(Currency("USD", "en_US"))
+    assert (percent(7.5), percent(8.875), percent(20), percent(100)) == ("7.5%", "8.875%", "20%", "100%")
+
+
+def test_tax_and_discount_percents_read_in_the_locale_on_the_screens(tmp_path: Path, restore_currency: None) -> None:
+    """A 7.5 % tax and a 12.5 % discount in de_DE: "7,5 %" and "12,5 %" on the console's tax list,
+    the till's discount figures, the day's report and the printed receipt."""
+    env = {"FORKFLOW_CURRENCY": "EUR", "FORKFLOW_LOCALE": "de_DE"}
+    with running_server(tmp_path, env=env) as server:
+        manager = server.auth("manager")
+
+        def post(path: str, body: dict) -> dict:
+            response = httpx.post(f"{server.url}{path}", json=body, headers=manager, timeout=10)
+            assert response.status_code in (200, 201), response.text
+            return dict(response.json())
+
+        rate = post("/tax-rates", {"name": "MwSt", "percent": 7.5})
+        item = {
+            "name": "Burger",
+            "price_cents": 1000,
+            "category": "Mains",
+            "station": "grill",
+            "tax_rate_id": rate["id"],
+        }
+        made = post("/menu", item)
+        order = post(
+            "/orders",
+            {"customer_name": "Ada", "channel": "counter", "items": [{"menu_item_id": made["id"], "quantity": 1}]},
+        )
+        reason = post("/discount-reasons", {"name": "Stammgast"})
+        order = post(
+            f"/orders/{order['id']}/discounts", {"kind": "percent", "percent": 12.5, "reason_id": reason["id"]}
+        )
+        seven, twelve = f"7,5{NBSP}%", f"12,5{NBSP}%"
+        console = signed_in(server, "manager")
+        try:
+            assert f'<td class="num">{seven}</td>' in console.get("/manage").text  # the tax rates
+            assert f"MwSt {seven}" in console.get("/manage/reports").text  # taxes by rate
+            figures = console.get(f"/pos/orders/{order['id']}/discounts/figures").text
+            assert f"{twelve} · Stammgast" in figures and f"MwSt {seven}" in figures
+        finally:
+            console.close()
+    use_currency(Currency("EUR", "de_DE"))  # as the server process did at start
+    chit = one_chit(receipt(order, settings=Settings(currency=Currency("EUR", "de_DE"))))
+    assert "MwSt 7,5 %" in chit.row("MwSt").text.replace(NBSP, " ")

@@ -382,7 +382,7 @@ def test_the_console_keeps_the_reasons_with_errors_inline(server: Server, client
         assert page.status_code == 200 and 'id="reasons-panel"' in page.text
         headers = {"HX-Request": "true", "X-CSRF-Token": csrf_from(page.text)}
         added = web.post("/manage/discount-reasons", data={"name": "Cold food", "comp": "1"}, headers=headers)
-        assert added.status_code == 200 and "Added Cold food." in added.text and "Comp (100 %)" in added.text
+        assert added.status_code == 200 and "Added Cold food." in added.text and "Comp (100%)" in added.text
         taken = web.post("/manage/discount-reasons", data={"name": "cold FOOD"}, headers=headers)
         assert taken.status_code == 409 and 'id="reason-name-error"' in taken.text
         blank = web.post("/manage/discount-reasons", data={"name": " "}, headers=headers)

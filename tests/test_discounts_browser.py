@@ -68,7 +68,7 @@ def test_a_manager_approves_a_cashiers_discount_on_the_till(server: Server, till
     expect(page.locator(".discount-notice")).to_have_text("Discount given.")
     expect(page.locator("#discount-total")).to_have_text("$28.50")
     given = panel.locator(".discount-given")
-    expect(given).to_contain_text("25 % · Loyalty · whole order")
+    expect(given).to_contain_text("25% · Loyalty · whole order")
     expect(given).to_contain_text("cashier, approved by manager")
     expect(page.locator("#approval")).to_have_count(0)  # the next discount starts without it
     expect(till.recent(order["id"]).locator(".recent-total")).to_have_text("$28.50")  # the stream

@@ -103,7 +103,7 @@ def expected_rows(r: dict[str, Any]) -> list[str]:
     found += [columns(f"{i['quantity']}x {i['name']}", money(i["gross_cents"])) for i in r["by_item"]]
     for t in r["taxes"]:
         found += [
-            columns(f"{t['name']} {percent(t['percent_milli'])}", money(t["tax_cents"])),
+            columns(f"{t['name']} {percent(t['percent_milli'] / 1000)}", money(t["tax_cents"])),
             columns("taxable", money(t["taxable_cents"]), 3),
         ]
     for d in r["discounts"]:

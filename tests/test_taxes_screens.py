@@ -60,7 +60,7 @@ def test_the_tills_ticket_and_the_order_agree(srv: Server) -> None:
     till.type(table="4", guests="2")
     till.tap()
     # 1550 + 350 = 1900; VAT 20 % of 1550 = 310; service 10 % of 1900 = 190.
-    assert rows(till.response.text) == [("Subtotal", "$19.00"), ("VAT 20 %", "$3.10"), ("Service charge", "$1.90")]
+    assert rows(till.response.text) == [("Subtotal", "$19.00"), ("VAT 20%", "$3.10"), ("Service charge", "$1.90")]
     assert till.total == "$24.00"
     assert till.send().status_code == 201, till.response.text
     orders = httpx.get(f"{srv.url}/orders", headers=srv.auth("manager"), timeout=20).json()
@@ -70,7 +70,7 @@ def test_the_tills_ticket_and_the_order_agree(srv: Server) -> None:
     # Its receipt prints the same rows.
     chit = one_chit(receipt(placed, settings=Settings()))
     assert chit.row("Subtotal").text.endswith(" $19.00")
-    assert chit.row("VAT 20 %").text.endswith(" $3.10")
+    assert chit.row("VAT 20%").text.endswith(" $3.10")
     assert chit.row("Service charge").text.endswith(" $1.90")
     assert chit.row("TOTAL").text.endswith(" $24.00")
 
@@ -83,7 +83,7 @@ def test_a_table_of_one_pays_no_service_charge(srv: Server) -> None:
     till.tap()
     till.type(table="9", guests="1")
     till.tap()
-    assert rows(till.response.text) == [("Subtotal", "$15.50"), ("VAT 20 %", "$3.10")]
+    assert rows(till.response.text) == [("Subtotal", "$15.50"), ("VAT 20%", "$3.10")]
     assert till.total == "$18.60"
 
 
@@ -95,7 +95,7 @@ def test_the_shops_cart_and_the_tracking_page_agree_with_the_order(srv: Server) 
         customer.add(food["Fries"])
         cart = customer.cart()
         # Online: no service charge. 3100 + 450; VAT on the burgers only: 620.
-        assert rows(cart.text) == [("Subtotal", "$35.50"), ("VAT 20 %", "$6.20")]
+        assert rows(cart.text) == [("Subtotal", "$35.50"), ("VAT 20%", "$6.20")]
         assert total_of(cart) == "$41.70"
         form = customer.checkout_form()
         placed = customer.post("/checkout", {**form, "customer_name": "Di"}, htmx=False)
@@ -103,7 +103,7 @@ def test_the_shops_cart_and_the_tracking_page_agree_with_the_order(srv: Server) 
         tracking = customer.http.get(placed.headers["location"])
     finally:
         customer.close()
-    assert rows(tracking.text) == [("Subtotal", "$35.50"), ("VAT 20 %", "$6.20")]
+    assert rows(tracking.text) == [("Subtotal", "$35.50"), ("VAT 20%", "$6.20")]
     assert "41.70" in tracking.text
     orders = httpx.get(f"{srv.url}/orders", headers=srv.auth("manager"), timeout=20).json()
     order = next(order for order in orders if order["customer_name"] == "Di")

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..formats import percent
+
 
 @dataclass(frozen=True, slots=True)
 class BillRow:
@@ -20,9 +22,9 @@ class BillRow:
     cents: int  # a discount's is what it took, shown as taken off
 
 
-def tax_label(name: str, percent: float | int, included: bool) -> str:
-    """ "VAT 20 %", or "incl. VAT 20 %" when the prices contain it."""
-    return f"{'incl. ' if included else ''}{name} {percent} %"
+def tax_label(name: str, rate: float, included: bool) -> str:
+    """ "VAT 20%", or "incl. VAT 20%" when the prices contain it (the percent as the locale writes it)."""
+    return f"{'incl. ' if included else ''}{name} {percent(rate)}"
 
 
 def bill_rows(bill: Mapping[str, Any]) -> list[BillRow]:

@@ -388,7 +388,7 @@ def _report_sections(r: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, st
                 row
                 for t in r["taxes"]
                 for row in (
-                    (f"{t['name']} {percent(t['percent_milli'])}", money(t["tax_cents"]), 0),
+                    (f"{t['name']} {percent(t['percent_milli'] / 1000)}", money(t["tax_cents"]), 0),
                     ("taxable", money(t["taxable_cents"]), 3),
                 )
             ],

@@ -16,12 +16,14 @@ from starlette.responses import RedirectResponse, Response
 
 from ...auth.roles import principal_of, require
 from ...errors import ServiceError
-from ...formats import money, percent
+from ...formats import money
+from ...money.figures import tax_label
 from ...request import is_htmx, store_of
 from ...schemas_out import DayReport
 from ...services.audit import audit_log
 from ...services.day_report import checked_day, close_day, day_report, print_report
 from ...services.printers import get_printer
+from ...services.representation import milli_to_number
 from ...web import templates
 from ..api.reports import audit_filter
 
@@ -35,7 +37,8 @@ def report_rows(r: DayReport) -> dict[str, list[tuple[Any, ...]]]:
         "categories": [(c.category, c.quantity, money(c.gross_cents)) for c in r.by_category],
         "items": [(i.name, i.quantity, money(i.gross_cents)) for i in r.by_item],
         "taxes": [
-            (f"{t.name} {percent(t.percent_milli)}", money(t.taxable_cents), money(t.tax_cents)) for t in r.taxes
+            (tax_label(t.name, milli_to_number(t.percent_milli), False), money(t.taxable_cents), money(t.tax_cents))
+            for t in r.taxes
         ],
         "discounts": [(d.reason + (" (comp)" if d.comp else ""), d.count, money(d.amount_cents)) for d in r.discounts],
         "voids": [("Voided lines", r.voids.count, money(r.voids.value_cents))] if r.voids.count else [],
