@@ -11,8 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth.middleware import SESSION_COOKIE, csrf_token
 from .auth.roles import can, principal_of
+from .figures import bill_rows
 from .formats import allergen, amount_typed, contains, dietary, local_time, money, percent
-from .money.figures import bill_rows
 from .services.sessions import SESSION_LIFETIME
 
 PACKAGE = Path(__file__).resolve().parent

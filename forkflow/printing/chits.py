@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from escpos.printer import Dummy
 
 from ..config import Settings
+from ..figures import bill_rows
 from ..formats import allergen, contains, local_time, marks, money, percent
-from ..money.figures import bill_rows
 
 # Epson TM-T88 (and its compatibles), font A on 80 mm paper: 42 columns; 21 in double width.
 WIDTH = 42
@@ -277,7 +277,7 @@ def kitchen_chit(
 def receipt(order: Mapping[str, Any], *, settings: Settings) -> bytes:
     """The customer's receipt: each line not voided with its quantity, options and price (options
     are in the unit price already; a priced option shows what it adds), the order's figures
-    (subtotal, discounts, taxes, service charge: money/figures.py's rows) and its total."""
+    (subtotal, discounts, taxes, service charge: figures.py's rows) and its total."""
     zone = settings.timezone
     paper = _Paper()
     paper.print(TITLE, big=True, bold=True, centre=True)

@@ -16,8 +16,8 @@ from starlette.responses import RedirectResponse, Response
 
 from ...auth.roles import principal_of, require
 from ...errors import ServiceError
+from ...figures import tax_label
 from ...formats import money
-from ...money.figures import tax_label
 from ...request import is_htmx, store_of
 from ...schemas_out import DayReport
 from ...services.audit import audit_log

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..formats import percent
+from .formats import percent
 
 
 @dataclass(frozen=True, slots=True)
