@@ -33,6 +33,12 @@ MENU = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` (minutes each) first, the rest in file order: scripts/test's two processes
+    take whole files in this order (`--no-loadscope-reorder`), so neither ends the run on one alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

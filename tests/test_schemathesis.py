@@ -43,6 +43,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
+@pytest.mark.long
 def test_schemathesis_finds_nothing(fuzz_server: Server, tmp_path: Path) -> None:
     staff = httpx.get(f"{fuzz_server.url}/staff", headers=fuzz_server.auth("manager"), timeout=10).json()
     manager_id = next(account["id"] for account in staff if account["name"] == "manager")

@@ -13,8 +13,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from forkflow.routes.http import BodyLimit, on_http_error
 
 from .conftest import Server, create_menu, drop_postgres_database, free_port, new_postgres_database, order_body
 
@@ -248,18 +256,8 @@ def test_slow_headers_after_a_first_request_on_the_same_connection(tmp_path: Pat
         while b"\r\n\r\n" not in first or not first.endswith(b"}"):  # the whole JSON answer
             first += sock.recv(65536)
         assert first.startswith(b"HTTP/1.1 200 ")
-        sock.sendall(b"GET /health HTTP/1.1\r\n")  # then keeps sending a line a second
-        answer, started_at = b"", time.monotonic()
-        sock.settimeout(1)
-        while time.monotonic() - started_at < 12:
-            try:
-                chunk = sock.recv(4096)
-            except TimeoutError:
-                sock.sendall(b"X-Slow: yes\r\n")
-                continue
-            if not chunk:
-                break
-            answer += chunk
+        sock.sendall(b"GET /health HTTP/1.1\r\n")  # then a header line now and then
+        answer, _ = trickle_then_read(sock, b"X-Slow: yes\r\n", deadline=2)
         assert answer.startswith(b"HTTP/1.1 408 "), answer
 
 
@@ -270,23 +268,65 @@ def test_a_slow_body_gets_408(tmp_path: Path, framing: str) -> None:
         length = b"Content-Length: 200\r\n" if framing == "content-length" else b"Transfer-Encoding: chunked\r\n"
         head = b"POST /orders HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         sock.sendall(head + length + b"\r\n")
-        sock.settimeout(0.5)
-        answer, started_at = b"", time.monotonic()
-        while time.monotonic() - started_at < 12:
-            try:
-                chunk = sock.recv(4096)
-            except TimeoutError:
-                sock.sendall(b" " if framing == "content-length" else b"1\r\n \r\n")  # a byte now and then
-                continue
-            if not chunk:
-                break
-            answer += chunk
+        answer, closed = trickle_then_read(sock, b" " if framing == "content-length" else b"1\r\n \r\n", deadline=2)
         assert answer.startswith(b"HTTP/1.1 408 "), answer
         assert b'"code":"timeout"' in answer
         assert b"content-security-policy" in answer.lower(), "the app's answer, with its headers"
         assert b"connection: close" in answer.lower()
-        # and the server closed the connection (the loop ended on EOF, not on the clock)
-        assert time.monotonic() - started_at < 12
+        assert closed, "the server closed the connection after its answer"
+
+
+def test_the_body_deadline_counts_from_the_first_read_not_from_the_last_byte() -> None:
+    """A body trickling in a byte at a time never lets the deadline restart (in-process, so the
+    client can keep trickling past the deadline without racing the server's close)."""
+
+    async def echo(request: Request) -> Response:
+        return Response(await request.body())
+
+    app = BodyLimit(Starlette(routes=[Route("/", echo, methods=["POST"])]), max_bytes=1000, timeout=0.3)
+    app.app.add_exception_handler(HTTPException, on_http_error)
+    sent: list[dict] = []
+    trickled = 0
+
+    async def trickling() -> dict:
+        nonlocal trickled
+        await anyio.sleep(0.05)
+        trickled += 1
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+        with anyio.fail_after(5):  # a deadline restarted by every byte would never end
+            await app(scope, trickling, send)
+
+    anyio.run(main)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 408 and (b"connection", b"close") in start["headers"]
+    assert 3 <= trickled <= 20, trickled
+
+
+def trickle_then_read(sock: socket.socket, piece: bytes, deadline: float) -> tuple[bytes, bool]:
+    """Send `piece` every 0.5 s for half of the server's `deadline`, then only read: the answer and
+    whether the server closed the connection. Trickling up to the deadline itself would race the
+    server's close: a piece landing unread in a closing socket makes its kernel answer with a reset,
+    which throws away the 408 the client has not read yet."""
+    answer, started_at, closed = b"", time.monotonic(), False
+    sock.settimeout(0.5)
+    while time.monotonic() - started_at < 12:
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            if time.monotonic() - started_at < deadline / 2:
+                sock.sendall(piece)
+            continue
+        if not chunk:
+            closed = True
+            break
+        answer += chunk
+    return answer, closed
 
 
 def test_workers_keep_the_deadline_and_trust_no_proxy(tmp_path: Path) -> None:

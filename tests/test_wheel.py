@@ -24,7 +24,7 @@ import pytest
 
 from .conftest import TEST_HASH_COST, csrf_from, free_port
 
-pytestmark = pytest.mark.wheel
+pytestmark = [pytest.mark.wheel, pytest.mark.long]
 
 REPO = Path(__file__).resolve().parent.parent
 # Each demo account lands on its own screen when it signs in (routes/login.py): its path, its title.
