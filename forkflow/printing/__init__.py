@@ -18,7 +18,9 @@ set-up.
 2. A job is sent by one worker at a time: the worker claims it with a conditional UPDATE (queued,
    and its claim free or lapsed) in a write unit, which every process runs one at a time (SQLite's
    one writer, PostgreSQL's write lock, and `FOR UPDATE SKIP LOCKED` in the claim), together with
-   every queued job of the same printer, so one printer gets one job at a time, in id order.
+   every queued job of the same printer, so one printer gets one job at a time, in id order. The
+   claim is a lease: the worker renews it while it prints, and sends no job once the lease may
+   have lapsed (its end as the worker's own clock reckons it, never later than the one written).
 3. A job is marked printed (`print.printed`) only after the printer answered its real-time status
    request sent after the job's last byte (transport.py): it took every byte before it.
 4. A failed job stays queued and is retried with backoff; once its printer has failed for

@@ -7,7 +7,9 @@ forkflow/printing/__init__.py's: it claims a printer's due jobs in one write uni
 `claimed_until`, that a dead process's claim lapses from), sends them one at a time in id order
 (several printers at once), and marks each printed only after transport.send returned. The
 "printed" writes run beside the next sends (`_Records`): one write takes every job printed while
-the one before it ran, so a backlog is recorded in a few writes.
+the one before it ran, so a backlog is recorded in a few writes, and each write is a handful of
+statements whatever its number of jobs (one `print.printed` for them all). The claim renews itself
+in those writes once half of it has passed, and no job is sent once the claim may have lapsed.
 
 On failure a job is retried with backoff (FORKFLOW_PRINTER_RETRY_SECONDS doubling up to
 FORKFLOW_PRINTER_RETRY_MAX_SECONDS); once its printer has been failing for
@@ -47,10 +49,13 @@ from .transport import PrinterError, send
 
 log = logging.getLogger("forkflow.printing")
 
-# Told, in the write that records them, that a printer printed jobs (their print_jobs rows, the name
-# of the printer that printed them): proof of sight counts a station's chit as seen (app.py wires
-# it; printing/ imports nothing of services/).
+# Told, in the write that records them, that a printer printed jobs (their print_jobs rows, each
+# with MEANT_STATIONS, and the name of the printer that printed them): proof of sight counts a
+# station's chit as seen (app.py wires it; printing/ imports nothing of services/).
 OnPrinted = Callable[[Tx, Sequence[Mapping[str, Any]], str], None]
+# A claimed job's row also carries the stations (JSON text) of the printer it was meant for (its
+# `printer_id`; `target_printer_id` may be that printer's backup), as the claim read them.
+MEANT_STATIONS = "meant_stations"
 
 PER_CLAIM = 20  # a printer's jobs claimed at once at most (each renews the claim on the rest)
 _WAKING = ("print.queued", "printer.created", "printer.updated")
@@ -58,13 +63,15 @@ _WAKING = ("print.queued", "printer.created", "printer.updated")
 
 @dataclass(slots=True)
 class Claimed:
-    """One job, claimed, with what sending it needs."""
+    """One job, claimed, with what sending it needs, and its printer as the claim found it."""
 
     id: int
-    row: Any  # its print_jobs row (a RowMapping)
+    row: Any  # its print_jobs row (a RowMapping), with MEANT_STATIONS
     payload: str
     host: str
     port: int
+    printer_name: str
+    printer_failing: bool  # the printer had failed and not printed since (a print now says it is back)
 
 
 def worker_name() -> str:
@@ -105,6 +112,7 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
         if due:
             taken[printer_id] = due
     found: dict[int, list[Claimed]] = {}
+    meant = printers.alias("meant")
     for printer_id, ids in taken.items():
         until = now + _lease(settings)
         free = (print_jobs.c.claimed_until.is_(None)) | (print_jobs.c.claimed_until < now)
@@ -115,8 +123,17 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
         )
         claimed = (
             tx.conn.execute(
-                select(print_jobs, events.c.payload, printers.c.host, printers.c.port)
+                select(
+                    print_jobs,
+                    events.c.payload,
+                    printers.c.host,
+                    printers.c.port,
+                    printers.c.name.label("printer_name"),
+                    printers.c.failing_since.label("printer_failing_since"),
+                    meant.c.stations.label(MEANT_STATIONS),
+                )
                 .join(printers, printers.c.id == print_jobs.c.target_printer_id)
+                .join(meant, meant.c.id == print_jobs.c.printer_id)
                 .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
                 .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.claimed_until == until)
                 .order_by(print_jobs.c.id)
@@ -124,7 +141,18 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
             .mappings()
             .all()
         )
-        found[printer_id] = [Claimed(r["id"], r, r["payload"] or "", r["host"], r["port"]) for r in claimed]
+        found[printer_id] = [
+            Claimed(
+                r["id"],
+                r,
+                r["payload"] or "",
+                r["host"],
+                r["port"],
+                r["printer_name"],
+                r["printer_failing_since"] is not None,
+            )
+            for r in claimed
+        ]
     return found
 
 
@@ -151,16 +179,23 @@ def renew(tx: Tx, ids: list[int], me: str, settings: Settings) -> set[int]:
 
 
 def recorded(
-    tx: Tx, jobs: list[Claimed], me: str, left: list[int], settings: Settings, on_printed: OnPrinted | None = None
-) -> tuple[int, set[int]]:
-    """`printed`, and the claim renewed on the printer's jobs `left`, in one write."""
-    return printed(tx, jobs, me, on_printed), renew(tx, left, me, settings)
+    tx: Tx,
+    jobs: list[Claimed],
+    me: str,
+    renewing: list[int] | None,
+    settings: Settings,
+    back: bool,
+    on_printed: OnPrinted | None = None,
+) -> tuple[int, set[int] | None]:
+    """`printed`, and, unless `renewing` is None, the claim renewed on those jobs, in one write."""
+    return printed(tx, jobs, me, back, on_printed), None if renewing is None else renew(tx, renewing, me, settings)
 
 
-def printed(tx: Tx, jobs: list[Claimed], me: str, on_printed: OnPrinted | None = None) -> int:
-    """Record that one printer took these jobs (point 3 of the invariant), in one write whatever
-    their number; how many were still this worker's (a job whose claim was lost meanwhile was
-    already recorded by whoever took it over)."""
+def printed(tx: Tx, jobs: list[Claimed], me: str, back: bool = False, on_printed: OnPrinted | None = None) -> int:
+    """Record that one printer took these jobs (point 3 of the invariant), in one write of a few
+    statements whatever their number; how many were still this worker's (a job whose claim was lost
+    meanwhile was already recorded by whoever took it over). `back`: the printer had been failing,
+    so this print is its recovery (`printer.status`)."""
     if not jobs:
         return 0
     printer_id = jobs[0].row["target_printer_id"]
@@ -185,27 +220,23 @@ def printed(tx: Tx, jobs: list[Claimed], me: str, on_printed: OnPrinted | None =
     )
     if not done:
         return 0
-    printer = tx.conn.execute(
-        select(printers.c.name, printers.c.failing_since).where(printers.c.id == printer_id)
-    ).one()
     tx.conn.execute(update(printers).where(printers.c.id == printer_id).values(last_ok_at=tx.now, failing_since=None))
     ours = [job for job in jobs if job.id in done]
-    for job in ours:
-        tx.emit(
-            "print.printed",
-            {
-                "id": job.id,
-                "kind": job.row["kind"],
-                "order_id": job.row["order_id"],
-                "station": job.row["station"],
-                "copy": job.row["copy"],
-                "printer_id": job.row["printer_id"],
-                "printed_on": printer_id,
-            },
-        )
+    printed_jobs = [
+        {
+            "id": job.id,
+            "kind": job.row["kind"],
+            "order_id": job.row["order_id"],
+            "station": job.row["station"],
+            "copy": job.row["copy"],
+            "printer_id": job.row["printer_id"],
+        }
+        for job in ours
+    ]
+    tx.emit("print.printed", {"printed_on": printer_id, "jobs": printed_jobs})
     if on_printed is not None:
-        on_printed(tx, [job.row for job in ours], printer.name)
-    if printer.failing_since is not None:  # it is back
+        on_printed(tx, [job.row for job in ours], ours[0].printer_name)
+    if back:
         _status_event(tx, printer_id)
     return len(ours)
 
@@ -301,17 +332,29 @@ def next_due(conn: Connection) -> datetime | None:
 class _Records:
     """A printer's printed jobs on their way to the database while the next ones print: one write
     at a time, each taking every job printed since the last began, so a printer with a backlog
-    costs a write per few chits, not one per chit, and no send waits on a write. Each write also
-    renews the claim on the jobs not started yet (`mine`: those still this worker's)."""
+    costs a write per few chits, not one per chit, and no send waits on a write.
 
-    def __init__(self, store: Store, me: str, left: list[int], on_printed: OnPrinted | None) -> None:
+    It also keeps the claim on the jobs not started yet: `holds` says whether a job may still be
+    sent (the claim's end as this process's clock puts it, never later than the database's), and a
+    write renews the claim once half of it has passed (`mine`: the jobs still this worker's)."""
+
+    def __init__(self, store: Store, me: str, jobs: list[Claimed], left: list[int], on_printed: OnPrinted | None):
         self.store = store
         self.me = me
         self.left = left  # the claimed jobs not started yet (_print_all's list)
         self.on_printed = on_printed
         self.mine = set(left)  # just claimed
+        self.until: datetime = jobs[0].row["claimed_until"]  # the claim's end, as the claim wrote it
+        self.back = jobs[0].printer_failing  # the next print is the printer's recovery
         self.waiting: list[Claimed] = []
-        self.writing: tuple[asyncio.Task[tuple[int, set[int]]], int] | None = None
+        self.writing: tuple[asyncio.Task[tuple[int, set[int] | None]], int, datetime] | None = None
+
+    def holds(self, job: Claimed) -> bool:
+        return job.id in self.mine and utcnow() < self.until
+
+    def renewed(self, mine: set[int], asked: datetime) -> None:
+        """The claim on `mine` renewed by a write begun at `asked` (or later: its end is no earlier)."""
+        self.mine, self.until = mine, asked + _lease(self.store.settings)
 
     def add(self, job: Claimed) -> None:
         self.waiting.append(job)
@@ -320,13 +363,18 @@ class _Records:
 
     def _write(self) -> None:
         jobs, self.waiting = self.waiting, []
-        settings = self.store.settings
-        record = partial(recorded, jobs=jobs, me=self.me, left=list(self.left), settings=settings)
+        settings, asked = self.store.settings, utcnow()
+        renewing = list(self.left) if self.left and asked >= self.until - _lease(settings) / 2 else None
+        record = partial(recorded, jobs=jobs, me=self.me, renewing=renewing, settings=settings, back=self.back)
         task = asyncio.create_task(self.store.write(partial(record, on_printed=self.on_printed)))
-        self.writing = (task, len(jobs))
+        self.writing, self.back = (task, len(jobs), asked), False
 
-    def _written(self, done: int, sent: int, mine: set[int]) -> None:
-        self.writing, self.mine = None, mine
+    def _written(self, answer: tuple[int, set[int] | None]) -> None:
+        assert self.writing is not None
+        (done, mine), (_, sent, asked) = answer, self.writing
+        self.writing = None
+        if mine is not None:
+            self.renewed(mine, asked)
         if done < sent:
             log.warning("%d print jobs printed after their claim lapsed (printed by another worker too?)", sent - done)
         if self.waiting:
@@ -335,16 +383,12 @@ class _Records:
     def poll(self) -> None:
         """Take a finished write's answer, if there is one, and start the next."""
         if self.writing is not None and self.writing[0].done():
-            task, sent = self.writing
-            done, mine = task.result()
-            self._written(done, sent, mine)
+            self._written(self.writing[0].result())
 
     async def settle(self) -> None:
         """Wait until every job added so far is recorded."""
         while self.writing is not None:
-            task, sent = self.writing
-            done, mine = await task
-            self._written(done, sent, mine)
+            self._written(await self.writing[0])
 
 
 async def _print_all(
@@ -355,11 +399,11 @@ async def _print_all(
     this returns, also when it is cancelled."""
     settings = store.settings
     left = [job.id for job in jobs]
-    records = _Records(store, me, left, on_printed)
+    records = _Records(store, me, jobs, left, on_printed)
     try:
         for job in jobs:
             records.poll()
-            if stop.is_set() or job.id not in records.mine:
+            if stop.is_set() or not records.holds(job):
                 break
             left.remove(job.id)
             try:
@@ -368,7 +412,8 @@ async def _print_all(
                 log.exception("print job %d cannot be rendered", job.id)
                 await records.settle()
                 await store.write(partial(unusable, job=job, me=me, error=f"cannot be rendered: {exc}"))
-                records.mine = await store.write(partial(renew, ids=list(left), me=me, settings=settings))
+                asked = utcnow()
+                records.renewed(await store.write(partial(renew, ids=list(left), me=me, settings=settings)), asked)
                 continue
             try:
                 await send(job.host, job.port, data, settings.printer_timeout_seconds)

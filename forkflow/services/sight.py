@@ -32,7 +32,8 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, u
 from ..errors import Invalid, ServiceError
 from ..formats import iso, iso_or_none
 from ..printing.jobs import WHOLE_ORDER
-from ..schema import events, orders, printers, screens, sends, utcnow
+from ..printing.worker import MEANT_STATIONS
+from ..schema import events, orders, screens, sends, utcnow
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 from .dispatch import Send, send_of_row
@@ -81,7 +82,8 @@ def screen_out(row: Any) -> dict[str, Any]:
     }
 
 
-_SEND_COLUMNS = (*sends.c, orders.c.ticket_no, orders.c.table_label, orders.c.channel)
+_ORDER_COLUMNS = (orders.c.ticket_no, orders.c.table_label, orders.c.channel)  # a sighting's, of its order
+_SEND_COLUMNS = (*sends.c, *_ORDER_COLUMNS)
 
 
 def sighting_out(row: Any) -> dict[str, Any]:
@@ -102,18 +104,24 @@ def sighting_out(row: Any) -> dict[str, Any]:
     }
 
 
+def _of_the_order(column: Any) -> Any:
+    return select(column).where(orders.c.id == sends.c.order_id).scalar_subquery().label(column.name)
+
+
+# A send's row as the sightings show it, from an UPDATE's RETURNING (which names its own table only).
+_SIGHTING_RETURNING = (*sends.c, *(_of_the_order(column) for column in _ORDER_COLUMNS))
+
+
 def _mark_seen(tx: Tx, where: Any, by: str) -> list[dict[str, Any]]:
-    """Mark seen the unseen sends `where` says, by `by`; their sightings (empty: nothing new)."""
+    """Mark seen the unseen sends `where` says, by `by`, in one statement; their sightings (empty:
+    nothing new)."""
     found = tx.conn.execute(
-        select(*_SEND_COLUMNS).select_from(sends.join(orders)).where(sends.c.seen_at.is_(None), where)
+        update(sends)
+        .where(sends.c.seen_at.is_(None), where)
+        .values(seen_at=tx.now, seen_by=by)
+        .returning(*_SIGHTING_RETURNING)
     ).all()
-    if not found:
-        return []
-    ids = [row.id for row in found]
-    tx.conn.execute(
-        update(sends).where(sends.c.id.in_(ids), sends.c.seen_at.is_(None)).values(seen_at=tx.now, seen_by=by)
-    )
-    return [{**sighting_out(row), "seen_at": iso(tx.now), "seen_by": by} for row in found]
+    return [sighting_out(row) for row in sorted(found, key=lambda row: row.id)]
 
 
 def _emit_seen(tx: Tx, seen: list[dict[str, Any]], by: str) -> None:
@@ -174,11 +182,7 @@ def printed_jobs(tx: Tx, jobs: Sequence[Mapping[str, Any]], printer_name: str) -
     ON SCREEN fallback of a station with no printer: that is the pass's, and the alert stays up
     until a screen or printer of the station has the ticket."""
     chits = [job for job in jobs if job["kind"] in ("chit", "unseen") and job["station"] != WHOLE_ORDER]
-    if not chits:
-        return
-    meant = select(printers.c.id, printers.c.stations).where(printers.c.id.in_({job["printer_id"] for job in chits}))
-    stations_of = {row.id: json.loads(row.stations) for row in tx.conn.execute(meant)}
-    own = [job for job in chits if job["station"] in stations_of.get(job["printer_id"], ())]
+    own = [job for job in chits if job["station"] in json.loads(job[MEANT_STATIONS])]
     if not own:
         return
     where = or_(*(and_(sends.c.event_id == job["event_id"], sends.c.station == job["station"]) for job in own))
