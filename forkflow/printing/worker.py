@@ -199,28 +199,19 @@ def printed(tx: Tx, jobs: list[Claimed], me: str, back: bool = False, on_printed
     if not jobs:
         return 0
     printer_id = jobs[0].row["target_printer_id"]
-    done = set(
-        tx.conn.execute(
-            update(print_jobs)
-            .where(
-                print_jobs.c.id.in_([job.id for job in jobs]),
-                print_jobs.c.status == "queued",
-                print_jobs.c.claimed_by == me,
-            )
-            .values(
-                status="printed",
-                printed_at=tx.now,
-                printed_on=printer_id,
-                claimed_by=None,
-                claimed_until=None,
-                error=None,
-            )
-            .returning(print_jobs.c.id)
-        ).scalars()
-    )
+    ids = [job.id for job in jobs]
+    done = {
+        row[0]
+        for row in tx.sql(
+            "UPDATE print_jobs SET status = 'printed', printed_at = ?, printed_on = ?, claimed_by = NULL, "
+            f"claimed_until = NULL, error = NULL WHERE id IN ({', '.join('?' * len(ids))}) AND status = 'queued' "
+            "AND claimed_by = ? RETURNING id",
+            (tx.stored_now, printer_id, *ids, me),
+        ).fetchall()
+    }
     if not done:
         return 0
-    tx.conn.execute(update(printers).where(printers.c.id == printer_id).values(last_ok_at=tx.now, failing_since=None))
+    tx.sql("UPDATE printers SET last_ok_at = ?, failing_since = NULL WHERE id = ?", (tx.stored_now, printer_id))
     ours = [job for job in jobs if job.id in done]
     printed_jobs = [
         {
