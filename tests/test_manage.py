@@ -326,6 +326,39 @@ def test_menu_form_edits_an_item_keeping_its_availability(
     assert client.get("/manage/menu/99999/edit", headers=HX).status_code == 404
 
 
+def test_menu_form_sets_an_items_own_tax_rate_or_its_categorys(client: httpx.Client, menu: list[dict]) -> None:
+    fries = menu[1]
+    reduced = client.post("/tax-rates", json={"name": "Reduced", "percent": 5.5})
+    assert reduced.status_code == 201, reduced.text
+    rate = reduced.json()["id"]
+    form = client.get(f"/manage/menu/{fries['id']}/edit", headers=HX).text
+    assert '<select id="menu-tax_rate_id" name="tax_rate_id">' in form
+    assert '<option value="" selected>Its category&#39;s rate</option>' in form
+    assert f'<option value="{rate}">Reduced (5.5%)</option>' in form
+    data = {"name": "Fries", "description": "", "price": "4.50", "category": "Sides", "station": "fry"}
+
+    saved = client.post(f"/manage/menu/{fries['id']}", data={**data, "tax_rate_id": str(rate)}, headers=HX)
+    assert saved.status_code == 200 and "Saved Fries." in saved.text
+    assert client.get(f"/menu/{fries['id']}").json()["tax_rate_id"] == rate
+    form = client.get(f"/manage/menu/{fries['id']}/edit", headers=HX).text
+    assert f'<option value="{rate}" selected>Reduced (5.5%)</option>' in form
+    # A page from before the editor had the field sends none: the item keeps its rate.
+    client.post(f"/manage/menu/{fries['id']}", data=data, headers=HX).raise_for_status()
+    assert client.get(f"/menu/{fries['id']}").json()["tax_rate_id"] == rate
+
+    before = world(client)
+    for wrong, message in (("99999", "No tax rate 99999"), ("abc", "Input should be a valid integer")):
+        refused = client.post(f"/manage/menu/{fries['id']}", data={**data, "tax_rate_id": wrong}, headers=HX)
+        assert refused.status_code == 422, refused.text
+        assert f'id="menu-tax_rate_id-error">{message}' in refused.text
+        assert 'aria-invalid="true" aria-describedby="menu-tax_rate_id-error"' in refused.text
+    assert world(client) == before
+
+    back = client.post(f"/manage/menu/{fries['id']}", data={**data, "tax_rate_id": ""}, headers=HX)
+    assert back.status_code == 200
+    assert client.get(f"/menu/{fries['id']}").json()["tax_rate_id"] is None
+
+
 def test_availability_switch(server: Server, client: httpx.Client, menu: list[dict]) -> None:
     burger = menu[0]
     off = client.post(f"/manage/menu/{burger['id']}/availability", data={"available": "0"}, headers=HX)

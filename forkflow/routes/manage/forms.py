@@ -30,6 +30,7 @@ MENU_FIELDS = ("name", "description", "price", "category", "station", "prep_minu
 # Typed as whole numbers; left empty: the default for a new item, kept for an edited one.
 MENU_NUMBERS = ("prep_minutes", "prep_load")
 MENU_CHECKBOXES = {"allergens": ALLERGENS, "dietary": DIETARY}
+TAX_RATE = "tax_rate_id"  # the item's own rate, chosen from a list; empty: its category's
 # The editor's input names for the models' field names (`modifier_groups.0.min` is `group-0-min`).
 _INPUT_NAMES = {"modifier_groups": "group", "options": "option", "price_cents": "price"}
 STAFF_FIELDS = ("name", "role")  # the password is never sent back into a page
@@ -139,6 +140,8 @@ def menu_item_typed(data: Any) -> Form:
     """The menu editor as typed: its fields, its ticked boxes and its groups. Each group and option
     has a hidden `-id` input (empty for a new one), which is how the rows are found, in order."""
     form = Form.typed(data, MENU_FIELDS)
+    if TAX_RATE in data:  # (a page from before the editor had it sends none: the item keeps its rate)
+        form.values[TAX_RATE] = str(data.get(TAX_RATE) or "")
     if "with_modifiers" not in data:  # (a hidden input of the editor)
         form.groups = None
         return form
@@ -255,6 +258,9 @@ def menu_item(form: Form, model: type[M]) -> M:
         if typed:  # digits become the number; anything else goes as typed, for the model to refuse
             number = whole_number(typed)
             values[name] = typed if number is None else number
+    if TAX_RATE in form.values:
+        typed = form.values[TAX_RATE]
+        values[TAX_RATE] = None if typed == "" else (whole_number(typed) or typed)
     if form.groups is not None:
         values |= form.checked
         values["modifier_groups"] = _modifier_groups(form, form.groups)
@@ -289,6 +295,7 @@ def menu_item_form(item: dict[str, Any], recipe: dict[str, Any]) -> Form:
             "station": item["station"],
             "prep_minutes": str(item["prep_minutes"]),
             "prep_load": str(item["prep_load"]),
+            TAX_RATE: "" if item["tax_rate_id"] is None else str(item["tax_rate_id"]),
         },
         checked={name: list(item[name]) for name in MENU_CHECKBOXES},
         groups=[

@@ -18,7 +18,7 @@ from ...auth.middleware import csrf_token
 from ...auth.roles import principal_of
 from ...config import Settings
 from ...events import Event
-from ...formats import local_time, money
+from ...formats import local_time, money, percent
 from ...numbers import MAX_BUSY_MINUTES, MAX_PREP_LOAD, MAX_PREP_MINUTES, MAX_SLOT_LOAD, MAX_SLOT_ORDERS
 from ...services import discounts, hours, online, printers, releases, reports, sight, taxes
 from ...services.courses import COURSES
@@ -143,6 +143,7 @@ async def charts_context(store: Store) -> dict[str, Any]:
 async def menu_context(store: Store) -> dict[str, Any]:
     """The menu by category, in the menu's order, with each item's recipe (by item id) for its summary."""
     menu = await services.list_menu(store)
+    rates = await taxes.list_tax_rates(store)
     return {
         "allergen_labels": ALLERGEN_LABELS,
         "dietary_labels": DIETARY_LABELS,
@@ -156,6 +157,8 @@ async def menu_context(store: Store) -> dict[str, Any]:
         "courses": COURSES,
         "kitchen_settings": await services.get_kitchen_settings(store),
         "station_names": sorted({item["station"] for item in menu}),
+        "tax_rate_choices": [("", "Its category's rate")]
+        + [(rate["id"], f"{rate['name']} ({percent(rate['percent'])})") for rate in rates["tax_rates"]],
     }
 
 
