@@ -389,6 +389,21 @@ def test_the_console_keeps_the_reasons_with_errors_inline(server: Server, client
         assert blank.status_code == 422 and 'aria-invalid="true"' in blank.text
         [reason] = client.get("/discount-reasons").json()
         assert (reason["name"], reason["comp"], reason["active"]) == ("Cold food", True, True)
+        rename = f"/manage/discount-reasons/{reason['id']}/name"
+        renamed = web.post(rename, data={"name": "Cold dish"}, headers=headers)
+        assert renamed.status_code == 200 and "Renamed to Cold dish." in renamed.text
+        assert f'id="reason-rename-{reason["id"]}" name="name" value="Cold dish"' in renamed.text
+        web.post("/manage/discount-reasons", data={"name": "Loyalty"}, headers=headers).raise_for_status()
+        before = client.get("/discount-reasons").json()
+        for typed, status in ((" ", 422), ("loyalty", 409), ("N" * 61, 422)):
+            refused = web.post(rename, data={"name": typed}, headers=headers)
+            assert refused.status_code == status, refused.text
+            row_error = f'id="reason-rename-{reason["id"]}-error"'
+            assert row_error in refused.text and 'aria-invalid="true"' in refused.text
+            assert f'value="{typed}"' in refused.text  # kept as typed, in its row
+        assert client.get("/discount-reasons").json() == before
+        loyalty = next(r for r in before if r["name"] == "Loyalty")
+        assert web.post(f"/manage/discount-reasons/{loyalty['id']}/remove", headers=headers).status_code == 200
         off = web.post(f"/manage/discount-reasons/{reason['id']}/active", data={"active": "0"}, headers=headers)
         assert off.status_code == 200 and "Switched off" in off.text
         assert client.get("/discount-reasons?active=true").json() == []
@@ -396,7 +411,9 @@ def test_the_console_keeps_the_reasons_with_errors_inline(server: Server, client
         assert gone.status_code == 200 and "Removed." in gone.text
         assert client.get("/discount-reasons").json() == []
     kinds = [e["by"] for e in events_of(server, "discount.reason_created")]
-    assert kinds == ["manager"] and len(events_of(server, "discount.reason_deleted")) == 1
+    assert kinds == ["manager", "manager"] and len(events_of(server, "discount.reason_deleted")) == 2
+    renamed = events_of(server, "discount.reason_updated")[0]  # (then switched off)
+    assert (renamed["by"], renamed["name"]) == ("manager", "Cold dish")
 
 
 def test_a_cashier_cannot_change_the_reasons_from_a_page(server: Server) -> None:

@@ -51,6 +51,7 @@ routes = [
     Route("/manage/orders/{id:id}/release", schedule.send_now, methods=["POST"]),
     Route("/manage/staff/{id:id}/active", staff.set_staff_active, methods=["POST"]),
     Route("/manage/discount-reasons", reasons.add_reason, methods=["POST"]),
+    Route("/manage/discount-reasons/{id:id}/name", reasons.rename_reason, methods=["POST"]),
     Route("/manage/discount-reasons/{id:id}/active", reasons.set_active, methods=["POST"]),
     Route("/manage/discount-reasons/{id:id}/remove", reasons.remove_reason, methods=["POST"]),
     Route("/manage/reports", reports.reports_page, methods=["GET"]),

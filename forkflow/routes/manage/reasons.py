@@ -1,5 +1,5 @@
-"""The console's "Discount reasons": add a reason (a comp's or a discount's), switch one off or on,
-remove one (one in use is switched off instead: services/discounts.py).
+"""The console's "Discount reasons": add a reason (a comp's or a discount's), rename one, switch one
+off or on, remove one (one in use is switched off instead: services/discounts.py).
 
 Each form is one call of services/discounts.py, as the JSON API makes it; a refused post comes
 back with the form as typed and its errors inline (nothing written). The list is a live section:
@@ -47,6 +47,26 @@ async def add_reason(request: Request) -> Response:
         form.errors.update(refused.fields or {})
         return await _panel(request, form, refused.status)
     return await _panel(request, notice=f"Added {made['name']}.")
+
+
+async def rename_reason(request: Request) -> Response:
+    """A new name (discounts already given keep the one they were given with); refused: the row
+    shows what was typed and why (`rename-{id}` in the form), nothing written."""
+    principal = require(request, PERMISSION)
+    reason_id = request.path_params["id"]
+    data = await request.form()
+    field = f"rename-{reason_id}"
+    form = Form({field: str(data.get("name") or "")})
+    try:
+        change = validate(DiscountReasonPatch, {"name": form.values[field]}, form)
+        reason = await discounts.update_reason(store_of(request), reason_id, change, principal.name)
+    except FormInvalid as refused:
+        refused.form.errors[field] = refused.form.errors.pop("name", "") or "Not a valid name"
+        return await _panel(request, refused.form, 422)
+    except Conflict as refused:
+        form.errors[field] = (refused.fields or {}).get("name", refused.message)
+        return await _panel(request, form, refused.status)
+    return await _panel(request, notice=f"Renamed to {reason['name']}.")
 
 
 async def set_active(request: Request) -> Response:
