@@ -57,7 +57,7 @@ OnPrinted = Callable[[Tx, Sequence[Mapping[str, Any]], str], None]
 # `printer_id`; `target_printer_id` may be that printer's backup), as the claim read them.
 MEANT_STATIONS = "meant_stations"
 
-PER_CLAIM = 20  # a printer's jobs claimed at once at most (each renews the claim on the rest)
+PER_CLAIM = 20  # a printer's jobs claimed at once at most (its "printed" writes renew the claim on the rest)
 _WAKING = ("print.queued", "printer.created", "printer.updated")
 
 
