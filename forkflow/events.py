@@ -167,11 +167,26 @@ class Subscription:
         return self._queue.empty()
 
     async def __aiter__(self) -> AsyncIterator[Event]:
+        async for batch in self.batches():
+            for event in batch:
+                yield event
+
+    async def batches(self, most: int = 64) -> AsyncIterator[list[Event]]:
+        """The events in order, each step with every one already waiting (up to `most`): a stream
+        that fell behind catches up in one write, not one per event. Ends when the bus drops or
+        closes the subscription."""
         while True:
             item = await self._queue.get()
+            batch: list[Event] = []
+            while item is not _CLOSED:
+                batch.append(item)
+                if len(batch) == most or self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            if batch:
+                yield batch
             if item is _CLOSED:
                 return
-            yield item
 
 
 class Bus:

@@ -15,6 +15,8 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
@@ -31,6 +33,7 @@ from .request import store_of
 from .store import Store
 
 REPLAY_PAGE = 500
+T = TypeVar("T")
 
 
 def parse_last_event_id(request: Request) -> int | None:
@@ -72,12 +75,15 @@ async def nothing_more(last_sent: int) -> Frames:
 class Start:
     """A view as of its snapshot: the last event it reflects (`after`), the frames that show it
     (`prelude`, for a view that sends its whole state first), how it turns each later event into
-    frames, and what it sends once the replay is done."""
+    frames, what it sends once the replay is done, and what it sends after a burst of live events
+    once their own frames are out (`settle`: a summary such as the all-day panel, which then never
+    holds back a ticket)."""
 
     after: int
     render: Render
     caught_up: CaughtUp = nothing_more
     prelude: Sequence[bytes | ServerSentEvent] = ()
+    settle: CaughtUp = nothing_more
 
 
 # Reads a view's snapshot. It is given the stream's subscription, which it may watch (the console
@@ -125,23 +131,38 @@ async def _frames(store: Store, sub: Subscription, start: Start) -> AsyncIterato
         sent = start.after
         while True:
             page = await store.events_after(sent, sub.topics, REPLAY_PAGE)
+            frames: Frames = []
             for event in page:
-                for frame in await start.render(event, False):
-                    yield frame
+                frames += await start.render(event, False)
                 sent = event.id
+            if frames:
+                yield _joined(frames)
             if len(page) < REPLAY_PAGE:
                 break
         for frame in await start.caught_up(sent):
             yield frame
-        async for event in sub:
-            if event.id > sent:
-                for frame in await start.render(event, sub.idle):
-                    yield frame
-                sent = event.id
+        # Each write takes every event waiting: under a burst, a stream that fell behind sends what
+        # it missed in one write (one trip through the ASGI stack), not one per frame.
+        async for batch in sub.batches():
+            frames = []
+            for event in batch:
+                if event.id > sent:
+                    frames += await start.render(event, event is batch[-1] and sub.idle)
+                    sent = event.id
+            if frames:
+                yield _joined(frames)
+            if sub.idle:  # (still, now the frames are out: else the next batch settles)
+                settled = await start.settle(sent)
+                if settled:
+                    yield _joined(settled)
         # The bus dropped us (too slow) or is shutting down: end the response; the client
         # reconnects with Last-Event-ID and replays what it missed.
     finally:
         store.bus.unsubscribe(sub)
+
+
+def _joined(frames: Frames) -> bytes:
+    return b"".join(frame if isinstance(frame, bytes) else frame.encode() for frame in frames)
 
 
 def ready_frame(last_event_id: int | str) -> ServerSentEvent:
@@ -180,13 +201,56 @@ class FrameCache:
         return frame
 
 
+class SharedRead(Generic[T]):
+    """A read of current state (the all-day panel's counts) shared by every stream that needs it.
+
+    Events are published only after they commit, so a read begun once event N was published shows
+    at least event N: a stream that needs the state as of N takes the newest read begun at or after
+    it (`as_of`), finished or still running, and starts one only when there is none. Fifty
+    displays settling on ten different events of a burst then cost one or two reads, not ten."""
+
+    def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
+        self._read = read
+        self._done: tuple[int, T] | None = None
+        self._running: tuple[int, asyncio.Future[T]] | None = None
+
+    async def as_of(self, event_id: int, published: int) -> tuple[int, T]:
+        """The state as of `event_id` or later, with the event id it shows at least. `published`:
+        the newest event this process has published, at the time of asking."""
+        done = self._done
+        if done is not None and done[0] >= event_id:
+            return done
+        running = self._running
+        if running is None or running[0] < event_id:
+            running = self._running = (max(event_id, published), asyncio.ensure_future(self._read()))
+            running[1].add_done_callback(partial(self._finished, running))
+        return running[0], await asyncio.shield(running[1])
+
+    def _finished(self, running: tuple[int, asyncio.Future[T]], _: object) -> None:
+        if self._running is running:
+            self._running = None
+        future = running[1]
+        if future.cancelled() or future.exception() is not None:
+            return  # (each stream that awaited it has the error)
+        if self._done is None or self._done[0] < running[0]:
+            self._done = (running[0], future.result())
+
+
 class FrameCaches:
-    """Each page's `FrameCache`, made by its first stream. One holder per app (`app.state`, made by
-    its lifespan), never a module global: frames are keyed by event id, and two apps in one process
-    (two databases, as in the tests) number their events each from 1."""
+    """Each page's `FrameCache`, made by its first stream, and its `SharedRead`s. One holder per app
+    (`app.state`, made by its lifespan), never a module global: frames are keyed by event id, and two
+    apps in one process (two databases, as in the tests) number their events each from 1."""
 
     def __init__(self) -> None:
         self._pages: dict[str, FrameCache] = {}
+        self._reads: dict[str, SharedRead[Any]] = {}
+
+    def read(self, name: str, read: Callable[[], Awaitable[T]]) -> SharedRead[T]:
+        """The shared read called `name`; `read` (how to read it) counts when it is made."""
+        shared = self._reads.get(name)
+        if shared is None:
+            shared = self._reads[name] = SharedRead(read)
+        return shared
 
     def of(self, page: str, size: int) -> FrameCache:
         """`page`'s cache; `size` (frames kept) counts when it is made."""
@@ -200,3 +264,9 @@ def frame_cache(request: Request, page: str, size: int = 4096) -> FrameCache:
     """The frame cache `page` shares among its streams in the app answering `request`."""
     caches: FrameCaches = request.app.state.frame_caches
     return caches.of(page, size)
+
+
+def shared_read(request: Request, name: str, read: Callable[[], Awaitable[T]]) -> SharedRead[T]:
+    """The `SharedRead` called `name` in the app answering `request`."""
+    caches: FrameCaches = request.app.state.frame_caches
+    return caches.read(name, read)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, bindparam, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select, update
 
 from ..choices import group_problem
 from ..config import Settings
@@ -1072,26 +1072,58 @@ _COOKING = (
     order_lines.c.voided_at.is_(None),
     order_lines.c.fired_at.is_not(None),
 )
-_WAITING_LINES = (
-    select(order_lines.c.id, order_lines.c.name, order_lines.c.quantity)
+# Counted by the database (grouped by station and item, in the menu's order), so a read costs
+# about one row per item and option, however many lines are waiting.
+_WAITING_ITEMS = (
+    select(order_lines.c.station, order_lines.c.name, func.sum(order_lines.c.quantity).label("portions"))
     .select_from(order_lines.join(orders).join(menu_items).outerjoin(menu_categories, IN_CATEGORY))
     .where(*_COOKING)
-    .order_by(*MENU_ORDER, order_lines.c.name, order_lines.c.id)
+    .group_by(order_lines.c.station, *MENU_ORDER, order_lines.c.name)
+    .order_by(*MENU_ORDER, order_lines.c.name)
 )
-_WAITING_CHOICES = (
+_LINE_NAMED = (order_lines.c.id, order_lines.c.station, order_lines.c.name)
+_CHOICE_LINES = order_line_modifiers.join(order_lines).join(orders)
+_IS_CHOICE = order_line_modifiers.c.group_kind == "choice"
+_WAITING_CHOICES = (  # portions per option (an option chosen twice on a line counts twice)
     select(
-        order_line_modifiers.c.line_id,
+        order_lines.c.station,
+        order_lines.c.name,
         order_line_modifiers.c.group_name,
-        order_line_modifiers.c.option_name,
         order_line_modifiers.c.position,
+        order_line_modifiers.c.option_name,
+        func.sum(order_lines.c.quantity).label("portions"),
     )
-    .select_from(order_line_modifiers.join(order_lines).join(orders))
-    .where(*_COOKING, order_line_modifiers.c.group_kind == "choice")
-    .order_by(order_line_modifiers.c.line_id, order_line_modifiers.c.position)
+    .select_from(_CHOICE_LINES)
+    .where(*_COOKING, _IS_CHOICE)
+    .group_by(
+        order_lines.c.station,
+        order_lines.c.name,
+        order_line_modifiers.c.group_name,
+        order_line_modifiers.c.position,
+        order_line_modifiers.c.option_name,
+    )
 )
-_AT_STATION = order_lines.c.station == bindparam("station")
-_WAITING_LINES_AT = _WAITING_LINES.where(_AT_STATION)
-_WAITING_CHOICES_AT = _WAITING_CHOICES.where(_AT_STATION)
+_lines_choosing = (
+    select(
+        order_lines.c.id,
+        order_lines.c.station,
+        order_lines.c.name,
+        order_lines.c.quantity,
+        order_line_modifiers.c.group_name,
+    )
+    .distinct()
+    .select_from(_CHOICE_LINES)
+    .where(*_COOKING, _IS_CHOICE)
+    .subquery()
+)
+_WAITING_CHOSEN = (  # portions whose line chose something from the group
+    select(
+        _lines_choosing.c.station,
+        _lines_choosing.c.name,
+        _lines_choosing.c.group_name,
+        func.sum(_lines_choosing.c.quantity).label("portions"),
+    ).group_by(_lines_choosing.c.station, _lines_choosing.c.name, _lines_choosing.c.group_name)
+)
 
 
 @dataclass(frozen=True)
@@ -1113,26 +1145,40 @@ class AllDay:
     choices: list[ChoiceCount]
 
 
-def _waiting(conn: Connection, station: str | None) -> list[AllDay]:
-    params = {} if station is None else {"station": station}
-    lines = conn.execute(_WAITING_LINES if station is None else _WAITING_LINES_AT, params).all()
-    chosen: dict[int, dict[str, list[tuple[int, str]]]] = defaultdict(dict)
-    for row in conn.execute(_WAITING_CHOICES if station is None else _WAITING_CHOICES_AT, params):
-        chosen[row.line_id].setdefault(row.group_name, []).append((row.position, row.option_name))
-    # item name -> portions, and per group name: (position, option) -> portions, and portions with a choice
-    totals: dict[str, int] = {}
-    options: dict[str, dict[str, dict[tuple[int, str], int]]] = defaultdict(dict)
-    covered: dict[str, dict[str, int]] = defaultdict(dict)
-    for line in lines:
-        totals[line.name] = totals.get(line.name, 0) + line.quantity
-        for group, picked in chosen.get(line.id, {}).items():
-            counts = options[line.name].setdefault(group, {})
-            for option in picked:
-                counts[option] = counts.get(option, 0) + line.quantity
-            covered[line.name][group] = covered[line.name].get(group, 0) + line.quantity
+# Every station's all-day count (and the all-stations view's, under None), from one read: the
+# displays' streams share it (live.SharedRead), so fifty displays on six views cost one read per
+# burst, not one per view.
+AllDayByStation = dict[str | None, list[AllDay]]
+
+
+def _waiting(conn: Connection) -> AllDayByStation:
+    # Each row counts for its station and for all stations (None).
+    totals: dict[str | None, dict[str, int]] = defaultdict(dict)  # item name -> portions, in the menu's order
+    options: dict[str | None, dict[str, dict[str, dict[tuple[int, str], int]]]] = defaultdict(dict)
+    covered: dict[str | None, dict[str, dict[str, int]]] = defaultdict(dict)
+    for item in conn.execute(_WAITING_ITEMS):
+        for station in (item.station, None):
+            totals[station][item.name] = totals[station].get(item.name, 0) + item.portions
+    for option in conn.execute(_WAITING_CHOICES):
+        for station in (option.station, None):
+            counts = options[station].setdefault(option.name, {}).setdefault(option.group_name, {})
+            key = (option.position, option.option_name)
+            counts[key] = counts.get(key, 0) + option.portions
+    for group in conn.execute(_WAITING_CHOSEN):
+        for station in (group.station, None):
+            chose = covered[station].setdefault(group.name, {})
+            chose[group.group_name] = chose.get(group.group_name, 0) + group.portions
+    return {station: _all_day(found, options[station], covered[station]) for station, found in totals.items()}
+
+
+def _all_day(
+    totals: dict[str, int],
+    options: dict[str, dict[str, dict[tuple[int, str], int]]],
+    covered: dict[str, dict[str, int]],
+) -> list[AllDay]:
     found = []
-    for name, total in totals.items():  # (in the menu's order: dicts keep the order of first sight)
-        groups = sorted(options[name].items(), key=lambda group: min(group[1]))  # by the menu's option order
+    for name, total in totals.items():
+        groups = sorted(options.get(name, {}).items(), key=lambda group: min(group[1]))  # by the menu's option order
         breakdown = [
             ChoiceCount(group, [(option, n) for (_, option), n in sorted(counts.items())], total - covered[name][group])
             for group, counts in groups
@@ -1141,7 +1187,12 @@ def _waiting(conn: Connection, station: str | None) -> list[AllDay]:
     return found
 
 
+async def waiting_by_station(store: Store) -> AllDayByStation:
+    """The all-day count of every station that has lines waiting, and of all stations (None)."""
+    return await store.query(_waiting)
+
+
 async def waiting_counts(store: Store, station: str | None = None) -> list[AllDay]:
     """The all-day count, in the menu's order: per item, how many are waiting (not done) on orders
     not yet ready, and of those how many of each choice (Doneness: 4 Medium-rare, 3 Medium)."""
-    return await store.query(_waiting, station)
+    return (await waiting_by_station(store)).get(station, [])

@@ -10,6 +10,7 @@ the whole rail again (`rail`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sse_starlette import ServerSentEvent
@@ -24,12 +25,11 @@ from ... import (
 from ...auth.roles import principal_of, require
 from ...errors import Invalid
 from ...events import Event, Subscription
-from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id, ready_frame
+from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id, ready_frame, shared_read
 from ...models import MAX_COURSE
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
-from ...services.orders import waiting_counts
-from ...store import Store
+from ...services.orders import AllDay, waiting_by_station, waiting_counts
 from ...vocabulary import ACTIVE_STATUSES, spoken
 from ...web import templates
 from .view import View, sort_key, ticket
@@ -46,8 +46,7 @@ def render_ticket(order: dict[str, Any], view: View, pacing: bool = False) -> st
     return templates.get_template("kitchen/_ticket.html").render(t=shown, view=view)
 
 
-async def render_allday(store: Store, view: View) -> str:
-    counts = await waiting_counts(store, view.station)
+def render_allday(counts: list[AllDay]) -> str:
     return templates.get_template("kitchen/_allday.html").render(allday=counts)
 
 
@@ -94,33 +93,37 @@ async def display_stream(request: Request) -> Response:
     view = View.from_query(request.query_params.get("station"))
     last_id = parse_last_event_id(request)
     frames = frame_cache(request, "kitchen", FRAMES_KEPT)
+    allday = shared_read(request, "allday", partial(waiting_by_station, store))  # every view's counts
     pacing = store.settings.fire_by_prep_time
 
     async def allday_frame(event_id: int) -> bytes:
-        async def encoded() -> bytes:
-            return ServerSentEvent(await render_allday(store, view), event="allday").encode()
+        """The view's all-day panel as of `event_id` or later (the panel shows the kitchen now)."""
+        as_of, counts = await allday.as_of(event_id, store.bus.last_event_id)
 
-        return await frames.get((event_id, view.key, "allday"), encoded)
+        async def encoded() -> bytes:
+            return ServerSentEvent(render_allday(counts.get(view.station, [])), event="allday").encode()
+
+        return await frames.get((as_of, view.key, "allday"), encoded)
 
     async def render(event: Event, settled: bool) -> Frames:
         async def encoded() -> bytes:
             html = render_ticket(event.payload, view, pacing)
             return ServerSentEvent(html, event="ticket", id=str(event.id)).encode()
 
-        sent: Frames = [await frames.get((event.id, view.key, "ticket"), encoded)]
-        if settled:  # the last of a burst: one all-day panel for all of it
-            sent.append(await allday_frame(event.id))
-        return sent
+        return [await frames.get((event.id, view.key, "ticket"), encoded)]
+
+    async def settle(last_sent: int) -> Frames:
+        return [await allday_frame(last_sent)]  # the last of a burst: one all-day panel for all of it
 
     async def caught_up(last_sent: int) -> Frames:
         return [await allday_frame(last_sent), ready_frame(last_sent)]
 
     async def snapshot(sub: Subscription) -> Start:
         if last_id is not None and store.bus.last_event_id - last_id <= MAX_REPLAY:
-            return Start(last_id, render, caught_up)
+            return Start(last_id, render, caught_up, settle=settle)
         after, orders = await services.kitchen_snapshot(store)
         rail = ServerSentEvent(render_rail(orders, view, pacing), event="rail", id=str(after))
-        return Start(after, render, caught_up, [rail])
+        return Start(after, render, caught_up, [rail], settle)
 
     return await open_stream(request, {"orders"}, snapshot)
 
