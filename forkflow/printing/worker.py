@@ -6,10 +6,11 @@ and every FORKFLOW_PRINT_POLL_SECONDS whatever happens. The exactly-once rules i
 forkflow/printing/__init__.py's: it claims a printer's due jobs in one write unit (a lease,
 `claimed_until`, that a dead process's claim lapses from), sends them one at a time in id order
 (several printers at once), and marks each printed only after transport.send returned. The
-"printed" writes run beside the next sends (`_Records`): one write takes every job printed while
-the one before it ran, so a backlog is recorded in a few writes, and each write is a handful of
-statements whatever its number of jobs (one `print.printed` for them all). The claim renews itself
-in those writes once half of it has passed, and no job is sent once the claim may have lapsed.
+"printed" writes run beside the next sends (`_Recorder`, one per worker): one write takes every
+job printed, on any printer, while the one before it ran, so a backlog or an order's chits at
+three stations are recorded in one write, of a handful of statements whatever its number of jobs
+(one `print.printed` for them all). A claim renews itself in those writes once half of it has
+passed, and no job is sent once the claim may have lapsed.
 
 On failure a job is retried with backoff (FORKFLOW_PRINTER_RETRY_SECONDS doubling up to
 FORKFLOW_PRINTER_RETRY_MAX_SECONDS); once its printer has been failing for
@@ -35,7 +36,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import func, select, update
 
 from ..config import Settings
 from ..errors import ServiceError
@@ -84,9 +85,13 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=2 * (settings.printer_timeout_seconds + 1))
 
 
-def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int, list[Claimed]]:
+def claim(
+    tx: Tx, me: str, settings: Settings, skip: frozenset[int]
+) -> tuple[dict[int, list[Claimed]], datetime | None]:
     """Claim, per printer not being sent to by anyone (nor in `skip`), its due jobs in id order:
-    only if its oldest queued job is due, so a later job never overtakes one waiting to retry."""
+    only if its oldest queued job is due, so a later job never overtakes one waiting to retry.
+    Also when the next job not claimed now falls due (a retry's time), if any: the worker sleeps
+    until then (a batch's end, and jobs queued, wake it anyway)."""
     now = tx.now
     queued = (
         select(
@@ -101,59 +106,62 @@ def claim(tx: Tx, me: str, settings: Settings, skip: frozenset[int]) -> dict[int
     for row in tx.conn.execute(queued):
         by_printer.setdefault(row.target_printer_id, []).append(row)
     taken: dict[int, list[int]] = {}
+    upcoming: datetime | None = None
     for printer_id, rows in by_printer.items():
-        if printer_id in skip or any(r.claimed_until is not None and r.claimed_until >= now for r in rows):
-            continue
+        if printer_id in skip:
+            continue  # (this worker is sending to it: the batch's end wakes the worker)
+        held = [r.claimed_until for r in rows if r.claimed_until is not None and r.claimed_until >= now]
         due: list[int] = []
-        for row in rows:
+        for row in [] if held else rows:
             if row.next_attempt_at > now or len(due) == PER_CLAIM:
                 break
             due.append(row.id)
         if due:
             taken[printer_id] = due
-    found: dict[int, list[Claimed]] = {}
+            continue
+        # Another worker's claim may lapse (it died), or the oldest job's retry comes due.
+        then = max(held) if held else rows[0].next_attempt_at
+        upcoming = then if upcoming is None else min(upcoming, then)
+    if not taken:
+        return {}, upcoming
+    ids = [job_id for due in taken.values() for job_id in due]
+    until = now + _lease(settings)
+    free = (print_jobs.c.claimed_until.is_(None)) | (print_jobs.c.claimed_until < now)
+    tx.conn.execute(
+        update(print_jobs)
+        .where(print_jobs.c.id.in_(ids), print_jobs.c.status == "queued", free)
+        .values(claimed_by=me, claimed_until=until)
+    )
     meant = printers.alias("meant")
-    for printer_id, ids in taken.items():
-        until = now + _lease(settings)
-        free = (print_jobs.c.claimed_until.is_(None)) | (print_jobs.c.claimed_until < now)
-        tx.conn.execute(
-            update(print_jobs)
-            .where(print_jobs.c.id.in_(ids), print_jobs.c.status == "queued", free)
-            .values(claimed_by=me, claimed_until=until)
+    claimed = tx.conn.execute(
+        select(
+            print_jobs,
+            events.c.payload,
+            printers.c.host,
+            printers.c.port,
+            printers.c.name.label("printer_name"),
+            printers.c.failing_since.label("printer_failing_since"),
+            meant.c.stations.label(MEANT_STATIONS),
         )
-        claimed = (
-            tx.conn.execute(
-                select(
-                    print_jobs,
-                    events.c.payload,
-                    printers.c.host,
-                    printers.c.port,
-                    printers.c.name.label("printer_name"),
-                    printers.c.failing_since.label("printer_failing_since"),
-                    meant.c.stations.label(MEANT_STATIONS),
-                )
-                .join(printers, printers.c.id == print_jobs.c.target_printer_id)
-                .join(meant, meant.c.id == print_jobs.c.printer_id)
-                .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
-                .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.claimed_until == until)
-                .order_by(print_jobs.c.id)
-            )
-            .mappings()
-            .all()
+        .join(printers, printers.c.id == print_jobs.c.target_printer_id)
+        .join(meant, meant.c.id == print_jobs.c.printer_id)
+        .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
+        .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.claimed_until == until)
+        .order_by(print_jobs.c.id)
+    ).mappings()
+    found: dict[int, list[Claimed]] = {}
+    for r in claimed:
+        job = Claimed(
+            r["id"],
+            r,
+            r["payload"] or "",
+            r["host"],
+            r["port"],
+            r["printer_name"],
+            r["printer_failing_since"] is not None,
         )
-        found[printer_id] = [
-            Claimed(
-                r["id"],
-                r,
-                r["payload"] or "",
-                r["host"],
-                r["port"],
-                r["printer_name"],
-                r["printer_failing_since"] is not None,
-            )
-            for r in claimed
-        ]
-    return found
+        found.setdefault(r["target_printer_id"], []).append(job)
+    return found, upcoming
 
 
 def _mine(job_id: int, me: str) -> tuple[Any, ...]:
@@ -178,41 +186,68 @@ def renew(tx: Tx, ids: list[int], me: str, settings: Settings) -> set[int]:
     return set(renewed.scalars())
 
 
+@dataclass(slots=True)
+class Printed:
+    """One printer's jobs printed since the last write, the claim to renew on its jobs still to
+    send (None: not yet), and whether these prints are its recovery (`printer.status`)."""
+
+    jobs: list[Claimed]
+    renewing: list[int] | None
+    back: bool
+
+
 def recorded(
+    tx: Tx, batches: list[Printed], me: str, settings: Settings, on_printed: OnPrinted | None = None
+) -> list[tuple[int, set[int] | None]]:
+    """`printed` for every printer's batch, and each claim renewed where asked, in one write: per
+    batch, how many of its jobs were still this worker's, and the ids it still holds if renewed."""
+    back = {batch.jobs[0].row["target_printer_id"] for batch in batches if batch.back}
+    done = printed(tx, [job for batch in batches for job in batch.jobs], me, back, on_printed)
+    return [
+        (
+            sum(job.id in done for job in batch.jobs),
+            None if batch.renewing is None else renew(tx, batch.renewing, me, settings),
+        )
+        for batch in batches
+    ]
+
+
+def printed(
     tx: Tx,
     jobs: list[Claimed],
     me: str,
-    renewing: list[int] | None,
-    settings: Settings,
-    back: bool,
+    back: set[int] | frozenset[int] = frozenset(),
     on_printed: OnPrinted | None = None,
-) -> tuple[int, set[int] | None]:
-    """`printed`, and, unless `renewing` is None, the claim renewed on those jobs, in one write."""
-    return printed(tx, jobs, me, back, on_printed), None if renewing is None else renew(tx, renewing, me, settings)
+) -> set[int]:
+    """Record that printers took these jobs (point 3 of the invariant), in a few statements
+    whatever their number and printers; the ids that were still this worker's (a job whose claim
+    was lost meanwhile was already recorded by whoever took it over). `back`: printers that had
+    been failing, so this print is their recovery (`printer.status`).
 
-
-def printed(tx: Tx, jobs: list[Claimed], me: str, back: bool = False, on_printed: OnPrinted | None = None) -> int:
-    """Record that one printer took these jobs (point 3 of the invariant), in one write of a few
-    statements whatever their number; how many were still this worker's (a job whose claim was lost
-    meanwhile was already recorded by whoever took it over). `back`: the printer had been failing,
-    so this print is its recovery (`printer.status`)."""
+    A job is printed on the printer it was claimed for (`target_printer_id`): that changes only on
+    a reroute, which only the holder of the printer's claim makes, after recording its prints."""
     if not jobs:
-        return 0
-    printer_id = jobs[0].row["target_printer_id"]
+        return set()
     ids = [job.id for job in jobs]
     done = {
         row[0]
         for row in tx.sql(
-            "UPDATE print_jobs SET status = 'printed', printed_at = ?, printed_on = ?, claimed_by = NULL, "
-            f"claimed_until = NULL, error = NULL WHERE id IN ({', '.join('?' * len(ids))}) AND status = 'queued' "
-            "AND claimed_by = ? RETURNING id",
-            (tx.stored_now, printer_id, *ids, me),
+            "UPDATE print_jobs SET status = 'printed', printed_at = ?, printed_on = target_printer_id, "
+            f"claimed_by = NULL, claimed_until = NULL, error = NULL WHERE id IN ({', '.join('?' * len(ids))}) "
+            "AND status = 'queued' AND claimed_by = ? RETURNING id",
+            (tx.stored_now, *ids, me),
         ).fetchall()
     }
     if not done:
-        return 0
-    tx.sql("UPDATE printers SET last_ok_at = ?, failing_since = NULL WHERE id = ?", (tx.stored_now, printer_id))
-    ours = [job for job in jobs if job.id in done]
+        return done
+    by_printer: dict[int, list[Claimed]] = {}
+    for job in jobs:
+        if job.id in done:
+            by_printer.setdefault(job.row["target_printer_id"], []).append(job)
+    tx.sql(
+        f"UPDATE printers SET last_ok_at = ?, failing_since = NULL WHERE id IN ({', '.join('?' * len(by_printer))})",
+        (tx.stored_now, *by_printer),
+    )
     printed_jobs = [
         {
             "id": job.id,
@@ -221,15 +256,18 @@ def printed(tx: Tx, jobs: list[Claimed], me: str, back: bool = False, on_printed
             "station": job.row["station"],
             "copy": job.row["copy"],
             "printer_id": job.row["printer_id"],
+            "printed_on": printer_id,
         }
+        for printer_id, ours in by_printer.items()
         for job in ours
     ]
-    tx.emit("print.printed", {"printed_on": printer_id, "jobs": printed_jobs})
-    if on_printed is not None:
-        on_printed(tx, [job.row for job in ours], ours[0].printer_name)
-    if back:
-        _status_event(tx, printer_id)
-    return len(ours)
+    tx.emit("print.printed", {"jobs": printed_jobs})
+    for printer_id, ours in by_printer.items():
+        if on_printed is not None:
+            on_printed(tx, [job.row for job in ours], ours[0].printer_name)
+        if printer_id in back:
+            _status_event(tx, printer_id)
+    return done
 
 
 def failed(tx: Tx, job: Claimed, me: str, error: str, settings: Settings) -> None:
@@ -312,114 +350,132 @@ def release(tx: Tx, ids: list[int], me: str) -> None:
         )
 
 
-def next_due(conn: Connection) -> datetime | None:
-    """When the next queued job is due (a retry's time), if any: the worker sleeps until then."""
-    found: datetime | None = conn.execute(
-        select(func.min(print_jobs.c.next_attempt_at)).where(print_jobs.c.status == "queued")
-    ).scalar_one()
-    return found
+class _Claim:
+    """One printer's claimed jobs while they print: the ids not started yet (`left`), those still
+    this worker's (`mine`), and the claim's end as this process's clock puts it (`until`, never
+    later than the database's). A job may be sent only while the claim `holds` it."""
 
-
-class _Records:
-    """A printer's printed jobs on their way to the database while the next ones print: one write
-    at a time, each taking every job printed since the last began, so a printer with a backlog
-    costs a write per few chits, not one per chit, and no send waits on a write.
-
-    It also keeps the claim on the jobs not started yet: `holds` says whether a job may still be
-    sent (the claim's end as this process's clock puts it, never later than the database's), and a
-    write renews the claim once half of it has passed (`mine`: the jobs still this worker's)."""
-
-    def __init__(self, store: Store, me: str, jobs: list[Claimed], left: list[int], on_printed: OnPrinted | None):
-        self.store = store
-        self.me = me
-        self.left = left  # the claimed jobs not started yet (_print_all's list)
-        self.on_printed = on_printed
-        self.mine = set(left)  # just claimed
+    def __init__(self, jobs: list[Claimed]) -> None:
+        self.left = [job.id for job in jobs]
+        self.mine = set(self.left)  # just claimed
         self.until: datetime = jobs[0].row["claimed_until"]  # the claim's end, as the claim wrote it
         self.back = jobs[0].printer_failing  # the next print is the printer's recovery
-        self.waiting: list[Claimed] = []
-        self.writing: tuple[asyncio.Task[tuple[int, set[int] | None]], int, datetime] | None = None
 
     def holds(self, job: Claimed) -> bool:
         return job.id in self.mine and utcnow() < self.until
 
-    def renewed(self, mine: set[int], asked: datetime) -> None:
-        """The claim on `mine` renewed by a write begun at `asked` (or later: its end is no earlier)."""
-        self.mine, self.until = mine, asked + _lease(self.store.settings)
+    def renewing(self, asked: datetime, lease: timedelta) -> list[int] | None:
+        """The jobs to renew the claim on in a write begun at `asked`: once half the lease has passed."""
+        return list(self.left) if self.left and asked >= self.until - lease / 2 else None
 
-    def add(self, job: Claimed) -> None:
-        self.waiting.append(job)
+    def renewed(self, mine: set[int], asked: datetime, lease: timedelta) -> None:
+        """The claim on `mine` renewed by a write begun at `asked` (or later: its end is no earlier)."""
+        self.mine, self.until = mine, asked + lease
+
+
+class _Recorder:
+    """The worker's printed jobs on their way to the database while the next ones print, every
+    printer's together: one write at a time, each taking every job printed (on any printer) since
+    the last began, so printers with a backlog, or an order's chits printing at once on three
+    stations, cost one write and one `print.printed`, not one per chit, and no send waits on a
+    write. A write also renews each claim past half its lease (`_Claim.renewing`).
+
+    A write that fails leaves its jobs unrecorded: their claims lapse and they print again (the one
+    window of point "the process loses its database" in printing/__init__.py)."""
+
+    def __init__(self, store: Store, me: str, on_printed: OnPrinted | None) -> None:
+        self.store = store
+        self.me = me
+        self.on_printed = on_printed
+        self.waiting: dict[_Claim, list[Claimed]] = {}
+        self.writing: tuple[asyncio.Task[list[tuple[int, set[int] | None]]], list[tuple[_Claim, int]], datetime] | None
+        self.writing = None
+
+    def add(self, claim: _Claim, job: Claimed) -> None:
+        self.waiting.setdefault(claim, []).append(job)
         if self.writing is None:
             self._write()
 
     def _write(self) -> None:
-        jobs, self.waiting = self.waiting, []
+        waiting, self.waiting = self.waiting, {}
         settings, asked = self.store.settings, utcnow()
-        renewing = list(self.left) if self.left and asked >= self.until - _lease(settings) / 2 else None
-        record = partial(recorded, jobs=jobs, me=self.me, renewing=renewing, settings=settings, back=self.back)
-        task = asyncio.create_task(self.store.write(partial(record, on_printed=self.on_printed)))
-        self.writing, self.back = (task, len(jobs), asked), False
+        lease = _lease(settings)
+        batches, claims = [], []
+        for claim, jobs in waiting.items():
+            batches.append(Printed(jobs, claim.renewing(asked, lease), claim.back))
+            claims.append((claim, len(jobs)))
+            claim.back = False
+        unit = partial(recorded, batches=batches, me=self.me, settings=settings, on_printed=self.on_printed)
+        self.writing = (asyncio.create_task(self.store.write(unit)), claims, asked)
 
-    def _written(self, answer: tuple[int, set[int] | None]) -> None:
+    def _written(self) -> None:
         assert self.writing is not None
-        (done, mine), (_, sent, asked) = answer, self.writing
+        task, claims, asked = self.writing
         self.writing = None
-        if mine is not None:
-            self.renewed(mine, asked)
-        if done < sent:
-            log.warning("%d print jobs printed after their claim lapsed (printed by another worker too?)", sent - done)
+        if task.cancelled() or task.exception() is not None:
+            sent = sum(n for _, n in claims)
+            log.error("%d printed jobs could not be recorded: they print again once their claim lapses", sent)
+        else:
+            lease = _lease(self.store.settings)
+            for (claim, sent), (done, mine) in zip(claims, task.result(), strict=True):
+                if mine is not None:
+                    claim.renewed(mine, asked, lease)
+                if done < sent:
+                    log.warning(
+                        "%d print jobs printed after their claim lapsed (printed by another worker too?)", sent - done
+                    )
         if self.waiting:
             self._write()
 
     def poll(self) -> None:
         """Take a finished write's answer, if there is one, and start the next."""
         if self.writing is not None and self.writing[0].done():
-            self._written(self.writing[0].result())
+            self._written()
 
     async def settle(self) -> None:
-        """Wait until every job added so far is recorded."""
+        """Wait until every job added so far is recorded (or its write has failed)."""
         while self.writing is not None:
-            self._written(await self.writing[0])
+            await asyncio.wait({self.writing[0]})
+            self._written()
 
 
-async def _print_all(
-    store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event, on_printed: OnPrinted | None
-) -> None:
+async def _print_all(store: Store, me: str, jobs: list[Claimed], stop: asyncio.Event, recorder: _Recorder) -> None:
     """One printer's claimed jobs, one at a time, in id order; stops at the first failure, or at
     a job whose claim this worker no longer holds. Every job the printer took is recorded before
     this returns, also when it is cancelled."""
     settings = store.settings
-    left = [job.id for job in jobs]
-    records = _Records(store, me, jobs, left, on_printed)
+    claim = _Claim(jobs)
     try:
         for job in jobs:
-            records.poll()
-            if stop.is_set() or not records.holds(job):
+            recorder.poll()
+            if stop.is_set() or not claim.holds(job):
                 break
-            left.remove(job.id)
+            claim.left.remove(job.id)
             try:
                 data = render(job.row, job.payload, settings)
             except Exception as exc:  # a job that cannot be rendered never will be
                 log.exception("print job %d cannot be rendered", job.id)
-                await records.settle()
+                await recorder.settle()
                 await store.write(partial(unusable, job=job, me=me, error=f"cannot be rendered: {exc}"))
                 asked = utcnow()
-                records.renewed(await store.write(partial(renew, ids=list(left), me=me, settings=settings)), asked)
+                mine = await store.write(partial(renew, ids=list(claim.left), me=me, settings=settings))
+                claim.renewed(mine, asked, _lease(settings))
                 continue
             try:
                 await send(job.host, job.port, data, settings.printer_timeout_seconds)
             except PrinterError as exc:
                 reason = f"{job.host}:{job.port}: {exc}"
                 log.warning("print job %d: %s", job.id, reason)
-                await records.settle()
+                await recorder.settle()
                 await store.write(partial(failed, job=job, me=me, error=reason, settings=settings))
                 break
-            records.add(job)
+            recorder.add(claim, job)
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.shield(records.settle())
-        with contextlib.suppress(Exception):
-            await asyncio.shield(store.write(partial(release, ids=left, me=me)))
+            await asyncio.shield(recorder.settle())
+        if claim.left:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(store.write(partial(release, ids=claim.left, me=me)))
 
 
 def _finished(sending: dict[int, asyncio.Task[None]], printer_id: int, wake: asyncio.Event, _: object) -> None:
@@ -444,19 +500,18 @@ async def print_worker(store: Store, stop: asyncio.Event, on_printed: OnPrinted 
     listener = _waker(wake)
     store.bus.listeners.append(listener)
     sending: dict[int, asyncio.Task[None]] = {}
+    recorder = _Recorder(store, me, on_printed)
     stopping = asyncio.create_task(stop.wait())
     try:
         while not stop.is_set():
             wake.clear()
             delay = settings.print_poll_seconds
             try:
-                claimed = await store.write(partial(claim, me=me, settings=settings, skip=frozenset(sending)))
+                claimed, upcoming = await store.write(partial(claim, me=me, settings=settings, skip=frozenset(sending)))
                 for printer_id, jobs in claimed.items():
-                    if jobs:
-                        task = asyncio.create_task(_print_all(store, me, jobs, stop, on_printed))
-                        sending[printer_id] = task
-                        task.add_done_callback(partial(_finished, sending, printer_id, wake))
-                upcoming = await store.query(next_due)
+                    task = asyncio.create_task(_print_all(store, me, jobs, stop, recorder))
+                    sending[printer_id] = task
+                    task.add_done_callback(partial(_finished, sending, printer_id, wake))
                 if upcoming is not None:
                     delay = min(max((upcoming - utcnow()).total_seconds(), 0.05), delay)
             except ServiceError:
