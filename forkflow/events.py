@@ -8,6 +8,7 @@ reconnects with Last-Event-ID and replays from the table. The bus never waits on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -110,6 +111,7 @@ class Event:
 
 
 _CLOSED = object()
+_NUDGE = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,22 +173,30 @@ class Subscription:
             for event in batch:
                 yield event
 
+    def nudge(self) -> None:
+        """Wake the stream with no event (an empty batch): something it waited for besides events
+        is ready (the all-day panel's shared read). A full queue has events to wake it anyway."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_NUDGE)
+
     async def batches(self, most: int = 64) -> AsyncIterator[list[Event]]:
         """The events in order, each step with every one already waiting (up to `most`): a stream
-        that fell behind catches up in one write, not one per event. Ends when the bus drops or
-        closes the subscription."""
+        that fell behind catches up in one write, not one per event; a nudge alone is an empty
+        step. Ends when the bus drops or closes the subscription."""
         while True:
             item = await self._queue.get()
             batch: list[Event] = []
             while item is not _CLOSED:
-                batch.append(item)
+                if item is not _NUDGE:
+                    batch.append(item)
                 if len(batch) == most or self._queue.empty():
                     break
                 item = self._queue.get_nowait()
-            if batch:
-                yield batch
             if item is _CLOSED:
+                if batch:
+                    yield batch
                 return
+            yield batch
 
 
 class Bus:

@@ -12,6 +12,7 @@ Below `routes/`: it reads the request through `forkflow/request.py`, never throu
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -204,36 +205,87 @@ class FrameCache:
 class SharedRead(Generic[T]):
     """A read of current state (the all-day panel's counts) shared by every stream that needs it.
 
-    Events are published only after they commit, so a read begun once event N was published shows
-    at least event N: a stream that needs the state as of N takes the newest read begun at or after
-    it (`as_of`), finished or still running, and starts one only when there is none. Fifty
-    displays settling on ten different events of a burst then cost one or two reads, not ten."""
+    Events are published only after they commit, so a read begun once event N was committed shows
+    at least event N (`as_of`): any stream that needs the state as of N or before may take it. Two
+    ways to ask. `as_of` waits for such a read (a stream's first panel). `ready` never waits: it
+    answers with the newest read if it will do, or else None, and the stream is nudged
+    (`Subscription.nudge`) once the next read is done; reads run one at a time and start at most
+    every `every` seconds. So a burst of events costs a read per `every`, not one per event, and no
+    ticket waits behind a panel: the panel follows at most `every` plus a read behind."""
 
-    def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
+    def __init__(self, read: Callable[[], Awaitable[T]], published: Callable[[], int], every: float = 0.0) -> None:
         self._read = read
+        self._published = published  # the newest event this process has published
+        self._every = every
         self._done: tuple[int, T] | None = None
         self._running: tuple[int, asyncio.Future[T]] | None = None
+        self._need = 0  # the newest event a stream has asked to see
+        self._wanted = False  # a stream waits for a read begun after the running one
+        self._waiting: set[Callable[[], None]] = set()  # nudged once the next read is done
+        self._started = -math.inf  # (loop time)
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def as_of(self, event_id: int, published: int) -> tuple[int, T]:
-        """The state as of `event_id` or later, with the event id it shows at least. `published`:
-        the newest event this process has published, at the time of asking."""
+    async def as_of(self, event_id: int) -> tuple[int, T]:
+        """The state as of `event_id` or later, with the event id it shows at least."""
         done = self._done
         if done is not None and done[0] >= event_id:
             return done
+        self._need = max(self._need, event_id)
         running = self._running
         if running is None or running[0] < event_id:
-            running = self._running = (max(event_id, published), asyncio.ensure_future(self._read()))
-            running[1].add_done_callback(partial(self._finished, running))
+            running = self._start()
         return running[0], await asyncio.shield(running[1])
+
+    def ready(self, event_id: int, nudge: Callable[[], None]) -> tuple[int, T] | None:
+        """The newest read if it shows `event_id`; else None, and `nudge` is called once the next
+        read is done (a read that shows it, or a failed one: ask again)."""
+        done = self._done
+        if done is not None and done[0] >= event_id:
+            return done
+        self._need = max(self._need, event_id)
+        self._waiting.add(nudge)
+        running = self._running
+        if running is None or running[0] < event_id:
+            self._wanted = True
+            if running is None:
+                self._schedule()
+        return None
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = self._started + self._every - loop.time()
+        if delay <= 0:
+            self._start()
+        else:
+            self._timer = loop.call_later(delay, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        if self._running is None and self._wanted:
+            self._start()
+
+    def _start(self) -> tuple[int, asyncio.Future[T]]:
+        self._wanted = False
+        self._started = asyncio.get_running_loop().time()
+        running = self._running = (max(self._published(), self._need), asyncio.ensure_future(self._read()))
+        running[1].add_done_callback(partial(self._finished, running))
+        return running
 
     def _finished(self, running: tuple[int, asyncio.Future[T]], _: object) -> None:
         if self._running is running:
             self._running = None
         future = running[1]
-        if future.cancelled() or future.exception() is not None:
-            return  # (each stream that awaited it has the error)
-        if self._done is None or self._done[0] < running[0]:
-            self._done = (running[0], future.result())
+        if not future.cancelled() and future.exception() is None:
+            if self._done is None or self._done[0] < running[0]:
+                self._done = (running[0], future.result())
+        # (a failed read's error reaches whoever awaited it in `as_of`; the nudged ask again)
+        waiting, self._waiting = self._waiting, set()
+        for nudge in waiting:
+            nudge()
+        if self._wanted and self._running is None:
+            self._schedule()
 
 
 class FrameCaches:
@@ -245,11 +297,11 @@ class FrameCaches:
         self._pages: dict[str, FrameCache] = {}
         self._reads: dict[str, SharedRead[Any]] = {}
 
-    def read(self, name: str, read: Callable[[], Awaitable[T]]) -> SharedRead[T]:
-        """The shared read called `name`; `read` (how to read it) counts when it is made."""
+    def read(self, name: str, make: Callable[[], SharedRead[T]]) -> SharedRead[T]:
+        """The shared read called `name`, made by `make` the first time."""
         shared = self._reads.get(name)
         if shared is None:
-            shared = self._reads[name] = SharedRead(read)
+            shared = self._reads[name] = make()
         return shared
 
     def of(self, page: str, size: int) -> FrameCache:
@@ -266,7 +318,9 @@ def frame_cache(request: Request, page: str, size: int = 4096) -> FrameCache:
     return caches.of(page, size)
 
 
-def shared_read(request: Request, name: str, read: Callable[[], Awaitable[T]]) -> SharedRead[T]:
-    """The `SharedRead` called `name` in the app answering `request`."""
+def shared_read(request: Request, name: str, read: Callable[[], Awaitable[T]], every: float) -> SharedRead[T]:
+    """The `SharedRead` called `name` in the app answering `request` (`read` and `every` count when
+    it is made)."""
     caches: FrameCaches = request.app.state.frame_caches
-    return caches.read(name, read)
+    bus = store_of(request).bus
+    return caches.read(name, lambda: SharedRead(read, lambda: bus.last_event_id, every))

@@ -29,7 +29,7 @@ from ...live import Frames, Start, frame_cache, open_stream, parse_last_event_id
 from ...models import MAX_COURSE
 from ...numbers import whole_number
 from ...request import is_htmx, store_of
-from ...services.orders import AllDay, waiting_by_station, waiting_counts
+from ...services.orders import AllDay, AllDayByStation, waiting_by_station, waiting_counts
 from ...vocabulary import ACTIVE_STATUSES, spoken
 from ...web import templates
 from .view import View, sort_key, ticket
@@ -37,6 +37,9 @@ from .view import View, sort_key, ticket
 # A display further behind than this gets the whole rail rather than a replay.
 MAX_REPLAY = 1000
 FRAMES_KEPT = 4096  # the displays' shared frames: tickets and all-day panels, by event and view
+# The all-day panel trails the tickets by at most this (plus a read): under a burst the displays
+# share one read of the counts per this many seconds, not one per event.
+ALLDAY_EVERY = 0.2
 
 
 def render_ticket(order: dict[str, Any], view: View, pacing: bool = False) -> str:
@@ -93,13 +96,11 @@ async def display_stream(request: Request) -> Response:
     view = View.from_query(request.query_params.get("station"))
     last_id = parse_last_event_id(request)
     frames = frame_cache(request, "kitchen", FRAMES_KEPT)
-    allday = shared_read(request, "allday", partial(waiting_by_station, store))  # every view's counts
+    # Every view's counts, read at most every ALLDAY_EVERY seconds and shared by every display.
+    allday = shared_read(request, "allday", partial(waiting_by_station, store), ALLDAY_EVERY)
     pacing = store.settings.fire_by_prep_time
 
-    async def allday_frame(event_id: int) -> bytes:
-        """The view's all-day panel as of `event_id` or later (the panel shows the kitchen now)."""
-        as_of, counts = await allday.as_of(event_id, store.bus.last_event_id)
-
+    async def allday_frame(as_of: int, counts: AllDayByStation) -> bytes:
         async def encoded() -> bytes:
             return ServerSentEvent(render_allday(counts.get(view.station, [])), event="allday").encode()
 
@@ -112,13 +113,23 @@ async def display_stream(request: Request) -> Response:
 
         return [await frames.get((event.id, view.key, "ticket"), encoded)]
 
-    async def settle(last_sent: int) -> Frames:
-        return [await allday_frame(last_sent)]  # the last of a burst: one all-day panel for all of it
+    shown = [0]  # the last panel this stream sent, by the event it shows at least
 
     async def caught_up(last_sent: int) -> Frames:
-        return [await allday_frame(last_sent), ready_frame(last_sent)]
+        found = await allday.as_of(last_sent)
+        shown[0] = found[0]
+        return [await allday_frame(*found), ready_frame(last_sent)]
 
     async def snapshot(sub: Subscription) -> Start:
+        async def settle(last_sent: int) -> Frames:
+            """After a burst: the panel as of its last event, once a shared read shows it (this
+            stream is nudged then); never the same panel twice."""
+            found = allday.ready(last_sent, sub.nudge)
+            if found is None or found[0] <= shown[0]:
+                return []
+            shown[0] = found[0]
+            return [await allday_frame(*found)]
+
         if last_id is not None and store.bus.last_event_id - last_id <= MAX_REPLAY:
             return Start(last_id, render, caught_up, settle=settle)
         after, orders = await services.kitchen_snapshot(store)
