@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BindParameter, bindparam, func, select, update
 
 from ..config import Settings
 from ..errors import ServiceError
@@ -85,6 +85,46 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=2 * (settings.printer_timeout_seconds + 1))
 
 
+# The claim's statements, built once (the claim runs on every wake-up, in the busiest write there is).
+_QUEUED = (
+    select(print_jobs.c.id, print_jobs.c.target_printer_id, print_jobs.c.next_attempt_at, print_jobs.c.claimed_until)
+    .where(print_jobs.c.status == "queued")
+    .order_by(print_jobs.c.id)
+)
+_QUEUED_LOCKED = _QUEUED.with_for_update(skip_locked=True)  # (PostgreSQL: see printing/__init__.py, point 2)
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_CLAIM = (
+    update(print_jobs)
+    .where(
+        print_jobs.c.id.in_(_IDS),
+        print_jobs.c.status == "queued",
+        print_jobs.c.claimed_until.is_(None) | (print_jobs.c.claimed_until < bindparam("now")),
+    )
+    .values(claimed_by=bindparam("me"), claimed_until=bindparam("until"))
+)
+_meant = printers.alias("meant")
+_CLAIMED = (
+    select(
+        print_jobs,
+        events.c.payload,
+        printers.c.host,
+        printers.c.port,
+        printers.c.name.label("printer_name"),
+        printers.c.failing_since.label("printer_failing_since"),
+        _meant.c.stations.label(MEANT_STATIONS),
+    )
+    .join(printers, printers.c.id == print_jobs.c.target_printer_id)
+    .join(_meant, _meant.c.id == print_jobs.c.printer_id)
+    .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
+    .where(
+        print_jobs.c.id.in_(_IDS),
+        print_jobs.c.claimed_by == bindparam("me"),
+        print_jobs.c.claimed_until == bindparam("until"),
+    )
+    .order_by(print_jobs.c.id)
+)
+
+
 def claim(
     tx: Tx, me: str, settings: Settings, skip: frozenset[int]
 ) -> tuple[dict[int, list[Claimed]], datetime | None]:
@@ -93,15 +133,7 @@ def claim(
     Also when the next job not claimed now falls due (a retry's time), if any: the worker sleeps
     until then (a batch's end, and jobs queued, wake it anyway)."""
     now = tx.now
-    queued = (
-        select(
-            print_jobs.c.id, print_jobs.c.target_printer_id, print_jobs.c.next_attempt_at, print_jobs.c.claimed_until
-        )
-        .where(print_jobs.c.status == "queued")
-        .order_by(print_jobs.c.id)
-    )
-    if tx.conn.dialect.name == "postgresql":
-        queued = queued.with_for_update(skip_locked=True)
+    queued = _QUEUED_LOCKED if tx.conn.dialect.name == "postgresql" else _QUEUED
     by_printer: dict[int, list[Any]] = {}
     for row in tx.conn.execute(queued):
         by_printer.setdefault(row.target_printer_id, []).append(row)
@@ -126,29 +158,8 @@ def claim(
         return {}, upcoming
     ids = [job_id for due in taken.values() for job_id in due]
     until = now + _lease(settings)
-    free = (print_jobs.c.claimed_until.is_(None)) | (print_jobs.c.claimed_until < now)
-    tx.conn.execute(
-        update(print_jobs)
-        .where(print_jobs.c.id.in_(ids), print_jobs.c.status == "queued", free)
-        .values(claimed_by=me, claimed_until=until)
-    )
-    meant = printers.alias("meant")
-    claimed = tx.conn.execute(
-        select(
-            print_jobs,
-            events.c.payload,
-            printers.c.host,
-            printers.c.port,
-            printers.c.name.label("printer_name"),
-            printers.c.failing_since.label("printer_failing_since"),
-            meant.c.stations.label(MEANT_STATIONS),
-        )
-        .join(printers, printers.c.id == print_jobs.c.target_printer_id)
-        .join(meant, meant.c.id == print_jobs.c.printer_id)
-        .join(events, events.c.id == print_jobs.c.event_id, isouter=True)
-        .where(print_jobs.c.id.in_(ids), print_jobs.c.claimed_by == me, print_jobs.c.claimed_until == until)
-        .order_by(print_jobs.c.id)
-    ).mappings()
+    tx.conn.execute(_CLAIM, {"ids": ids, "now": now, "me": me, "until": until})
+    claimed = tx.conn.execute(_CLAIMED, {"ids": ids, "me": me, "until": until}).mappings()
     found: dict[int, list[Claimed]] = {}
     for r in claimed:
         job = Claimed(
