@@ -100,7 +100,7 @@ def queue(server: Server, order: dict[str, Any], sends: list[Send], **options: A
         store = Store(Settings(database_url=store_url(server)), Bus())
         await store.open(migrate=False)
         try:
-            return await store.write(lambda tx: queue_chits(tx, order, sends, **options))
+            return await store.write(lambda tx: queue_chits(tx, int(order["id"]), sends, **options))
         finally:
             await store.close()
 

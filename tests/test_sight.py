@@ -9,7 +9,6 @@ import json
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -337,8 +336,8 @@ async def test_on_unseen_is_called_once_per_send_in_the_alarms_write(tmp_path: P
     store, order = await _store_with_order(tmp_path)
     called: list[tuple[int, str, int]] = []
 
-    def fallback(tx: Tx, current: Mapping[str, Any], send: Send) -> None:
-        called.append((current["id"], send.station, len(send.line_ids)))
+    def fallback(tx: Tx, send: Send) -> None:
+        called.append((send.order_id, send.station, len(send.line_ids)))
 
     try:
         assert await store.write(lambda tx: raise_alarms(tx, 0.0, fallback)) == 2
@@ -352,7 +351,7 @@ async def test_the_worker_calls_on_unseen_once_and_not_for_what_a_screen_saw(tmp
     store, order = await _store_with_order(tmp_path, unseen_seconds=0.5)
     await screen_saw(store, "fry-1", "fry", await store.last_event_id(), "test")
     called: list[str] = []
-    worker = asyncio.create_task(sight_worker(store, lambda tx, current, send: called.append(send.station)))
+    worker = asyncio.create_task(sight_worker(store, lambda tx, send: called.append(send.station)))
     try:
         await asyncio.sleep(1.5)
         assert called == ["grill"]

@@ -147,8 +147,8 @@ def _whole(sends: Sequence[Send]) -> WholeOrder:
     return WholeOrder(first.order_id, first.event_id, first.revision, WHOLE_ORDER, first.reason, lines, voided)
 
 
-def queue_chits(tx: Tx, order: Mapping[str, Any], sends: Sequence[Send], *, unseen: bool = False) -> list[int]:
-    """Queue the chits of `sends` (one write's, for `order`): one job per send for each kitchen
+def queue_chits(tx: Tx, order_id: int, sends: Sequence[Send], *, unseen: bool = False) -> list[int]:
+    """Queue the chits of `sends` (one write's, for order `order_id`): one job per send for each kitchen
     printer of its station, and one whole-order job per event for each expo printer. With `unseen`
     (proof of sight's fallback for a send no screen showed in time): the station's printers, else
     the expo printers, headed NOT SEEN ON SCREEN, under their own key (kind "unseen"): once.
@@ -174,7 +174,7 @@ def queue_chits(tx: Tx, order: Mapping[str, Any], sends: Sequence[Send], *, unse
             whole = _whole(grouped)
             for route in expo:
                 ids.append(_insert(tx, route.id, "chit", whole.order_id, whole, WHOLE_ORDER, []))
-    return _queued(tx, [job for job in ids if job is not None], int(order["id"]))
+    return _queued(tx, [job for job in ids if job is not None], order_id)
 
 
 def _printer(tx: Tx, printer_id: int) -> Any:

@@ -121,14 +121,14 @@ def record_sends(tx: Tx, order: Mapping[str, Any], event: Event, reason: str) ->
         values += (send.order_id, send.event_id, send.revision, send.station, send.reason)
         values += (_IDS_JSON(list(send.line_ids)), _IDS_JSON(list(send.voided_ids)), tx.stored_now)
     tx.sql(_INSERT_SQL + ", ".join([_ROW] * len(sends)), values)
-    queue_chits(tx, order, sends)
+    queue_chits(tx, int(order["id"]), sends)
     return sends
 
 
-def print_unseen(tx: Tx, order: Mapping[str, Any], send: Send) -> None:
+def print_unseen(tx: Tx, send: Send) -> None:
     """Proof of sight's fallback for a send no screen showed in time: its chit, NOT SEEN ON SCREEN,
     on the station's printer (or the expo printer), once (sight.py's alarm, wired in app.py)."""
-    queue_chits(tx, order, [send], unseen=True)
+    queue_chits(tx, send.order_id, [send], unseen=True)
 
 
 def send_of_row(row: Any) -> Send:

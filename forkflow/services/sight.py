@@ -37,7 +37,7 @@ from ..schema import events, orders, screens, sends, utcnow
 from ..store import Store, Tx
 from ..vocabulary import ACTIVE_STATUSES, COOKING_STATUSES
 from .dispatch import Send, send_of_row
-from .orders import ON_KITCHEN, _load
+from .orders import ON_KITCHEN
 
 log = logging.getLogger("forkflow.sight")
 
@@ -51,7 +51,7 @@ USER_AGENT_CHARS = 200
 ALARM_WINDOW = timedelta(hours=12)
 BATCH = 200  # sends alarmed in one write at most (the rest in the next)
 
-OnUnseen = Callable[[Tx, Mapping[str, Any], Send], None]
+OnUnseen = Callable[[Tx, Send], None]
 
 
 def screen_station(raw: str) -> str:
@@ -210,23 +210,30 @@ def _due_ids(conn: Connection, now: datetime, unseen_seconds: float) -> list[int
 
 def raise_alarms(tx: Tx, unseen_seconds: float, on_unseen: OnUnseen | None = None) -> int:
     """Alarm every send unseen `unseen_seconds` after it was sent (up to BATCH), each exactly once
-    (the conditional UPDATE), with its `sight.unseen` event and `on_unseen` (the fallback print) in
-    this write. How many were alarmed."""
-    alarmed = 0
-    for send_id in _due_ids(tx.conn, tx.now, unseen_seconds):
-        done = tx.conn.execute(
-            update(sends)
-            .where(sends.c.id == send_id, sends.c.alarmed_at.is_(None), sends.c.seen_at.is_(None))
-            .values(alarmed_at=tx.now)
-        )
-        if done.rowcount != 1:
-            continue
-        row = tx.conn.execute(select(*_SEND_COLUMNS).select_from(sends.join(orders)).where(sends.c.id == send_id)).one()
+    (one conditional UPDATE for them all), with its `sight.unseen` event and `on_unseen` (the
+    fallback print) in this write. How many were alarmed. A few statements whatever their number:
+    a long rush nobody watches alarms every send, and that must not slow the orders down."""
+    due = _due_ids(tx.conn, tx.now, unseen_seconds)
+    if not due:
+        return 0
+    alarmed = tx.sql(
+        f"UPDATE sends SET alarmed_at = ? WHERE id IN ({', '.join('?' * len(due))}) "
+        "AND alarmed_at IS NULL AND seen_at IS NULL RETURNING id",
+        (tx.stored_now, *due),
+    ).fetchall()
+    if not alarmed:
+        return 0
+    rows = tx.conn.execute(
+        select(*_SEND_COLUMNS)
+        .select_from(sends.join(orders))
+        .where(sends.c.id.in_([row[0] for row in alarmed]))
+        .order_by(sends.c.sent_at, sends.c.id)
+    ).all()
+    for row in rows:
         tx.emit("sight.unseen", sighting_out(row))
         if on_unseen is not None:
-            on_unseen(tx, _load(tx.conn, row.order_id), send_of_row(row))
-        alarmed += 1
-    return alarmed
+            on_unseen(tx, send_of_row(row))
+    return len(rows)
 
 
 def mark_offline(tx: Tx, offline_seconds: float) -> int:
