@@ -102,3 +102,28 @@ def test_every_printers_prints_since_the_last_write_go_in_the_next_write() -> No
         assert [[job.id for job in batch.jobs] for batch in store.asked] == [[11], [12], [22], [32]]
 
     asyncio.run(main())
+
+
+def test_settling_waits_for_the_jobs_added_so_far_not_for_a_busy_printer_beside_it() -> None:
+    async def main() -> None:
+        grill, bar = (
+            claimed([1], timedelta(seconds=1), printer=1),
+            claimed(list(range(100, 10_000)), timedelta(0), printer=2),
+        )
+        store, records, _ = printing(grill)
+        grill_claim, bar_claim = _Claim(grill), _Claim(bar)
+
+        async def busy_bar() -> None:  # a printer that never stops printing
+            for job in bar:
+                records.add(bar_claim, job)
+                await asyncio.sleep(0)
+
+        beside = asyncio.create_task(busy_bar())
+        await asyncio.sleep(0)
+        records.add(grill_claim, grill[0])
+        await asyncio.wait_for(records.settle(), timeout=5)  # the grill's failure may now be written
+        assert any(job.id == 1 for batch in store.asked for job in batch.jobs)
+        assert not beside.done()
+        beside.cancel()
+
+    asyncio.run(main())

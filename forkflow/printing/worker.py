@@ -401,9 +401,13 @@ class _Recorder:
         self.waiting: dict[_Claim, list[Claimed]] = {}
         self.writing: tuple[asyncio.Task[list[tuple[int, set[int] | None]]], list[tuple[_Claim, int]], datetime] | None
         self.writing = None
+        self.added = 0  # jobs added so far
+        self.through = 0  # of those, the first `through` are written (or their write failed)
+        self._writing_through = 0  # the `through` of the write running
 
     def add(self, claim: _Claim, job: Claimed) -> None:
         self.waiting.setdefault(claim, []).append(job)
+        self.added += 1
         if self.writing is None:
             self._write()
 
@@ -418,11 +422,12 @@ class _Recorder:
             claim.back = False
         unit = partial(recorded, batches=batches, me=self.me, settings=settings, on_printed=self.on_printed)
         self.writing = (asyncio.create_task(self.store.write(unit)), claims, asked)
+        self._writing_through = self.added
 
     def _written(self) -> None:
         assert self.writing is not None
         task, claims, asked = self.writing
-        self.writing = None
+        self.writing, self.through = None, self._writing_through
         if task.cancelled() or task.exception() is not None:
             sent = sum(n for _, n in claims)
             log.error("%d printed jobs could not be recorded: they print again once their claim lapses", sent)
@@ -444,8 +449,10 @@ class _Recorder:
             self._written()
 
     async def settle(self) -> None:
-        """Wait until every job added so far is recorded (or its write has failed)."""
-        while self.writing is not None:
+        """Wait until every job added so far is recorded (or its write has failed): two writes at
+        most, however busy the other printers keep the recorder."""
+        target = self.added
+        while self.through < target and self.writing is not None:
             await asyncio.wait({self.writing[0]})
             self._written()
 
