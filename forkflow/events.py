@@ -169,9 +169,14 @@ class Subscription:
         return self._queue.empty()
 
     async def __aiter__(self) -> AsyncIterator[Event]:
-        async for batch in self.batches():
-            for event in batch:
-                yield event
+        # One at a time, taking nothing it does not yield: a caller may take one event and drop
+        # the iterator (`anext(aiter(sub))`), and the next events must still be queued.
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSED:
+                return
+            if item is not _NUDGE:
+                yield item
 
     def nudge(self) -> None:
         """Wake the stream with no event (an empty batch): something it waited for besides events
