@@ -139,6 +139,13 @@
     if (event.target.id === "allergies") allergiesOpen = event.target.open;
   }, true); // (toggle does not bubble)
 
+  // Read from the element itself as a swap begins: a tap on the summary just before a swap lands
+  // (the ticket posted back on a menu change) has opened it, but its toggle event comes later.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const allergies = document.getElementById("allergies");
+    if (allergies && intoTicket(event)) allergiesOpen = allergies.open;
+  });
+
   document.addEventListener("htmx:afterSettle", (event) => {
     if (!intoTicket(event)) return;
     const allergies = document.getElementById("allergies");
