@@ -197,6 +197,9 @@ def renew(tx: Tx, ids: list[int], me: str, settings: Settings) -> set[int]:
     return set(renewed.scalars())
 
 
+Answer = tuple[int, set[int] | None]  # a printer's batch recorded: its jobs still this worker's, the ids renewed
+
+
 @dataclass(slots=True)
 class Printed:
     """One printer's jobs printed since the last write, the claim to renew on its jobs still to
@@ -209,7 +212,7 @@ class Printed:
 
 def recorded(
     tx: Tx, batches: list[Printed], me: str, settings: Settings, on_printed: OnPrinted | None = None
-) -> list[tuple[int, set[int] | None]]:
+) -> list[Answer]:
     """`printed` for every printer's batch, and each claim renewed where asked, in one write: per
     batch, how many of its jobs were still this worker's, and the ids it still holds if renewed."""
     back = {batch.jobs[0].row["target_printer_id"] for batch in batches if batch.back}
@@ -399,11 +402,12 @@ class _Recorder:
         self.me = me
         self.on_printed = on_printed
         self.waiting: dict[_Claim, list[Claimed]] = {}
-        self.writing: tuple[asyncio.Task[list[tuple[int, set[int] | None]]], list[tuple[_Claim, int]], datetime] | None
+        # The write running: its task, its claims with their number of jobs, when it was asked,
+        # and `added` when it began (it takes every job waiting: all of those).
+        self.writing: tuple[asyncio.Task[list[Answer]], list[tuple[_Claim, int]], datetime, int] | None
         self.writing = None
         self.added = 0  # jobs added so far
         self.through = 0  # of those, the first `through` are written (or their write failed)
-        self._writing_through = 0  # the `through` of the write running
 
     def add(self, claim: _Claim, job: Claimed) -> None:
         self.waiting.setdefault(claim, []).append(job)
@@ -421,13 +425,12 @@ class _Recorder:
             claims.append((claim, len(jobs)))
             claim.back = False
         unit = partial(recorded, batches=batches, me=self.me, settings=settings, on_printed=self.on_printed)
-        self.writing = (asyncio.create_task(self.store.write(unit)), claims, asked)
-        self._writing_through = self.added
+        self.writing = (asyncio.create_task(self.store.write(unit)), claims, asked, self.added)
 
     def _written(self) -> None:
         assert self.writing is not None
-        task, claims, asked = self.writing
-        self.writing, self.through = None, self._writing_through
+        task, claims, asked, through = self.writing
+        self.writing, self.through = None, through
         if task.cancelled() or task.exception() is not None:
             sent = sum(n for _, n in claims)
             log.error("%d printed jobs could not be recorded: they print again once their claim lapses", sent)

@@ -113,21 +113,23 @@ async def display_stream(request: Request) -> Response:
 
         return [await frames.get((event.id, view.key, "ticket"), encoded)]
 
-    shown = [0]  # the last panel this stream sent, by the event it shows at least
+    shown = 0  # the last panel this stream sent, by the event it shows at least
 
     async def caught_up(last_sent: int) -> Frames:
+        nonlocal shown
         found = await allday.as_of(last_sent)
-        shown[0] = found[0]
+        shown = found[0]
         return [await allday_frame(*found), ready_frame(last_sent)]
 
     async def snapshot(sub: Subscription) -> Start:
         async def settle(last_sent: int) -> Frames:
             """After a burst: the panel as of its last event, once a shared read shows it (this
             stream is nudged then); never the same panel twice."""
+            nonlocal shown
             found = allday.ready(last_sent, sub.nudge)
-            if found is None or found[0] <= shown[0]:
+            if found is None or found[0] <= shown:
                 return []
-            shown[0] = found[0]
+            shown = found[0]
             return [await allday_frame(*found)]
 
         if last_id is not None and store.bus.last_event_id - last_id <= MAX_REPLAY:
